@@ -267,9 +267,7 @@ class OdooClient:
     def authenticate(self) -> int:
         """Log in; returns the uid. Raises :class:`AuthenticationError` when refused."""
         s = self.settings
-        uid = self._call(
-            "common", "authenticate", [s.db, s.login, s.secret.reveal(), {}], idempotent=True
-        )
+        uid = self._call("common", "authenticate", [s.db, s.login, s.secret.reveal(), {}], idempotent=True)
         if not uid:
             raise AuthenticationError(
                 f"the server refused login '{s.login}' on database '{s.db}': "
@@ -321,9 +319,7 @@ class OdooClient:
     ) -> int | list[int]:
         """Create one record (returns its id) or many in one call (returns the ids)."""
         many = isinstance(values, list)
-        result = self.execute_kw(
-            model, "create", [values], context=context, rows=len(values) if many else 1
-        )
+        result = self.execute_kw(model, "create", [values], context=context, rows=len(values) if many else 1)
         if many:
             return list(result) if isinstance(result, list) else [result]
         return result[0] if isinstance(result, list) else result
@@ -410,9 +406,7 @@ class OdooClient:
         """Whether this user may ``operation`` (create/write/read/unlink) ``model``."""
         try:
             return bool(
-                self.execute_kw(
-                    model, "check_access_rights", [operation], {"raise_exception": False}
-                )
+                self.execute_kw(model, "check_access_rights", [operation], {"raise_exception": False})
             )
         except OdooError:
             return False
@@ -436,9 +430,7 @@ def _was_sent(exc: requests.exceptions.RequestException) -> bool:
     if isinstance(exc, requests.exceptions.ConnectionError):
         reason = exc.args[0] if exc.args else None
         inner = getattr(reason, "reason", reason)
-        if isinstance(inner, NewConnectionError | ConnectTimeoutError):
-            return False
-        return True
+        return not isinstance(inner, NewConnectionError | ConnectTimeoutError)
     return isinstance(exc, requests.exceptions.Timeout | requests.exceptions.ChunkedEncodingError)
 
 

@@ -1,0 +1,1 @@
+"""spp-import: enrollment spreadsheets into OpenSPP, safely and fast."""
