@@ -1,0 +1,725 @@
+"""The last stage: tell the clerk, row by row, what happened and why.
+
+Every earlier stage speaks in :class:`~importer.outcome.RecordOutcome` (the
+fate of one canonical record) and :class:`~importer.outcome.Problem` (one
+thing wrong, with a code, a place and a sentence).  A clerk, however, thinks
+in *input rows*: "what happened to row 12 of my sheet?".  This module joins
+the two views, in the spirit of Frictionless reports: every problem has a
+code, a row, a field and a plain message, and everything flattens to tables a
+person can filter.
+
+The one promise it keeps: **every input row of every source table gets
+exactly one status** — the worst (``STATUS_SEVERITY``) of the records made
+from it; a row that made no record is ``invalid``/``failed`` if something
+was wrong with it and ``skipped`` otherwise (usually a blank row).
+
+Everything is vectorised (numpy/pandas): a million-row report is built in
+seconds, so the report never becomes the slow stage of a migration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from operator import attrgetter
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from importer.cells import neutralise_frame
+from importer.outcome import STATUS_SEVERITY, Entity, Problem, RecordOutcome, Status
+
+__all__ = [
+    "EMPTY_ROW_REASON",
+    "NO_RECORD_REASON",
+    "OK_STATUSES",
+    "RunReport",
+    "SourceLike",
+    "build_report",
+    "scrub_meta",
+    "source_key",
+    "summary_json",
+    "summary_text",
+    "write_csv",
+    "write_reports",
+]
+
+
+class SourceLike(Protocol):
+    """What the report needs of a ``importer.read.SourceTable`` (duck-typed, so tests need no reader)."""
+
+    path: Path
+    sheet: str | None
+    frame: pd.DataFrame
+    header_row: int
+
+
+#: Row statuses that mean "nothing to worry about"; anything else makes the exit code 1.
+OK_STATUSES: frozenset[str] = frozenset(
+    {Status.CREATED.value, Status.UPDATED.value, Status.UNCHANGED.value, Status.VALID.value}
+)
+EMPTY_ROW_REASON = "empty row"
+NO_RECORD_REASON = "no record was made from this row"
+
+#: Display order of statuses in tables: good news first, then what needs attention.
+STATUS_ORDER: tuple[str, ...] = (
+    Status.CREATED.value,
+    Status.UPDATED.value,
+    Status.UNCHANGED.value,
+    Status.VALID.value,
+    Status.INVALID.value,
+    Status.FAILED.value,
+    Status.SKIPPED.value,
+)
+_SEVERITY_BY_NAME: dict[str, int] = {s.value: n for s, n in STATUS_SEVERITY.items()}
+_NAME_BY_SEVERITY: dict[int, str] = {n: name for name, n in _SEVERITY_BY_NAME.items()}
+
+RECORD_COLUMNS = [
+    "entity",
+    "key",
+    "file",
+    "sheet",
+    "row",
+    "status",
+    "external_id",
+    "server_id",
+    "reasons",
+]
+ROW_COLUMNS = [
+    "file",
+    "sheet",
+    "row",
+    "status",
+    "entities",
+    "external_ids",
+    "server_ids",
+    "reasons",
+]
+PROBLEM_COLUMNS = [
+    "code",
+    "message",
+    "file",
+    "sheet",
+    "row",
+    "column",
+    "value",
+    "suggestion",
+    "severity",
+    "entity",
+    "key",
+]
+#: Column order of the errors CSV / Errors sheet: where first, then what, then how to fix.
+ERROR_REPORT_COLUMNS = [
+    "file",
+    "sheet",
+    "row",
+    "column",
+    "value",
+    "severity",
+    "code",
+    "message",
+    "suggestion",
+    "entity",
+    "key",
+]
+
+_MODE_TITLES = {
+    "import": "Import",
+    "dry-run": "Dry run (nothing was written to the server)",
+    "validate": "Validation only (the server was not asked to write anything)",
+}
+
+#: Meta keys whose *values* are secrets whatever they contain.
+_SECRET_KEY_RE = re.compile(
+    r"pass(word|wd)?|secret|api[_-]?key|token|credential|authori[sz]ation|cookie|session",
+    re.IGNORECASE,
+)
+_URL_USERINFO_RE = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------------------------
+# The report object
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunReport:
+    """Everything a run has to say, as three filterable tables and the run's metadata.
+
+    ``records``: one row per canonical record; ``rows``: one row per input row
+    (exactly one status each); ``problems``: one row per :class:`Problem`;
+    ``meta``: when, where, with what (never a secret).  ``files`` is filled by
+    :func:`write_reports` so summaries can say where the reports are.
+    """
+
+    mode: str
+    records: pd.DataFrame
+    rows: pd.DataFrame
+    problems: pd.DataFrame
+    meta: dict[str, Any]
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def counts(self) -> pd.DataFrame:
+        """Records per entity and status, plus an ``input rows`` line; a ``total`` column.
+
+        Statuses that occur nowhere in the run are left out so the table stays
+        readable; entities come in load order.
+        """
+        present = set(self.records["status"].unique()) | set(self.rows["status"].unique())
+        statuses = [s for s in STATUS_ORDER if s in present]
+        statuses += sorted(present - set(statuses))
+        if len(self.records):
+            table = pd.crosstab(self.records["entity"], self.records["status"])
+        else:
+            table = pd.DataFrame(columns=statuses, dtype="int64")
+        table = table.reindex(columns=statuses, fill_value=0)
+        load_order = [e.value for e in Entity]
+        entities = [e for e in load_order if e in table.index]
+        entities += sorted(str(e) for e in table.index if e not in load_order)
+        table = table.reindex(index=entities, fill_value=0)
+        row_counts = self.rows["status"].value_counts().reindex(statuses, fill_value=0)
+        table.loc["input rows"] = row_counts.to_numpy()
+        table = table.astype("int64")
+        table["total"] = table.sum(axis=1)
+        table.index.name = "entity"
+        table.columns.name = None
+        return table
+
+    def exit_code(self) -> int:
+        """0 when every input row (and record) was created/updated/unchanged/valid, else 1.
+
+        Blank input rows (``skipped`` with reason ``empty row``) carry no data
+        and do not count against the run; any error problem does, even one
+        that could not be tied to a row (belt and braces).
+        """
+        rows = self.rows
+        bad_rows = ~rows["status"].isin(OK_STATUSES) & (rows["reasons"] != EMPTY_ROW_REASON)
+        if bool(bad_rows.any()):
+            return 1
+        if len(self.records) and not bool(self.records["status"].isin(OK_STATUSES).all()):
+            return 1
+        if len(self.problems) and bool((self.problems["severity"] == "error").any()):
+            return 1
+        return 0
+
+    @property
+    def error_count(self) -> int:
+        """How many error problems (not warnings) the run found."""
+        if not len(self.problems):
+            return 0
+        return int((self.problems["severity"] == "error").sum())
+
+    @property
+    def warning_count(self) -> int:
+        """How many warnings the run found (written, but worth a look)."""
+        if not len(self.problems):
+            return 0
+        return int((self.problems["severity"] != "error").sum())
+
+
+# --------------------------------------------------------------------------------------------
+# Building
+# --------------------------------------------------------------------------------------------
+
+
+def source_key(source: SourceLike) -> tuple[str, str]:
+    """The ``(file, sheet)`` pair under which a source's rows appear in the report.
+
+    The file is shown by its name (what the clerk recognises), the sheet as
+    ``""`` for CSV so tables never hold NaN in a key column.
+    """
+    return (Path(source.path).name, source.sheet or "")
+
+
+def _file_aliases(sources: Sequence[SourceLike]) -> dict[str, str]:
+    """Every spelling of a source's file an upstream stage might use -> the report's file name.
+
+    Stages may record ``people.csv``, ``data/people.csv`` or an absolute path;
+    all must land on the same rows.
+    """
+    aliases: dict[str, str] = {}
+    for source in sources:
+        path = Path(source.path)
+        name = path.name
+        for alias in (str(source.path), str(path), path.as_posix(), name):
+            aliases.setdefault(alias, name)
+        label = getattr(source, "label", None)
+        if isinstance(label, str):
+            aliases.setdefault(label, name)
+        with contextlib.suppress(OSError):  # unresolvable path: the other aliases still work
+            aliases.setdefault(str(path.resolve()), name)
+    return aliases
+
+
+def _canonical_files(files: pd.Series, aliases: Mapping[str, str]) -> pd.Series:
+    """Map file spellings onto report file names; unknown files keep their own name."""
+    files = files.astype("object").where(files.notna(), "")
+    mapped = files.map(aliases)
+    return mapped.where(mapped.notna(), files).astype(str)
+
+
+def _records_frame(outcomes: Sequence[RecordOutcome], aliases: Mapping[str, str]) -> pd.DataFrame:
+    """Outcomes as a table; one attrgetter call per record is the only Python-level pass."""
+    if not outcomes:
+        return _empty_records()
+    get = attrgetter("entity", "key", "file", "sheet", "row", "status", "external_id", "server_id")
+    frame = pd.DataFrame.from_records(
+        [get(o) for o in outcomes], columns=RECORD_COLUMNS[:-1], nrows=len(outcomes)
+    )
+    frame["reasons"] = ["; ".join(map(str, o.reasons)) if o.reasons else "" for o in outcomes]
+    frame["entity"] = frame["entity"].map(str)
+    frame["key"] = frame["key"].map(str)
+    frame["file"] = _canonical_files(frame["file"], aliases)
+    frame["sheet"] = frame["sheet"].astype("object").where(frame["sheet"].notna(), "").map(str)
+    frame["row"] = pd.to_numeric(frame["row"], errors="coerce").astype("Int64")
+    status = frame["status"].map(_status_name)
+    frame["status"] = status
+    frame["external_id"] = frame["external_id"].astype("object").where(frame["external_id"].notna(), "")
+    frame["external_id"] = frame["external_id"].map(str)
+    frame["server_id"] = pd.to_numeric(frame["server_id"], errors="coerce").astype("Int64")
+    return frame[RECORD_COLUMNS]
+
+
+def _status_name(value: object) -> str:
+    """A status as its plain name, refusing anything that is not a :class:`Status`."""
+    name = value.value if isinstance(value, Enum) else str(value)
+    if name not in _SEVERITY_BY_NAME:
+        raise ValueError(f"unknown record status {value!r}")
+    return name
+
+
+def _empty_records() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series([], dtype="object") for c in RECORD_COLUMNS})
+    frame["row"] = frame["row"].astype("Int64")
+    frame["server_id"] = frame["server_id"].astype("Int64")
+    return frame
+
+
+def _problems_frame(problems: Sequence[Problem], aliases: Mapping[str, str]) -> pd.DataFrame:
+    """Problems as a table: Problem's own fields as columns, file names as in the rows table."""
+    get = attrgetter(*PROBLEM_COLUMNS)
+    frame = pd.DataFrame.from_records(
+        [get(p) for p in problems], columns=PROBLEM_COLUMNS, nrows=len(problems)
+    )
+    frame = frame.astype("object")
+    if len(frame):
+        frame["file"] = _canonical_files(frame["file"], aliases)
+        frame["sheet"] = frame["sheet"].where(frame["sheet"].notna(), "").map(str)
+        frame["severity"] = frame["severity"].where(frame["severity"].notna(), "error").map(str)
+    frame = frame.where(frame.notna(), None)  # one spelling of "missing" for people filtering
+    frame["row"] = pd.to_numeric(frame["row"], errors="coerce").astype("Int64")
+    return frame
+
+
+def _row_ids(
+    frame: pd.DataFrame,
+    spans: Mapping[tuple[str, str], tuple[int, pd.Index]],
+) -> np.ndarray:
+    """For each record/problem, the position of its input row in the rows table (-1 if none).
+
+    One ``get_indexer`` per source table instead of a merge on three columns:
+    the work is proportional to the number of records, not rows x sources.
+    """
+    rid = np.full(len(frame), -1, dtype=np.int64)
+    if not len(frame):
+        return rid
+    rows = frame["row"]
+    for (file, sheet), positions in frame.groupby(["file", "sheet"], sort=False).indices.items():
+        span = spans.get((file, sheet))
+        if span is None:
+            continue
+        offset, index = span
+        wanted = rows.iloc[positions]
+        has_row = wanted.notna().to_numpy()
+        if not has_row.any():
+            continue
+        found = index.get_indexer(wanted[has_row].astype("int64").to_numpy())
+        take = positions[has_row]
+        rid[take] = np.where(found >= 0, found + offset, -1)
+    return rid
+
+
+def _join_by_row(rid: np.ndarray, text: np.ndarray, n_rows: int, sep: str = "; ") -> np.ndarray:
+    """Join texts that belong to the same input row, in their given order, without a per-row loop.
+
+    Items are stably sorted by row; the k-th item of every row is appended in
+    one vectorised step, so the number of Python iterations is the largest
+    number of items on one row (a handful), not the number of rows.
+    """
+    out = np.full(n_rows, "", dtype=object)
+    keep = (rid >= 0) & (text != "")
+    if not keep.any():
+        return out
+    rid, text = rid[keep], text[keep]
+    order = np.argsort(rid, kind="stable")
+    rid, text = rid[order], text[order]
+    starts = np.r_[True, rid[1:] != rid[:-1]]
+    group_start = np.maximum.accumulate(np.where(starts, np.arange(len(rid)), 0))
+    position = np.arange(len(rid)) - group_start
+    for k in range(int(position.max()) + 1):
+        at = position == k
+        idx = rid[at]
+        out[idx] = text[at] if k == 0 else out[idx] + sep + text[at]
+    return out
+
+
+def _unique_pairs(rid: np.ndarray, text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop repeated (row, text) pairs, keeping first occurrences in order (no "x; x" in reports)."""
+    if not len(rid):
+        return rid, text
+    dup = pd.DataFrame({"r": rid, "t": text}).duplicated().to_numpy()
+    return rid[~dup], text[~dup]
+
+
+def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
+    """True where every cell of an input row is empty or whitespace."""
+    if not len(frame.columns):
+        return np.ones(len(frame), dtype=bool)
+    blank = np.ones(len(frame), dtype=bool)
+    for column in range(len(frame.columns)):
+        values = frame.iloc[:, column]
+        text = values.astype("object").where(values.notna(), "").astype(str).str.strip()
+        blank &= (text == "").to_numpy()
+    return blank
+
+
+def build_report(
+    sources: Sequence[SourceLike],
+    outcomes: Sequence[RecordOutcome],
+    problems: Sequence[Problem],
+    *,
+    mode: str,
+    meta: dict[str, Any],
+    secrets: Iterable[str] = (),
+) -> RunReport:
+    """Join records and problems back to every input row and give each row one status.
+
+    ``mode`` is ``"import"``, ``"dry-run"`` or ``"validate"``; it decides
+    whether a row with errors and no record is ``failed`` (a real run) or
+    ``invalid`` (nothing was sent).  ``meta`` is scrubbed of anything that
+    looks like a secret (by key name, URL user-info, and any value in
+    ``secrets``).
+    """
+    if mode not in _MODE_TITLES:
+        raise ValueError(f"mode must be one of {sorted(_MODE_TITLES)}, not {mode!r}")
+    aliases = _file_aliases(sources)
+
+    # The skeleton: one line per input row, sources in the order given.
+    spans: dict[tuple[str, str], tuple[int, pd.Index]] = {}
+    pieces: list[pd.DataFrame] = []
+    blank_parts: list[np.ndarray] = []
+    offset = 0
+    for source in sources:
+        file, sheet = source_key(source)
+        index = pd.Index(pd.to_numeric(np.asarray(source.frame.index), errors="coerce"))
+        index = index.astype("int64") if len(index) else pd.Index([], dtype="int64")
+        lookup = index if index.is_unique else index.drop_duplicates()
+        # A repeated (file, sheet) pair (same name in two folders) keeps its first table's rows.
+        spans.setdefault((file, sheet), (offset, lookup))
+        pieces.append(
+            pd.DataFrame(
+                {
+                    "file": np.full(len(index), file, dtype=object),
+                    "sheet": np.full(len(index), sheet, dtype=object),
+                    "row": index.to_numpy(dtype="int64"),
+                }
+            )
+        )
+        blank_parts.append(_blank_rows(source.frame))
+        offset += len(index)
+    n_rows = offset
+    rows = (
+        pd.concat(pieces, ignore_index=True)
+        if pieces
+        else pd.DataFrame({"file": [], "sheet": [], "row": pd.Series([], dtype="int64")})
+    )
+    blank = np.concatenate(blank_parts) if blank_parts else np.zeros(0, dtype=bool)
+
+    records = _records_frame(outcomes, aliases)
+    problem_frame = _problems_frame(problems, aliases)
+    rec_rid = _row_ids(records, spans)
+    prob_rid = _row_ids(problem_frame, spans)
+
+    # Worst record status per row.
+    severity = np.full(n_rows, -1, dtype=np.int64)
+    linked = rec_rid >= 0
+    if linked.any():
+        rec_sev = records["status"].map(_SEVERITY_BY_NAME).to_numpy(dtype=np.int64)
+        worst = pd.Series(rec_sev[linked]).groupby(rec_rid[linked]).max()
+        severity[worst.index.to_numpy()] = worst.to_numpy()
+
+    # Rows that produced no record: invalid/failed if something was wrong, else skipped.
+    has_error = np.zeros(n_rows, dtype=bool)
+    if len(problem_frame):
+        is_error = (problem_frame["severity"] == "error").to_numpy() & (prob_rid >= 0)
+        has_error[prob_rid[is_error]] = True
+    no_record = severity < 0
+    bad_status = Status.FAILED if mode == "import" else Status.INVALID
+    severity[no_record & has_error] = STATUS_SEVERITY[bad_status]
+    skipped_rows = no_record & ~has_error
+    severity[skipped_rows] = STATUS_SEVERITY[Status.SKIPPED]
+    status_lookup = np.array([_NAME_BY_SEVERITY[i] for i in range(max(_NAME_BY_SEVERITY) + 1)])
+    rows["status"] = status_lookup[severity].astype(object) if n_rows else np.array([], dtype=object)
+
+    # What came from each row, joined in record order.
+    rec_linked_rid = rec_rid[linked]
+    rows["entities"] = _join_by_row(
+        *_unique_pairs(rec_linked_rid, records["entity"].to_numpy(dtype=object)[linked]), n_rows
+    )
+    rows["external_ids"] = _join_by_row(
+        rec_linked_rid, records["external_id"].to_numpy(dtype=object)[linked], n_rows
+    )
+    server_ids = records["server_id"].astype("object")
+    server_text = server_ids.where(server_ids.notna(), "").map(str).to_numpy(dtype=object)
+    rows["server_ids"] = _join_by_row(rec_linked_rid, server_text[linked], n_rows)
+
+    # Why: the records' reasons, then the problems on the row (errors, then warnings marked).
+    reason_rid, reason_text = _reason_items(records, rec_rid, problem_frame, prob_rid)
+    reasons = _join_by_row(*_unique_pairs(reason_rid, reason_text), n_rows)
+    skipped_no_reason = skipped_rows & (reasons == "")
+    reasons[skipped_no_reason & blank] = EMPTY_ROW_REASON
+    reasons[skipped_no_reason & ~blank] = NO_RECORD_REASON
+    rows["reasons"] = reasons
+
+    clean_meta = scrub_meta(dict(meta), secrets=secrets)
+    clean_meta.setdefault("mode", mode)
+    return RunReport(
+        mode=mode,
+        records=records,
+        rows=rows[ROW_COLUMNS],
+        problems=problem_frame,
+        meta=clean_meta,
+    )
+
+
+def _reason_items(
+    records: pd.DataFrame, rec_rid: np.ndarray, problems: pd.DataFrame, prob_rid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(row id, reason text) pairs: record reasons split into items, then problem messages."""
+    rids: list[np.ndarray] = []
+    texts: list[np.ndarray] = []
+    if len(records):
+        has = (rec_rid >= 0) & (records["reasons"] != "").to_numpy()
+        if has.any():
+            split = records.loc[has, "reasons"].str.split("; ")
+            exploded = split.explode()
+            counts = split.map(len).to_numpy()
+            rids.append(np.repeat(rec_rid[has], counts))
+            texts.append(exploded.to_numpy(dtype=object))
+    if len(problems):
+        has = prob_rid >= 0
+        if has.any():
+            sub = problems.loc[has]
+            message = sub["message"].astype("object").where(sub["message"].notna(), "").map(str)
+            is_warning = (sub["severity"] != "error").to_numpy()
+            text = message.to_numpy(dtype=object)
+            if is_warning.any():
+                text[is_warning] = "warning: " + text[is_warning]
+            # Errors before warnings within a row: the reason a row failed comes first.
+            order = np.argsort(is_warning, kind="stable")
+            rids.append(prob_rid[has][order])
+            texts.append(text[order])
+    if not rids:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    return np.concatenate(rids), np.concatenate(texts)
+
+
+# --------------------------------------------------------------------------------------------
+# Secrets and JSON safety
+# --------------------------------------------------------------------------------------------
+
+
+def scrub_meta(meta: Any, *, secrets: Iterable[str] = ()) -> Any:
+    """Return a copy of ``meta`` fit to print: secret-named keys dropped, secret values masked.
+
+    Belt and braces: the CLI should never put a secret in meta, but a report
+    lives on disk for years, so anything keyed like a password/API key/token
+    is removed, user-info in URLs (``https://u:p@host``) is cut, and any known
+    secret string is replaced by ``***`` wherever it appears.
+    """
+    known = [s for s in secrets if isinstance(s, str) and s]
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {
+                k: clean(v) for k, v in value.items() if not (isinstance(k, str) and _SECRET_KEY_RE.search(k))
+            }
+        if isinstance(value, (list, tuple)):
+            return type(value)(clean(v) for v in value)
+        if isinstance(value, str):
+            text = _URL_USERINFO_RE.sub(r"\g<scheme>", value)
+            for secret in known:
+                text = text.replace(secret, "***")
+            return text
+        return value
+
+    return clean(meta)
+
+
+def _jsonable(value: Any) -> Any:
+    """Turn paths, dates, numpy scalars and enums into plain JSON values."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Enum):
+        return _jsonable(value.value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return str(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Summaries
+# --------------------------------------------------------------------------------------------
+
+
+def _status_counts(series: pd.Series) -> dict[str, int]:
+    counts = series.value_counts()
+    ordered = [s for s in STATUS_ORDER if s in counts.index]
+    ordered += sorted(set(counts.index) - set(ordered))
+    return {str(s): int(counts[s]) for s in ordered}
+
+
+def _describe_problem(problem: Mapping[str, Any]) -> str:
+    """One problem as a sentence with its place: ``people.csv, row 12, column 'Sex': ...``."""
+    parts = [str(problem.get("file") or "")]
+    if problem.get("sheet"):
+        parts.append(f"sheet '{problem['sheet']}'")
+    row = problem.get("row")
+    if row is not None and row is not pd.NA and not (isinstance(row, float) and math.isnan(row)):
+        parts.append(f"row {int(row)}")
+    if isinstance(problem.get("column"), str) and problem["column"]:
+        parts.append(f"column '{problem['column']}'")
+    text = ", ".join(p for p in parts if p) + ": " + str(problem.get("message") or "")
+    suggestion = problem.get("suggestion")
+    if isinstance(suggestion, str) and suggestion:
+        text += f" ({suggestion})"
+    return text
+
+
+def summary_text(report: RunReport, *, max_errors: int = 5) -> str:
+    """What the terminal shows at the end of a run: counts, row totals, first errors, report files."""
+    lines = [_MODE_TITLES.get(report.mode, report.mode)]
+    counts = report.counts()
+    if len(counts):
+        lines += ["", counts.to_string()]
+    row_counts = _status_counts(report.rows["status"])
+    total = len(report.rows)
+    detail = ", ".join(f"{n} {s}" for s, n in row_counts.items())
+    lines += ["", f"Input rows: {total}" + (f" ({detail})" if detail else "")]
+    errors, warnings = report.error_count, report.warning_count
+    lines.append(f"Problems: {errors} error(s), {warnings} warning(s)")
+    if errors:
+        first = report.problems[report.problems["severity"] == "error"].head(max_errors)
+        lines.append("")
+        lines.append(f"First {len(first)} error(s):" if errors > len(first) else "Errors:")
+        for record in first.to_dict("records"):
+            lines.append(f"  - {_describe_problem(record)}")
+        if errors > len(first):
+            lines.append(f"  ... and {errors - len(first)} more (see the report)")
+    if report.files:
+        lines += ["", "Reports:"]
+        lines += [f"  {kind}: {path}" for kind, path in report.files.items()]
+    lines += [
+        "",
+        "Result: "
+        + (
+            "everything went through" if report.exit_code() == 0 else "some rows need attention (exit code 1)"
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def summary_json(report: RunReport) -> dict[str, Any]:
+    """The machine-readable summary for ``--json``: counts, exit code, files, meta; json.dumps-able."""
+    counts = report.counts()
+    per_entity = {
+        str(entity): {str(k): int(v) for k, v in row.items() if k != "total" and v}
+        for entity, row in counts.drop(index="input rows", errors="ignore").iterrows()
+    }
+    return _jsonable(
+        {
+            "mode": report.mode,
+            "exit_code": report.exit_code(),
+            "counts": per_entity,
+            "input_rows": {"total": len(report.rows), **_status_counts(report.rows["status"])},
+            "errors": report.error_count,
+            "warnings": report.warning_count,
+            "files": {k: str(v) for k, v in report.files.items()},
+            "meta": report.meta,
+        }
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Writers
+# --------------------------------------------------------------------------------------------
+
+
+def errors_table(report: RunReport) -> pd.DataFrame:
+    """Problems in the column order a person reads them (where, what, how to fix)."""
+    problems = report.problems
+    return problems.reindex(columns=ERROR_REPORT_COLUMNS)
+
+
+def write_csv(report: RunReport, path: str | Path) -> Path:
+    """Write the per-input-row CSV at ``path`` and the problems beside it as ``<stem>-errors.csv``.
+
+    UTF-8 with a byte-order mark, because clerks open these in Excel, which
+    mangles accented names in BOM-less UTF-8.  Every cell is neutralised
+    against formula injection.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    neutralise_frame(report.rows[ROW_COLUMNS]).to_csv(path, index=False, encoding="utf-8-sig")
+    neutralise_frame(errors_table(report)).to_csv(errors_csv_path(path), index=False, encoding="utf-8-sig")
+    return path
+
+
+def errors_csv_path(csv_path: str | Path) -> Path:
+    """Where :func:`write_csv` puts the problems CSV for a given rows CSV."""
+    csv_path = Path(csv_path)
+    return csv_path.with_name(f"{csv_path.stem}-errors.csv")
+
+
+def write_reports(
+    report: RunReport, sources: Sequence[SourceLike], out_dir: str | Path, stem: str
+) -> dict[str, Path]:
+    """Write ``<stem>.csv``, ``<stem>-errors.csv`` and ``<stem>.xlsx`` into ``out_dir``.
+
+    Returns the paths by kind (``csv``, ``errors_csv``, ``xlsx``) and records
+    them on ``report.files`` so the summaries can point at them.
+    """
+    from importer.report_xlsx import write_xlsx  # local: openpyxl only loads when needed
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = write_csv(report, out_dir / f"{stem}.csv")
+    files = {"csv": csv_path, "errors_csv": errors_csv_path(csv_path)}
+    files["xlsx"] = write_xlsx(report, sources, out_dir / f"{stem}.xlsx")
+    report.files.update(files)
+    return files
+
+
+def dumps_summary(report: RunReport) -> str:
+    """:func:`summary_json` as text (convenience for the CLI's ``--json``)."""
+    return json.dumps(summary_json(report), ensure_ascii=False, indent=2)
