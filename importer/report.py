@@ -131,7 +131,7 @@ ERROR_REPORT_COLUMNS = [
     "key",
 ]
 
-_MODE_TITLES = {
+MODE_TITLES = {
     "import": "Import",
     "dry-run": "Dry run (nothing was written to the server)",
     "validate": "Validation only (the server was not asked to write anything)",
@@ -408,8 +408,8 @@ def build_report(
     looks like a secret (by key name, URL user-info, and any value in
     ``secrets``).
     """
-    if mode not in _MODE_TITLES:
-        raise ValueError(f"mode must be one of {sorted(_MODE_TITLES)}, not {mode!r}")
+    if mode not in MODE_TITLES:
+        raise ValueError(f"mode must be one of {sorted(MODE_TITLES)}, not {mode!r}")
     aliases = _file_aliases(sources)
 
     # The skeleton: one line per input row, sources in the order given.
@@ -618,7 +618,7 @@ def _describe_problem(problem: Mapping[str, Any]) -> str:
 
 def summary_text(report: RunReport, *, max_errors: int = 5) -> str:
     """What the terminal shows at the end of a run: counts, row totals, first errors, report files."""
-    lines = [_MODE_TITLES.get(report.mode, report.mode)]
+    lines = [MODE_TITLES.get(report.mode, report.mode)]
     counts = report.counts()
     if len(counts):
         lines += ["", counts.to_string()]

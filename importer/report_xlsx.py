@@ -1,0 +1,440 @@
+"""The clerk's workbook: their own sheets back, with every bad cell marked and explained.
+
+A clerk fixes a spreadsheet fastest when the errors sit on the cells they
+typed.  So besides a *Summary* (counts, run details, legend) and a filterable
+*Errors* sheet, the workbook holds a copy of every input sheet with a leading
+*Status* column; each cell a problem points at is filled (light red for
+errors, yellow for warnings) and carries a comment with the reason(s).
+Problems that name a row but no column land on that row's Status cell.
+
+openpyxl's write-only mode streams rows to disk, so 200,000-row sheets stay
+within memory and time; above ``max_copy_rows`` rows per sheet only the rows
+that need attention are copied, and the Summary says so.  Every text cell
+goes through :func:`importer.cells.xlsx_text` (formula-injection neutralised,
+stored as a string, XML-legal).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.comments import Comment
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from importer.cells import xlsx_text, xlsx_text_series
+from importer.report import (
+    EMPTY_ROW_REASON,
+    MODE_TITLES,
+    OK_STATUSES,
+    RunReport,
+    SourceLike,
+    errors_table,
+    source_key,
+)
+
+__all__ = ["DEFAULT_MAX_COPY_ROWS", "ERROR_FILL", "WARNING_FILL", "sheet_names", "write_xlsx"]
+
+#: Above this many rows in one input sheet, only rows needing attention are copied.
+DEFAULT_MAX_COPY_ROWS = 200_000
+#: Excel's hard limit on rows per sheet (header included).
+EXCEL_MAX_ROWS = 1_048_576
+#: Longest comment text we attach; a comment is a hint, the Errors sheet has everything.
+MAX_COMMENT_CHARS = 2_000
+
+ERROR_FILL = PatternFill(fill_type="solid", start_color="FFFFC7CE", end_color="FFFFC7CE")
+WARNING_FILL = PatternFill(fill_type="solid", start_color="FFFFEB9C", end_color="FFFFEB9C")
+OK_FILL = PatternFill(fill_type="solid", start_color="FFC6EFCE", end_color="FFC6EFCE")
+HEADER_FONT = Font(bold=True)
+TITLE_FONT = Font(bold=True, size=14)
+COMMENT_AUTHOR = "spp-import"
+
+ERRORS_SHEET_COLUMNS = [
+    "file",
+    "sheet",
+    "row",
+    "column",
+    "value",
+    "severity",
+    "code",
+    "message",
+    "suggestion",
+]
+_RESERVED_TITLES = ("Summary", "Errors")
+_INVALID_TITLE_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+STATUS_LEGEND: list[tuple[str, str]] = [
+    ("created", "a new record was written to the registry"),
+    ("updated", "an existing record (same external id) was changed"),
+    ("unchanged", "already in the registry exactly as in the file: nothing was sent"),
+    ("valid", "dry run / validation: would be written"),
+    ("invalid", "dry run / validation: would be refused; see the reason"),
+    ("failed", "refused (by the checks or by the server); nothing from this row was kept"),
+    ("skipped", "not sent because something it depends on failed, or the row was empty"),
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------------------------
+
+
+def sheet_names(sources: Sequence[SourceLike]) -> list[str]:
+    """The copy-sheet title for each source: its sheet name (or file stem), ≤31 chars, unique.
+
+    Excel forbids ``[]:*?/\\`` in titles and compares them case-insensitively;
+    ``Summary`` and ``Errors`` are taken by the report itself.
+    """
+    taken = {t.lower() for t in _RESERVED_TITLES}
+    names: list[str] = []
+    for source in sources:
+        base = source.sheet or Path(source.path).stem
+        base = _INVALID_TITLE_CHARS.sub("_", base).strip("' ") or "Sheet"
+        title = base[:31]
+        n = 2
+        while title.lower() in taken:
+            suffix = f" ({n})"
+            title = base[: 31 - len(suffix)] + suffix
+            n += 1
+        taken.add(title.lower())
+        names.append(title)
+    return names
+
+
+def _text_cell(ws: WriteOnlyWorksheet, value: str, **style: Any) -> WriteOnlyCell:
+    """A cell that is certainly stored as text (never a formula), with optional style."""
+    cell = WriteOnlyCell(ws, value=xlsx_text(value))
+    cell.data_type = "s"
+    for name, attr in style.items():
+        setattr(cell, name, attr)
+    return cell
+
+
+def _header(ws: WriteOnlyWorksheet, titles: Sequence[str]) -> list[WriteOnlyCell]:
+    return [_text_cell(ws, t, font=HEADER_FONT) for t in titles]
+
+
+def _comment(text: str) -> Comment:
+    """A comment sized so its text is readable without resizing."""
+    if len(text) > MAX_COMMENT_CHARS:
+        text = text[: MAX_COMMENT_CHARS - 1] + "…"
+    comment = Comment(xlsx_text(text), COMMENT_AUTHOR)
+    comment.width = 320
+    comment.height = min(60 + 15 * (len(text) // 45 + text.count("\n")), 400)
+    return comment
+
+
+def _cell_value(value: Any) -> Any:
+    """A non-text value for the Summary (ints stay numbers); text is neutralised."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, (dict, list, tuple)):
+        return xlsx_text(json.dumps(value, default=str, ensure_ascii=False))
+    return xlsx_text(str(value))
+
+
+def _flatten(meta: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Nested run meta as ``a.b`` / ``files[0].sha256`` keys, for a two-column table."""
+    for key, value in meta.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            yield from _flatten(value, name + ".")
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Mapping) for v in value):
+            for i, item in enumerate(value):
+                yield from _flatten(item, f"{name}[{i}].")
+        else:
+            yield name, value
+
+
+# --------------------------------------------------------------------------------------------
+# Planning the copy of one input sheet
+# --------------------------------------------------------------------------------------------
+
+
+class _SheetPlan:
+    """What to write for one source: its rows' statuses, the marks on cells, which rows to copy."""
+
+    def __init__(
+        self,
+        source: SourceLike,
+        title: str,
+        rows: pd.DataFrame,
+        problems: pd.DataFrame,
+        max_copy_rows: int,
+    ) -> None:
+        self.source = source
+        self.title = title
+        frame = source.frame
+        self.columns = [str(c) for c in frame.columns]
+        self.row_numbers = np.asarray(frame.index, dtype=np.int64)
+        self.status = rows["status"].to_numpy(dtype=object)
+        self.reasons = rows["reasons"].to_numpy(dtype=object)
+        # (position, column index or -1 for Status) -> (is_error, text)
+        self.marks: dict[tuple[int, int], tuple[bool, str]] = self._marks(problems)
+        self.total_rows = len(frame)
+        self.truncated = self.total_rows > max_copy_rows
+        if self.truncated:
+            attention = ~pd.Series(self.status).isin(OK_STATUSES).to_numpy() & (
+                self.reasons != EMPTY_ROW_REASON
+            )
+            marked = np.zeros(self.total_rows, dtype=bool)
+            if self.marks:
+                marked[np.fromiter((p for p, _ in self.marks), dtype=np.int64)] = True
+            self.positions = np.flatnonzero(attention | marked)
+        else:
+            self.positions = np.arange(self.total_rows)
+        self.clipped = len(self.positions) > EXCEL_MAX_ROWS - 1
+        if self.clipped:
+            self.positions = self.positions[: EXCEL_MAX_ROWS - 1]
+
+    def _marks(self, problems: pd.DataFrame) -> dict[tuple[int, int], tuple[bool, str]]:
+        marks: dict[tuple[int, int], tuple[bool, str]] = {}
+        if len(problems):
+            position = pd.Index(self.row_numbers).get_indexer(problems["row"].astype("int64").to_numpy())
+            column = self._column_indexes(problems["column"])
+            is_error = (problems["severity"] == "error").to_numpy()
+            message = problems["message"].where(problems["message"].notna(), "").map(str)
+            suggestion = problems["suggestion"]
+            has_hint = suggestion.notna() & (suggestion.astype("object").map(str) != "")
+            text = message.where(~has_hint, message + " (" + suggestion.astype("object").map(str) + ")")
+            text = text.where(is_error, "warning: " + text)
+            # A column we cannot find in the sheet: say which one, on the Status cell.
+            named = problems["column"].astype("object").map(lambda c: isinstance(c, str) and c != "")
+            lost = named.to_numpy() & (column < 0)
+            if lost.any():
+                label = "column '" + problems["column"].astype("object").map(str) + "': "
+                text = text.where(~lost, label + text)
+            found = position >= 0
+            grouped = (
+                pd.DataFrame(
+                    {
+                        "p": position[found],
+                        "c": column[found],
+                        "e": is_error[found],
+                        "t": text.to_numpy(dtype=object)[found],
+                    }
+                )
+                .drop_duplicates()
+                .groupby(["p", "c"], sort=False)
+                .agg(e=("e", "max"), t=("t", "\n".join))
+            )
+            for (p, c), e, t in zip(grouped.index, grouped["e"], grouped["t"], strict=True):
+                marks[(int(p), int(c))] = (bool(e), t)
+        # Bad rows with nothing pointing at them still get their reason on the Status cell.
+        bad = ~pd.Series(self.status).isin(OK_STATUSES).to_numpy() & (self.reasons != "")
+        bad &= self.reasons != EMPTY_ROW_REASON
+        for p in np.flatnonzero(bad):
+            key = (int(p), -1)
+            if key not in marks:
+                is_error = self.status[p] in ("failed", "invalid")
+                marks[key] = (is_error, str(self.reasons[p]).replace("; ", "\n"))
+        return marks
+
+    def _column_indexes(self, columns: pd.Series) -> np.ndarray:
+        """Header text -> column index in the source (exact, then case/space-insensitive); -1 if none."""
+        exact = {name: i for i, name in enumerate(self.columns)}
+        loose: dict[str, int] = {}
+        for i, name in enumerate(self.columns):
+            loose.setdefault(name.strip().casefold(), i)
+        out = np.full(len(columns), -1, dtype=np.int64)
+        for j, name in enumerate(columns.to_numpy(dtype=object)):
+            if isinstance(name, str) and name:
+                out[j] = exact.get(name, loose.get(name.strip().casefold(), -1))
+        return out
+
+
+def _plans(report: RunReport, sources: Sequence[SourceLike], max_copy_rows: int) -> list[_SheetPlan]:
+    """One plan per source, pairing it with its slice of the rows table and its problems."""
+    titles = sheet_names(sources)
+    problems = report.problems
+    with_row = problems[problems["row"].notna()] if len(problems) else problems
+    by_source = with_row.groupby(["file", "sheet"], sort=False).indices if len(with_row) else {}
+    plans = []
+    offset = 0
+    seen: set[tuple[str, str]] = set()
+    for source, title in zip(sources, titles, strict=True):
+        key = source_key(source)
+        n = len(source.frame)
+        rows = report.rows.iloc[offset : offset + n]
+        expected = np.asarray(source.frame.index, dtype=np.int64)
+        if (
+            len(rows) != n
+            or not (rows["row"].to_numpy() == expected).all()
+            or not ((rows["file"] == key[0]) & (rows["sheet"] == key[1])).all()
+        ):
+            raise ValueError(
+                f"the report was not built from these sources (at {key[0]} {key[1]!r}); "
+                "pass the same sources, in the same order, to build_report and write_xlsx"
+            )
+        offset += n
+        # A (file, sheet) seen twice only gets its problems once, on the first copy.
+        positions = by_source.get(key) if key not in seen else None
+        seen.add(key)
+        source_problems = with_row.iloc[positions] if positions is not None else with_row.iloc[0:0]
+        plans.append(_SheetPlan(source, title, rows, source_problems, max_copy_rows))
+    return plans
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+
+def write_xlsx(
+    report: RunReport,
+    sources: Sequence[SourceLike],
+    path: str | Path,
+    *,
+    max_copy_rows: int = DEFAULT_MAX_COPY_ROWS,
+) -> Path:
+    """Write the Summary, Errors and per-input-sheet copies to ``path``; return ``path``.
+
+    ``sources`` must be the ones the report was built from, in the same order.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plans = _plans(report, sources, max_copy_rows)
+    wb = Workbook(write_only=True)
+    _write_summary(wb.create_sheet("Summary"), report, plans, max_copy_rows)
+    _write_errors(wb.create_sheet("Errors"), report)
+    for plan in plans:
+        _write_copy(wb.create_sheet(plan.title), plan)
+    wb.save(path)
+    return path
+
+
+def _write_summary(
+    ws: WriteOnlyWorksheet, report: RunReport, plans: Sequence[_SheetPlan], max_copy_rows: int
+) -> None:
+    ws.column_dimensions["A"].width = 28
+    ws.column_dimensions["B"].width = 70
+    for letter in "CDEFGHI":
+        ws.column_dimensions[letter].width = 12
+    ws.append([_text_cell(ws, "spp-import report", font=TITLE_FONT)])
+    ws.append(["Mode", _cell_value(MODE_TITLES.get(report.mode, report.mode))])
+    good = report.exit_code() == 0
+    result = "everything went through" if good else "some rows need attention (see Errors)"
+    ws.append(["Result", _text_cell(ws, result, fill=OK_FILL if good else ERROR_FILL)])
+    ws.append(["Problems", f"{report.error_count} error(s), {report.warning_count} warning(s)"])
+    ws.append([])
+
+    counts = report.counts()
+    ws.append(_header(ws, ["Records by entity", *map(str, counts.columns)]))
+    for entity, values in counts.iterrows():
+        ws.append([_cell_value(entity), *(int(v) for v in values)])
+    ws.append([])
+
+    ws.append(_header(ws, ["Sheets in this workbook", "What they hold"]))
+    ws.append(["Errors", "every problem found: one line each, filter by any column"])
+    for plan in plans:
+        label = f"copy of {_source_label(plan.source)} with a Status column"
+        if plan.truncated:
+            label += (
+                f"; ONLY the {len(plan.positions):,} row(s) needing attention are copied, out of "
+                f"{plan.total_rows:,} (sheets over {max_copy_rows:,} rows are not copied whole)"
+            )
+        else:
+            label += f"; all {plan.total_rows:,} row(s)"
+        if plan.clipped:
+            label += f"; cut at Excel's limit of {EXCEL_MAX_ROWS - 1:,} rows (see the CSV report)"
+        ws.append([_cell_value(plan.title), _cell_value(label)])
+    ws.append([])
+
+    ws.append(_header(ws, ["Run details", ""]))
+    for key, value in _flatten(report.meta):
+        ws.append([_cell_value(key), _cell_value(value)])
+    ws.append([])
+
+    ws.append(_header(ws, ["Legend", ""]))
+    ws.append([_text_cell(ws, "light red cell", fill=ERROR_FILL), "an error: hover for the reason"])
+    ws.append([_text_cell(ws, "yellow cell", fill=WARNING_FILL), "a warning: written, but check it"])
+    ws.append(["Status column", "what happened to the row; a marked Status cell explains why"])
+    ws.append(["Row column", "the row number in your original file (as Excel shows it)"])
+    for status, meaning in STATUS_LEGEND:
+        ws.append([status, meaning])
+
+
+def _source_label(source: SourceLike) -> str:
+    label = getattr(source, "label", None)
+    if isinstance(label, str) and label:
+        return label
+    file, sheet = source_key(source)
+    return f"{file} [{sheet}]" if sheet else file
+
+
+def _write_errors(ws: WriteOnlyWorksheet, report: RunReport) -> None:
+    table = errors_table(report)[ERRORS_SHEET_COLUMNS]
+    limit = EXCEL_MAX_ROWS - 2  # header, and one line to say the list was cut
+    clipped = len(table) > limit
+    table = table.iloc[:limit]
+    widths = [22, 16, 8, 18, 22, 9, 22, 60, 40]
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = "A2"
+    ws.append(_header(ws, ERRORS_SHEET_COLUMNS))
+    text = {
+        c: xlsx_text_series(table[c]).replace("", None).to_numpy(dtype=object)
+        for c in ERRORS_SHEET_COLUMNS
+        if c != "row"
+    }
+    rows = table["row"].astype("object").where(table["row"].notna(), None).to_numpy(dtype=object)
+    is_error = (table["severity"] == "error").to_numpy()
+    severity_col = ERRORS_SHEET_COLUMNS.index("severity")
+    for i in range(len(table)):
+        line: list[Any] = [text[c][i] if c != "row" else rows[i] for c in ERRORS_SHEET_COLUMNS]
+        if line[2] is not None:
+            line[2] = int(line[2])
+        line[severity_col] = _text_cell(
+            ws, line[severity_col] or "", fill=ERROR_FILL if is_error[i] else WARNING_FILL
+        )
+        ws.append(line)
+    if clipped:
+        ws.append([f"… cut at Excel's row limit; the errors CSV has all {len(report.problems):,}"])
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(ERRORS_SHEET_COLUMNS))}{len(table) + 1}"
+
+
+def _write_copy(ws: WriteOnlyWorksheet, plan: _SheetPlan) -> None:
+    ws.freeze_panes = "C2"
+    ws.column_dimensions["A"].width = 11
+    ws.column_dimensions["B"].width = 7
+    ws.append(_header(ws, ["Status", "Row", *plan.columns]))
+    frame = plan.source.frame
+    positions = plan.positions
+    # Text for every copied cell, computed column by column (vectorised), "" stored as empty.
+    columns = [
+        xlsx_text_series(frame.iloc[positions, j]).replace("", None).to_numpy(dtype=object)
+        for j in range(len(plan.columns))
+    ]
+    status = plan.status[positions]
+    row_numbers = plan.row_numbers[positions]
+    marks = plan.marks
+    marked_rows: dict[int, list[tuple[int, bool, str]]] = {}
+    for (p, c), (is_error, text) in marks.items():
+        marked_rows.setdefault(p, []).append((c, is_error, text))
+    for k, line in enumerate(zip(status, row_numbers.tolist(), *columns, strict=True)):
+        values = list(line)
+        annotations = marked_rows.get(int(positions[k]))
+        if annotations:
+            for c, is_error, text in annotations:
+                at = 0 if c < 0 else c + 2
+                cell = _text_cell(ws, values[at] or "") if at != 1 else WriteOnlyCell(ws, values[at])
+                cell.fill = ERROR_FILL if is_error else WARNING_FILL
+                cell.comment = _comment(text)
+                values[at] = cell
+        ws.append(values)
+    if len(plan.columns):
+        last = get_column_letter(len(plan.columns) + 2)
+        ws.auto_filter.ref = f"A1:{last}{len(positions) + 1}"
