@@ -1,0 +1,348 @@
+"""READ stage: turn a clerk's CSV or XLSX file into tables of text, every cell as typed.
+
+``read_source(path)`` returns one :class:`SourceTable` per CSV file or per
+non-empty worksheet.  Everything is text (ids keep leading zeros, phone numbers
+stay phone numbers; the schema decides later what is a date or a number), and
+every row keeps the number the clerk sees in Excel or a text editor, so the
+report can point back at it.
+
+Decisions that apply to CSV and XLSX alike:
+
+- The header is the first non-empty row.  Header texts are stripped and their
+  inner runs of whitespace (line breaks included) collapsed to one space.
+- A column with a blank header and no values is padding and is dropped
+  silently; one with values is named after its letter ("Column F") with a
+  warning.  Duplicate headers become "Name", "Name (2)" with a warning.
+- Fully empty rows (anywhere, not only at the end) are dropped; the other rows
+  keep their original numbers, so nothing shifts.
+- Cells holding an Excel error literal (``#N/A``, ``#REF!``...) keep that text
+  and get a warning; validation refuses them where a value is required.
+- Anything unreadable raises :class:`~importer.outcome.ImportFailure` whose
+  Problem names the file (and sheet/row when known) in a sentence for a clerk.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from importer.outcome import ImportFailure, Problem
+from importer.read_csv import read_csv_grid
+from importer.read_xlsx import ENGINES, WorkbookError, column_letter, read_xlsx_grids
+
+__all__ = ["CSV_SUFFIXES", "XLSX_SUFFIXES", "SourceTable", "read_source"]
+
+CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
+XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
+EXCEL_ERRORS = frozenset(
+    {
+        "#N/A",
+        "#REF!",
+        "#VALUE!",
+        "#DIV/0!",
+        "#NAME?",
+        "#NUM!",
+        "#NULL!",
+        "#SPILL!",
+        "#CALC!",
+        "#FIELD!",
+        "#BLOCKED!",
+        "#CONNECT!",
+        "#UNKNOWN!",
+        "#BUSY!",
+        "#GETTING_DATA",
+    }
+)
+#: Past this many error cells in one table, one summary warning stands for the rest.
+MAX_CELL_WARNINGS = 50
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass
+class SourceTable:
+    """One table of text read from a file: a CSV file or one worksheet."""
+
+    path: Path
+    sheet: str | None
+    frame: pd.DataFrame
+    header_row: int
+    encoding: str | None = None
+    delimiter: str | None = None
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """How the clerk names it: ``people.csv`` or ``roster.xlsx [People]``."""
+        return self.path.name if self.sheet is None else f"{self.path.name} [{self.sheet}]"
+
+
+def _failure(path: Path, code: str, message: str, sheet: str | None = None) -> ImportFailure:
+    return ImportFailure(message, [Problem(code=code, message=message, file=path.name, sheet=sheet)])
+
+
+def _clean_headers(
+    path: Path,
+    sheet: str | None,
+    header: list[str],
+    body: pd.DataFrame,
+    header_row: int,
+    first_col: int,
+) -> tuple[list[str], list[int], list[Problem]]:
+    """Name every kept column; return (names, positions kept, warnings)."""
+    warnings: list[Problem] = []
+    names: list[str] = []
+    keep: list[int] = []
+    stripped = [_SPACES.sub(" ", h).strip() for h in header]
+    taken = {h for h in stripped if h}
+    first_seen: dict[str, str] = {}
+    for position, text in enumerate(stripped):
+        letter = column_letter(first_col + position)
+        if not text:
+            if position >= body.shape[1] or not (body[position] != "").any():
+                continue
+            text = f"Column {letter}"
+            n = 2
+            while text in taken:
+                text, n = f"Column {letter} ({n})", n + 1
+            taken.add(text)
+            warnings.append(
+                Problem(
+                    code="blank_header",
+                    message=(
+                        f"Column {letter} has values but no header; it was named '{text}'. "
+                        "Give it a header so it can be mapped."
+                    ),
+                    file=path.name,
+                    sheet=sheet,
+                    row=header_row,
+                    column=text,
+                    severity="warning",
+                )
+            )
+        elif text in first_seen:
+            original, n = text, 2
+            while f"{original} ({n})" in taken:
+                n += 1
+            text = f"{original} ({n})"
+            taken.add(text)
+            warnings.append(
+                Problem(
+                    code="duplicate_header",
+                    message=(
+                        f"Columns {first_seen[original]} and {letter} are both headed "
+                        f"'{original}'; column {letter} was renamed '{text}'. Only one of them "
+                        "can be mapped: rename or remove the other."
+                    ),
+                    file=path.name,
+                    sheet=sheet,
+                    row=header_row,
+                    column=text,
+                    value=original,
+                    severity="warning",
+                )
+            )
+        else:
+            first_seen[text] = letter
+        names.append(text)
+        keep.append(position)
+    return names, keep, warnings
+
+
+def _error_cell_warnings(path: Path, sheet: str | None, frame: pd.DataFrame) -> list[Problem]:
+    """One warning per cell holding an Excel error literal (capped), found column by column."""
+    warnings: list[Problem] = []
+    total = 0
+    for column in frame.columns:
+        hits = frame.index[frame[column].isin(EXCEL_ERRORS).to_numpy(dtype=bool)]
+        total += len(hits)
+        for row in hits[: max(0, MAX_CELL_WARNINGS - len(warnings))]:
+            value = frame.at[row, column]
+            warnings.append(
+                Problem(
+                    code="excel_error",
+                    message=(
+                        f"The cell holds the Excel error {value}, not a value; fix the formula "
+                        "or type the value."
+                    ),
+                    file=path.name,
+                    sheet=sheet,
+                    row=int(row),
+                    column=str(column),
+                    value=str(value),
+                    severity="warning",
+                )
+            )
+    if total > len(warnings):
+        warnings.append(
+            Problem(
+                code="excel_error",
+                message=f"{total - len(warnings)} more cells hold Excel errors (#N/A, #REF!...).",
+                file=path.name,
+                sheet=sheet,
+                severity="warning",
+            )
+        )
+    return warnings
+
+
+def _finish(
+    path: Path,
+    sheet: str | None,
+    header: list[str],
+    body: pd.DataFrame,
+    header_row: int,
+    first_col: int,
+    warnings: list[Problem],
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> SourceTable:
+    """Name the columns, drop padding columns and empty rows, and wrap it all up."""
+    names, keep, header_warnings = _clean_headers(path, sheet, header, body, header_row, first_col)
+    frame = body[keep] if keep != list(body.columns) else body
+    frame.columns = pd.Index(names, dtype=object)
+    if len(frame) and len(keep):
+        filled = (frame != "").any(axis=1).to_numpy(dtype=bool)
+        if not filled.all():
+            frame = frame[filled]
+    elif not keep:
+        frame = frame.iloc[0:0]
+    frame.index.name = "row"
+    warnings = warnings + header_warnings + _error_cell_warnings(path, sheet, frame)
+    return SourceTable(path, sheet, frame, header_row, encoding, delimiter, warnings)
+
+
+def _read_csv(path: Path) -> list[SourceTable]:
+    raw = path.read_bytes()
+    if raw.startswith(_ZIP_MAGIC) or raw.startswith(_OLE2_MAGIC):
+        raise _failure(
+            path,
+            "not_csv",
+            f"{path.name} is named like a text file but holds an Excel workbook; rename it "
+            "to .xlsx, or save it from Excel as CSV.",
+        )
+    grid = read_csv_grid(path, raw)
+    table = _finish(
+        path,
+        None,
+        grid.header,
+        grid.body,
+        grid.header_row,
+        0,
+        grid.warnings,
+        encoding=grid.encoding,
+        delimiter=grid.delimiter,
+    )
+    return [table]
+
+
+def _read_xlsx(path: Path, head: bytes, engine: str) -> list[SourceTable]:
+    if head.startswith(_OLE2_MAGIC):
+        if path.suffix.lower() in XLSX_SUFFIXES and _ENCRYPTED_MARK in path.read_bytes():
+            raise _failure(
+                path,
+                "encrypted_workbook",
+                f"{path.name}: the workbook is password-protected; open it in Excel and save "
+                "it without a password (File > Info > Protect Workbook > Encrypt with "
+                "Password, clear it), then try again.",
+            )
+        raise _failure(
+            path,
+            "old_excel_format",
+            f"{path.name} is in the old Excel 97-2003 format (.xls), which spp-import does "
+            "not read; open it in Excel and save it as .xlsx (Excel Workbook).",
+        )
+    if not head.startswith(_ZIP_MAGIC):
+        raise _failure(
+            path,
+            "not_a_workbook",
+            f"{path.name} is not an Excel workbook: its contents are not in the .xlsx format "
+            "(it may be another kind of file renamed, or damaged). Save the data from Excel "
+            "as .xlsx or .csv.",
+        )
+    try:
+        grids = read_xlsx_grids(path, engine)
+    except WorkbookError as exc:
+        raise _failure(path, exc.code, exc.message, exc.sheet) from None
+    if not grids:
+        raise _failure(path, "empty_file", f"{path.name} has no data: every sheet is empty.")
+    tables = []
+    for grid in grids:
+        warnings = list(grid.warnings)
+        if grid.hidden:
+            warnings.insert(
+                0,
+                Problem(
+                    code="hidden_sheet",
+                    message=(
+                        f"Sheet '{grid.name}' is hidden in Excel but was read like the others; "
+                        "delete it if its rows should not be imported."
+                    ),
+                    file=path.name,
+                    sheet=grid.name,
+                    severity="warning",
+                ),
+            )
+        tables.append(
+            _finish(path, grid.name, grid.header, grid.body, grid.header_row, grid.first_col, warnings)
+        )
+    return tables
+
+
+def read_source(path: str | Path, *, engine: str = "calamine") -> list[SourceTable]:
+    """Read a CSV (one table) or an XLSX workbook (one table per non-empty worksheet).
+
+    ``engine`` chooses the XLSX reader: ``"calamine"`` (fast, default) or
+    ``"openpyxl"``; both give identical tables.  A file with a header and no
+    rows gives a table with zero rows (the caller decides whether that is an
+    error).  Raises ImportFailure, never anything else, for unreadable input.
+    """
+    path = Path(path)
+    if engine not in ENGINES:
+        raise _failure(
+            path,
+            "unknown_engine",
+            f"Unknown spreadsheet engine '{engine}'; use one of: {', '.join(ENGINES)}.",
+        )
+    if not path.exists():
+        raise _failure(path, "file_not_found", f"{path.name} was not found (looked for {path}).")
+    if path.is_dir():
+        raise _failure(path, "not_a_file", f"{path} is a folder, not a file; choose the file.")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        reason = exc.strerror or "it cannot be opened"
+        raise _failure(path, "unreadable_file", f"{path.name} cannot be read: {reason}.") from None
+    if not head:
+        raise _failure(path, "empty_file", f"{path.name} is empty (0 bytes).")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in CSV_SUFFIXES:
+            return _read_csv(path)
+        if suffix in XLSX_SUFFIXES or suffix == ".xls":
+            return _read_xlsx(path, head, engine)
+    except ImportFailure:
+        raise
+    except MemoryError:
+        raise _failure(
+            path, "too_large", f"{path.name} is too large to read with the memory available."
+        ) from None
+    except Exception as exc:  # never a traceback for the clerk; say which file and what kind
+        raise _failure(
+            path,
+            "unreadable_file",
+            f"{path.name} could not be read ({type(exc).__name__}); it may be damaged. "
+            "Open it in Excel and save it again as .xlsx or CSV UTF-8.",
+        ) from exc
+    raise _failure(
+        path,
+        "unknown_file_type",
+        f"{path.name}: spp-import reads .csv and .xlsx files; '{suffix or 'no extension'}' is "
+        "neither. Save the data as .xlsx or CSV UTF-8.",
+    )
