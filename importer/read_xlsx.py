@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import posixpath
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,7 +221,10 @@ def _calamine_sheets(path: Path) -> list[tuple[str, bool, list[list[Any]]]]:
 def _openpyxl_sheets(path: Path) -> list[tuple[str, bool, list[list[Any]]]]:
     import openpyxl
 
-    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    with warnings.catch_warnings():
+        # "Workbook contains no default style": harmless, and not the clerk's business.
+        warnings.simplefilter("ignore", UserWarning)
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     try:
         sheets = []
         for sheet in workbook.worksheets:
@@ -266,13 +270,13 @@ def _grid(
     columns = {j: _column_texts(cells[body_rows, first_col + j]) for j in range(last_col - first_col + 1)}
     body = pd.DataFrame(columns)
     body.index = pd.Index(body_rows.astype(np.int64) + 1, name="row")
-    warnings = []
+    problems = []
     for ref in merged:
         r0, c0, r1, c1 = _parse_range(ref)
         if r1 < header_at or (r0 == r1 and c0 == c1):
             continue
         top_left = f"{column_letter(c0)}{r0 + 1}"
-        warnings.append(
+        problems.append(
             Problem(
                 code="merged_cells",
                 message=(
@@ -286,7 +290,7 @@ def _grid(
                 severity="warning",
             )
         )
-    return SheetGrid(name, hidden, header, body, header_at + 1, first_col, warnings)
+    return SheetGrid(name, hidden, header, body, header_at + 1, first_col, problems)
 
 
 def read_xlsx_grids(path: Path, engine: str = "calamine") -> list[SheetGrid]:
