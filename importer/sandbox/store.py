@@ -1,0 +1,111 @@
+"""SQLite storage for the sandbox: schema, one connection, one transaction per call.
+
+Why one connection behind a lock: every RPC call must be all-or-nothing like an Odoo
+transaction, and SQLite allows one writer at a time anyway. Holding a lock only
+around the transaction (JSON decoding and encoding happen outside it) keeps calls
+serialisable without lost or half-written updates. File databases use WAL with
+synchronous=NORMAL, so a SIGKILL loses at most the call in flight, never consistency.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .models import MODELS, Model
+
+_SQL_TYPES = {
+    "char": "TEXT",
+    "text": "TEXT",
+    "selection": "TEXT",
+    "date": "TEXT",
+    "datetime": "TEXT",
+    "boolean": "INTEGER",
+    "integer": "INTEGER",
+    "float": "REAL",
+    "many2one": "INTEGER",
+    "many2one_reference": "INTEGER",
+}
+
+
+def _lower(value: object) -> object:
+    """Unicode-aware lower() for ilike (SQLite's own only folds ASCII)."""
+    return value.lower() if isinstance(value, str) else value
+
+
+def _table_sql(model: Model) -> list[str]:
+    cols = ["id INTEGER PRIMARY KEY AUTOINCREMENT"]
+    for f in model.fields.values():
+        if f.column and f.name != "id":
+            cols.append(f'"{f.name}" {_SQL_TYPES[f.type]}')
+    stmts = [f'CREATE TABLE IF NOT EXISTS "{model.table}" ({", ".join(cols)})']
+    for f in model.fields.values():
+        if f.column and f.type == "many2one" and f.relation != "res.users":
+            stmts.append(
+                f'CREATE INDEX IF NOT EXISTS "{model.table}_{f.name}_idx" ON "{model.table}" ("{f.name}")'
+            )
+        if f.type == "many2many" and f.rel_table and f.rel_cols:
+            a, b = f.rel_cols
+            stmts.append(
+                f'CREATE TABLE IF NOT EXISTS "{f.rel_table}" ("{a}" INTEGER NOT NULL, '
+                f'"{b}" INTEGER NOT NULL, PRIMARY KEY ("{a}", "{b}"))'
+            )
+            stmts.append(f'CREATE INDEX IF NOT EXISTS "{f.rel_table}_{b}_idx" ON "{f.rel_table}" ("{b}")')
+    return stmts
+
+
+SCHEMA: list[str] = [stmt for model in MODELS.values() for stmt in _table_sql(model)] + [
+    'CREATE UNIQUE INDEX IF NOT EXISTS "ir_model_data_module_name_uniq" '
+    'ON "ir_model_data" ("module", "name")',
+    'CREATE INDEX IF NOT EXISTS "ir_model_data_model_res_id_idx" ON "ir_model_data" ("model", "res_id")',
+    'CREATE INDEX IF NOT EXISTS "res_partner_name_idx" ON "res_partner" ("name")',
+    """CREATE TABLE IF NOT EXISTS "res_users" (
+        id INTEGER PRIMARY KEY, login TEXT UNIQUE NOT NULL, name TEXT NOT NULL,
+        password_hash TEXT NOT NULL, api_key_hash TEXT, readonly INTEGER NOT NULL DEFAULT 0)""",
+    'CREATE TABLE IF NOT EXISTS "sandbox_meta" (key TEXT PRIMARY KEY, value TEXT)',
+]
+
+
+class Store:
+    """The sandbox database: one SQLite connection guarded by a lock."""
+
+    def __init__(self, path: str = ":memory:") -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.conn.create_function("py_lower", 1, _lower, deterministic=True)
+        self.conn.execute("PRAGMA foreign_keys = OFF")  # restrictions are checked explicitly
+        self.conn.execute("PRAGMA case_sensitive_like = ON")
+        if path != ":memory:":
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+        with self.transaction() as cr:
+            for stmt in SCHEMA:
+                cr.execute(stmt)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Cursor]:
+        """One all-or-nothing unit of work: commit on success, roll back on any error."""
+        with self.lock:
+            cr = self.conn.cursor()
+            cr.execute("BEGIN IMMEDIATE")
+            try:
+                yield cr
+            except BaseException:
+                cr.execute("ROLLBACK")
+                raise
+            else:
+                cr.execute("COMMIT")
+            finally:
+                cr.close()
+
+    def is_empty(self) -> bool:
+        with self.lock:
+            row = self.conn.execute('SELECT value FROM sandbox_meta WHERE key = "seeded"').fetchone()
+        return row is None
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
