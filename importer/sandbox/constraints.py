@@ -31,6 +31,8 @@ PROTECTED_KIND_XMLID = ("g2p_registry_membership", "group_membership_kind_head")
 
 def compute_stored(env: Env, model: Model, cols: dict[str, Any], creating: bool = False) -> None:
     """Stored computed columns derived from the values being written."""
+    if model.name == "g2p.phone.number" and "phone_no" in cols:
+        cols["phone_sanitized"] = re.sub(r"[^0-9+]", "", cols["phone_no"] or "") or None
     if model.name == "g2p.group.membership" and ("ended_date" in cols or creating):
         ended = cols.get("ended_date")
         is_ended = bool(ended) and ended <= env.now.strftime("%Y-%m-%d %H:%M:%S")

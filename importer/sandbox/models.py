@@ -118,6 +118,13 @@ MODELS: dict[str, Model] = {
                     relation="g2p.group.membership",
                     inverse="individual",
                 ),
+                Field(
+                    "phone_number_ids",
+                    "one2many",
+                    "Phone Numbers",
+                    relation="g2p.phone.number",
+                    inverse="partner_id",
+                ),
                 Field("registration_date", "date", "Registration Date", default="today"),
                 Field("phone", "char", "Phone"),
                 Field("mobile", "char", "Mobile"),
@@ -235,6 +242,19 @@ MODELS: dict[str, Model] = {
             ],
         ),
         _model(
+            "g2p.phone.number",
+            "Phone Number",
+            "id desc",
+            "phone_no",
+            [
+                Field("partner_id", "many2one", "Registrant", relation="res.partner", required=True),
+                Field("phone_no", "char", "Phone Number", required=True),
+                Field("phone_sanitized", "char", "Phone Sanitized", readonly=True),
+                Field("date_collected", "date", "Date Collected", default="today"),
+                Field("disabled", "datetime", "Date Disabled"),
+            ],
+        ),
+        _model(
             "ir.model.data",
             "Model Data",
             "module asc, model asc, name asc",
@@ -265,6 +285,7 @@ RESTRICTING_FKS: dict[str, list[tuple[str, str]]] = {
         ("g2p.reg.id", "partner_id"),
         ("g2p.group.membership", "group"),
         ("g2p.group.membership", "individual"),
+        ("g2p.phone.number", "partner_id"),
     ],
     "g2p.id.type": [("g2p.reg.id", "id_type")],
     "g2p.group.kind": [],
@@ -273,4 +294,5 @@ RESTRICTING_FKS: dict[str, list[tuple[str, str]]] = {
     "g2p.group.membership": [],
     "g2p.reg.id": [],
     "ir.model.data": [],
+    "g2p.phone.number": [],
 }
