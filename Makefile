@@ -1,0 +1,37 @@
+# spp-import — two commands on a fresh machine:
+#   make demo   installs, starts the sandbox registry, imports a sample roster, prints the summary, stops it
+#   make test   installs the dev tools, runs ruff and the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test lint bench reliability browser-deps clean samples
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*; touch $@
+
+demo: $(STAMP)
+	$(BIN)/spp-import demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -q
+
+# The crash and fault tests at full size (5,000 people, 20+ kills); CI runs them smaller.
+reliability: $(STAMP)
+	SPP_RELIABILITY_FULL=1 $(BIN)/python -m pytest -q -m slow tests/test_reliability_crash.py tests/test_reliability_faults.py
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+samples: $(STAMP)
+	$(BIN)/python sample_data/make_samples.py
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,200 @@
+"""The map stage: source tables in, canonical tables out.
+
+A canonical table has one row per record (individual, group, membership),
+columns named for registry fields, every value as tidy text (trimmed,
+dates as ISO where they parse, numbers without thousands separators), and
+where each record came from (``_file``, ``_sheet``, ``_row``).  Values that
+do not parse are kept as the clerk wrote them, so validation can quote them.
+
+Everything here is vectorised: a million-row roster is mapped with pandas
+column operations, never a Python loop over rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from importer.mapping import FIELD_KINDS, Binding, EntitySpec, Mapping
+from importer.normalise import parse_dates, parse_numbers
+from importer.outcome import Entity, Problem
+from importer.read import SourceTable
+
+ORIGIN = ["_file", "_sheet", "_row"]
+
+
+@dataclass
+class CanonicalTable:
+    """One entity's records, in registry terms, with their provenance."""
+
+    entity: Entity
+    frame: pd.DataFrame  # key, fields..., id:<type>..., (group, individual); _file, _sheet, _row
+    columns: dict[str, str]  # canonical column -> the clerk's header, for messages
+    table: SourceTable
+    derived_key: bool = False  # keys built from identity fields, not a key column
+    problems: list[Problem] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+def id_column(id_type: str) -> str:
+    """The canonical column for one ID type's values."""
+    return f"id:{id_type}"
+
+
+def _origin(table: SourceTable, index: pd.Index) -> dict[str, object]:
+    return {
+        "_file": table.path.name,
+        "_sheet": table.sheet or "",
+        "_row": index.to_numpy(),
+    }
+
+
+def _derive_keys(frame: pd.DataFrame, identity: Sequence[str]) -> pd.Series:
+    """A stable key from identity fields (normalised, hashed) for files without a key column."""
+    joined = frame[next(iter(identity))].str.casefold().str.strip()
+    for name in list(identity)[1:]:
+        joined = joined + "\x1f" + frame[name].str.casefold().str.strip()
+    uniques = pd.Series(joined.unique())
+    digests = uniques.map(lambda s: hashlib.sha1(s.encode("utf-8")).hexdigest()[:16])
+    return joined.map(dict(zip(uniques, digests, strict=True))).astype("str")
+
+
+def compose_names(frame: pd.DataFrame) -> pd.Series:
+    """The sheet's name, or OpenSPP's own form "FAMILY, GIVEN ADDL" in capitals.
+
+    The server requires a name and does not compose one over the API (only
+    its web form does), so the importer always sends one.
+    """
+    blank = pd.Series("", index=frame.index, dtype="str")
+    family = frame.get("family_name", blank).str.upper()
+    rest = (frame.get("given_name", blank) + " " + frame.get("addl_name", blank)).str.strip().str.upper()
+    composed = (family + ", " + rest).str.strip(", ")
+    given = frame.get("name", blank)
+    return given.where(given != "", composed)
+
+
+def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
+    spec: EntitySpec = binding.spec
+    table = binding.table
+    src = table.frame
+    kinds = FIELD_KINDS[spec.entity]
+    data: dict[str, object] = {}
+    columns: dict[str, str] = {}
+    problems: list[Problem] = []
+    empty = pd.Series("", index=src.index, dtype="str")
+
+    for name, fspec in spec.fields.items():
+        series = src[fspec.column].astype("str").str.strip() if fspec.column else empty
+        if fspec.default is not None:
+            series = series.where(series != "", fspec.default)
+        kind = kinds[name]
+        if kind == "date":
+            series = parse_dates(series, fspec.date_order or mapping.date_order)
+        elif kind == "number":
+            series = parse_numbers(series)
+        data[name] = series
+        columns[name] = fspec.column or f"(default of {name})"
+    for id_type, column in spec.ids.items():
+        data[id_column(id_type)] = src[column].astype("str").str.strip()
+        columns[id_column(id_type)] = column
+    if spec.entity is Entity.MEMBERSHIP:
+        data["group"] = src[spec.group].astype("str").str.strip()
+        data["individual"] = src[spec.individual].astype("str").str.strip()
+        columns["group"], columns["individual"] = spec.group, spec.individual  # type: ignore[assignment]
+
+    frame = pd.DataFrame(data, index=src.index)
+    if spec.entity is not Entity.MEMBERSHIP:
+        frame["name"] = compose_names(frame) if spec.entity is Entity.INDIVIDUAL else frame.get("name", empty)
+        named_by = [columns.get(c) for c in ("name", "given_name", "family_name") if columns.get(c)]
+        columns["name"] = named_by[0] if named_by else "name"
+    derived = False
+    if spec.entity is Entity.MEMBERSHIP:
+        frame["key"] = frame["group"] + "__" + frame["individual"]
+    elif spec.key:
+        frame["key"] = src[spec.key].astype("str").str.strip()
+        columns["key"] = spec.key
+    else:
+        frame["key"] = _derive_keys(frame, spec.identity)
+        columns["key"] = " + ".join(columns.get(n, n) for n in spec.identity)
+        derived = True
+        problems.append(
+            Problem(
+                code="derived_key",
+                severity="warning",
+                message=(
+                    f"{table.label} has no key column for {spec.entity.value}s: each is identified by "
+                    f"{columns['key']}. Correcting any of those later will look like a new "
+                    f"{spec.entity.value}, not a change."
+                ),
+                file=table.path.name,
+                sheet=table.sheet,
+            )
+        )
+    for name, value in _origin(table, src.index).items():
+        frame[name] = value
+    frame = _drop_blank_rows(frame, [c for c in frame.columns if c not in ORIGIN])
+    return CanonicalTable(spec.entity, frame, columns, table, derived, problems)
+
+
+def _drop_blank_rows(frame: pd.DataFrame, value_columns: list[str]) -> pd.DataFrame:
+    """Rows with nothing in any mapped column are not records (the report calls them empty)."""
+    values = frame[[c for c in value_columns if c != "key"]]
+    if values.empty:
+        return frame
+    keep = (values != "").any(axis=1) | (frame["key"].str.strip("_") != "")
+    return frame[keep]
+
+
+def _collapse_groups(group: CanonicalTable) -> CanonicalTable:
+    """A roster repeats each household on every member's row: keep one record per key.
+
+    The first row of each household speaks for it; later rows that disagree
+    are flagged (as warnings on those rows), not silently merged.
+    """
+    frame = group.frame
+    has_key = frame["key"] != ""
+    dup = frame.duplicated("key", keep="first") & has_key
+    if not dup.any():
+        return group
+    first = frame[has_key & ~dup].set_index("key")
+    later = frame[dup]
+    for name in [c for c in frame.columns if c not in (*ORIGIN, "key")]:
+        ref = later["key"].map(first[name])
+        differs = (later[name] != ref) & (later[name] != "")
+        for idx in later.index[differs][:1000]:
+            row = later.loc[idx]
+            group.problems.append(
+                Problem(
+                    code="group_conflict",
+                    severity="warning",
+                    message=(
+                        f"household '{row['key']}' has {group.columns.get(name, name)} "
+                        f"'{ref.loc[idx]}' on an earlier row; this row's '{row[name]}' is ignored"
+                    ),
+                    file=row["_file"],
+                    sheet=row["_sheet"] or None,
+                    row=int(row["_row"]),
+                    column=group.columns.get(name),
+                    value=str(row[name]),
+                    entity=Entity.GROUP.value,
+                    key=str(row["key"]),
+                )
+            )
+    group.frame = frame[~dup]
+    return group
+
+
+def map_tables(bindings: Sequence[Binding], mapping: Mapping) -> dict[Entity, CanonicalTable]:
+    """Map every bound table into its canonical table."""
+    out: dict[Entity, CanonicalTable] = {}
+    for binding in bindings:
+        canon = _map_entity(binding, mapping)
+        if canon.entity is Entity.GROUP:
+            canon = _collapse_groups(canon)
+        out[canon.entity] = canon
+    return out

@@ -1,0 +1,142 @@
+"""What the server knows, asked once per run: field types and lookup records.
+
+Decision 3 in DESIGN.md: ask the server, don't assume.  One ``fields_get``
+per model the import writes and one ``search_read`` per lookup model, kept
+for the run.  Dry runs use exactly the same catalog as real runs.
+
+Without a server (``spp-import validate``) the catalog is built from the
+lists the mapping declares, so structure and codes can still be checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from importer.client import OdooClient
+from importer.errors import OdooError
+from importer.mapping import Mapping
+from importer.outcome import Entity, ImportFailure, Problem
+
+PARTNER = "res.partner"
+MEMBERSHIP = "g2p.group.membership"
+REG_ID = "g2p.reg.id"
+MODELS_WRITTEN = (PARTNER, MEMBERSHIP, REG_ID)
+
+
+@dataclass
+class Catalog:
+    """The server's lookups for one run (a LookupCache, filled up front)."""
+
+    genders: list[str] = field(default_factory=list)  # the values sent / shown
+    gender_type: str = "selection"  # "selection" (OpenSPP 17) or "many2one"
+    gender_ids: dict[str, int] = field(default_factory=dict)  # many2one servers: value -> id
+    group_kinds: dict[str, int] = field(default_factory=dict)
+    membership_kinds: dict[str, int] = field(default_factory=dict)
+    unique_kinds: set[str] = field(default_factory=set)
+    id_types: dict[str, tuple[int | None, str | None]] = field(default_factory=dict)  # name -> (id, regex)
+    phone_regex: str | None = None
+    fields: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # model -> fields_get
+    online: bool = False
+
+    def id_type_names(self) -> list[str]:
+        return list(self.id_types)
+
+
+def _values(rows: list[dict[str, Any]], key: str) -> dict[str, int]:
+    return {str(r[key]): int(r["id"]) for r in rows if r.get(key)}
+
+
+def fetch_catalog(client: OdooClient) -> Catalog:
+    """Ask the server for field types and every lookup list the import needs (one call each)."""
+    cat = Catalog(online=True)
+    for model in MODELS_WRITTEN:
+        cat.fields[model] = client.fields_get(model)
+    gender = cat.fields[PARTNER].get("gender", {})
+    cat.gender_type = gender.get("type", "selection")
+    if cat.gender_type == "many2one":
+        rows = client.search_read(gender.get("relation", "gender.type"), [], ["code", "value", "name"])
+        cat.gender_ids = {str(r.get("value") or r.get("name") or r.get("code")): r["id"] for r in rows}
+        cat.genders = list(cat.gender_ids)
+    else:
+        cat.genders = [str(v) for v, _label in gender.get("selection") or []]
+    cat.group_kinds = _values(client.search_read("g2p.group.kind", [], ["name"]), "name")
+    kinds = client.search_read("g2p.group.membership.kind", [], ["name", "is_unique"])
+    cat.membership_kinds = _values(kinds, "name")
+    cat.unique_kinds = {str(k["name"]) for k in kinds if k.get("is_unique")}
+    cat.unique_kinds.add("Head")  # the registry's rule, whatever the flag says (DESIGN.md §2)
+    cat.unique_kinds &= set(cat.membership_kinds) | {"Head"}
+    cat.id_types = {
+        str(r["name"]): (int(r["id"]), r.get("id_validation") or None)
+        for r in client.search_read("g2p.id.type", [], ["name", "id_validation"])
+    }
+    try:
+        params = client.search_read(
+            "ir.config_parameter", [["key", "=", "g2p_registry.phone_regex"]], ["value"]
+        )
+        cat.phone_regex = (params[0].get("value") or None) if params else None
+    except OdooError:
+        cat.phone_regex = None  # the parameter model is not readable by every user
+    return cat
+
+
+def offline_catalog(mapping: Mapping) -> Catalog:
+    """A catalog from the mapping's own lists, for validating without a server."""
+
+    def declared(key: str) -> list[str]:
+        if key in mapping.allowed:
+            return list(mapping.allowed[key])
+        targets = {t for k, m in mapping.values.items() if k.split(".")[-1] == key for t in m.values()}
+        return sorted(t for t in targets if t)
+
+    genders = declared("gender")
+    kinds = declared("kind")
+    member_kinds = mapping.allowed.get("membership.kind") or ["Head"]
+    group_kinds = mapping.allowed.get("group.kind") or kinds
+    ids = mapping.entities.get(Entity.INDIVIDUAL)
+    return Catalog(
+        genders=genders,
+        group_kinds={k: 0 for k in group_kinds},
+        membership_kinds={k: 0 for k in member_kinds},
+        unique_kinds={"Head"},
+        id_types={name: (None, None) for name in (ids.ids if ids else {})},
+        online=False,
+    )
+
+
+def check_server_setup(catalog: Catalog, mapping: Mapping, used: dict[str, set[str]]) -> None:
+    """Refuse, once and plainly, a run the server is not configured for.
+
+    ``used`` holds the coded values the file actually uses per field
+    (``gender``, ``group.kind``, ``membership.kind``) after aliasing.  A
+    field whose lookup list is empty on the server, or an ID type the
+    mapping needs that the server lacks, is a configuration problem of the
+    server — not a thousand identical row errors.
+    """
+    problems: list[str] = []
+    if used.get("gender") and not catalog.genders:
+        problems.append(
+            "the server has no gender types configured, so no gender can be recorded: "
+            "ask an administrator to add them (Registry > Configuration > Gender Types)"
+        )
+    if used.get("group.kind") and not catalog.group_kinds:
+        problems.append("the server has no group kinds configured (e.g. Household)")
+    spec = mapping.entities.get(Entity.INDIVIDUAL)
+    for id_type in spec.ids if spec else {}:
+        if id_type not in catalog.id_types:
+            known = ", ".join(catalog.id_types) or "none"
+            problems.append(
+                f"the server has no ID type '{id_type}' (it has: {known}): an administrator must "
+                "create it before these IDs can be imported"
+            )
+    for kind in sorted(used.get("group.kind", set()) - set(catalog.group_kinds)):
+        if kind in {v for v in mapping.value_map(Entity.GROUP, "kind").values()}:
+            problems.append(f"the mapping expects a group kind '{kind}' that the server does not have")
+    if problems:
+        raise ImportFailure(
+            "the server is not configured for this file: " + "; ".join(problems),
+            [
+                Problem(code="server_configuration", message=m, file=str(mapping.path or mapping.name))
+                for m in problems
+            ],
+        )

@@ -1,0 +1,293 @@
+"""The ``spp-import`` command: a thin shell over the same functions a notebook calls.
+
+It parses, calls :func:`importer.pipeline.run_import` (or the sandbox, the
+template writer, the web page), prints, and exits 0 (all rows written or
+valid), 1 (some rows failed or invalid) or 2 (could not run).  Nothing the
+user can cause ends in a traceback: a problem is one plain message, and
+``--debug`` is there for developers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from importer import __version__
+from importer.errors import SppError
+from importer.outcome import ImportFailure
+from importer.settings import ConnectionSettings, Timeout, load_settings
+
+EXIT_OK, EXIT_ROWS, EXIT_CANNOT_RUN = 0, 1, 2
+
+#: With nothing configured, the importer talks to a local sandbox registry
+#: (``spp-import sandbox``), so a clerk can rehearse without a real server.
+SANDBOX_DEFAULT = {
+    "url": "http://127.0.0.1:8069",
+    "db": "openspp",
+    "login": "admin",
+    "password": "admin",
+}
+
+
+def _connection_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "server",
+        "Where to import to. Flags win over SPP_URL, SPP_DB, SPP_LOGIN, SPP_API_KEY / SPP_PASSWORD, "
+        "which win over the config file. With nothing set: the local sandbox at "
+        f"{SANDBOX_DEFAULT['url']} (start it with `spp-import sandbox`).",
+    )
+    group.add_argument("--url", help="server address, e.g. https://openspp.example.org")
+    group.add_argument("--db", help="database name")
+    group.add_argument("--login", help="user login")
+    group.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help="read the password or API key from this environment variable (never pass it as a flag)",
+    )
+    group.add_argument("--config", help="TOML config file with a [server] table (default: ./spp-import.toml)")
+    group.add_argument(
+        "--insecure", action="store_true", help="do not verify the server's HTTPS certificate (not advised)"
+    )
+    group.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for an answer (300)")
+
+
+def _settings(args: argparse.Namespace) -> ConnectionSettings:
+    secret = os.environ.get(args.password_env) if getattr(args, "password_env", None) else None
+    try:
+        return load_settings(
+            config_file=args.config,
+            url=args.url,
+            db=args.db,
+            login=args.login,
+            secret=secret,
+            insecure=args.insecure,
+            timeout=Timeout(connect=10.0, read=args.timeout),
+            default=SANDBOX_DEFAULT,
+        )
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        raise ImportFailure(f"connection settings: {exc}") from None
+
+
+def _import_args(parser: argparse.ArgumentParser, *, online: bool = True) -> None:
+    parser.add_argument("files", nargs="+", type=Path, help="CSV or XLSX file(s) to import")
+    parser.add_argument("--mapping", "-m", required=True, help="mapping file (see mappings/)")
+    parser.add_argument("--out", default="reports", help="folder for the reports (default: ./reports)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON (for automation)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--engine", choices=("calamine", "openpyxl"), default="calamine", help="XLSX reader (calamine)"
+    )
+    if online:
+        parser.add_argument("--namespace", help="external-id namespace (default: the mapping's)")
+        parser.add_argument("--batch-size", type=int, default=500, help="rows per load call (500)")
+        parser.add_argument("--workers", type=int, default=2, help="parallel load calls (2)")
+        parser.add_argument(
+            "--track-history",
+            action="store_true",
+            help="keep chatter tracking on while writing (slower; off by default like Odoo's import)",
+        )
+        parser.add_argument(
+            "--all-or-nothing", action="store_true", help="write nothing if any row is invalid"
+        )
+        _connection_args(parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spp-import",
+        description="Import enrollment spreadsheets (CSV, XLSX) into an OpenSPP registry, safely.",
+    )
+    parser.add_argument("--version", action="version", version=f"spp-import {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks (for developers)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("import", help="validate, then write the file to the registry (or --dry-run)")
+    _import_args(p)
+    p.add_argument(
+        "--dry-run", action="store_true", help="check everything against the server, write nothing"
+    )
+
+    p = sub.add_parser("validate", help="check a file offline: structure, types, keys, declared codes")
+    _import_args(p, online=False)
+
+    p = sub.add_parser("ping", help="connect, log in, show the server version and this user's rights")
+    _connection_args(p)
+
+    p = sub.add_parser("template", help="write an empty workbook for a mapping, with dropdowns")
+    p.add_argument("--mapping", "-m", required=True)
+    p.add_argument("-o", "--output", required=True, type=Path)
+    p.add_argument("--offline", action="store_true", help="use the mapping's own lists, not the server's")
+    _connection_args(p)
+
+    p = sub.add_parser("sandbox", help="run the local sandbox registry (an OpenSPP look-alike)")
+    try:
+        from importer.sandbox import add_arguments
+    except ImportError:  # pragma: no cover - only while the sandbox package is being built
+        pass
+    else:
+        add_arguments(p)
+
+    p = sub.add_parser("demo", help="start the sandbox, import the sample roster, show the report, stop")
+    from importer.demo import add_arguments as demo_arguments
+
+    demo_arguments(p)
+
+    p = sub.add_parser("serve", help="the web page for data clerks")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--mappings", default="mappings", help="folder of mapping files")
+    _connection_args(p)
+    return parser
+
+
+class _Bars:
+    """tqdm bars per stage; silent when not a terminal or with --quiet."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bars: dict[str, object] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(total=total, desc=f"{stage:<18}", unit="row", leave=True)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from importer.load import LoadOptions
+    from importer.pipeline import ImportOptions, run_import
+    from importer.report import summary_json, summary_text
+
+    mode = "validate" if args.command == "validate" else ("dry-run" if args.dry_run else "import")
+    settings = _settings(args) if mode != "validate" else None
+    options = ImportOptions(
+        mapping=args.mapping,
+        mode=mode,
+        namespace=getattr(args, "namespace", None),
+        all_or_nothing=getattr(args, "all_or_nothing", False),
+        load=LoadOptions(
+            batch_size=max(1, getattr(args, "batch_size", 500)),
+            workers=max(1, getattr(args, "workers", 2)),
+            track_history=getattr(args, "track_history", False),
+        ),
+        engine=args.engine,
+        out_dir=args.out,
+    )
+    bars = _Bars(enabled=not args.quiet and not args.json and sys.stderr.isatty())
+    try:
+        result = run_import(args.files, options, settings, progress=bars)
+    finally:
+        bars.close()
+    if args.json:
+        payload = summary_json(result.report)
+        payload["exit_code"] = result.exit_code
+        print(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(summary_text(result.report))
+        if result.stopped:
+            print(f"\nThe run STOPPED: {result.stopped}.")
+            print("Nothing is lost: run the same command again to finish (it will not duplicate anyone).")
+    return result.exit_code
+
+
+def _cmd_ping(args: argparse.Namespace) -> int:
+    from importer.catalog import MODELS_WRITTEN
+    from importer.client import OdooClient
+
+    settings = _settings(args)
+    with OdooClient(settings) as client:
+        version = client.version()
+        uid = client.authenticate()
+        print(f"server   {settings.url}  (Odoo {version.get('server_version', '?')})")
+        print(f"database {settings.db}")
+        print(f"user     {settings.login} (uid {uid})")
+        for model in MODELS_WRITTEN:
+            may = client.check_access(model, "create")
+            print(f"  may create {model:<24} {'yes' if may else 'NO'}")
+    return EXIT_OK
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from importer.template import write_template
+
+    settings = None if args.offline else _settings(args)
+    path = write_template(args.mapping, args.output, settings)
+    print(f"template written: {path}")
+    return EXIT_OK
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    from importer.sandbox import run_from_args
+
+    return run_from_args(args)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from importer.demo import run_demo
+
+    return run_demo(args)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from importer.web.app import serve
+
+    return serve(args)
+
+
+COMMANDS = {
+    "import": _cmd_import,
+    "validate": _cmd_import,
+    "ping": _cmd_ping,
+    "template": _cmd_template,
+    "sandbox": _cmd_sandbox,
+    "serve": _cmd_serve,
+    "demo": _cmd_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ImportFailure as exc:
+        print(f"spp-import: cannot run: {exc.message}", file=sys.stderr)
+        for problem in exc.problems[1:6]:
+            print(f"  - {problem.location.describe()}: {problem.message}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except SppError as exc:
+        print(f"spp-import: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except KeyboardInterrupt:
+        print("spp-import: interrupted; run the same command again to finish safely", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except Exception as exc:  # the last guard: a clerk never sees a traceback
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"spp-import: internal error ({type(exc).__name__}); nothing more was written. "
+            "Re-run with --debug and report it.",
+            file=sys.stderr,
+        )
+        return EXIT_CANNOT_RUN
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""The load stage: send each plan stage with ``load`` in batches, a bad row costing one row.
+
+Why ``load``: it creates a record and its external id in one transaction,
+and updates the record when the external id already exists, so re-sending
+a batch after a crash or a lost answer never duplicates anyone
+(DESIGN.md §3.1).  Every call carries external ids only, so the client may
+retry a lost answer (``idempotent=True``).
+
+A refused batch is resent without the rows the server named; when the
+server names none (an exception instead of messages), the batch is split in
+halves until the bad rows are alone.  Records whose parent failed are
+skipped, with the parent's reason.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from importer.client import IMPORT_CONTEXT, OdooClient
+from importer.errors import AccessError, AuthenticationError, OdooError, SppError, TransportError
+from importer.outcome import Entity, Status
+from importer.plan import StagePlan
+
+ProgressCallback = Callable[[Entity, int, int], None]
+
+ENTITY_WORDS = {
+    Entity.GROUP: "household",
+    Entity.INDIVIDUAL: "person",
+    Entity.REG_ID: "ID",
+    Entity.MEMBERSHIP: "membership",
+}
+
+
+@dataclass
+class LoadOptions:
+    """How the load stage sends batches."""
+
+    batch_size: int = 500
+    workers: int = 2
+    track_history: bool = False  # False: tracking_disable + mail_create_nolog, as Odoo's import screen
+
+
+class RunStopped(SppError):
+    """The run cannot go on (credentials refused, rights lost, server unreachable)."""
+
+    def __init__(self, message: str, cause: Exception) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+@dataclass
+class StageResult:
+    """Per canonical row of one stage: status, server id and reason."""
+
+    entity: Entity
+    status: dict[Any, Status] = field(default_factory=dict)
+    server_id: dict[Any, int] = field(default_factory=dict)
+    reason: dict[Any, str] = field(default_factory=dict)
+    calls: int = 0
+
+    def failed_keys(self, rows: pd.DataFrame) -> dict[str, str]:
+        """Keys of records that did not make it, with why (for their dependants)."""
+        out: dict[str, str] = {}
+        for idx, status in self.status.items():
+            if status in (Status.FAILED, Status.SKIPPED):
+                key = rows.at[idx, "key"]
+                out.setdefault(key, f"row {rows.at[idx, '_row']}: {self.reason.get(idx, status.value)}")
+        return out
+
+
+class Loader:
+    """Runs plan stages against one server with a pool of workers, one HTTP session each."""
+
+    def __init__(
+        self,
+        client: OdooClient,
+        options: LoadOptions,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.client = client
+        self.options = options
+        self.progress = progress
+        self.context = {} if options.track_history else dict(IMPORT_CONTEXT)
+        self._local = threading.local()
+        self._stop = threading.Event()
+        self._stopped_by: RunStopped | None = None
+        self._lock = threading.Lock()
+
+    def _worker_client(self) -> OdooClient:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self.client.fork()
+            self._local.client = client
+        return client
+
+    @property
+    def stopped(self) -> RunStopped | None:
+        return self._stopped_by
+
+    def run_stage(
+        self,
+        stage: StagePlan,
+        existing: dict[str, int],
+        failed_parents: dict[Entity, dict[str, str]],
+    ) -> StageResult:
+        """Send one entity's rows; returns every row's status."""
+        result = StageResult(stage.entity)
+        rows = stage.rows
+        blocked = pd.Series(False, index=rows.index)
+        for parent, column in stage.depends.items():
+            failed = failed_parents.get(parent, {})
+            if not failed:
+                continue
+            hit = rows[column].isin(set(failed))
+            for idx in rows.index[hit & ~blocked]:
+                key = rows.at[idx, column]
+                result.status[idx] = Status.SKIPPED
+                result.reason[idx] = (
+                    f"not sent: its {ENTITY_WORDS[parent]} '{key}' was not written ({failed[key]})"
+                )
+            blocked |= hit
+        unchanged = (rows["action"] == "unchanged") & ~blocked
+        for idx in rows.index[unchanged]:
+            result.status[idx] = Status.UNCHANGED
+            result.server_id[idx] = existing.get(rows.at[idx, "key"], 0)
+        todo = rows[~blocked & ~unchanged]
+        total = len(todo)
+        if self._stop.is_set():
+            self._mark_not_sent(result, todo.index)
+            return result
+        batches = [
+            todo.iloc[i : i + self.options.batch_size] for i in range(0, total, self.options.batch_size)
+        ]
+        done = 0
+        with ThreadPoolExecutor(max_workers=max(1, self.options.workers)) as pool:
+            futures = {pool.submit(self._send, stage, batch, result): batch for batch in batches}
+            for future in as_completed(futures):
+                batch = futures[future]
+                future.result()
+                done += len(batch)
+                if self.progress:
+                    self.progress(stage.entity, done, total)
+        for idx in todo.index:
+            if idx not in result.status:
+                self._mark_not_sent(result, [idx])
+        return result
+
+    def _mark_not_sent(self, result: StageResult, index) -> None:
+        why = str(self._stopped_by) if self._stopped_by else "the run stopped"
+        for idx in index:
+            result.status[idx] = Status.SKIPPED
+            result.reason[idx] = f"not sent: {why}"
+
+    def _send(self, stage: StagePlan, batch: pd.DataFrame, result: StageResult) -> None:
+        """Send one batch, peeling off the rows the server refuses, until the rest commits."""
+        pending = [batch]
+        while pending:
+            if self._stop.is_set():
+                return
+            part = pending.pop()
+            if part.empty:
+                continue
+            try:
+                answer = self._worker_client().load(
+                    stage.model,
+                    stage.fields,
+                    part[stage.fields].to_numpy().tolist(),
+                    context=self.context,
+                    idempotent=True,
+                )
+            except (AuthenticationError, AccessError, TransportError) as exc:
+                self._halt(exc)
+                return
+            except OdooError as exc:
+                if len(part) == 1:
+                    self._fail(result, part.index, _plain(exc.server_message))
+                else:
+                    half = len(part) // 2
+                    pending += [part.iloc[half:], part.iloc[:half]]
+                continue
+            with self._lock:
+                result.calls += 1
+            ids = answer.get("ids")
+            if ids and len(ids) == len(part):
+                with self._lock:
+                    for idx, action, server_id in zip(part.index, part["action"], ids, strict=True):
+                        result.status[idx] = Status.CREATED if action == "create" else Status.UPDATED
+                        result.server_id[idx] = int(server_id)
+                continue
+            refused = _refused_rows(answer.get("messages") or [], len(part))
+            if refused:
+                for pos, message in refused.items():
+                    self._fail(result, [part.index[pos]], message)
+                keep = [p for p in range(len(part)) if p not in refused]
+                pending.append(part.iloc[keep])
+            elif len(part) == 1:
+                self._fail(result, part.index, _first_message(answer) or "refused by the server")
+            else:
+                half = len(part) // 2
+                pending += [part.iloc[half:], part.iloc[:half]]
+
+    def _fail(self, result: StageResult, index, message: str) -> None:
+        with self._lock:
+            for idx in index:
+                result.status[idx] = Status.FAILED
+                result.reason[idx] = f"refused by the server: {message}"
+
+    def _halt(self, exc: Exception) -> None:
+        with self._lock:
+            if self._stopped_by is None:
+                self._stopped_by = RunStopped(_stop_reason(exc), exc)
+            self._stop.set()
+
+
+def _refused_rows(messages: list[dict[str, Any]], size: int) -> dict[int, str]:
+    """Batch positions the server named as refused, with its message."""
+    refused: dict[int, str] = {}
+    for message in messages:
+        if message.get("type", "error") != "error":
+            continue
+        rows = message.get("rows") or {}
+        start, end = rows.get("from"), rows.get("to")
+        if start is None:
+            continue
+        end = start if end is None else end
+        for pos in range(int(start), min(int(end), size - 1) + 1):
+            refused.setdefault(pos, _plain(str(message.get("message", "refused"))))
+    return refused
+
+
+def _first_message(answer: dict[str, Any]) -> str | None:
+    for message in answer.get("messages") or []:
+        if message.get("type", "error") == "error":
+            return _plain(str(message.get("message", "")))
+    return None
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _stop_reason(exc: Exception) -> str:
+    if isinstance(exc, AuthenticationError):
+        return "the server no longer accepts the login (password or API key changed or expired)"
+    if isinstance(exc, AccessError):
+        return f"the user lost the right to write: {_plain(exc.server_message)}"
+    return f"the server could not be reached: {exc}"

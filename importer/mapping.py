@@ -1,0 +1,314 @@
+"""Mapping files: how a spreadsheet's own columns become registry fields.
+
+A mapping (YAML, in ``mappings/``) says which sheet or file holds which
+entity, which column feeds which field, how coded values translate, which
+column is each entity's stable key, and how dates are written.  A flat
+roster is just a mapping whose three entities read the same sheet.
+
+The mapping is checked on its own (:func:`load_mapping`) and against the
+files (:func:`bind`) before any row is processed, so a typo in a column
+name is one clear message, not a thousand row errors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from importer.outcome import Entity, ImportFailure, Problem
+from importer.read import SourceTable
+
+#: The fields each canonical table knows, with the kind of value each holds.
+#: ``coded`` values are resolved against the server's lookups; ``date`` values
+#: are parsed with the mapping's date order.
+FIELD_KINDS: dict[Entity, dict[str, str]] = {
+    Entity.INDIVIDUAL: {
+        "name": "text",
+        "given_name": "text",
+        "family_name": "text",
+        "addl_name": "text",
+        "gender": "coded",
+        "birthdate": "date",
+        "birth_place": "text",
+        "birthdate_not_exact": "bool",
+        "registration_date": "date",
+        "phone": "phone",
+        "mobile": "phone",
+        "email": "email",
+        "income": "number",
+        "occupation": "text",
+        "civil_status": "text",
+        "address": "text",
+    },
+    Entity.GROUP: {
+        "name": "text",
+        "kind": "coded",
+        "registration_date": "date",
+        "phone": "phone",
+        "mobile": "phone",
+        "email": "email",
+        "income": "number",
+        "address": "text",
+    },
+    Entity.MEMBERSHIP: {
+        "kind": "coded_list",
+        "start_date": "date",
+        "ended_date": "date",
+    },
+}
+
+DATE_ORDERS = ("iso", "day-first", "month-first")
+_SLUG = re.compile(r"[^a-z0-9_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One target field: the column that feeds it, or a constant default."""
+
+    field: str
+    column: str | None = None
+    default: str | None = None
+    date_order: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSelector:
+    """Which table an entity reads: a sheet name, a file-name pattern, or the only table."""
+
+    sheet: str | None = None
+    file: str | None = None
+
+    def matches(self, table: SourceTable) -> bool:
+        if self.sheet and (table.sheet or "").strip().casefold() != self.sheet.strip().casefold():
+            return False
+        return not (self.file and not fnmatch.fnmatch(table.path.name.casefold(), self.file.casefold()))
+
+    def describe(self) -> str:
+        if self.sheet:
+            return f"sheet '{self.sheet}'"
+        if self.file:
+            return f"file '{self.file}'"
+        return "the only table"
+
+
+@dataclass(frozen=True, slots=True)
+class EntitySpec:
+    """How one entity (individual, group, membership) is read."""
+
+    entity: Entity
+    source: SourceSelector
+    key: str | None = None  # the column holding the stable key
+    identity: tuple[str, ...] = ()  # fields a key is derived from when there is no key column
+    fields: dict[str, FieldSpec] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)  # ID type name -> column
+    group: str | None = None  # membership: column with the group's key
+    individual: str | None = None  # membership: column with the individual's key
+
+    def columns(self) -> list[str]:
+        """Every column this entity reads, for checking against the file's headers."""
+        cols = [self.key, self.group, self.individual]
+        cols += [f.column for f in self.fields.values()]
+        cols += list(self.ids.values())
+        return [c for c in cols if c]
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    """A whole spreadsheet layout."""
+
+    name: str
+    description: str
+    namespace: str
+    date_order: str
+    entities: dict[Entity, EntitySpec]
+    values: dict[str, dict[str, str]]  # "gender" / "group.kind" / "membership.kind" -> {raw: server value}
+    allowed: dict[str, list[str]]  # offline lists of coded values, for `validate` without a server
+    match_by_id: str | None = None  # ID type used to find registrants already on the server
+    path: Path | None = None
+
+    def value_map(self, entity: Entity, field_name: str) -> dict[str, str]:
+        """Aliases for one coded field; ``entity.field`` entries win over bare ``field`` ones."""
+        merged = dict(self.values.get(field_name, {}))
+        merged.update(self.values.get(f"{entity.value}.{field_name}", {}))
+        return merged
+
+
+def _fail(path: Path | str, message: str, column: str | None = None) -> ImportFailure:
+    return ImportFailure(
+        message, [Problem(code="bad_mapping", message=message, file=str(path), column=column)]
+    )
+
+
+def _field_spec(entity: Entity, name: str, raw: Any, path: Path, date_order: str) -> FieldSpec:
+    if name not in FIELD_KINDS[entity]:
+        near = difflib.get_close_matches(name, FIELD_KINDS[entity], n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        known = ", ".join(sorted(FIELD_KINDS[entity]))
+        raise _fail(path, f"{entity.value}: unknown field '{name}'{hint}; known fields: {known}")
+    if isinstance(raw, str):
+        return FieldSpec(name, column=raw, date_order=date_order)
+    if isinstance(raw, dict):
+        unknown = set(raw) - {"column", "default", "date_order"}
+        if unknown:
+            raise _fail(path, f"{entity.value}.{name}: unknown option(s) {sorted(unknown)}")
+        order = raw.get("date_order", date_order)
+        if order not in DATE_ORDERS:
+            raise _fail(path, f"{entity.value}.{name}: date_order must be one of {DATE_ORDERS}")
+        default = raw.get("default")
+        if raw.get("column") is None and default is None:
+            raise _fail(path, f"{entity.value}.{name}: give a column or a default")
+        return FieldSpec(
+            name,
+            column=raw.get("column"),
+            default=None if default is None else str(default),
+            date_order=order,
+        )
+    raise _fail(path, f"{entity.value}.{name}: expected a column name or a table, got {raw!r}")
+
+
+def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: str) -> EntitySpec:
+    if not isinstance(raw, dict):
+        raise _fail(path, f"entities.{entity.value} must be a table")
+    known = {"sheet", "file", "key", "identity", "fields", "ids", "group", "individual"}
+    unknown = set(raw) - known
+    if unknown:
+        raise _fail(path, f"entities.{entity.value}: unknown option(s) {sorted(unknown)}")
+    fields = {
+        name: _field_spec(entity, name, spec, path, date_order)
+        for name, spec in (raw.get("fields") or {}).items()
+    }
+    ids = {str(k): str(v) for k, v in (raw.get("ids") or {}).items()}
+    if ids and entity is not Entity.INDIVIDUAL:
+        raise _fail(path, f"entities.{entity.value}: only individuals carry ids")
+    identity = tuple(raw.get("identity") or ())
+    for name in identity:
+        if name not in fields and name not in ids:
+            raise _fail(path, f"entities.{entity.value}.identity: '{name}' is not a mapped field")
+    spec = EntitySpec(
+        entity=entity,
+        source=SourceSelector(sheet=raw.get("sheet"), file=raw.get("file")),
+        key=raw.get("key"),
+        identity=identity,
+        fields=fields,
+        ids=ids,
+        group=raw.get("group"),
+        individual=raw.get("individual"),
+    )
+    if entity is Entity.MEMBERSHIP and not (spec.group and spec.individual):
+        raise _fail(path, "entities.membership needs 'group' and 'individual' key columns")
+    if entity is not Entity.MEMBERSHIP and not spec.key and not spec.identity:
+        raise _fail(path, f"entities.{entity.value} needs a 'key' column or an 'identity' list")
+    return spec
+
+
+def slug(text: str) -> str:
+    """A safe external-id fragment: lower case letters, digits and underscores."""
+    return _SLUG.sub("_", text.casefold()).strip("_")
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Read and check a mapping file; refuse it with a precise message if anything is off."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _fail(path, f"mapping file not found: {path}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise _fail(path, f"mapping {path.name} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict) or "entities" not in raw:
+        raise _fail(path, f"mapping {path.name} needs an 'entities' table")
+    date_order = raw.get("date_order", "iso")
+    if date_order not in DATE_ORDERS:
+        raise _fail(path, f"date_order must be one of {', '.join(DATE_ORDERS)}")
+    entities: dict[Entity, EntitySpec] = {}
+    for name, spec in (raw.get("entities") or {}).items():
+        try:
+            entity = Entity(name)
+        except ValueError:
+            raise _fail(path, f"unknown entity '{name}': use group, individual, membership") from None
+        entities[entity] = _entity_spec(entity, spec, path, date_order)
+    if not entities:
+        raise _fail(path, "the mapping names no entity")
+    values = {
+        str(k): {str(a): "" if b is None else str(b) for a, b in (v or {}).items()}
+        for k, v in (raw.get("values") or {}).items()
+    }
+    allowed = {str(k): [str(x) for x in v] for k, v in (raw.get("allowed") or {}).items()}
+    name = str(raw.get("name") or path.stem)
+    return Mapping(
+        name=name,
+        description=str(raw.get("description") or ""),
+        namespace=slug(str(raw.get("namespace") or f"spp_import_{name}")),
+        date_order=date_order,
+        entities=entities,
+        values=values,
+        allowed=allowed,
+        match_by_id=raw.get("match_by_id"),
+        path=path,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """An entity spec tied to the table that feeds it."""
+
+    spec: EntitySpec
+    table: SourceTable
+
+
+def bind(mapping: Mapping, tables: Sequence[SourceTable]) -> list[Binding]:
+    """Pair each entity with its table and check every column it names exists.
+
+    Refuses (``ImportFailure``) with the missing column, the table, and the
+    closest header, before any row is read.
+    """
+    bindings: list[Binding] = []
+    problems: list[Problem] = []
+    for entity in (Entity.GROUP, Entity.INDIVIDUAL, Entity.MEMBERSHIP):
+        spec = mapping.entities.get(entity)
+        if spec is None:
+            continue
+        candidates = [t for t in tables if spec.source.matches(t)]
+        if not spec.source.sheet and not spec.source.file and len(tables) > 1:
+            candidates = [t for t in candidates if set(spec.columns()) <= set(t.frame.columns)]
+        if len(candidates) != 1:
+            found = ", ".join(t.label for t in tables) or "nothing"
+            what = "no table matches" if not candidates else "several tables match"
+            problems.append(
+                Problem(
+                    code="table_not_found",
+                    message=f"{entity.value}s: {what} {spec.source.describe()} (found: {found})",
+                    file=str(tables[0].path.name if tables else mapping.path),
+                )
+            )
+            continue
+        table = candidates[0]
+        headers = list(table.frame.columns)
+        for column in dict.fromkeys(spec.columns()):
+            if column not in headers:
+                near = difflib.get_close_matches(column, headers, n=1, cutoff=0.6)
+                hint = f"; did you mean '{near[0]}'?" if near else ""
+                problems.append(
+                    Problem(
+                        code="column_missing",
+                        message=(
+                            f"the mapping '{mapping.name}' reads column '{column}' for {entity.value}s, "
+                            f"but {table.label} has no such column{hint}"
+                        ),
+                        file=table.path.name,
+                        sheet=table.sheet,
+                        row=table.header_row,
+                        column=column,
+                    )
+                )
+        bindings.append(Binding(spec, table))
+    if problems:
+        raise ImportFailure(problems[0].message, problems)
+    return bindings

@@ -1,0 +1,452 @@
+"""The whole run, stage after stage: read → map → resolve → validate → plan → load → report.
+
+This is the one function the CLI, the web page and a notebook all call
+(:func:`run_import`); each stage hands the next a concrete artefact, and
+progress and state belong to the run, not to globals.  A dry run follows
+exactly the same path up to the first write.
+"""
+
+from __future__ import annotations
+
+import collections
+import secrets as _secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from importer import __version__
+from importer.audit import AuditLog, file_sha256
+from importer.canonical import CanonicalTable, map_tables
+from importer.catalog import Catalog, check_server_setup, fetch_catalog, offline_catalog
+from importer.client import CallRecord, OdooClient
+from importer.errors import OdooError, SppError
+from importer.load import ENTITY_WORDS, Loader, LoadOptions, StageResult
+from importer.mapping import Mapping, bind, load_mapping
+from importer.outcome import Entity, ImportFailure, Problem, RecordOutcome, Status
+from importer.plan import Plan, StagePlan, build_stages, existing_xids, make_xids, mark_existing, match_by_id
+from importer.read import SourceTable, read_source
+from importer.report import RunReport, build_report, write_reports
+from importer.resolve import resolve_codes
+from importer.settings import ConnectionSettings
+from importer.validate import Validation, validate_tables
+
+StageProgress = Callable[[str, int, int], None]
+LOAD_ORDER = (Entity.GROUP, Entity.INDIVIDUAL, Entity.REG_ID, Entity.MEMBERSHIP)
+
+
+@dataclass
+class ImportOptions:
+    """Everything that shapes a run besides the files and the server."""
+
+    mapping: str | Path | Mapping
+    mode: str = "import"  # "import", "dry-run" or "validate" (offline)
+    namespace: str | None = None
+    all_or_nothing: bool = False
+    load: LoadOptions = field(default_factory=LoadOptions)
+    engine: str = "calamine"
+    out_dir: str | Path | None = "reports"
+    write_files: bool = True
+
+
+@dataclass
+class RunResult:
+    """What a run returns: the report (as DataFrames), where it was written, and the exit code."""
+
+    report: RunReport
+    exit_code: int
+    files: dict[str, Path]
+    stopped: str | None = None
+    retried_calls: int = 0
+    tables: dict[Entity, CanonicalTable] = field(default_factory=dict)
+
+
+class _CallStats:
+    """Counts calls and retries for the report, and forwards each to the audit log."""
+
+    def __init__(self, audit: AuditLog | None) -> None:
+        self.audit = audit
+        self.calls: collections.Counter[str] = collections.Counter()
+        self.retries: collections.Counter[str] = collections.Counter()
+
+    def __call__(self, record: CallRecord) -> None:
+        label = f"{record.model or record.service}.{record.method}"
+        self.calls[label] += 1
+        if record.attempt > 1:
+            self.retries[label] += 1
+        if self.audit is not None:
+            self.audit.call_observer(record)
+
+
+def read_all(files: Sequence[str | Path], engine: str) -> list[SourceTable]:
+    tables: list[SourceTable] = []
+    for path in files:
+        tables.extend(read_source(path, engine=engine))
+    return tables
+
+
+def _server_keys(plan_xids: set[str], namespace: str, entity: Entity, keys: pd.Series) -> set[str]:
+    """Which of these keys already exist on the server under our external ids."""
+    if keys.empty:
+        return set()
+    xids = make_xids(namespace, entity, keys)
+    return set(keys[xids.isin(plan_xids)])
+
+
+def run_import(
+    files: Sequence[str | Path],
+    options: ImportOptions,
+    settings: ConnectionSettings | None = None,
+    *,
+    client: OdooClient | None = None,
+    progress: StageProgress | None = None,
+) -> RunResult:
+    """Run the pipeline; raise :class:`ImportFailure` only when the run cannot start.
+
+    Anything row-level ends up in the report; the caller decides how to show it.
+    """
+    started = datetime.now(UTC)
+    mapping = options.mapping if isinstance(options.mapping, Mapping) else load_mapping(options.mapping)
+    namespace = options.namespace or mapping.namespace
+    files = [Path(f) for f in files]
+    say = progress or (lambda *_: None)
+
+    say("read", 0, len(files))
+    sources = read_all(files, options.engine)
+    say("read", len(files), len(files))
+    problems: list[Problem] = [w for s in sources for w in s.warnings]
+    bindings = bind(mapping, sources)
+    tables = map_tables(bindings, mapping)
+
+    out_dir = Path(options.out_dir or "reports")
+    run_id = started.strftime("%Y%m%dT%H%M%S") + "-" + _secrets.token_hex(3)
+    stem = f"{files[0].stem}-{options.mode}-{run_id}" if files else run_id
+    secrets = [settings.secret.reveal()] if settings is not None and settings.secret else []
+    audit = AuditLog(out_dir / f"{stem}-audit.jsonl", secrets=secrets) if options.write_files else None
+    stats = _CallStats(audit)
+    meta: dict[str, Any] = {
+        "run_id": run_id,
+        "tool": f"spp-import {__version__}",
+        "mode": options.mode,
+        "mapping": mapping.name,
+        "namespace": namespace,
+        "files": [{"path": str(f), "sha256": file_sha256(f)} for f in files],
+        "started": started.isoformat(timespec="seconds"),
+        "options": {
+            "batch_size": options.load.batch_size,
+            "workers": options.load.workers,
+            "all_or_nothing": options.all_or_nothing,
+            "track_history": options.load.track_history,
+        },
+    }
+    if settings is not None:
+        meta.update(server=settings.url, database=settings.db, login=settings.login)
+    if audit is not None:
+        audit.run_start(
+            server=meta.get("server", "(none: offline validation)"),
+            database=meta.get("database", ""),
+            login=meta.get("login", ""),
+            input_files=files,
+            mapping=mapping.path or mapping.name,
+            mode=options.mode,
+            version=__version__,
+            run_id=run_id,
+            namespace=namespace,
+            options=meta["options"],
+        )
+
+    online = options.mode != "validate"
+    if online:
+        if client is None:
+            if settings is None:
+                raise ImportFailure("no server configured")
+            client = OdooClient(settings)
+        client.observer = stats
+        try:
+            client.authenticate()
+            catalog = fetch_catalog(client)
+        except SppError as exc:
+            raise ImportFailure(_cannot_start(exc, settings)) from None
+    else:
+        catalog = offline_catalog(mapping)
+
+    used = resolve_codes(tables, catalog, mapping)
+    if online:
+        check_server_setup(catalog, mapping, used)
+
+    say("validate", 0, 1)
+    xids: dict[str, tuple[str, int]] = {}
+    server_groups: set[str] | None = None
+    server_individuals: set[str] | None = None
+    if online:
+        xids = existing_xids(client, namespace)
+        members = tables.get(Entity.MEMBERSHIP)
+        if members is not None:
+            names = set(xids)
+            server_groups = _server_keys(names, namespace, Entity.GROUP, members.frame["group"])
+            server_individuals = _server_keys(
+                names, namespace, Entity.INDIVIDUAL, members.frame["individual"]
+            )
+    validation = validate_tables(
+        tables, catalog, server_groups=server_groups, server_individuals=server_individuals
+    )
+    problems += validation.problems
+    say("validate", 1, 1)
+
+    outcomes: list[RecordOutcome] = []
+    stopped: str | None = None
+    has_errors = any(p.severity == "error" for p in validation.problems)
+    if options.all_or_nothing and has_errors:
+        outcomes = _all_refused(tables, validation, options.mode)
+    else:
+        outcomes, stopped = _plan_and_load(
+            tables, validation, catalog, mapping, namespace, xids, options, client, say
+        )
+
+    meta["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    meta["calls"] = dict(stats.calls)
+    meta["retried_calls"] = dict(stats.retries)
+    if stopped:
+        meta["stopped"] = stopped
+    report = build_report(sources, outcomes, problems, mode=options.mode, meta=meta, secrets=secrets)
+    files_out: dict[str, Path] = {}
+    if options.write_files:
+        files_out = write_reports(report, sources, out_dir, stem)
+        assert audit is not None
+        files_out["audit"] = audit.path
+        report.files["audit"] = audit.path
+    exit_code = 2 if stopped else report.exit_code()
+    if audit is not None:
+        audit.run_end(counts=_counts(report), exit_code=exit_code, stopped=stopped)
+        audit.close()
+    if client is not None and options.mode != "validate":
+        client.observer = None
+    return RunResult(
+        report=report,
+        exit_code=exit_code,
+        files=files_out,
+        stopped=stopped,
+        retried_calls=sum(stats.retries.values()),
+        tables=tables,
+    )
+
+
+def _counts(report: RunReport) -> dict[str, Any]:
+    return {
+        str(entity): {str(k): int(v) for k, v in row.items()} for entity, row in report.counts().iterrows()
+    }
+
+
+def _cannot_start(exc: SppError, settings: ConnectionSettings | None) -> str:
+    where = settings.describe() if settings else "the server"
+    if isinstance(exc, OdooError) and exc.name == "odoo.exceptions.AccessDenied":
+        return f"cannot log in as {where}: the server refused the login, password or API key"
+    if isinstance(exc, OdooError):
+        return f"the server ({where}) refused to start the import: {exc.server_message}"
+    return f"cannot reach {where}: {exc}"
+
+
+def _messages_by_row(problems: Sequence[Problem]) -> dict[tuple[str, Any], list[str]]:
+    out: dict[tuple[str, Any], list[str]] = collections.defaultdict(list)
+    for p in problems:
+        if p.severity == "error" and p.entity:
+            out[(p.entity, p.row, p.file, p.sheet or "")].append(p.message)
+    return out
+
+
+def _invalid_outcomes(
+    canon: CanonicalTable, invalid: pd.Index, mode: str, by_row: dict, namespace: str | None
+) -> tuple[list[RecordOutcome], dict[str, str]]:
+    """Outcomes for rows refused by validation, and their keys (with why) for dependants."""
+    status = Status.FAILED if mode == "import" else Status.INVALID
+    frame = canon.frame.loc[invalid]
+    outcomes: list[RecordOutcome] = []
+    failed: dict[str, str] = {}
+    for _idx, key, file, sheet, row in frame[["key", "_file", "_sheet", "_row"]].itertuples():
+        reasons = by_row.get((canon.entity.value, row, file, sheet), []) or ["invalid"]
+        outcomes.append(
+            RecordOutcome(
+                entity=canon.entity.value,
+                key=key,
+                file=file,
+                sheet=sheet or None,
+                row=int(row),
+                status=status,
+                reasons=list(reasons),
+            )
+        )
+        failed.setdefault(key, f"row {row}: {reasons[0]}")
+    return outcomes, failed
+
+
+def _all_refused(
+    tables: dict[Entity, CanonicalTable], validation: Validation, mode: str
+) -> list[RecordOutcome]:
+    """--all-or-nothing with errors: nothing is written; valid rows say why they were held back."""
+    by_row = _messages_by_row(validation.problems)
+    outcomes: list[RecordOutcome] = []
+    for entity, canon in tables.items():
+        invalid = validation.invalid_rows(entity)
+        bad, _ = _invalid_outcomes(canon, invalid, mode, by_row, None)
+        outcomes += bad
+        rest = canon.frame.drop(index=invalid)
+        for key, file, sheet, row in rest[["key", "_file", "_sheet", "_row"]].itertuples(index=False):
+            outcomes.append(
+                RecordOutcome(
+                    entity=entity.value,
+                    key=key,
+                    file=file,
+                    sheet=sheet or None,
+                    row=int(row),
+                    status=Status.SKIPPED,
+                    reasons=["not written: --all-or-nothing and other rows of the file are invalid"],
+                )
+            )
+    return outcomes
+
+
+def _plan_and_load(
+    tables: dict[Entity, CanonicalTable],
+    validation: Validation,
+    catalog: Catalog,
+    mapping: Mapping,
+    namespace: str,
+    xids: dict[str, tuple[str, int]],
+    options: ImportOptions,
+    client: OdooClient | None,
+    say: StageProgress,
+) -> tuple[list[RecordOutcome], str | None]:
+    mode = options.mode
+    by_row = _messages_by_row(validation.problems)
+    outcomes: list[RecordOutcome] = []
+    failed_parents: dict[Entity, dict[str, str]] = {}
+    for entity, canon in tables.items():
+        bad, failed = _invalid_outcomes(canon, validation.invalid_rows(entity), mode, by_row, namespace)
+        outcomes += bad
+        failed_parents[entity] = failed
+
+    def valid(entity: Entity) -> pd.Index:
+        return tables[entity].frame.index.difference(validation.invalid_rows(entity))
+
+    stages = build_stages(tables, catalog, namespace, valid)
+    plan = Plan(namespace, stages, existing={})
+    if client is not None:
+        if mapping.match_by_id and Entity.INDIVIDUAL in tables:
+            plan.matched = match_by_id(
+                client,
+                tables[Entity.INDIVIDUAL],
+                mapping.match_by_id,
+                catalog,
+                known=_server_keys(
+                    set(xids), namespace, Entity.INDIVIDUAL, tables[Entity.INDIVIDUAL].frame["key"]
+                ),
+            )
+            if plan.matched and mode == "import":
+                _link_matched(client, namespace, plan.matched)
+            xids = dict(xids)
+            for key, res_id in plan.matched.items():
+                xid = make_xids(namespace, Entity.INDIVIDUAL, pd.Series([key], dtype="str")).iloc[0]
+                xids[xid] = ("res.partner", res_id)
+        plan.existing = mark_existing(client, stages, catalog, xids)
+
+    stopped: str | None = None
+    if mode == "import" and client is not None:
+        loader = Loader(client, options.load, progress=lambda e, d, t: say(f"load {e.value}", d, t))
+        for entity in LOAD_ORDER:
+            stage = stages.get(entity)
+            if stage is None:
+                continue
+            result = loader.run_stage(stage, plan.existing.get(entity, {}), failed_parents)
+            failed_parents.setdefault(entity, {}).update(result.failed_keys(stage.rows))
+            outcomes += _stage_outcomes(stage, result, namespace)
+        if loader.stopped is not None:
+            stopped = str(loader.stopped)
+    else:
+        for entity in LOAD_ORDER:
+            stage = stages.get(entity)
+            if stage is not None:
+                outcomes += _dry_outcomes(stage, plan.existing.get(entity, {}), failed_parents)
+    return outcomes, stopped
+
+
+def _link_matched(client: OdooClient, namespace: str, matched: dict[str, int]) -> None:
+    """Give registrants found by ID our external id, so ``load`` updates them instead of adding people."""
+    keys = pd.Series(list(matched), dtype="str")
+    names = make_xids(namespace, Entity.INDIVIDUAL, keys).str.split(".", n=1).str[1]
+    values = [
+        {"module": namespace, "name": name, "model": "res.partner", "res_id": matched[key], "noupdate": True}
+        for key, name in zip(keys, names, strict=True)
+    ]
+    for start in range(0, len(values), 1000):
+        client.create("ir.model.data", values[start : start + 1000])
+
+
+def _stage_outcomes(stage: StagePlan, result: StageResult, namespace: str) -> list[RecordOutcome]:
+    rows = stage.rows
+    outcomes = []
+    for idx, key, xid, file, sheet, row in rows[["key", "xid", "_file", "_sheet", "_row"]].itertuples():
+        status = result.status.get(idx, Status.SKIPPED)
+        reason = result.reason.get(idx)
+        outcomes.append(
+            RecordOutcome(
+                entity=stage.entity.value,
+                key=key,
+                file=file,
+                sheet=sheet or None,
+                row=int(row),
+                status=status,
+                external_id=xid,
+                server_id=result.server_id.get(idx),
+                reasons=[reason] if reason else [],
+            )
+        )
+    return outcomes
+
+
+def _dry_outcomes(
+    stage: StagePlan, existing: dict[str, int], failed_parents: dict[Entity, dict[str, str]]
+) -> list[RecordOutcome]:
+    rows = stage.rows
+    blocked: dict[Any, str] = {}
+    for parent, column in stage.depends.items():
+        failed = failed_parents.get(parent, {})
+        for idx in rows.index[rows[column].isin(set(failed))]:
+            key = rows.at[idx, column]
+            blocked.setdefault(
+                idx, f"would be skipped: its {ENTITY_WORDS[parent]} '{key}' is invalid ({failed[key]})"
+            )
+    failed_here = {}
+    outcomes = []
+    cols = ["key", "xid", "action", "_file", "_sheet", "_row"]
+    for idx, key, xid, action, file, sheet, row in rows[cols].itertuples():
+        if idx in blocked:
+            status, reasons = Status.SKIPPED, [blocked[idx]]
+            failed_here[key] = blocked[idx]
+        elif action == "unchanged":
+            status, reasons = Status.UNCHANGED, ["already on the server as in the file"]
+        else:
+            status = Status.VALID
+            reasons = ["would be created" if action == "create" else "would update the registry's record"]
+        outcomes.append(
+            RecordOutcome(
+                entity=stage.entity.value,
+                key=key,
+                file=file,
+                sheet=sheet or None,
+                row=int(row),
+                status=status,
+                external_id=xid,
+                server_id=existing.get(key),
+                reasons=reasons,
+            )
+        )
+    failed_parents.setdefault(stage.entity, {}).update(failed_here)
+    return outcomes
+
+
+def elapsed(start: float) -> float:
+    return time.perf_counter() - start

@@ -1,0 +1,376 @@
+"""The plan stage: what to send, in which order, and what the server already holds.
+
+For each entity the plan is one table of ``load`` rows (external id first,
+then field paths), built in bulk from the canonical tables and the catalog.
+Before anything is sent the plan reads back, in bulk, what the server
+holds under the file's external ids, so unchanged rows are not re-sent
+(a re-run of an unchanged file sends nothing) and each row's fate is known
+in advance: created, updated or unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from importer.canonical import CanonicalTable, id_column
+from importer.catalog import MEMBERSHIP, PARTNER, REG_ID, Catalog
+from importer.client import OdooClient
+from importer.mapping import slug
+from importer.outcome import Entity
+
+PREFIX = {
+    Entity.GROUP: "grp",
+    Entity.INDIVIDUAL: "ind",
+    Entity.REG_ID: "rid",
+    Entity.MEMBERSHIP: "mem",
+}
+MODEL = {
+    Entity.GROUP: PARTNER,
+    Entity.INDIVIDUAL: PARTNER,
+    Entity.REG_ID: REG_ID,
+    Entity.MEMBERSHIP: MEMBERSHIP,
+}
+READ_CHUNK = 2000
+ORIGIN = ["_file", "_sheet", "_row"]
+
+#: canonical column -> (load field path, server field read back, kind)
+#: kinds: text, date, datetime, float, bool, m2o (compare ids), m2m (compare sorted ids), xid
+PARTNER_FIELDS = {
+    "name": ("name", "text"),
+    "given_name": ("given_name", "text"),
+    "family_name": ("family_name", "text"),
+    "addl_name": ("addl_name", "text"),
+    "birthdate": ("birthdate", "date"),
+    "birth_place": ("birth_place", "text"),
+    "birthdate_not_exact": ("birthdate_not_exact", "bool"),
+    "registration_date": ("registration_date", "date"),
+    "phone": ("phone", "text"),
+    "mobile": ("mobile", "text"),
+    "email": ("email", "text"),
+    "income": ("income", "float"),
+    "occupation": ("occupation", "text"),
+    "civil_status": ("civil_status", "text"),
+    "address": ("address", "text"),
+}
+TRUE = {"1", "true", "yes", "y", "x"}
+
+
+@dataclass
+class StagePlan:
+    """The rows of one entity to send with ``load``, with their origin and expected fate."""
+
+    entity: Entity
+    model: str
+    fields: list[str]  # load columns; "id" first
+    rows: pd.DataFrame  # the load columns + key, xid, action, _file, _sheet, _row; index = canonical index
+    depends: dict[Entity, str] = field(default_factory=dict)  # parent entity -> column holding its key
+
+    def to_send(self) -> pd.DataFrame:
+        return self.rows[self.rows["action"] != "unchanged"]
+
+
+@dataclass
+class Plan:
+    namespace: str
+    stages: dict[Entity, StagePlan]
+    existing: dict[Entity, dict[str, int]]  # key -> server id, for records already on the server
+    matched: dict[str, int] = field(default_factory=dict)  # individual key -> server id found by ID
+
+
+def make_xids(namespace: str, entity: Entity, keys: pd.Series) -> pd.Series:
+    """Deterministic external ids ``<namespace>.<prefix>_<key>``, safe for any key text.
+
+    Keys are kept readable where they already are safe; others are slugged
+    and suffixed with a short hash so "A B" and "A_B" never collide.
+    """
+    uniques = pd.Series(keys.unique(), dtype="str")
+
+    def one(key: str) -> str:
+        safe = slug(key)
+        if safe != key.casefold() or key != key.casefold():
+            safe = f"{safe}_{hashlib.sha1(key.encode('utf-8')).hexdigest()[:8]}"
+        return f"{namespace}.{PREFIX[entity]}_{safe}"
+
+    table = dict(zip(uniques, uniques.map(one), strict=True))
+    return keys.map(table).astype("str")
+
+
+def _bool_text(series: pd.Series) -> pd.Series:
+    return series.str.casefold().isin(TRUE).map({True: "1", False: "0"}).astype("str")
+
+
+def _partner_stage(
+    entity: Entity, canon: CanonicalTable, catalog: Catalog, namespace: str, valid: pd.Index
+) -> StagePlan:
+    frame = canon.frame.loc[valid]
+    out = pd.DataFrame(index=frame.index)
+    out["id"] = make_xids(namespace, entity, frame["key"])
+    fields = ["id"]
+    for column, (path, _kind) in PARTNER_FIELDS.items():
+        if column in frame.columns:
+            out[path] = _bool_text(frame[column]) if _kind == "bool" else frame[column]
+            if _kind == "float":  # the server reads an unset float back as 0: send both alike
+                out[path] = out[path].where(out[path] != "0", "")
+            fields.append(path)
+    out["is_registrant"] = "1"
+    out["is_group"] = "1" if entity is Entity.GROUP else "0"
+    fields += ["is_registrant", "is_group"]
+    if entity is Entity.INDIVIDUAL and "gender" in frame.columns:
+        if catalog.gender_type == "many2one":
+            out["gender/.id"] = frame["gender"].map(catalog.gender_ids).fillna(0).astype(int).astype("str")
+            out.loc[frame["gender"] == "", "gender/.id"] = ""
+            fields.append("gender/.id")
+        else:
+            out["gender"] = frame["gender"]
+            fields.append("gender")
+    if entity is Entity.GROUP and "kind" in frame.columns:
+        ids = frame["kind"].map(catalog.group_kinds)
+        out["kind/.id"] = ids.map(lambda v: "" if pd.isna(v) else str(int(v))).astype("str")
+        fields.append("kind/.id")
+    rows = out[fields].copy()
+    rows["key"] = frame["key"]
+    rows["xid"] = out["id"]
+    for c in ORIGIN:
+        rows[c] = frame[c]
+    return StagePlan(entity, PARTNER, fields, rows)
+
+
+def _reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str, valid: pd.Index) -> StagePlan:
+    frame = canon.frame.loc[valid]
+    parts = []
+    for id_type, (type_id, _regex) in catalog.id_types.items():
+        col = id_column(id_type)
+        if col not in frame.columns:
+            continue
+        given = frame[frame[col] != ""]
+        part = pd.DataFrame(index=given.index)
+        part["key"] = given["key"] + "__" + slug(id_type)
+        part["id"] = make_xids(namespace, Entity.REG_ID, part["key"])
+        part["partner_id/id"] = make_xids(namespace, Entity.INDIVIDUAL, given["key"])
+        part["id_type/.id"] = str(type_id or "")
+        part["value"] = given[col]
+        part["parent"] = given["key"]
+        for c in ORIGIN:
+            part[c] = given[c]
+        parts.append(part)
+    fields = ["id", "partner_id/id", "id_type/.id", "value"]
+    rows = pd.concat(parts) if parts else pd.DataFrame(columns=[*fields, "key", "parent", *ORIGIN])
+    rows["xid"] = rows["id"]
+    return StagePlan(Entity.REG_ID, REG_ID, fields, rows, depends={Entity.INDIVIDUAL: "parent"})
+
+
+def _membership_stage(canon: CanonicalTable, catalog: Catalog, namespace: str, valid: pd.Index) -> StagePlan:
+    frame = canon.frame.loc[valid]
+    out = pd.DataFrame(index=frame.index)
+    out["id"] = make_xids(namespace, Entity.MEMBERSHIP, frame["key"])
+    out["group/id"] = make_xids(namespace, Entity.GROUP, frame["group"])
+    out["individual/id"] = make_xids(namespace, Entity.INDIVIDUAL, frame["individual"])
+    fields = ["id", "group/id", "individual/id"]
+    if "kind" in frame.columns:
+        kinds = catalog.membership_kinds
+
+        def ids(text: str) -> str:
+            return ",".join(str(kinds[k]) for k in text.split(",") if k in kinds)
+
+        out["kind/.id"] = frame["kind"].map(ids).astype("str")
+        fields.append("kind/.id")
+    for column in ("start_date", "ended_date"):
+        if column in frame.columns:
+            out[column] = frame[column].where(frame[column] == "", frame[column] + " 00:00:00")
+            fields.append(column)
+    rows = out[fields].copy()
+    rows["key"] = frame["key"]
+    rows["xid"] = out["id"]
+    rows["group_key"] = frame["group"]
+    rows["individual_key"] = frame["individual"]
+    for c in ORIGIN:
+        rows[c] = frame[c]
+    return StagePlan(
+        Entity.MEMBERSHIP,
+        MEMBERSHIP,
+        fields,
+        rows,
+        depends={Entity.GROUP: "group_key", Entity.INDIVIDUAL: "individual_key"},
+    )
+
+
+def build_stages(
+    tables: dict[Entity, CanonicalTable],
+    catalog: Catalog,
+    namespace: str,
+    valid: Callable[[Entity], pd.Index],
+) -> dict[Entity, StagePlan]:
+    """Payloads for every entity, in load order, from the rows that passed validation."""
+    stages: dict[Entity, StagePlan] = {}
+    for entity in (Entity.GROUP, Entity.INDIVIDUAL):
+        if entity in tables:
+            stages[entity] = _partner_stage(entity, tables[entity], catalog, namespace, valid(entity))
+    if Entity.INDIVIDUAL in tables and catalog.id_types:
+        stage = _reg_id_stage(tables[Entity.INDIVIDUAL], catalog, namespace, valid(Entity.INDIVIDUAL))
+        if len(stage.rows):
+            stages[Entity.REG_ID] = stage
+    if Entity.MEMBERSHIP in tables:
+        stages[Entity.MEMBERSHIP] = _membership_stage(
+            tables[Entity.MEMBERSHIP], catalog, namespace, valid(Entity.MEMBERSHIP)
+        )
+    for stage in stages.values():
+        stage.rows["action"] = "create"
+    return stages
+
+
+# -- what the server holds -------------------------------------------------------
+
+
+def existing_xids(client: OdooClient, namespace: str) -> dict[str, tuple[str, int]]:
+    """Every external id of this namespace on the server: name -> (model, res_id), read in pages."""
+    out: dict[str, tuple[str, int]] = {}
+    offset = 0
+    page = 20000
+    while True:
+        rows = client.search_read(
+            "ir.model.data",
+            [["module", "=", namespace]],
+            ["name", "model", "res_id"],
+            offset=offset,
+            limit=page,
+            order="id",
+        )
+        for r in rows:
+            out[f"{namespace}.{r['name']}"] = (r["model"], int(r["res_id"]))
+        if len(rows) < page:
+            return out
+        offset += page
+
+
+def _server_form(value: Any, kind: str) -> str:
+    """A server field value in the same text form the plan sends."""
+    if value is False or value is None:
+        return "0" if kind == "bool" else ""
+    if kind == "bool":
+        return "1" if value else "0"
+    if kind == "m2o":
+        return str(value[0]) if isinstance(value, list | tuple) else str(value)
+    if kind == "m2m":
+        return ",".join(str(v) for v in sorted(value))
+    if kind == "float":
+        number = float(value)
+        return (
+            "" if number == 0 else (repr(number).removesuffix(".0") if number.is_integer() else repr(number))
+        )
+    if kind == "datetime":
+        return str(value)
+    return str(value)
+
+
+def _compare_kinds(stage: StagePlan, catalog: Catalog) -> dict[str, tuple[str, str]]:
+    """load column -> (server field, kind) for every column the diff compares."""
+    kinds: dict[str, tuple[str, str]] = {}
+    for column in stage.fields[1:]:
+        base = column.split("/")[0]
+        if column.endswith("/.id"):
+            kinds[column] = (base, "m2m" if stage.entity is Entity.MEMBERSHIP and base == "kind" else "m2o")
+        elif column.endswith("/id"):
+            kinds[column] = (base, "xid")
+        elif base in ("start_date", "ended_date"):
+            kinds[column] = (base, "datetime")
+        elif base == "income":
+            kinds[column] = (base, "float")
+        elif base in ("is_registrant", "is_group", "birthdate_not_exact"):
+            kinds[column] = (base, "bool")
+        else:
+            kinds[column] = (base, "text")
+    return kinds
+
+
+def mark_existing(
+    client: OdooClient,
+    stages: dict[Entity, StagePlan],
+    catalog: Catalog,
+    xids: dict[str, tuple[str, int]],
+) -> dict[Entity, dict[str, int]]:
+    """Set each row's action (create / update / unchanged) from what the server holds.
+
+    Reads the records behind the file's external ids in bulk (one ``read``
+    per few thousand records) and compares them with the payload, field by
+    field, in the payload's own text form.
+    """
+    res_ids = {name: res_id for name, (_m, res_id) in xids.items()}
+    existing: dict[Entity, dict[str, int]] = {}
+    for entity, stage in stages.items():
+        rows = stage.rows
+        ids = rows["xid"].map(res_ids)
+        on_server = ids.notna()
+        existing[entity] = dict(zip(rows.loc[on_server, "key"], ids[on_server].astype(int), strict=True))
+        if not on_server.any():
+            continue
+        kinds = _compare_kinds(stage, catalog)
+        server_fields = sorted({f for f, k in kinds.values()})
+        wanted = ids[on_server].astype(int).unique().tolist()
+        records: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(wanted), READ_CHUNK):
+            for rec in client.read(stage.model, wanted[start : start + READ_CHUNK], server_fields):
+                records[rec["id"]] = rec
+        server = _server_frame(records, kinds)
+        server_ids = ids[on_server].astype(int)
+        same = server_ids.isin(server.index).to_numpy().copy()
+        for column, (_field, kind) in kinds.items():
+            sent = rows.loc[on_server, column].astype("str")
+            if kind == "xid":
+                sent = sent.map(res_ids).map(lambda v: "" if pd.isna(v) else str(int(v)))
+            elif kind == "m2m":
+                sent = sent.map(lambda s: ",".join(sorted(s.split(","), key=_num)) if s else "")
+            held = server[column].reindex(server_ids.to_numpy()).fillna("\x00missing")
+            same = same & (sent.astype("str").to_numpy() == held.astype("str").to_numpy())
+        same = pd.Series(same, index=rows.index[on_server])
+        rows.loc[on_server, "action"] = "update"
+        rows.loc[same[same].index, "action"] = "unchanged"
+    return existing
+
+
+def _server_frame(records: dict[int, dict[str, Any]], kinds: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    """The server's records in the payload's text form: one column per load column, indexed by id."""
+    out = pd.DataFrame(index=pd.Index(list(records), dtype="int64"))
+    values = list(records.values())
+    for column, (server_field, kind) in kinds.items():
+        form = "m2o" if kind == "xid" else kind
+        out[column] = [_server_form(rec.get(server_field), form) for rec in values]
+    return out
+
+
+def _num(text: str) -> tuple[int, str]:
+    return (int(text), "") if text.isdigit() else (0, text)
+
+
+def match_by_id(
+    client: OdooClient,
+    individuals: CanonicalTable,
+    id_type: str,
+    catalog: Catalog,
+    known: Iterable[str],
+) -> dict[str, int]:
+    """Registrants already on the server with the same ID (type + value), by individual key.
+
+    Only keys not already linked to an external id of ours are looked up.
+    """
+    type_id = catalog.id_types.get(id_type, (None, None))[0]
+    col = id_column(id_type)
+    if type_id is None or col not in individuals.frame.columns:
+        return {}
+    frame = individuals.frame
+    todo = frame[(frame[col] != "") & ~frame["key"].isin(set(known))]
+    values = todo[col].unique().tolist()
+    by_value: dict[str, int] = {}
+    for start in range(0, len(values), READ_CHUNK):
+        chunk = values[start : start + READ_CHUNK]
+        for rec in client.search_read(
+            REG_ID, [["id_type", "=", type_id], ["value", "in", chunk]], ["value", "partner_id"]
+        ):
+            if rec.get("partner_id"):
+                by_value[rec["value"]] = int(rec["partner_id"][0])
+    matched = todo[col].map(by_value)
+    return dict(zip(todo.loc[matched.notna(), "key"], matched[matched.notna()].astype(int), strict=True))

@@ -1,0 +1,53 @@
+"""The resolve stage: coded values spelled the way the server expects.
+
+"M", "m", "male" and " Mâle " all become the server's ``Male`` when the
+mapping or the server's own list says so; values that match nothing are
+left as written for the validator to report with a suggestion.  Matching
+ignores case, surrounding spaces and accents; aliases come from the
+mapping.  Each distinct value is resolved once.
+"""
+
+from __future__ import annotations
+
+from importer.canonical import CanonicalTable
+from importer.catalog import Catalog
+from importer.mapping import Mapping
+from importer.normalise import canonical_code_lists, canonical_codes
+from importer.outcome import Entity
+
+#: entity, column, the catalog list it resolves against, report label
+CODED = (
+    (Entity.INDIVIDUAL, "gender", "gender"),
+    (Entity.GROUP, "kind", "group.kind"),
+    (Entity.MEMBERSHIP, "kind", "membership.kind"),
+)
+
+
+def _known(catalog: Catalog, label: str) -> list[str]:
+    if label == "gender":
+        return catalog.genders
+    if label == "group.kind":
+        return list(catalog.group_kinds)
+    return list(catalog.membership_kinds)
+
+
+def resolve_codes(
+    tables: dict[Entity, CanonicalTable], catalog: Catalog, mapping: Mapping
+) -> dict[str, set[str]]:
+    """Rewrite coded columns in place; return the distinct values the file uses per field."""
+    used: dict[str, set[str]] = {}
+    for entity, column, label in CODED:
+        canon = tables.get(entity)
+        if canon is None or column not in canon.frame.columns:
+            continue
+        aliases = mapping.value_map(entity, column)
+        known = _known(catalog, label)
+        series = canon.frame[column]
+        if entity is Entity.MEMBERSHIP:
+            canon.frame[column] = canonical_code_lists(series, known, aliases)
+            values = {v for text in canon.frame[column].unique() for v in text.split(",") if v}
+        else:
+            canon.frame[column] = canonical_codes(series, known, aliases)
+            values = {v for v in canon.frame[column].unique() if v}
+        used[label] = values
+    return used

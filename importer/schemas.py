@@ -1,0 +1,312 @@
+"""pandera schemas for the canonical tables: every rule a row must pass before anything is written.
+
+Each rule is a named check; its name is the problem code the report shows,
+and :data:`RULES` says which column it blames and how to say it to a clerk.
+Static rules live on the ``DataFrameModel`` classes; rules that depend on
+the server (allowed genders, kinds, ID-type patterns) are added by
+:func:`build_schema` from the catalog fetched once per run.
+
+All checks are vectorised and treat ``""`` as "not given": whether a value
+is required is its own rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from importer.canonical import id_column
+from importer.catalog import Catalog
+from importer.normalise import ISO_DATE
+from importer.outcome import Entity
+
+MAX_AGE_YEARS = 120
+PHONE = r"^\+?[0-9][0-9 ()./-]{3,24}$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+NUMBER = r"^-?\d+(\.\d+)?$"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """How to blame and explain one failed check."""
+
+    column: str | None  # canonical column the problem is shown on (None: the check's own column)
+    message: str  # may use {value} and {column}
+
+
+RULES: dict[str, Rule] = {
+    "missing_key": Rule(None, "the {column} is empty: every row needs its own identifier"),
+    "duplicate_key": Rule(None, "{column} '{value}' appears on more than one row; each must be unique"),
+    "missing_name": Rule("name", "no name: give a name, or a given or family name"),
+    "bad_date": Rule(None, "'{value}' is not a date in the expected format"),
+    "date_in_future": Rule(None, "{value} is in the future"),
+    "too_old": Rule(None, f"{{value}} is more than {MAX_AGE_YEARS} years ago"),
+    "registration_before_birth": Rule("registration_date", "the registration date is before the birthdate"),
+    "ended_before_start": Rule("ended_date", "the end date is before the start date"),
+    "bad_phone": Rule(None, "'{value}' does not look like a phone number"),
+    "bad_email": Rule(None, "'{value}' does not look like an e-mail address"),
+    "bad_number": Rule(None, "'{value}' is not a number"),
+    "bad_boolean": Rule(None, "'{value}' is not yes/no"),
+    "unknown_code": Rule(None, "'{value}' is not a {column} the registry knows"),
+    "bad_id": Rule(None, "'{value}' is not a valid {column}"),
+    "duplicate_id": Rule(None, "{column} '{value}' is given to more than one person in this file"),
+    "missing_reference": Rule(None, "the {column} is empty"),
+    "unknown_group": Rule("group", "household '{value}' is neither in this file nor on the server"),
+    "unknown_individual": Rule("individual", "person '{value}' is neither in this file nor on the server"),
+    "second_head": Rule("kind", "this household already has a Head on an earlier row; only one is allowed"),
+    "duplicate_member": Rule("individual", "this person is listed twice in the same household"),
+}
+
+BOOLEAN = {"", "1", "0", "true", "false", "yes", "no", "y", "n", "x"}
+
+
+def _given(s: pd.Series) -> pd.Series:
+    return s != ""
+
+
+def iso_or_empty(s: pd.Series) -> pd.Series:
+    return ~_given(s) | s.str.match(ISO_DATE)
+
+
+def not_future(s: pd.Series) -> pd.Series:
+    return ~s.str.match(ISO_DATE) | (s <= date.today().isoformat())
+
+
+def not_too_old(s: pd.Series) -> pd.Series:
+    today = date.today()
+    limit = today.replace(year=today.year - MAX_AGE_YEARS, day=min(today.day, 28)).isoformat()
+    return ~s.str.match(ISO_DATE) | (s >= limit)
+
+
+def _date_checks() -> list[pa.Check]:
+    return [pa.Check(iso_or_empty, name="bad_date"), pa.Check(not_future, name="date_in_future")]
+
+
+def _pattern(regex: str, name: str) -> pa.Check:
+    compiled = re.compile(regex)
+    return pa.Check(lambda s: ~_given(s) | s.str.match(compiled), name=name)
+
+
+def _text_field(**kw) -> object:
+    return pa.Field(nullable=False, **kw)
+
+
+class IndividualSchema(pa.DataFrameModel):
+    """A person, as one canonical row."""
+
+    key: Series[str] = _text_field()
+    name: Series[str] = _text_field()
+
+    class Config:
+        strict = False
+        coerce = False
+
+    @pa.check("key", name="missing_key")
+    def _key_given(cls, s: Series[str]) -> Series[bool]:
+        return _given(s)
+
+    @pa.check("key", name="duplicate_key")
+    def _key_unique(cls, s: Series[str]) -> Series[bool]:
+        return ~s.duplicated(keep=False) | ~_given(s)
+
+    @pa.check("name", name="missing_name")
+    def _name_given(cls, s: Series[str]) -> Series[bool]:
+        return _given(s.str.strip(" ,"))
+
+
+class GroupSchema(pa.DataFrameModel):
+    """A household (or other group), as one canonical row."""
+
+    key: Series[str] = _text_field()
+    name: Series[str] = _text_field()
+
+    class Config:
+        strict = False
+        coerce = False
+
+    @pa.check("key", name="missing_key")
+    def _key_given(cls, s: Series[str]) -> Series[bool]:
+        return _given(s)
+
+    @pa.check("key", name="duplicate_key")
+    def _key_unique(cls, s: Series[str]) -> Series[bool]:
+        return ~s.duplicated(keep=False) | ~_given(s)
+
+    @pa.check("name", name="missing_name")
+    def _name_given(cls, s: Series[str]) -> Series[bool]:
+        return _given(s)
+
+
+class MembershipSchema(pa.DataFrameModel):
+    """Who belongs to which household, one canonical row per pair."""
+
+    group: Series[str] = _text_field()
+    individual: Series[str] = _text_field()
+    key: Series[str] = _text_field()
+
+    class Config:
+        strict = False
+        coerce = False
+
+    @pa.check("group", name="missing_reference")
+    def _group_given(cls, s: Series[str]) -> Series[bool]:
+        return _given(s)
+
+    @pa.check("individual", name="missing_reference")
+    def _individual_given(cls, s: Series[str]) -> Series[bool]:
+        return _given(s)
+
+    @pa.check("key", name="duplicate_member")
+    def _once_per_group(cls, s: Series[str]) -> Series[bool]:
+        # The first listing is kept; later ones are the duplicates.
+        return ~s.duplicated(keep="first")
+
+
+_MODELS: dict[Entity, type[pa.DataFrameModel]] = {
+    Entity.INDIVIDUAL: IndividualSchema,
+    Entity.GROUP: GroupSchema,
+    Entity.MEMBERSHIP: MembershipSchema,
+}
+
+
+def _column(checks: list[pa.Check]) -> pa.Column:
+    return pa.Column(checks=checks, nullable=False, required=False)
+
+
+def build_schema(
+    entity: Entity,
+    columns: Iterable[str],
+    catalog: Catalog,
+    *,
+    known_groups: pd.Series | None = None,
+    known_individuals: pd.Series | None = None,
+) -> pa.DataFrameSchema:
+    """The full schema for one entity: static rules plus the server-dependent ones."""
+    columns = set(columns)
+    schema = _MODELS[entity].to_schema()
+    extra: dict[str, pa.Column] = {}
+    for name in ("birthdate", "registration_date", "start_date", "ended_date"):
+        if name in columns:
+            checks = _date_checks()
+            if name == "birthdate":
+                checks.append(pa.Check(not_too_old, name="too_old"))
+            extra[name] = _column(checks)
+    for name in ("phone", "mobile"):
+        if name in columns:
+            extra[name] = _column([_pattern(catalog.phone_regex or PHONE, "bad_phone")])
+    if "email" in columns:
+        extra["email"] = _column([_pattern(EMAIL, "bad_email")])
+    if "income" in columns:
+        extra["income"] = _column([_pattern(NUMBER, "bad_number")])
+    if "birthdate_not_exact" in columns:
+        extra["birthdate_not_exact"] = _column(
+            [pa.Check(lambda s: s.str.casefold().isin(BOOLEAN), name="bad_boolean")]
+        )
+    coded = {
+        Entity.INDIVIDUAL: {"gender": catalog.genders},
+        Entity.GROUP: {"kind": list(catalog.group_kinds)},
+        Entity.MEMBERSHIP: {"kind": list(catalog.membership_kinds)},
+    }[entity]
+    for name, allowed in coded.items():
+        if name not in columns:
+            continue
+        allowed_set = set(allowed) | {""}
+        if entity is Entity.MEMBERSHIP:
+            check = pa.Check(
+                lambda s, a=allowed_set: s.str.split(",").map(lambda parts: set(parts) <= a),
+                name="unknown_code",
+            )
+        else:
+            check = pa.Check(lambda s, a=allowed_set: s.isin(a), name="unknown_code")
+        extra[name] = _column([check])
+    if entity is Entity.INDIVIDUAL:
+        for id_type, (_, regex) in catalog.id_types.items():
+            col = id_column(id_type)
+            if col not in columns:
+                continue
+            checks = [
+                pa.Check(
+                    lambda s: ~_given(s) | ~s.duplicated(keep=False),
+                    name="duplicate_id",
+                )
+            ]
+            if regex:
+                checks.append(_pattern(_anchored(regex), "bad_id"))
+            extra[col] = _column(checks)
+    if entity is Entity.MEMBERSHIP:
+        if known_groups is not None:
+            extra["group"] = _column(
+                [pa.Check(lambda s: ~_given(s) | s.isin(known_groups), name="unknown_group")]
+            )
+        if known_individuals is not None:
+            extra["individual"] = _column(
+                [pa.Check(lambda s: ~_given(s) | s.isin(known_individuals), name="unknown_individual")]
+            )
+    schema = schema.add_columns({k: v for k, v in extra.items() if k not in schema.columns})
+    for k, v in extra.items():
+        if k in schema.columns and k not in {"key", "name"}:
+            schema = schema.update_column(k, checks=list(schema.columns[k].checks) + list(v.checks))
+    return _with_cross_checks(schema, entity, catalog, columns)
+
+
+def _anchored(regex: str) -> str:
+    """Odoo validates with ``re.match``... but a pattern meant for the whole value should hold for it."""
+    regex = regex if regex.startswith("^") else "^(?:" + regex + ")"
+    return regex if regex.endswith("$") else regex + "$"
+
+
+def _with_cross_checks(
+    schema: pa.DataFrameSchema, entity: Entity, catalog: Catalog, columns: set[str]
+) -> pa.DataFrameSchema:
+    """Rules that compare columns: named so the report can say which rule failed."""
+    checks: list[pa.Check] = []
+    if {"birthdate", "registration_date"} <= columns:
+        checks.append(
+            pa.Check(
+                lambda df: (
+                    ~(
+                        df["registration_date"].str.match(ISO_DATE)
+                        & df["birthdate"].str.match(ISO_DATE)
+                        & (df["registration_date"] < df["birthdate"])
+                    )
+                ),
+                name="registration_before_birth",
+            )
+        )
+    if {"start_date", "ended_date"} <= columns:
+        checks.append(
+            pa.Check(
+                lambda df: (
+                    ~(
+                        df["start_date"].str.match(ISO_DATE)
+                        & df["ended_date"].str.match(ISO_DATE)
+                        & (df["ended_date"] < df["start_date"])
+                    )
+                ),
+                name="ended_before_start",
+            )
+        )
+    if entity is Entity.MEMBERSHIP and "kind" in columns and catalog.unique_kinds:
+        unique = sorted(catalog.unique_kinds)
+
+        def one_head(df: pd.DataFrame) -> pd.Series:
+            ok = pd.Series(True, index=df.index)
+            kinds = df["kind"].str.split(",")
+            for kind in unique:
+                has = kinds.map(lambda parts, k=kind: k in parts)
+                dup = df.loc[has, "group"].duplicated(keep="first")
+                ok.loc[dup[dup].index] = False
+            return ok
+
+        checks.append(pa.Check(one_head, name="second_head"))
+    if not checks:
+        return schema
+    return pa.DataFrameSchema(
+        columns=schema.columns, checks=list(schema.checks) + checks, strict=False, coerce=False
+    )
