@@ -516,11 +516,14 @@ def _load_records(env: Env, model: Model, items: list[tuple[str | None, dict, di
         else:
             env.execute("DELETE FROM ir_model_data WHERE id = ?", (did,))
             to_create.append(pos)
+    if to_update:
+        env.check_write_access(model, "write")
     for pos, rid in to_update:
         values = {k: v for k, v in items[pos][1].items() if k != "id"}
         env.write_records(model, [rid], values)
         results[pos] = rid
     if to_create:
+        env.check_write_access(model, "create")
         new_ids = env.create_records(model, [items[p][1] for p in to_create])
         imd_rows = []
         for pos, rid in zip(to_create, new_ids, strict=True):
