@@ -159,7 +159,7 @@ def test_gender_selection_follows_active_gender_types(rpc: Rpc) -> None:
     assert ["Other", "Other"] in rpc("res.partner", "fields_get", ["gender"])["gender"]["selection"]
     female = rpc("gender.type", "search", [["value", "=", "Female"]])
     rpc("gender.type", "write", female, {"active": False})
-    with pytest.raises(RpcError, match="Wrong value for res.partner.gender: 'Female'"):
+    with pytest.raises(RpcError, match=r"Wrong value for res\.partner\.gender: 'Female'"):
         _person(rpc, "X", gender="Female")
 
 
