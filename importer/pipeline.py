@@ -28,7 +28,16 @@ from importer.errors import OdooError, SppError
 from importer.load import ENTITY_WORDS, Loader, LoadOptions, StageResult
 from importer.mapping import Mapping, bind, load_mapping
 from importer.outcome import Entity, ImportFailure, Problem, RecordOutcome, Status
-from importer.plan import Plan, StagePlan, build_stages, existing_xids, make_xids, mark_existing, match_by_id
+from importer.plan import (
+    Plan,
+    StagePlan,
+    build_stages,
+    existing_xids,
+    make_xids,
+    mark_existing,
+    match_by_id,
+    matched_xids,
+)
 from importer.read import SourceTable, read_source
 from importer.report import RunReport, build_report, write_reports
 from importer.resolve import resolve_codes
@@ -345,12 +354,10 @@ def _plan_and_load(
                     set(xids), namespace, Entity.INDIVIDUAL, tables[Entity.INDIVIDUAL].frame["key"]
                 ),
             )
-            if plan.matched and mode == "import":
-                _link_matched(client, namespace, plan.matched)
-            xids = dict(xids)
-            for key, res_id in plan.matched.items():
-                xid = make_xids(namespace, Entity.INDIVIDUAL, pd.Series([key], dtype="str")).iloc[0]
-                xids[xid] = ("res.partner", res_id)
+            links = matched_xids(namespace, mapping.match_by_id, plan.matched)
+            if links and mode == "import":
+                _link_matched(client, links)
+            xids = {**xids, **links}
         plan.existing = mark_existing(client, stages, catalog, xids)
 
     stopped: str | None = None
@@ -373,13 +380,14 @@ def _plan_and_load(
     return outcomes, stopped
 
 
-def _link_matched(client: OdooClient, namespace: str, matched: dict[str, int]) -> None:
-    """Give registrants found by ID our external id, so ``load`` updates them instead of adding people."""
-    keys = pd.Series(list(matched), dtype="str")
-    names = make_xids(namespace, Entity.INDIVIDUAL, keys).str.split(".", n=1).str[1]
+def _link_matched(client: OdooClient, links: dict[str, tuple[str, int]]) -> None:
+    """Give registrants found by ID (and their ID records) our external ids.
+
+    Then ``load`` updates them instead of adding a second person.
+    """
     values = [
-        {"module": namespace, "name": name, "model": "res.partner", "res_id": matched[key], "noupdate": True}
-        for key, name in zip(keys, names, strict=True)
+        {"module": xid.split(".", 1)[0], "name": xid.split(".", 1)[1], "model": model, "res_id": res_id}
+        for xid, (model, res_id) in links.items()
     ]
     for start in range(0, len(values), 1000):
         client.create("ir.model.data", values[start : start + 1000])

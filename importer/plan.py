@@ -79,7 +79,7 @@ class Plan:
     namespace: str
     stages: dict[Entity, StagePlan]
     existing: dict[Entity, dict[str, int]]  # key -> server id, for records already on the server
-    matched: dict[str, int] = field(default_factory=dict)  # individual key -> server id found by ID
+    matched: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> (partner, reg id) found by ID
 
 
 def make_xids(namespace: str, entity: Entity, keys: pd.Series) -> pd.Series:
@@ -352,9 +352,11 @@ def match_by_id(
     id_type: str,
     catalog: Catalog,
     known: Iterable[str],
-) -> dict[str, int]:
+) -> dict[str, tuple[int, int]]:
     """Registrants already on the server with the same ID (type + value), by individual key.
 
+    Returns key -> (partner id, g2p.reg.id id): both get our external ids, so
+    ``load`` updates the person and their ID instead of adding a second one.
     Only keys not already linked to an external id of ours are looked up.
     """
     type_id = catalog.id_types.get(id_type, (None, None))[0]
@@ -364,13 +366,29 @@ def match_by_id(
     frame = individuals.frame
     todo = frame[(frame[col] != "") & ~frame["key"].isin(set(known))]
     values = todo[col].unique().tolist()
-    by_value: dict[str, int] = {}
+    by_value: dict[str, tuple[int, int]] = {}
     for start in range(0, len(values), READ_CHUNK):
         chunk = values[start : start + READ_CHUNK]
         for rec in client.search_read(
             REG_ID, [["id_type", "=", type_id], ["value", "in", chunk]], ["value", "partner_id"]
         ):
             if rec.get("partner_id"):
-                by_value[rec["value"]] = int(rec["partner_id"][0])
+                by_value[rec["value"]] = (int(rec["partner_id"][0]), int(rec["id"]))
     matched = todo[col].map(by_value)
-    return dict(zip(todo.loc[matched.notna(), "key"], matched[matched.notna()].astype(int), strict=True))
+    found = matched.notna()
+    return dict(zip(todo.loc[found, "key"], matched[found], strict=True))
+
+
+def matched_xids(
+    namespace: str, id_type: str, matched: dict[str, tuple[int, int]]
+) -> dict[str, tuple[str, int]]:
+    """The external ids (person and ID) that registrants matched by ID will carry."""
+    keys = pd.Series(list(matched), dtype="str")
+    people = make_xids(namespace, Entity.INDIVIDUAL, keys)
+    ids = make_xids(namespace, Entity.REG_ID, keys + "__" + slug(id_type))
+    out: dict[str, tuple[str, int]] = {}
+    for key, person, reg in zip(keys, people, ids, strict=True):
+        partner_id, reg_id = matched[key]
+        out[person] = (PARTNER, partner_id)
+        out[reg] = (REG_ID, reg_id)
+    return out
