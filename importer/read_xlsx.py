@@ -141,12 +141,30 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+def _number_texts(cells: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`_number_text` for a column of numbers and blanks."""
+    missing = pd.isna(cells)
+    values = np.where(missing, 0.0, cells).astype(np.float64)
+    whole = (np.mod(values, 1.0) == 0) & (np.abs(values) < 2**53)
+    out = np.full(len(values), "", dtype=object)
+    out[whole] = values[whole].astype(np.int64).astype(str)
+    fraction = ~whole
+    out[fraction] = [repr(float(v)) for v in values[fraction]]
+    out[missing] = ""
+    return out
+
+
 def _column_texts(cells: np.ndarray) -> pd.Series:
-    """Convert one column of raw values to text; pure-text columns skip the per-cell path."""
+    """Convert one column of raw values to text.
+
+    Text and number columns (ids, phones) are converted with array operations;
+    only columns mixing kinds (dates, booleans, errors) take the per-cell path.
+    """
     kind = pd.api.types.infer_dtype(cells, skipna=True)
     if kind in ("string", "empty"):
-        filled = np.where(pd.isna(cells), "", cells)
-        return pd.Series(filled, dtype="str")
+        return pd.Series(np.where(pd.isna(cells), "", cells), dtype="str")
+    if kind in ("floating", "integer", "mixed-integer-float"):
+        return pd.Series(_number_texts(cells), dtype="str")
     return pd.Series([cell_text(v) for v in cells], dtype="str")
 
 
@@ -171,7 +189,9 @@ def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
 def _scan_sheet_xml(xml: bytes) -> tuple[dict[tuple[int, int], str], list[str]]:
     """Error cells ((row0, col0) -> '#N/A') and merged ranges ('A5:C5') of one sheet's XML."""
     errors: dict[tuple[int, int], str] = {}
-    for match in _ERROR_ATTR.finditer(xml):
+    # A literal search first: the regexes below would otherwise try every '<' of the sheet.
+    first_error = min((i for i in (xml.find(b't="e"'), xml.find(b"t='e'")) if i >= 0), default=-1)
+    for match in _ERROR_ATTR.finditer(xml, max(first_error - 1, 0)) if first_error >= 0 else ():
         start = xml.rfind(b"<", 0, match.start())
         tag_end = xml.find(b">", match.end())
         ref = _CELL_REF_ATTR.search(xml, start, tag_end)
@@ -183,7 +203,8 @@ def _scan_sheet_xml(xml: bytes) -> tuple[dict[tuple[int, int], str], list[str]]:
             continue
         row, col = int(ref.group(2)) - 1, _column_index(ref.group(1).decode())
         errors[(row, col)] = value.group(1).decode("utf-8", errors="replace")
-    merged = [m.group(1).decode() for m in _MERGE.finditer(xml)]
+    merge_at = xml.find(b"mergeCell")
+    merged = [] if merge_at < 0 else [m.group(1).decode() for m in _MERGE.finditer(xml, merge_at - 8)]
     return errors, merged
 
 
