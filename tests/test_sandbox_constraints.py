@@ -156,7 +156,8 @@ def test_unlink_refused_while_ids_or_memberships_remain(rpc: Rpc) -> None:
     err = _refused(rpc, "res.partner", "unlink", [pid])
     assert err.name == "odoo.exceptions.ValidationError"
     assert err.message == (
-        "The operation cannot be completed: another model requires the record being deleted. If possible, archive it instead.\n\n"
+        "The operation cannot be completed: another model requires the record being deleted. "
+        "If possible, archive it instead.\n\n"
         "Model: Registrant ID (g2p.reg.id)\nConstraint: g2p_reg_id_partner_id_fkey\n"
     )
     rpc("g2p.reg.id", "unlink", rpc("g2p.reg.id", "search", [["partner_id", "=", pid]]))
