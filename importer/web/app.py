@@ -1,0 +1,377 @@
+"""The Flask application: sign in, upload, dry-run report, import with progress, downloads.
+
+Server-rendered pages (Jinja), one small script that polls a job's status,
+CSRF on every POST (Flask-WTF), and a session cookie that carries only a
+random id: the clerk's password stays in this process's memory
+(:mod:`importer.web.sessions`).  Every page that shows or serves a file
+looks the job up *in the clerk's own session*, so another clerk's job id is
+simply unknown here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import ipaddress
+import logging
+import secrets
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Flask,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response
+
+from importer.client import OdooClient
+from importer.errors import AuthenticationError, SppError, TransportError
+from importer.outcome import ImportFailure
+from importer.settings import ConnectionSettings, Secret, Timeout, load_settings
+from importer.web.jobs import Job, start_job
+from importer.web.mappings import MappingChoice, list_mappings
+from importer.web.report_view import report_view
+from importer.web.sessions import ClerkSession, SessionStore
+from importer.web.uploads import UploadRefused, save_upload
+
+log = logging.getLogger("importer.web")
+
+SANDBOX_URL, SANDBOX_DB = "http://127.0.0.1:8069", "openspp"
+DEFAULTS: dict[str, Any] = {
+    "SPP_URL": SANDBOX_URL,
+    "SPP_DB": SANDBOX_DB,
+    "SPP_VERIFY_TLS": True,
+    "SPP_TIMEOUT": 300.0,
+    "MAPPINGS_DIR": "mappings",
+    "WORK_DIR": None,  # default: a fresh private temp folder
+    "IDLE_TIMEOUT": 30 * 60,  # seconds without a request before a session (and its password) is dropped
+    "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
+    "BATCH_SIZE": 100,  # smaller than the CLI's 500 so the progress bar moves on ordinary files
+    "MAX_JOBS": 4,  # runs at the same time, all clerks together
+    "DEFAULT_LOGIN": "",
+    "SESSION_COOKIE_NAME": "spp_session",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the (idle-limited) session
+}
+
+#: Scripts only from our own static folder; inline styles allowed for the progress bar's width.
+CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
+
+DOWNLOADS = {
+    "xlsx": ("Annotated workbook", "xlsx"),
+    "errors_csv": ("Problems only", "csv"),
+    "csv": ("Status of every row", "csv"),
+}
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application; ``config`` overrides :data:`DEFAULTS` (tests pass a sandbox's URL)."""
+    app = Flask(__name__)
+    app.config.update(DEFAULTS)
+    app.config["SECRET_KEY"] = secrets.token_hex(32)  # per process: cookies die with the server
+    app.config.update(config or {})
+    work_dir = Path(app.config["WORK_DIR"] or tempfile.mkdtemp(prefix="spp-import-web-"))
+    store = SessionStore(work_dir, float(app.config["IDLE_TIMEOUT"]), **_clock(app.config))
+    app.extensions["spp_sessions"] = store
+    gate = threading.BoundedSemaphore(int(app.config["MAX_JOBS"]))
+    CSRFProtect(app)
+
+    def choices() -> list[MappingChoice]:
+        return list_mappings(Path(app.config["MAPPINGS_DIR"]))
+
+    def settings_for(clerk: ClerkSession) -> ConnectionSettings:
+        return _settings(app.config, clerk.login, clerk.secret)
+
+    @app.before_request
+    def load_clerk() -> None:
+        g.clerk = store.get(session.get("sid"))
+        g.expired = bool(session.get("sid")) and g.clerk is None
+        if g.expired:
+            session.pop("sid", None)
+
+    @app.after_request
+    def harden(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        if request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.context_processor
+    def common() -> dict[str, Any]:
+        return {"clerk": g.get("clerk"), "server": app.config["SPP_URL"], "database": app.config["SPP_DB"]}
+
+    def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if g.clerk is None:
+                if request.path.endswith("/status"):
+                    return jsonify({"state": "signed-out", "finished": True}), 401
+                if g.expired:
+                    flash("You were signed out after a while without activity. Please sign in again.", "info")
+                return redirect(url_for("sign_in"))
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    def own_job(job_id: str) -> Job:
+        """The clerk's job, or 404: jobs are looked up in the clerk's own session only."""
+        job = g.clerk.jobs.get(job_id)
+        if job is None:
+            abort(404)
+        return job
+
+    # -- signing in and out --------------------------------------------------------------
+
+    @app.get("/sign-in")
+    def sign_in() -> Any:
+        if g.clerk is not None:
+            return redirect(url_for("home"))
+        return render_template("sign_in.html", login=app.config["DEFAULT_LOGIN"])
+
+    @app.post("/sign-in")
+    def sign_in_post() -> Any:
+        login = request.form.get("login", "").strip()
+        secret = Secret(request.form.get("password", ""))
+        if not login or not secret:
+            flash("Enter your login and your password.", "error")
+            return render_template("sign_in.html", login=login), 400
+        try:
+            with OdooClient(_settings(app.config, login, secret)) as client:
+                uid = client.authenticate()
+        except AuthenticationError:
+            flash("The registry did not accept this login and password. Check them and try again.", "error")
+            return render_template("sign_in.html", login=login), 401
+        except TransportError:
+            flash(f"The registry at {app.config['SPP_URL']} cannot be reached right now.", "error")
+            return render_template("sign_in.html", login=login), 503
+        except SppError as exc:
+            flash(f"The registry refused the sign-in: {exc}", "error")
+            return render_template("sign_in.html", login=login), 401
+        store.drop(session.get("sid"))
+        session.clear()  # a fresh session (and CSRF token) after sign-in: no fixation
+        clerk = store.create(login, secret, uid)
+        session["sid"] = clerk.sid
+        return redirect(url_for("home"))
+
+    @app.post("/sign-out")
+    def sign_out() -> Any:
+        store.drop(session.get("sid"))
+        session.clear()
+        flash("You are signed out. Your uploads and reports on this server were deleted.", "info")
+        return redirect(url_for("sign_in"))
+
+    # -- uploading, checking, importing --------------------------------------------------
+
+    @app.get("/")
+    @signed_in
+    def home() -> Any:
+        jobs = sorted(g.clerk.jobs.values(), key=lambda j: j.started, reverse=True)
+        return render_template(
+            "upload.html",
+            choices=choices(),
+            jobs=jobs,
+            limit_mb=app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
+        )
+
+    @app.post("/upload")
+    @signed_in
+    def upload() -> Any:
+        clerk: ClerkSession = g.clerk
+        running = clerk.running_job()
+        if running is not None:
+            flash("Wait for the current run to finish before starting another.", "error")
+            return redirect(url_for("job_page", job_id=running.id))
+        key = request.form.get("mapping", "detect")
+        known = {c.key: c for c in choices()}
+        if key != "detect" and key not in known:
+            flash("Choose a layout from the list.", "error")
+            return redirect(url_for("home"))
+        file = request.files.get("file")
+        if file is None or not file.filename:
+            flash("Choose a file to upload.", "error")
+            return redirect(url_for("home"))
+        try:
+            path = save_upload(file.filename, file.stream, clerk.folder)
+        except UploadRefused as exc:
+            flash(f"{file.filename}: {exc}.", "error")
+            return redirect(url_for("home"))
+        job = Job("dry-run", path, path.parent / "reports", known.get(key))
+        return _launch(clerk, job)
+
+    @app.post("/jobs/<job_id>/import")
+    @signed_in
+    def import_job(job_id: str) -> Any:
+        clerk: ClerkSession = g.clerk
+        checked = own_job(job_id)
+        if checked.kind != "dry-run" or checked.state != "done" or checked.mapping is None:
+            abort(400)
+        running = clerk.running_job()
+        if running is not None:  # a double click lands on the run already going
+            return redirect(url_for("job_page", job_id=running.id))
+        job = Job("import", checked.upload, checked.out_dir, checked.mapping, detected=checked.detected)
+        job.source_job = checked.id
+        return _launch(clerk, job)
+
+    def _launch(clerk: ClerkSession, job: Job) -> Any:
+        clerk.jobs[job.id] = job
+        start_job(job, settings_for(clerk), choices(), batch_size=int(app.config["BATCH_SIZE"]), gate=gate)
+        return redirect(url_for("job_page", job_id=job.id))
+
+    @app.get("/jobs/<job_id>")
+    @signed_in
+    def job_page(job_id: str) -> Any:
+        job = own_job(job_id)
+        view = report_view(job.result.report) if job.state == "done" and job.result else None
+        follow_up = next((j for j in g.clerk.jobs.values() if j.source_job == job.id), None)
+        files = {}
+        if job.result:
+            files = {k: v for k, v in DOWNLOADS.items() if k in job.result.files}
+        return render_template("job.html", job=job, view=view, files=files, follow_up=follow_up)
+
+    @app.get("/jobs/<job_id>/status")
+    @signed_in
+    def job_status(job_id: str) -> Any:
+        return jsonify(own_job(job_id).status())
+
+    @app.get("/jobs/<job_id>/files/<kind>")
+    @signed_in
+    def job_file(job_id: str, kind: str) -> Any:
+        job = own_job(job_id)
+        if kind not in DOWNLOADS or job.result is None or kind not in job.result.files:
+            abort(404)
+        path = Path(job.result.files[kind])
+        if not path.is_file() or g.clerk.folder not in path.resolve().parents:
+            abort(404)
+        return send_file(path, as_attachment=True, download_name=path.name)
+
+    @app.get("/template")
+    @signed_in
+    def template() -> Any:
+        known = {c.key: c for c in choices()}
+        choice = known.get(request.args.get("mapping", ""))
+        if choice is None:
+            flash("Choose a layout to get its empty template.", "error")
+            return redirect(url_for("home"))
+        try:
+            from importer.template import write_template
+        except ImportError:
+            flash("Empty templates are not available on this server yet.", "error")
+            return redirect(url_for("home"))
+        target = g.clerk.folder / "templates" / f"{choice.key}-template.xlsx"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path = write_template(choice.path, target, settings_for(g.clerk))
+        except (ImportFailure, SppError) as exc:
+            flash(f"The template could not be made: {getattr(exc, 'message', exc)}", "error")
+            return redirect(url_for("home"))
+        return send_file(path, as_attachment=True, download_name=Path(path).name)
+
+    # -- errors --------------------------------------------------------------------------
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_: Exception) -> Any:
+        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        message = f"The file is too big: the limit is {limit} MB. Split it into smaller files."
+        return render_template("message.html", title="File too big", message=message), 413
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(_: Exception) -> Any:
+        message = "This form had expired. Go back, reload the page and try again."
+        return render_template("message.html", title="Please try again", message=message), 400
+
+    @app.errorhandler(404)
+    def not_found(_: Exception) -> Any:
+        message = "There is nothing here, or it belongs to another session."
+        return render_template("message.html", title="Not found", message=message), 404
+
+    return app
+
+
+def _clock(config: dict[str, Any]) -> dict[str, Any]:
+    return {"clock": config["CLOCK"]} if config.get("CLOCK") else {}
+
+
+def _settings(config: dict[str, Any], login: str, secret: Secret) -> ConnectionSettings:
+    return ConnectionSettings(
+        url=config["SPP_URL"],
+        db=config["SPP_DB"],
+        login=login,
+        secret=secret,
+        verify_tls=bool(config["SPP_VERIFY_TLS"]),
+        timeout=Timeout(connect=10.0, read=float(config["SPP_TIMEOUT"])),
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The app's configuration from ``spp-import serve`` flags (config file < environment < flags).
+
+    Only *where* the registry is comes from there; who signs in is up to each
+    clerk, so a secret in the config file or environment is ignored here.
+    """
+    settings = load_settings(
+        config_file=getattr(args, "config", None),
+        url=getattr(args, "url", None),
+        db=getattr(args, "db", None),
+        login=getattr(args, "login", None) or "clerk",
+        insecure=bool(getattr(args, "insecure", False)),
+        default={"url": SANDBOX_URL, "db": SANDBOX_DB, "login": "clerk"},
+    )
+    return {
+        "SPP_URL": settings.url,
+        "SPP_DB": settings.db,
+        "SPP_VERIFY_TLS": settings.verify_tls,
+        "SPP_TIMEOUT": float(getattr(args, "timeout", None) or 300.0),
+        "MAPPINGS_DIR": getattr(args, "mappings", None) or "mappings",
+        "DEFAULT_LOGIN": getattr(args, "login", None) or "",
+    }
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the page until interrupted (``spp-import serve``); returns the exit code."""
+    from werkzeug.serving import make_server
+
+    try:
+        config = config_from_args(args)
+    except (ValueError, OSError) as exc:
+        raise ImportFailure(f"connection settings: {exc}") from None
+    if not Path(config["MAPPINGS_DIR"]).is_dir():
+        raise ImportFailure(f"no mappings folder at {config['MAPPINGS_DIR']}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = create_app(config)
+    server = make_server(args.host, args.port, app, threaded=True)
+    print(f"spp-import web page: http://{args.host}:{server.server_port}/  (registry: {config['SPP_URL']})")
+    if not _is_loopback(args.host):
+        print("Note: listening beyond this machine. Put it behind HTTPS before clerks use it.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopping")
+    finally:
+        server.server_close()
+        app.extensions["spp_sessions"].close()
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"

@@ -1,0 +1,186 @@
+"""Dry runs and imports in a background thread, with progress the page can poll.
+
+A request must not wait for a 50,000-row file: the upload starts a
+:class:`Job`, the browser polls its status (a small JSON document) and
+reloads when it is finished.  The job runs the very same
+:func:`importer.pipeline.run_import` as the command line; the web page adds
+nothing to the import itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from importer.errors import AuthenticationError, SppError, TransportError
+from importer.load import LoadOptions
+from importer.outcome import Entity, ImportFailure
+from importer.pipeline import ImportOptions, RunResult, run_import
+from importer.read import read_source
+from importer.settings import ConnectionSettings
+from importer.web.mappings import MappingChoice, detect_mapping
+
+log = logging.getLogger("importer.web")
+
+STAGE_WORDS = {
+    "detect": "Recognising the layout",
+    "read": "Reading the file",
+    "validate": "Checking every row against the registry",
+    "load group": "Writing households",
+    "load individual": "Writing people",
+    "load reg_id": "Writing ID numbers",
+    "load membership": "Writing memberships",
+}
+
+
+@dataclass(eq=False)
+class Job:
+    """One dry run or import of one uploaded file, owned by one session."""
+
+    kind: str  # "dry-run" or "import"
+    upload: Path
+    out_dir: Path
+    mapping: MappingChoice | None  # None: detect from the headers
+    detected: bool = False
+    id: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    state: str = "queued"  # queued, running, done, failed
+    stage: str = "Waiting to start"
+    done: int = 0
+    total: int = 0
+    percent: float = 0.0
+    written: int = 0
+    error: str | None = None
+    details: list[str] = field(default_factory=list)
+    result: RunResult | None = None
+    source_job: str | None = None  # the dry run an import was started from
+    started: float = field(default_factory=time.time)
+    _load_stages: int = 1
+    _stages_finished: set[str] = field(default_factory=set)
+    _written_before: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed")
+
+    @property
+    def file_name(self) -> str:
+        return self.upload.name
+
+    def status(self) -> dict[str, Any]:
+        """What the polling page needs, and nothing else (no paths, no secrets)."""
+        return {
+            "state": self.state,
+            "stage": self.stage,
+            "done": self.done,
+            "total": self.total,
+            "percent": round(self.percent, 1),
+            "written": self.written,
+            "finished": self.finished,
+        }
+
+    def on_progress(self, stage: str, done: int, total: int) -> None:
+        """Pipeline callback: turn stage counters into one bar that only moves forward."""
+        self.stage = STAGE_WORDS.get(stage, stage)
+        self.done, self.total = done, total
+        fraction = done / total if total else 1.0
+        if self.kind == "import":
+            if stage == "read":
+                percent = 5 * fraction
+            elif stage == "validate":
+                percent = 5 + 5 * fraction
+            else:
+                finished = len(self._stages_finished - {stage})
+                percent = 10 + 90 * min(1.0, (finished + fraction) / self._load_stages)
+                self.written = self._written_before + done
+                if done >= total and stage not in self._stages_finished:
+                    self._stages_finished.add(stage)
+                    self._written_before += total
+        else:
+            percent = {"read": 40 * fraction, "validate": 40 + 55 * fraction}.get(stage, self.percent)
+        self.percent = max(self.percent, percent)
+
+    def fail(self, message: str, details: list[str] | None = None) -> None:
+        self.error = message
+        self.details = details or []
+        self.state = "failed"
+        self.stage = "Stopped"
+
+
+def _load_stage_count(mapping_path: Path) -> int:
+    from importer.mapping import load_mapping
+
+    mapping = load_mapping(mapping_path)
+    count = len(mapping.entities)
+    spec = mapping.entities.get(Entity.INDIVIDUAL)
+    if spec is not None and spec.ids:
+        count += 1
+    return max(1, count)
+
+
+def run_job(
+    job: Job,
+    settings: ConnectionSettings,
+    choices: list[MappingChoice],
+    *,
+    batch_size: int,
+    gate: threading.Semaphore,
+) -> None:
+    """Run the job to its end; every outcome lands on the job, nothing is raised."""
+    with gate:
+        job.state = "running"
+        try:
+            if job.mapping is None:
+                job.on_progress("detect", 0, 1)
+                tables = read_source(job.upload)
+                choice, _ = detect_mapping(choices, tables)
+                if choice is None:
+                    job.fail(
+                        "The columns of this file do not match any layout we know. "
+                        "Choose the layout yourself, or download an empty template and copy your data in."
+                    )
+                    return
+                job.mapping, job.detected = choice, True
+            job._load_stages = _load_stage_count(job.mapping.path)
+            options = ImportOptions(
+                mapping=job.mapping.path,
+                mode=job.kind,
+                out_dir=job.out_dir,
+                load=LoadOptions(batch_size=batch_size),
+            )
+            job.result = run_import([job.upload], options, settings, progress=job.on_progress)
+            job.percent = 100.0
+            job.stage = "Finished"
+            job.state = "done"
+        except ImportFailure as exc:
+            details = [f"{p.location.describe()}: {p.message}" for p in exc.problems[1:21]]
+            job.fail(_sentence(exc.message), details)
+        except AuthenticationError:
+            job.fail("The registry no longer accepts your password. Sign out and sign in again.")
+        except TransportError as exc:
+            job.fail(f"The registry could not be reached: {exc}. Nothing more was written; try again later.")
+        except SppError as exc:
+            job.fail(f"The registry refused the run: {exc}")
+        except Exception as exc:  # the last guard: a clerk never sees a traceback
+            log.exception("job %s failed (%s)", job.id[:6], type(exc).__name__)
+            job.fail(
+                "Something went wrong inside spp-import; nothing more was written. "
+                "Tell your administrator the time it happened."
+            )
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return (text[:1].upper() + text[1:]) if text else "The run could not start."
+
+
+def start_job(job: Job, settings: ConnectionSettings, choices: list[MappingChoice], **kwargs: Any) -> None:
+    """Run ``job`` in a daemon thread (the server can stop without waiting for it)."""
+    thread = threading.Thread(
+        target=run_job, args=(job, settings, choices), kwargs=kwargs, daemon=True, name=f"job-{job.id[:6]}"
+    )
+    thread.start()
