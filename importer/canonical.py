@@ -150,7 +150,7 @@ def _drop_blank_rows(frame: pd.DataFrame, value_columns: list[str]) -> pd.DataFr
     return frame[keep]
 
 
-def _collapse_groups(group: CanonicalTable) -> CanonicalTable:
+def _collapse_groups(group: CanonicalTable, defaults: dict[str, str]) -> CanonicalTable:
     """A roster repeats each household on every member's row: keep one record per key.
 
     The first row of each household speaks for it; later rows that disagree
@@ -165,7 +165,9 @@ def _collapse_groups(group: CanonicalTable) -> CanonicalTable:
     later = frame[dup]
     for name in [c for c in frame.columns if c not in (*ORIGIN, "key")]:
         ref = later["key"].map(first[name])
-        differs = (later[name] != ref) & (later[name] != "")
+        differs = (later[name].str.casefold() != ref.str.casefold()) & (later[name] != "")
+        if name in defaults:  # a blank cell filled by the mapping's default is not a disagreement
+            differs &= later[name] != defaults[name]
         for idx in later.index[differs][:1000]:
             row = later.loc[idx]
             group.problems.append(
@@ -195,6 +197,7 @@ def map_tables(bindings: Sequence[Binding], mapping: Mapping) -> dict[Entity, Ca
     for binding in bindings:
         canon = _map_entity(binding, mapping)
         if canon.entity is Entity.GROUP:
-            canon = _collapse_groups(canon)
+            defaults = {n: f.default for n, f in binding.spec.fields.items() if f.default is not None}
+            canon = _collapse_groups(canon, defaults)
         out[canon.entity] = canon
     return out

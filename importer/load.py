@@ -194,6 +194,10 @@ class Loader:
                         result.status[idx] = Status.CREATED if action == "create" else Status.UPDATED
                         result.server_id[idx] = int(server_id)
                 continue
+            denied = _access_refusal(answer.get("messages") or [])
+            if denied:  # real Odoo reports lost rights row by row inside load: the run cannot go on
+                self._halt(AccessError(denied, name="odoo.exceptions.AccessError"))
+                return
             refused = _refused_rows(answer.get("messages") or [], len(part))
             if refused:
                 for pos, message in refused.items():
@@ -233,6 +237,15 @@ def _refused_rows(messages: list[dict[str, Any]], size: int) -> dict[int, str]:
         for pos in range(int(start), min(int(end), size - 1) + 1):
             refused.setdefault(pos, _plain(str(message.get("message", "refused"))))
     return refused
+
+
+def _access_refusal(messages: list[dict[str, Any]]) -> str | None:
+    """The server's "you are not allowed" message, when ``load`` refused rows for lack of rights."""
+    for message in messages:
+        text = str(message.get("message", ""))
+        if message.get("type", "error") == "error" and text.startswith("You are not allowed to"):
+            return text.split("\n", 1)[0]
+    return None
 
 
 def _first_message(answer: dict[str, Any]) -> str | None:
