@@ -493,3 +493,8 @@ def test_load_by_the_read_only_user_returns_refusals_per_row(sandbox: Sandbox) -
     assert "You are not allowed to create" in got["messages"][0]["message"]
     with OdooClient(settings_for(sandbox)) as admin:
         assert admin.search_count("res.partner", [["name", "in", ["V1", "V2"]]]) == 0
+
+
+def test_check_access_with_an_unknown_mode_is_false(sandbox: Sandbox, client: OdooClient) -> None:
+    assert client.check_access("res.partner", "delete") is False
+    assert sandbox.call_log[-1][-1] == "builtins.AssertionError"

@@ -187,6 +187,9 @@ def _exists(env: Env, model: str, args: list, kwargs: dict) -> list[int]:
 def _check_access_rights(env: Env, model: str, args: list, kwargs: dict) -> bool:
     operation = args[0] if args else kwargs.get("operation", "read")
     raise_exception = args[1] if len(args) > 1 else kwargs.get("raise_exception", True)
+    if operation not in ("read", "write", "create", "unlink"):
+        # Odoo's ir.model.access.check asserts the mode, whatever raise_exception says.
+        raise AssertionError("Invalid access mode")
     if operation == "read" or not env.readonly:
         return True
     if not raise_exception:
