@@ -237,18 +237,24 @@ def test_execute_kw_reaches_methods_without_a_helper(client: OdooClient) -> None
     assert client.execute_kw("res.partner", "exists", [[gid, 10**6]]) == [gid]
 
 
+@pytest.fixture(scope="module")
+def shared() -> Iterator[Sandbox]:
+    """One sandbox for tests that only ask questions."""
+    with Sandbox() as sb:
+        yield sb
+
+
 @pytest.mark.parametrize("operation", ["read", "create", "write", "unlink"])
-def test_check_access_is_true_for_every_operation_for_admin(client: OdooClient, operation: str) -> None:
-    assert client.check_access("res.partner", operation) is True
+def test_check_access_is_true_for_every_operation_for_admin(shared: Sandbox, operation: str) -> None:
+    with OdooClient(settings_for(shared)) as client:
+        assert client.check_access("res.partner", operation) is True
 
 
 @pytest.mark.parametrize(
     ("operation", "allowed"), [("read", True), ("create", False), ("write", False), ("unlink", False)]
 )
-def test_check_access_allows_only_read_for_the_viewer(
-    sandbox: Sandbox, operation: str, allowed: bool
-) -> None:
-    with OdooClient(settings_for(sandbox, READONLY_LOGIN, READONLY_PASSWORD)) as viewer:
+def test_check_access_allows_only_read_for_the_viewer(shared: Sandbox, operation: str, allowed: bool) -> None:
+    with OdooClient(settings_for(shared, READONLY_LOGIN, READONLY_PASSWORD)) as viewer:
         assert viewer.check_access("g2p.group.membership", operation) is allowed
 
 
