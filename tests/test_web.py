@@ -270,3 +270,28 @@ def test_template_download_gives_a_workbook(app: Flask) -> None:
     sign_in(web)
     response = web.get("/template?mapping=roster")
     assert response.status_code == 200 and response.data[:2] == b"PK"
+
+
+def test_serve_flags_say_where_the_registry_is_but_never_who_signs_in(monkeypatch) -> None:
+    from importer.cli import build_parser
+    from importer.web.app import config_from_args
+
+    monkeypatch.setenv("SPP_PASSWORD", "from-the-environment")
+    args = build_parser().parse_args(
+        ["serve", "--url", "http://127.0.0.1:9999", "--db", "prod", "--login", "clerk1", "--mappings", "m"]
+    )
+    config = config_from_args(args)
+    assert config["SPP_URL"] == "http://127.0.0.1:9999" and config["SPP_DB"] == "prod"
+    assert config["DEFAULT_LOGIN"] == "clerk1" and config["MAPPINGS_DIR"] == "m"
+    assert "from-the-environment" not in repr(config)
+
+
+def test_serve_defaults_to_the_sandbox(monkeypatch) -> None:
+    from importer.cli import build_parser
+    from importer.web.app import config_from_args
+
+    for name in ("SPP_URL", "SPP_DB", "SPP_LOGIN", "SPP_PASSWORD", "SPP_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(ROOT)  # no spp-import.toml here
+    config = config_from_args(build_parser().parse_args(["serve"]))
+    assert (config["SPP_URL"], config["SPP_DB"]) == ("http://127.0.0.1:8069", "openspp")

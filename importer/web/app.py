@@ -11,6 +11,7 @@ simply unknown here.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import ipaddress
 import logging
@@ -41,7 +42,7 @@ from werkzeug.wrappers import Response
 from importer.client import OdooClient
 from importer.errors import AuthenticationError, SppError, TransportError
 from importer.outcome import ImportFailure
-from importer.settings import ConnectionSettings, Secret, Timeout, load_settings
+from importer.settings import ConnectionSettings, Retry, Secret, Timeout, load_settings
 from importer.web.jobs import Job, start_job
 from importer.web.mappings import MappingChoice, list_mappings
 from importer.web.report_view import report_view
@@ -154,7 +155,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             flash("Enter your login and your password.", "error")
             return render_template("sign_in.html", login=login), 400
         try:
-            with OdooClient(_settings(app.config, login, secret)) as client:
+            # One quick retry only: a clerk waiting at the sign-in form wants an answer, not backoff.
+            quick = dataclasses.replace(_settings(app.config, login, secret), retry=Retry(attempts=2))
+            with OdooClient(quick) as client:
                 uid = client.authenticate()
         except AuthenticationError:
             flash("The registry did not accept this login and password. Check them and try again.", "error")
