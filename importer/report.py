@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import gc
 import json
 import math
 import re
@@ -508,6 +509,26 @@ def build_report(
     """
     if mode not in MODE_TITLES:
         raise ValueError(f"mode must be one of {sorted(MODE_TITLES)}, not {mode!r}")
+    # Millions of short-lived lists would make the cyclic GC rescan every outcome object
+    # again and again; nothing built here has cycles, so pause it for the duration.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(sources, outcomes, problems, mode=mode, meta=meta, secrets=secrets)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build(
+    sources: Sequence[SourceLike],
+    outcomes: Sequence[RecordOutcome],
+    problems: Sequence[Problem],
+    *,
+    mode: str,
+    meta: dict[str, Any],
+    secrets: Iterable[str],
+) -> RunReport:
     aliases = _file_aliases(sources)
 
     # The skeleton: one line per input row, sources in the order given.
