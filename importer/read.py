@@ -207,6 +207,9 @@ def _finish(
     frame = body[keep] if keep != list(body.columns) else body
     frame.columns = pd.Index(names, dtype=object)
     if len(frame) and len(keep):
+        # A cell holding only spaces is blank to a clerk, and the two XLSX engines disagree on
+        # it (calamine drops an unpreserved " ", openpyxl keeps it): read it as blank everywhere.
+        frame = frame.apply(lambda col: col.where(col.str.strip() != "", ""))
         filled = (frame != "").any(axis=1).to_numpy(dtype=bool)
         if not filled.all():
             frame = frame[filled]

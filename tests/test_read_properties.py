@@ -40,6 +40,8 @@ def grids(draw: st.DrawFn) -> tuple[list[str], list[list[str]]]:
 
 
 def _expected(headers: list[str], rows: list[list[str]], line_numbers: list[int]) -> pd.DataFrame:
+    # whitespace-only cells read as blank (both formats, both engines)
+    rows = [[c if c.strip() != "" else "" for c in r] for r in rows]
     kept = [(n, r) for n, r in zip(line_numbers, rows, strict=True) if any(c != "" for c in r)]
     frame = pd.DataFrame({h: pd.Series([r[j] for _, r in kept], dtype="str") for j, h in enumerate(headers)})
     frame.index = pd.Index([n for n, _ in kept], dtype="int64", name="row")
