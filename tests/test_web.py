@@ -295,3 +295,31 @@ def test_serve_defaults_to_the_sandbox(monkeypatch) -> None:
     monkeypatch.chdir(ROOT)  # no spp-import.toml here
     config = config_from_args(build_parser().parse_args(["serve"]))
     assert (config["SPP_URL"], config["SPP_DB"]) == ("http://127.0.0.1:8069", "openspp")
+
+
+def test_several_csv_files_are_checked_together_and_their_layout_detected(app: Flask) -> None:
+    web = app.test_client()
+    sign_in(web)
+    names = ("households.csv", "individuals.csv", "memberships.csv")
+    response = web.post(
+        "/upload",
+        data={
+            "csrf_token": csrf(web.get("/").data),
+            "mapping": "detect",
+            "file": [(io.BytesIO((SAMPLES / n).read_bytes()), n) for n in names],
+        },
+        content_type="multipart/form-data",
+    )
+    job_url = response.headers["Location"]
+    assert wait_for(web, job_url)["state"] == "done"
+    page = text(web.get(job_url))
+    assert "csv-files" in page and "recognised from the column headers" in page
+    assert "Households" in page and "People" in page
+
+
+def test_a_file_matching_no_layout_says_so_plainly(app: Flask) -> None:
+    web = app.test_client()
+    sign_in(web)
+    job_url = upload(web, Path("pets.csv"), data=b"pet,colour\nRex,brown\n").headers["Location"]
+    assert wait_for(web, job_url)["state"] == "failed"
+    assert "do not match any layout we know" in text(web.get(job_url))

@@ -16,6 +16,7 @@ import functools
 import ipaddress
 import logging
 import secrets
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable
@@ -47,7 +48,7 @@ from importer.web.jobs import Job, start_job
 from importer.web.mappings import MappingChoice, list_mappings
 from importer.web.report_view import report_view
 from importer.web.sessions import ClerkSession, SessionStore
-from importer.web.uploads import UploadRefused, save_upload
+from importer.web.uploads import UploadRefused, new_upload_dir, save_upload
 
 log = logging.getLogger("importer.web")
 
@@ -207,16 +208,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         if key != "detect" and key not in known:
             flash("Choose a layout from the list.", "error")
             return redirect(url_for("home"))
-        file = request.files.get("file")
-        if file is None or not file.filename:
+        files = [f for f in request.files.getlist("file") if f.filename]
+        if not files:
             flash("Choose a file to upload.", "error")
             return redirect(url_for("home"))
-        try:
-            path = save_upload(file.filename, file.stream, clerk.folder)
-        except UploadRefused as exc:
-            flash(f"{file.filename}: {exc}.", "error")
-            return redirect(url_for("home"))
-        job = Job("dry-run", path, path.parent / "reports", known.get(key))
+        target_dir = new_upload_dir(clerk.folder)
+        paths: list[Path] = []
+        for file in files:
+            try:
+                paths.append(save_upload(file.filename, file.stream, target_dir))
+            except UploadRefused as exc:
+                shutil.rmtree(target_dir, ignore_errors=True)
+                flash(f"{file.filename}: {exc}.", "error")
+                return redirect(url_for("home"))
+        job = Job("dry-run", paths, target_dir / "reports", known.get(key))
         return _launch(clerk, job)
 
     @app.post("/jobs/<job_id>/import")
@@ -229,7 +234,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         running = clerk.running_job()
         if running is not None:  # a double click lands on the run already going
             return redirect(url_for("job_page", job_id=running.id))
-        job = Job("import", checked.upload, checked.out_dir, checked.mapping, detected=checked.detected)
+        job = Job("import", checked.uploads, checked.out_dir, checked.mapping, detected=checked.detected)
         job.source_job = checked.id
         return _launch(clerk, job)
 

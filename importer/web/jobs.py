@@ -43,7 +43,7 @@ class Job:
     """One dry run or import of one uploaded file, owned by one session."""
 
     kind: str  # "dry-run" or "import"
-    upload: Path
+    uploads: list[Path]
     out_dir: Path
     mapping: MappingChoice | None  # None: detect from the headers
     detected: bool = False
@@ -69,7 +69,7 @@ class Job:
 
     @property
     def file_name(self) -> str:
-        return self.upload.name
+        return ", ".join(p.name for p in self.uploads)
 
     def status(self) -> dict[str, Any]:
         """What the polling page needs, and nothing else (no paths, no secrets)."""
@@ -136,7 +136,7 @@ def run_job(
         try:
             if job.mapping is None:
                 job.on_progress("detect", 0, 1)
-                tables = read_source(job.upload)
+                tables = [t for path in job.uploads for t in read_source(path)]
                 choice, _ = detect_mapping(choices, tables)
                 if choice is None:
                     job.fail(
@@ -152,7 +152,7 @@ def run_job(
                 out_dir=job.out_dir,
                 load=LoadOptions(batch_size=batch_size),
             )
-            job.result = run_import([job.upload], options, settings, progress=job.on_progress)
+            job.result = run_import(job.uploads, options, settings, progress=job.on_progress)
             job.percent = 100.0
             job.stage = "Finished"
             job.state = "done"

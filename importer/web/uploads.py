@@ -35,8 +35,15 @@ def check_content(suffix: str, head: bytes) -> None:
             raise UploadRefused("this file is called .csv but is not text")
 
 
-def save_upload(filename: str | None, stream: IO[bytes], folder: Path) -> Path:
-    """Check and store an upload in its own random sub-folder of ``folder``; return its path.
+def new_upload_dir(folder: Path) -> Path:
+    """A fresh random sub-folder of the session's folder for one upload (one or more files)."""
+    target_dir = folder / "uploads" / secrets.token_hex(8)
+    target_dir.mkdir(parents=True, mode=0o700)
+    return target_dir
+
+
+def save_upload(filename: str | None, stream: IO[bytes], target_dir: Path) -> Path:
+    """Check and store one uploaded file in ``target_dir``; return its path.
 
     The clerk's file name is kept (made safe) because reports are named after it.
     """
@@ -46,9 +53,9 @@ def save_upload(filename: str | None, stream: IO[bytes], folder: Path) -> Path:
         raise UploadRefused("choose a .csv or .xlsx file")
     head = stream.read(_SNIFF)
     check_content(suffix, head)
-    target_dir = folder / "uploads" / secrets.token_hex(8)
-    target_dir.mkdir(parents=True, mode=0o700)
     target = target_dir / (Path(name).stem + suffix)
+    if target.exists():
+        raise UploadRefused("two files have the same name")
     with target.open("wb") as out:
         out.write(head)
         while chunk := stream.read(1024 * 1024):
