@@ -522,3 +522,24 @@ def verify_registry(
 
 def pick(rng: random.Random, options: Iterable[Any]) -> Any:
     return rng.choice(list(options))
+
+
+class CallHook:
+    """Run ``action`` once, just before the ``nth`` call of ``stage`` reaches the in-process sandbox."""
+
+    def __init__(self, sandbox: Sandbox, stage: str, nth: int, action: Any) -> None:
+        self.stage, self.nth, self.action = stage, nth, action
+        self.seen = 0
+        self.fired = False
+        self._lock = threading.Lock()
+        self._original = sandbox.dispatcher.handle
+        sandbox.dispatcher.handle = self._handle  # type: ignore[method-assign]
+
+    def _handle(self, payload: Any) -> dict:
+        with self._lock:
+            if call_stage(payload) == self.stage:
+                self.seen += 1
+                if self.seen == self.nth and not self.fired:
+                    self.fired = True
+                    self.action()
+        return self._original(payload)
