@@ -214,7 +214,10 @@ class OdooClient:
                     url=self.settings.url,
                 ) from None
             if not isinstance(body, dict) or ("result" not in body and "error" not in body):
-                raise InvalidResponse(f"{self.settings.url} gave an answer that is not JSON-RPC")
+                self._observe(service, model, label_method, rows, started, "invalid", None, attempt)
+                raise InvalidResponse(
+                    f"{self.settings.url} gave an answer that is not JSON-RPC", url=self.settings.url
+                )
             if "error" in body:
                 err = error_from_payload(body["error"], model=model, method=label_method)
                 self._observe(service, model, label_method, rows, started, "error", err.name, attempt)
