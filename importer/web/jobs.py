@@ -152,7 +152,9 @@ def run_job(
                 out_dir=job.out_dir,
                 load=LoadOptions(batch_size=batch_size),
             )
-            job.result = run_import(job.uploads, options, settings, progress=job.on_progress)
+            result = run_import(job.uploads, options, settings, progress=job.on_progress)
+            result.tables = {}  # the page needs the report, not the canonical tables: free the memory
+            job.result = result
             job.percent = 100.0
             job.stage = "Finished"
             job.state = "done"
