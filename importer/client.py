@@ -149,6 +149,10 @@ class OdooClient:
         last: TransportError | None = None
         for attempt in range(1, retry.attempts + 1):
             started = time.perf_counter()
+            # Failures are raised after the ``except`` blocks, never inside them: an
+            # exception raised there keeps the requests error as ``__context__``, and
+            # that error's ``.request.body`` holds the password or API key.
+            fatal: TransportError | None = None
             try:
                 response = self._session.post(
                     self.settings.endpoint,
@@ -158,12 +162,12 @@ class OdooClient:
                 )
             except requests.exceptions.SSLError as exc:
                 self._observe(service, model, label_method, rows, started, "transport_error", None, attempt)
-                raise ConnectError(
+                fatal = ConnectError(
                     f"TLS certificate of {self.settings.url} could not be verified "
                     f"({type(exc).__name__}); use --insecure only if you trust this server",
                     url=self.settings.url,
                     attempts=attempt,
-                ) from None
+                )
             except requests.exceptions.RequestException as exc:
                 sent = _was_sent(exc)
                 outcome = "outcome_unknown" if sent else "transport_error"
@@ -176,15 +180,18 @@ class OdooClient:
                         attempts=attempt,
                     )
                     if not idempotent:
-                        raise last from None
+                        fatal = last
                 else:
                     last = ConnectError(
                         f"cannot reach {self.settings.url} ({_short(exc)})",
                         url=self.settings.url,
                         attempts=attempt,
                     )
-                self._backoff(attempt)
-                continue
+                if fatal is None:
+                    self._backoff(attempt)
+                    continue
+            if fatal is not None:
+                raise fatal
             if response.status_code != 200:
                 status = response.status_code
                 self._observe(service, model, label_method, rows, started, f"http_{status}", None, attempt)
