@@ -13,6 +13,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,7 +23,7 @@ import pytest
 from importer import client as client_module
 from importer import errors
 from importer.client import CallRecord, OdooClient
-from importer.sandbox import FaultPlan, FaultRule, Sandbox
+from importer.sandbox import ADMIN_API_KEY, FaultPlan, FaultRule, Sandbox
 from importer.settings import ConnectionSettings, Retry, Secret, Timeout
 from tests.conftest import settings_for
 
@@ -420,3 +421,57 @@ def test_an_answer_that_is_not_json_rpc_is_an_invalid_response(
     assert stub.hits == 1 and stub.url in str(caught.value)
     assert caught.value.url == stub.url
     assert [r.outcome for r in records] == ["invalid"]
+
+
+# -- no secret reachable from a transport error ---------------------------------------------
+
+
+def _reachable_text(exc: BaseException) -> str:
+    """Everything a logger or error tracker could print from `exc` and the exceptions chained to it."""
+    parts: list[str] = ["".join(traceback.format_exception(exc))]
+    seen: BaseException | None = exc
+    while seen is not None:
+        parts += [str(seen), repr(seen), repr(seen.args), repr(getattr(seen, "__dict__", {}))]
+        request = getattr(seen, "request", None)
+        if request is not None:
+            parts.append(str(getattr(request, "body", b"")))
+        seen = seen.__cause__ or seen.__context__
+    return "\n".join(parts)
+
+
+def test_no_transport_error_holds_the_api_key_even_in_its_chained_exceptions(sandbox: Sandbox) -> None:
+    caught: list[BaseException] = []
+    with _client(
+        sandbox, secret=ADMIN_API_KEY, retry=Retry(attempts=2, backoff=0.001, max_backoff=0.002)
+    ) as c:
+        for plan, call in (
+            (
+                FaultPlan.on_call("drop_after", method="create"),
+                lambda: c.create("res.partner", {"name": "x"}),
+            ),
+            (
+                FaultPlan.on_call("drop_before", method="write"),
+                lambda: c.write("res.partner", [1], {"name": "y"}),
+            ),
+            (FaultPlan.on_call("drop_after", method="read", nth=None), lambda: c.read("res.partner", [1])),
+            (FaultPlan.on_call("http_503", method="search", nth=None), lambda: c.search("res.partner")),
+            (FaultPlan.on_call("http_502", method="unlink"), lambda: c.unlink("res.partner", [1])),
+        ):
+            sandbox.faults = plan
+            with pytest.raises(errors.TransportError) as err:
+                call()
+            caught.append(err.value)
+    closed = _closed_port_settings(_free_port(), attempts=1).with_overrides(secret=Secret(ADMIN_API_KEY))
+    with OdooClient(closed) as c, pytest.raises(errors.ConnectError) as err:
+        c.authenticate()
+    caught.append(err.value)
+    assert [type(e).__name__ for e in caught] == [
+        "OutcomeUnknown",
+        "OutcomeUnknown",
+        "OutcomeUnknown",
+        "HTTPStatusError",
+        "OutcomeUnknown",
+        "ConnectError",
+    ]
+    for exc in caught:
+        assert ADMIN_API_KEY not in _reachable_text(exc), type(exc).__name__
