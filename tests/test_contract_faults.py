@@ -475,3 +475,53 @@ def test_no_transport_error_holds_the_api_key_even_in_its_chained_exceptions(san
     ]
     for exc in caught:
         assert ADMIN_API_KEY not in _reachable_text(exc), type(exc).__name__
+
+
+# -- login and workers under faults ------------------------------------------------------
+
+
+def test_a_login_whose_answer_is_lost_is_retried(sandbox: Sandbox) -> None:
+    sandbox.faults = FaultPlan(
+        rules=[FaultRule("drop_after", nth=(1,))], services=frozenset({"common", "object"})
+    )
+    with _client(sandbox) as client:
+        assert client.authenticate() == 2
+    assert [e[-1] for e in sandbox.call_log if e[1] == "authenticate"] == ["ok", "drop_after", "ok"]
+
+
+def test_a_read_that_never_gets_an_answer_ends_outcome_unknown_after_every_attempt(sandbox: Sandbox) -> None:
+    sandbox.faults = FaultPlan.on_call("drop_after", method="search_count", nth=None)
+    with _client(sandbox) as client, pytest.raises(errors.OutcomeUnknown) as caught:
+        client.search_count("res.partner")
+    assert caught.value.attempts == FAST.attempts
+    assert _calls(sandbox, "search_count").count("drop_after") == FAST.attempts
+
+
+def test_forked_workers_under_faults_land_every_row_exactly_once(sandbox: Sandbox) -> None:
+    sandbox.faults = FaultPlan.at_rate(0.1, ["http_502", "http_503", "drop_before", "drop_after"], seed=11)
+    records: list[CallRecord] = []
+    retry = Retry(attempts=8, backoff=0.001, max_backoff=0.005)
+    failures: list[BaseException] = []
+    with _client(sandbox, records, retry=retry) as main:
+        main.authenticate()
+
+        def worker(n: int) -> None:
+            with main.fork() as mine:
+                try:
+                    for batch in range(5):
+                        rows = [[f"spp.w{n}_{batch}_{i}", f"W-{n}-{batch}-{i}"] for i in range(4)]
+                        mine.load("res.partner", ["id", "name"], rows, idempotent=True)
+                except BaseException as exc:  # surfaced below: a thread cannot fail the test itself
+                    failures.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        sandbox.faults = None
+        assert failures == []
+        assert main.search_count("res.partner", [["name", "like", "W-"]]) == 4 * 5 * 4
+        assert main.search_count("ir.model.data", [["module", "=", "spp"]]) == 4 * 5 * 4
+    assert any(r.attempt > 1 for r in records)  # the workers' observer is the parent's, and faults hit
+    assert [e[1] for e in sandbox.call_log].count("authenticate") == 1  # forks reuse the uid
