@@ -392,8 +392,10 @@ def assert_accounted(
     assert len(rows) == expected_rows, f"{len(rows)} report rows for {expected_rows} input rows"
     statuses = rows["status"].astype(str)
     assert statuses.isin(ALL_STATUSES).all(), sorted(set(statuses) - ALL_STATUSES)
-    where = rows[["file", "sheet", "row"]].astype(str).agg("|".join, axis=1)
-    assert where.is_unique, "an input row has two lines in the report"
+    where = list(
+        zip(rows["file"].astype(str), rows["sheet"].astype(str), rows["row"].astype(str), strict=True)
+    )
+    assert len(where) == len(set(where)), "an input row has two lines in the report"
     not_ok = ~statuses.isin(OK_STATUSES)
     reasons = rows["reasons"].astype(str)
     assert (reasons[not_ok].str.strip() != "").all(), "a row that was not written says no reason"
