@@ -42,7 +42,7 @@ class Rule:
 
 RULES: dict[str, Rule] = {
     "missing_key": Rule(None, "the {column} is empty: every row needs its own identifier"),
-    "duplicate_key": Rule(None, "{column} '{value}' appears on more than one row; each must be unique"),
+    "duplicate_key": Rule(None, "{column} '{value}' appears on more than one row (each must be unique)"),
     "missing_name": Rule("name", "no name: give a name, or a given or family name"),
     "bad_date": Rule(None, "'{value}' is not a date in the expected format"),
     "date_in_future": Rule(None, "{value} is in the future"),
@@ -59,7 +59,7 @@ RULES: dict[str, Rule] = {
     "missing_reference": Rule(None, "the {column} is empty"),
     "unknown_group": Rule("group", "household '{value}' is neither in this file nor on the server"),
     "unknown_individual": Rule("individual", "person '{value}' is neither in this file nor on the server"),
-    "second_head": Rule("kind", "this household already has a Head on an earlier row; only one is allowed"),
+    "second_head": Rule("kind", "this household already has a Head on an earlier row (only one is allowed)"),
     "duplicate_member": Rule("individual", "this person is listed twice in the same household"),
 }
 
