@@ -1,0 +1,189 @@
+"""``python -m bench``: every benchmark of spp-import, each figure with its target and verdict.
+
+Benchmarks are not tests (nothing here runs under pytest): they measure,
+on this machine, against the embedded sandbox registry run as a separate
+process, and print ratios measured side by side in one run.
+
+    python -m bench              # defaults: about 10 minutes on an idle 2-core machine
+    python -m bench --quick      # smoke run, about a minute
+    python -m bench --full       # the issue's sizes everywhere (100k-person split, dry-run memory...)
+    python -m bench --only 1,6   # some benchmarks only
+    python -m bench --profile    # also cProfile an import and its re-run (bench/out/*.prof)
+
+Every size has its own flag (see ``--help``).  Generated inputs, sandbox
+databases and profiles go to bench/out/ (git-ignored); inputs are reused
+between runs.  See bench/README.md for what each benchmark measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+
+from bench.common import Section, load_average
+
+
+@dataclass(frozen=True)
+class Sizes:
+    people: int  # 1 and 6
+    guide_people: int  # 1 (a)
+    share_people: int  # 2 (a)
+    validate_people: int  # 2 (b)
+    xlsx_rows: int  # 3
+    memory_rows: int  # 4
+    concurrency_people: int  # 5
+    workers: tuple[int, ...]
+    batches: tuple[int, ...]
+    reps: int
+    dry_run_memory: bool
+
+
+DEFAULT = Sizes(
+    people=20_000,
+    guide_people=2_000,
+    share_people=50_000,
+    validate_people=1_000_000,
+    xlsx_rows=100_000,
+    memory_rows=1_000_000,
+    concurrency_people=5_000,
+    workers=(1, 2, 3, 4),
+    batches=(100, 250, 500, 1000, 2000),
+    reps=1,
+    dry_run_memory=False,
+)
+QUICK = Sizes(
+    people=2_000,
+    guide_people=400,
+    share_people=2_000,
+    validate_people=100_000,
+    xlsx_rows=10_000,
+    memory_rows=100_000,
+    concurrency_people=1_000,
+    workers=(1, 2, 4),
+    batches=(100, 500, 2000),
+    reps=1,
+    dry_run_memory=False,
+)
+FULL = Sizes(
+    people=20_000,
+    guide_people=2_000,
+    share_people=100_000,
+    validate_people=1_000_000,
+    xlsx_rows=200_000,
+    memory_rows=1_000_000,
+    concurrency_people=5_000,
+    workers=(1, 2, 3, 4),
+    batches=(100, 250, 500, 1000, 2000),
+    reps=3,
+    dry_run_memory=True,
+)
+
+REFERENCE = [
+    "Real OpenSPP 17 server, from the issue (client and server on one 2-core machine):",
+    "  one create per record (the guide's way)          37 rec/s",
+    "  spp-import load, 1 worker                       363 rec/s",
+    "  spp-import load, 2 workers                      452 rec/s",
+    "These are NOT measured here: the sandbox answers a call far faster than Odoo's ORM does, so",
+    "the ratios below weigh the client's own costs much more than a real server would.",
+]
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x.strip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="small sizes: a smoke run of about a minute")
+    mode.add_argument("--full", action="store_true", help="the issue's sizes everywhere, 3 repetitions")
+    p.add_argument("--only", type=_ints, default=(1, 2, 3, 4, 5, 6), help="benchmarks to run, e.g. 1,3")
+    p.add_argument("--reps", type=int, help="repetitions of each measurement (medians are reported)")
+    p.add_argument("--people", type=int, help="people in the roster of benchmarks 1 and 6 (20000)")
+    p.add_argument("--guide-people", type=int, help="people written the guide's way in 1 (2000)")
+    p.add_argument("--share-people", type=int, help="people in the client/server split of 2 (50000)")
+    p.add_argument("--validate-people", type=int, help="people mapped and validated in 2 (1000000)")
+    p.add_argument("--xlsx-rows", type=int, help="rows of the workbook read in 3 (100000)")
+    p.add_argument("--memory-rows", type=int, help="rows of the CSV in 4 (1000000)")
+    p.add_argument("--dry-run-memory", action="store_true", help="in 4, also a real --dry-run (minutes)")
+    p.add_argument("--concurrency-people", type=int, help="people per run in 5 (5000)")
+    p.add_argument("--workers", type=_ints, help="worker counts of 5 (1,2,3,4)")
+    p.add_argument("--batches", type=_ints, help="batch sizes of 5 (100,250,500,1000,2000)")
+    p.add_argument("--server-threads", type=int, default=8, help="sandbox threads in 5 (8)")
+    p.add_argument("--profile", nargs="?", const=20_000, type=int, metavar="PEOPLE", help="cProfile runs")
+    return p
+
+
+def sizes_from(args: argparse.Namespace) -> Sizes:
+    base = QUICK if args.quick else FULL if args.full else DEFAULT
+    over = {
+        name: getattr(args, name)
+        for name in Sizes.__dataclass_fields__
+        if getattr(args, name, None) not in (None, False)
+    }
+    return Sizes(**{**base.__dict__, **over})
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    s = sizes_from(args)
+    started = time.perf_counter()
+    print(f"spp-import benchmarks ({'quick' if args.quick else 'full' if args.full else 'default'} sizes)")
+    print(f"load average at start: {load_average()}")
+    for line in REFERENCE:
+        print(line)
+    sections: list[Section] = []
+
+    def heading(title: str) -> None:
+        print(f"\n{title} [{time.perf_counter() - started:.0f} s in]", flush=True)
+
+    steps = {
+        1: ("throughput", lambda m: m.run(s.people, s.guide_people, s.reps)),
+        2: (
+            "client_share",
+            lambda m: m.run(s.share_people, s.validate_people, s.reps, args.profile),
+        ),
+        3: ("reading", lambda m: m.run(s.xlsx_rows, s.reps)),
+        4: ("memory", lambda m: m.run(s.memory_rows, s.dry_run_memory)),
+        5: (
+            "concurrency",
+            lambda m: m.run(
+                s.concurrency_people, list(s.workers), list(s.batches), s.reps, args.server_threads
+            ),
+        ),
+        6: ("reruns", lambda m: m.run(s.people, s.reps)),
+    }
+    import importlib
+
+    for number in sorted(args.only):
+        module_name, call = steps[number]
+        heading(f"== benchmark {number}: {module_name} ==")
+        module = importlib.import_module(f"bench.{module_name}")
+        try:
+            section = call(module)
+        except Exception as exc:  # one broken benchmark must not hide the others' figures
+            section = Section(f"{number}. {module_name}: FAILED ({type(exc).__name__}: {exc})")
+            print(f"  FAILED: {type(exc).__name__}: {exc}", flush=True)
+        sections.append(section)
+
+    elapsed = time.perf_counter() - started
+    print("\n" + "=" * 100)
+    print(f"SUMMARY ({elapsed / 60:.1f} min; load average at end: {load_average()})")
+    misses = 0
+    for section in sections:
+        print(f"\n{section.title}")
+        for figure in section.figures:
+            print(figure.line())
+            misses += figure.passed is False
+    print()
+    for line in REFERENCE:
+        print(line)
+    targets = sum(f.passed is not None for sec in sections for f in sec.figures)
+    print(f"\n{targets - misses} of {targets} targets met.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
