@@ -1,0 +1,84 @@
+"""The spp-import command: exit codes, --json, offline validate, ping and template, over a real sandbox."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import MAPPINGS, SAMPLES
+
+from importer.cli import main
+from importer.sandbox import ADMIN_API_KEY, Sandbox
+
+
+@pytest.fixture
+def server_env(monkeypatch: pytest.MonkeyPatch):
+    with Sandbox() as sb:
+        monkeypatch.setenv("SPP_URL", sb.url)
+        monkeypatch.setenv("SPP_DB", sb.db)
+        monkeypatch.setenv("SPP_LOGIN", "admin")
+        monkeypatch.setenv("SPP_API_KEY", ADMIN_API_KEY)
+        yield sb
+
+
+def test_import_exits_0_and_json_summary_is_machine_readable(server_env, tmp_path: Path, capsys) -> None:
+    code = main(["import", str(SAMPLES / "roster.csv"), "-m", str(MAPPINGS / "roster.yaml"),
+                 "--out", str(tmp_path), "--json"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["exit_code"] == 0
+    assert ADMIN_API_KEY not in out
+
+
+def test_broken_file_exits_1_with_the_problems_named(server_env, tmp_path: Path, capsys) -> None:
+    code = main(["import", str(SAMPLES / "workbook_broken.xlsx"), "-m", str(MAPPINGS / "workbook.yaml"),
+                 "--out", str(tmp_path)])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "workbook_broken.xlsx, sheet 'Groups', row 3" in out
+
+
+def test_bad_mapping_and_unreadable_file_exit_2_without_traceback(server_env, tmp_path: Path, capsys) -> None:
+    bogus = tmp_path / "m.yaml"
+    bogus.write_text("entities: {individual: {key: id, fields: {nom: name}}}\n")
+    assert main(["validate", str(SAMPLES / "roster.csv"), "-m", str(bogus), "--out", str(tmp_path)]) == 2
+    garbage = tmp_path / "x.xlsx"
+    garbage.write_bytes(b"\x00not a workbook")
+    assert main(["import", str(garbage), "-m", str(MAPPINGS / "roster.yaml"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown field 'nom'" in err and "x.xlsx" in err
+    assert "Traceback" not in err
+
+
+def test_wrong_credentials_exit_2_and_say_so(server_env, monkeypatch, tmp_path: Path, capsys) -> None:
+    monkeypatch.setenv("SPP_API_KEY", "wrong-key-123")
+    code = main(
+        ["import", str(SAMPLES / "roster.csv"), "-m", str(MAPPINGS / "roster.yaml"), "--out", str(tmp_path)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "refused" in err and "wrong-key-123" not in err
+
+
+def test_validate_works_offline_without_any_server(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("SPP_URL", "http://127.0.0.1:9")  # nothing listens there; validate must not care
+    code = main(["validate", str(SAMPLES / "workbook.xlsx"), "-m", str(MAPPINGS / "workbook.yaml"),
+                 "--out", str(tmp_path)])  # fmt: skip
+    assert code == 0
+    assert "valid" in capsys.readouterr().out
+
+
+def test_ping_prints_version_and_rights(server_env, capsys) -> None:
+    assert main(["ping"]) == 0
+    out = capsys.readouterr().out
+    assert "17.0" in out and "res.partner" in out
+
+
+def test_template_offline_writes_a_workbook(tmp_path: Path) -> None:
+    target = tmp_path / "blank.xlsx"
+    assert main(["template", "-m", str(MAPPINGS / "workbook.yaml"), "-o", str(target), "--offline"]) == 0
+    from openpyxl import load_workbook
+
+    assert set(load_workbook(target).sheetnames) == {"Groups", "Individuals", "Memberships"}
