@@ -1,12 +1,14 @@
 """The clerks' web page end to end, in a real headless Chromium, against a sandbox registry.
 
 Debian's ``chromium`` package driven by Playwright (``executable_path``, no
-browser download).  Each step saves a screenshot into ``docs/screenshots/``
+browser download).  Each step saves a screenshot into ``tests/artifacts/screenshots/``
+(``docs/screenshots/`` with SPP_UPDATE_SCREENSHOTS=1)
 for the README.  Skipped when ``/usr/bin/chromium`` or Playwright is absent.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -20,7 +22,12 @@ from importer.web.app import create_app
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_data"
-SHOTS = ROOT / "docs" / "screenshots"
+# Screenshots for a reviewer in tests/artifacts; SPP_UPDATE_SCREENSHOTS=1 refreshes the README's.
+SHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("SPP_UPDATE_SCREENSHOTS")
+    else ROOT / "tests" / "artifacts" / "screenshots"
+)
 FLAGS = [
     "--headless",
     "--no-sandbox",
