@@ -154,6 +154,7 @@ def test_importer_killed_in_every_stage_then_rerun_holds_exactly_the_file(tmp_pa
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @pytest.mark.skipif(not FULL, reason="full size runs with SPP_RELIABILITY_FULL=1 (make reliability)")
 def test_importer_killed_24_times_at_full_size(tmp_path: Path) -> None:
     order = ["validate", "read", "load:group", "load:individual", "load:reg_id", "load:membership"]
@@ -250,6 +251,7 @@ def test_registry_killed_and_restarted_mid_import_comes_back_consistent(tmp_path
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @pytest.mark.skipif(not FULL, reason="full size runs with SPP_RELIABILITY_FULL=1 (make reliability)")
 def test_registry_killed_20_times_at_full_size(tmp_path: Path) -> None:
     stages = _crash_registry(tmp_path, people=5000, batch=250, rounds=4, kills_per_round=5, seed=9)

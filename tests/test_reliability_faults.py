@@ -92,6 +92,7 @@ def test_five_percent_of_every_fault_kind_still_imports_exactly_the_file(tmp_pat
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @pytest.mark.skipif(not FULL, reason="full size runs with SPP_RELIABILITY_FULL=1 (make reliability)")
 def test_five_percent_faults_at_full_size(tmp_path: Path) -> None:
     _faulty_import(tmp_path, people=5000, seed=4)
