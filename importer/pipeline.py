@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import secrets as _secrets
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -369,7 +368,7 @@ def _plan_and_load(
                 continue
             result = loader.run_stage(stage, plan.existing.get(entity, {}), failed_parents)
             failed_parents.setdefault(entity, {}).update(result.failed_keys(stage.rows))
-            outcomes += _stage_outcomes(stage, result, namespace)
+            outcomes += _stage_outcomes(stage, result)
         if loader.stopped is not None:
             stopped = str(loader.stopped)
     else:
@@ -393,12 +392,17 @@ def _link_matched(client: OdooClient, links: dict[str, tuple[str, int]]) -> None
         client.create("ir.model.data", values[start : start + 1000])
 
 
-def _stage_outcomes(stage: StagePlan, result: StageResult, namespace: str) -> list[RecordOutcome]:
+def _outcomes(
+    stage: StagePlan,
+    status: dict[Any, Status],
+    reasons: dict[Any, str],
+    server_ids: dict[Any, int | None],
+) -> list[RecordOutcome]:
+    """One RecordOutcome per planned row, from per-row status, reason and server id."""
     rows = stage.rows
     outcomes = []
     for idx, key, xid, file, sheet, row in rows[["key", "xid", "_file", "_sheet", "_row"]].itertuples():
-        status = result.status.get(idx, Status.SKIPPED)
-        reason = result.reason.get(idx)
+        reason = reasons.get(idx)
         outcomes.append(
             RecordOutcome(
                 entity=stage.entity.value,
@@ -406,55 +410,43 @@ def _stage_outcomes(stage: StagePlan, result: StageResult, namespace: str) -> li
                 file=file,
                 sheet=sheet or None,
                 row=int(row),
-                status=status,
+                status=status.get(idx, Status.SKIPPED),
                 external_id=xid,
-                server_id=result.server_id.get(idx),
+                server_id=server_ids.get(idx),
                 reasons=[reason] if reason else [],
             )
         )
     return outcomes
 
 
+def _stage_outcomes(stage: StagePlan, result: StageResult) -> list[RecordOutcome]:
+    return _outcomes(stage, result.status, result.reason, result.server_id)
+
+
 def _dry_outcomes(
     stage: StagePlan, existing: dict[str, int], failed_parents: dict[Entity, dict[str, str]]
 ) -> list[RecordOutcome]:
+    """What a real run would do with each row, without sending anything."""
     rows = stage.rows
-    blocked: dict[Any, str] = {}
+    status: dict[Any, Status] = {}
+    reasons: dict[Any, str] = {}
     for parent, column in stage.depends.items():
         failed = failed_parents.get(parent, {})
         for idx in rows.index[rows[column].isin(set(failed))]:
             key = rows.at[idx, column]
-            blocked.setdefault(
-                idx, f"would be skipped: its {ENTITY_WORDS[parent]} '{key}' is invalid ({failed[key]})"
-            )
-    failed_here = {}
-    outcomes = []
-    cols = ["key", "xid", "action", "_file", "_sheet", "_row"]
-    for idx, key, xid, action, file, sheet, row in rows[cols].itertuples():
-        if idx in blocked:
-            status, reasons = Status.SKIPPED, [blocked[idx]]
-            failed_here[key] = blocked[idx]
-        elif action == "unchanged":
-            status, reasons = Status.UNCHANGED, ["already on the server as in the file"]
+            if idx not in status:
+                status[idx] = Status.SKIPPED
+                reasons[idx] = (
+                    f"would be skipped: its {ENTITY_WORDS[parent]} '{key}' is invalid ({failed[key]})"
+                )
+                failed_parents.setdefault(stage.entity, {})[rows.at[idx, "key"]] = reasons[idx]
+    for idx, action in rows["action"].items():
+        if idx in status:
+            continue
+        if action == "unchanged":
+            status[idx], reasons[idx] = Status.UNCHANGED, "already on the server as in the file"
         else:
-            status = Status.VALID
-            reasons = ["would be created" if action == "create" else "would update the registry's record"]
-        outcomes.append(
-            RecordOutcome(
-                entity=stage.entity.value,
-                key=key,
-                file=file,
-                sheet=sheet or None,
-                row=int(row),
-                status=status,
-                external_id=xid,
-                server_id=existing.get(key),
-                reasons=reasons,
-            )
-        )
-    failed_parents.setdefault(stage.entity, {}).update(failed_here)
-    return outcomes
-
-
-def elapsed(start: float) -> float:
-    return time.perf_counter() - start
+            status[idx] = Status.VALID
+            reasons[idx] = "would be created" if action == "create" else "would update the registry's record"
+    server_ids = {idx: existing.get(key) for idx, key in rows["key"].items()}
+    return _outcomes(stage, status, reasons, server_ids)

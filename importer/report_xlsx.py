@@ -34,6 +34,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from importer.cells import xlsx_text, xlsx_text_series
 from importer.report import (
     EMPTY_ROW_REASON,
+    ERROR_REPORT_COLUMNS,
     MODE_TITLES,
     OK_STATUSES,
     RunReport,
@@ -58,17 +59,7 @@ HEADER_FONT = Font(bold=True)
 TITLE_FONT = Font(bold=True, size=14)
 COMMENT_AUTHOR = "spp-import"
 
-ERRORS_SHEET_COLUMNS = [
-    "file",
-    "sheet",
-    "row",
-    "column",
-    "value",
-    "severity",
-    "code",
-    "message",
-    "suggestion",
-]
+ERRORS_SHEET_COLUMNS = ERROR_REPORT_COLUMNS[: ERROR_REPORT_COLUMNS.index("suggestion") + 1]
 _RESERVED_TITLES = ("Summary", "Errors")
 _INVALID_TITLE_CHARS = re.compile(r"[\[\]:*?/\\]")
 

@@ -97,8 +97,12 @@ def _text_field(**kw) -> object:
     return pa.Field(nullable=False, **kw)
 
 
-class IndividualSchema(pa.DataFrameModel):
-    """A person, as one canonical row."""
+class RegistrantSchema(pa.DataFrameModel):
+    """A person or a household (both res.partner registrants): its own key, once, and a name.
+
+    One class for both: pandera renames checks inherited by subclasses, and
+    the check names are the report's problem codes.
+    """
 
     key: Series[str] = _text_field()
     name: Series[str] = _text_field()
@@ -117,30 +121,8 @@ class IndividualSchema(pa.DataFrameModel):
 
     @pa.check("name", name="missing_name")
     def _name_given(cls, s: Series[str]) -> Series[bool]:
+        # a composed name of blanks is ", " at most: that is no name
         return _given(s.str.strip(" ,"))
-
-
-class GroupSchema(pa.DataFrameModel):
-    """A household (or other group), as one canonical row."""
-
-    key: Series[str] = _text_field()
-    name: Series[str] = _text_field()
-
-    class Config:
-        strict = False
-        coerce = False
-
-    @pa.check("key", name="missing_key")
-    def _key_given(cls, s: Series[str]) -> Series[bool]:
-        return _given(s)
-
-    @pa.check("key", name="duplicate_key")
-    def _key_unique(cls, s: Series[str]) -> Series[bool]:
-        return ~s.duplicated(keep=False) | ~_given(s)
-
-    @pa.check("name", name="missing_name")
-    def _name_given(cls, s: Series[str]) -> Series[bool]:
-        return _given(s)
 
 
 class MembershipSchema(pa.DataFrameModel):
@@ -169,8 +151,8 @@ class MembershipSchema(pa.DataFrameModel):
 
 
 _MODELS: dict[Entity, type[pa.DataFrameModel]] = {
-    Entity.INDIVIDUAL: IndividualSchema,
-    Entity.GROUP: GroupSchema,
+    Entity.INDIVIDUAL: RegistrantSchema,
+    Entity.GROUP: RegistrantSchema,
     Entity.MEMBERSHIP: MembershipSchema,
 }
 
