@@ -86,7 +86,7 @@ REFERENCE = [
     "  spp-import load, 1 worker                       363 rec/s",
     "  spp-import load, 2 workers                      452 rec/s",
     "These are NOT measured here: the sandbox answers a call far faster than Odoo's ORM does, so",
-    "the ratios below weigh the client's own costs much more than a real server would.",
+    "against it the client's own costs weigh much more than against a real server.",
 ]
 
 
