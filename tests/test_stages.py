@@ -11,7 +11,14 @@ from conftest import MAPPINGS
 from importer.canonical import compose_names, map_tables
 from importer.catalog import Catalog, offline_catalog
 from importer.mapping import bind, load_mapping
-from importer.normalise import canonical_code_lists, canonical_codes, fold, parse_dates, parse_numbers, suggest
+from importer.normalise import (
+    canonical_code_lists,
+    canonical_codes,
+    fold,
+    parse_dates,
+    parse_numbers,
+    suggest,
+)
 from importer.outcome import Entity, ImportFailure
 from importer.read import SourceTable
 from importer.resolve import resolve_codes
@@ -92,7 +99,13 @@ def test_every_shipped_mapping_loads() -> None:
 
 def test_dates_parse_in_the_mapping_order_and_bad_ones_stay_as_written() -> None:
     s = pd.Series(["03/04/1990", "", "31/02/1990", "1990-04-03", "3 Apr 1990"], dtype="str")
-    assert parse_dates(s, "day-first").tolist() == ["1990-04-03", "", "31/02/1990", "1990-04-03", "1990-04-03"]
+    assert parse_dates(s, "day-first").tolist() == [
+        "1990-04-03",
+        "",
+        "31/02/1990",
+        "1990-04-03",
+        "1990-04-03",
+    ]
     assert parse_dates(pd.Series(["04/03/1990"], dtype="str"), "month-first").tolist() == ["1990-04-03"]
 
 
@@ -178,7 +191,7 @@ def test_id_values_must_match_the_server_pattern_and_be_unique() -> None:
 
 def test_invalid_rows_are_indexed_for_dependants() -> None:
     frame = _roster(person_id=["P1", "P1", "P3"])
-    tables, result = _validate(frame)
+    _, result = _validate(frame)
     assert list(result.invalid_rows(Entity.INDIVIDUAL)) == [2, 3]
 
 
