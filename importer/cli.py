@@ -200,9 +200,6 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
     else:
         print(summary_text(result.report))
-        if result.stopped:
-            print(f"\nThe run STOPPED: {result.stopped}.")
-            print("Nothing is lost: run the same command again to finish (it will not duplicate anyone).")
     return result.exit_code
 
 

@@ -263,5 +263,5 @@ def _stop_reason(exc: Exception) -> str:
     if isinstance(exc, AuthenticationError):
         return "the server no longer accepts the login (password or API key changed or expired)"
     if isinstance(exc, AccessError):
-        return f"the user lost the right to write: {_plain(exc.server_message)}"
-    return f"the server could not be reached: {exc}"
+        return "the server does not let this user write (" + _plain(exc.server_message).rstrip(".") + ")"
+    return f"the server could not be reached ({exc})"

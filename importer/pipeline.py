@@ -227,7 +227,7 @@ def run_import(
         assert audit is not None
         files_out["audit"] = audit.path
         report.files["audit"] = audit.path
-    exit_code = 2 if stopped else report.exit_code()
+    exit_code = report.exit_code()
     if audit is not None:
         audit.run_end(counts=_counts(report), exit_code=exit_code, stopped=stopped)
         audit.close()

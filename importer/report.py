@@ -199,12 +199,14 @@ class RunReport:
         return table
 
     def exit_code(self) -> int:
-        """0 when every input row (and record) was created/updated/unchanged/valid, else 1.
+        """0: every row created/updated/unchanged/valid; 1: some rows were not; 2: the run stopped.
 
         Blank input rows (``skipped`` with reason ``empty row``) carry no data
         and do not count against the run; any error problem does, even one
         that could not be tied to a row (belt and braces).
         """
+        if self.meta.get("stopped"):
+            return 2
         rows = self.rows
         bad_rows = ~rows["status"].isin(OK_STATUSES) & (rows["reasons"] != EMPTY_ROW_REASON)
         if bool(bad_rows.any()):
@@ -743,13 +745,20 @@ def summary_text(report: RunReport, *, max_errors: int = 5) -> str:
     if report.files:
         lines += ["", "Reports:"]
         lines += [f"  {kind}: {path}" for kind, path in report.files.items()]
-    lines += [
-        "",
-        "Result: "
-        + (
-            "everything went through" if report.exit_code() == 0 else "some rows need attention (exit code 1)"
-        ),
-    ]
+    stopped = report.meta.get("stopped")
+    if stopped:  # the exit code is 2, whatever the rows say
+        lines += [
+            "",
+            f"The run STOPPED before the end (exit code 2): {stopped}.",
+            "Nothing written is lost or doubled: once that is put right, "
+            "run the same command again to finish.",
+        ]
+        return "\n".join(lines)
+    elif report.exit_code() == 0:
+        result = "everything went through"
+    else:
+        result = "some rows need attention (exit code 1)"
+    lines += ["", "Result: " + result]
     return "\n".join(lines)
 
 

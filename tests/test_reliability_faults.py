@@ -125,7 +125,7 @@ def test_load_whose_answer_is_lost_after_commit_is_resent_as_an_update(tmp_path:
     ("change", "said"),
     [
         ("password", "no longer accepts the login"),
-        ("readonly", "lost the right to write"),
+        ("readonly", "does not let this user write"),
     ],
 )
 def test_losing_login_or_rights_mid_run_stops_cleanly_and_accounts_for_every_row(

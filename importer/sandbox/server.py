@@ -156,6 +156,12 @@ class _Server(ThreadingMixIn, HTTPServer):
         else:
             self._pool.submit(self.process_request_thread, request, client_address)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-answer is normal (a killed import): no traceback for it."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
     def track(self, conn: socket.socket, add: bool) -> None:
         with self._open_lock:
             (self._open.add if add else self._open.discard)(conn)
