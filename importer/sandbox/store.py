@@ -61,6 +61,12 @@ SCHEMA: list[str] = [stmt for model in MODELS.values() for stmt in _table_sql(mo
     'ON "ir_model_data" ("module", "name")',
     'CREATE INDEX IF NOT EXISTS "ir_model_data_model_res_id_idx" ON "ir_model_data" ("model", "res_id")',
     'CREATE INDEX IF NOT EXISTS "res_partner_name_idx" ON "res_partner" ("name")',
+    # The constraint checks look rows up by pairs ("one id per type per registrant", "the same
+    # individual twice in one group"): with only single-column indexes SQLite may walk every
+    # row of one ID type (or one popular group) per record, so the cost grows with the table.
+    'CREATE INDEX IF NOT EXISTS "g2p_reg_id_partner_type_idx" ON "g2p_reg_id" ("partner_id", "id_type")',
+    'CREATE INDEX IF NOT EXISTS "g2p_group_membership_group_individual_idx" '
+    'ON "g2p_group_membership" ("group", "individual")',
     """CREATE TABLE IF NOT EXISTS "res_users" (
         id INTEGER PRIMARY KEY, login TEXT UNIQUE NOT NULL, name TEXT NOT NULL,
         password_hash TEXT NOT NULL, api_key_hash TEXT, readonly INTEGER NOT NULL DEFAULT 0)""",
