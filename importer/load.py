@@ -17,9 +17,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from importer.client import IMPORT_CONTEXT, OdooClient
@@ -54,24 +55,33 @@ class RunStopped(SppError):
         self.cause = cause
 
 
-@dataclass
 class StageResult:
-    """Per canonical row of one stage: status, server id and reason."""
+    """Per planned row of one stage (index = the plan's index): status, server id and reason.
 
-    entity: Entity
-    status: dict[Any, Status] = field(default_factory=dict)
-    server_id: dict[Any, int] = field(default_factory=dict)
-    reason: dict[Any, str] = field(default_factory=dict)
-    calls: int = 0
+    Kept as three Series, not dicts of Python objects: a million-row stage is
+    filled batch by batch with vectorised assignments.
+    """
+
+    def __init__(self, entity: Entity, index: pd.Index) -> None:
+        self.entity = entity
+        self.status = pd.Series(None, index=index, dtype=object)
+        self.reason = pd.Series(None, index=index, dtype=object)
+        self.server_id = pd.Series(np.nan, index=index, dtype="float64")
+        self.calls = 0
+
+    def mark(self, index, status: Status, reason: str | pd.Series | None = None) -> None:
+        self.status.loc[index] = status
+        if reason is not None:
+            self.reason.loc[index] = reason
 
     def failed_keys(self, rows: pd.DataFrame) -> dict[str, str]:
         """Keys of records that did not make it, with why (for their dependants)."""
-        out: dict[str, str] = {}
-        for idx, status in self.status.items():
-            if status in (Status.FAILED, Status.SKIPPED):
-                key = rows.at[idx, "key"]
-                out.setdefault(key, f"row {rows.at[idx, '_row']}: {self.reason.get(idx, status.value)}")
-        return out
+        bad = self.status.isin([Status.FAILED, Status.SKIPPED])
+        if not bad.any():
+            return {}
+        why = "row " + rows.loc[bad, "_row"].astype(str) + ": " + self.reason[bad].fillna("").astype(str)
+        frame = pd.DataFrame({"key": rows.loc[bad, "key"], "why": why}).drop_duplicates("key")
+        return dict(zip(frame["key"], frame["why"], strict=True))
 
 
 class Loader:
@@ -111,52 +121,43 @@ class Loader:
         failed_parents: dict[Entity, dict[str, str]],
     ) -> StageResult:
         """Send one entity's rows; returns every row's status."""
-        result = StageResult(stage.entity)
         rows = stage.rows
+        result = StageResult(stage.entity, rows.index)
         blocked = pd.Series(False, index=rows.index)
         for parent, column in stage.depends.items():
             failed = failed_parents.get(parent, {})
             if not failed:
                 continue
-            hit = rows[column].isin(set(failed))
-            for idx in rows.index[hit & ~blocked]:
-                key = rows.at[idx, column]
-                result.status[idx] = Status.SKIPPED
-                result.reason[idx] = (
-                    f"not sent: its {ENTITY_WORDS[parent]} '{key}' was not written ({failed[key]})"
-                )
+            hit = rows[column].isin(list(failed)) & ~blocked
+            parents = rows.loc[hit, column]
+            result.mark(
+                parents.index,
+                Status.SKIPPED,
+                f"not sent: its {ENTITY_WORDS[parent]} '" + parents + "' was not written ("
+                + parents.map(failed) + ")",
+            )
             blocked |= hit
         unchanged = (rows["action"] == "unchanged") & ~blocked
-        for idx in rows.index[unchanged]:
-            result.status[idx] = Status.UNCHANGED
-            result.server_id[idx] = existing.get(rows.at[idx, "key"], 0)
+        result.mark(rows.index[unchanged], Status.UNCHANGED)
+        result.server_id.loc[unchanged] = rows.loc[unchanged, "key"].map(existing).astype("float64")
         todo = rows[~blocked & ~unchanged]
         total = len(todo)
-        if self._stop.is_set():
-            self._mark_not_sent(result, todo.index)
-            return result
-        batches = [
-            todo.iloc[i : i + self.options.batch_size] for i in range(0, total, self.options.batch_size)
-        ]
-        done = 0
-        with ThreadPoolExecutor(max_workers=max(1, self.options.workers)) as pool:
-            futures = {pool.submit(self._send, stage, batch, result): batch for batch in batches}
-            for future in as_completed(futures):
-                batch = futures[future]
-                future.result()
-                done += len(batch)
-                if self.progress:
-                    self.progress(stage.entity, done, total)
-        for idx in todo.index:
-            if idx not in result.status:
-                self._mark_not_sent(result, [idx])
+        if not self._stop.is_set() and total:
+            size = self.options.batch_size
+            batches = [todo.iloc[i : i + size] for i in range(0, total, size)]
+            done = 0
+            with ThreadPoolExecutor(max_workers=max(1, self.options.workers)) as pool:
+                futures = {pool.submit(self._send, stage, batch, result): batch for batch in batches}
+                for future in as_completed(futures):
+                    future.result()
+                    done += len(futures[future])
+                    if self.progress:
+                        self.progress(stage.entity, done, total)
+        left = result.status.loc[todo.index].isna()
+        if left.any():
+            why = str(self._stopped_by) if self._stopped_by else "the run stopped"
+            result.mark(todo.index[left.to_numpy()], Status.SKIPPED, f"not sent: {why}")
         return result
-
-    def _mark_not_sent(self, result: StageResult, index) -> None:
-        why = str(self._stopped_by) if self._stopped_by else "the run stopped"
-        for idx in index:
-            result.status[idx] = Status.SKIPPED
-            result.reason[idx] = f"not sent: {why}"
 
     def _send(self, stage: StagePlan, batch: pd.DataFrame, result: StageResult) -> None:
         """Send one batch, peeling off the rows the server refuses, until the rest commits."""
@@ -185,15 +186,15 @@ class Loader:
                     half = len(part) // 2
                     pending += [part.iloc[half:], part.iloc[:half]]
                 continue
+            ids = answer.get("ids")
             with self._lock:
                 result.calls += 1
-            ids = answer.get("ids")
-            if ids and len(ids) == len(part):
-                with self._lock:
-                    for idx, action, server_id in zip(part.index, part["action"], ids, strict=True):
-                        result.status[idx] = Status.CREATED if action == "create" else Status.UPDATED
-                        result.server_id[idx] = int(server_id)
-                continue
+                if ids and len(ids) == len(part):
+                    created = (part["action"] == "create").to_numpy()
+                    result.mark(part.index[created], Status.CREATED)
+                    result.mark(part.index[~created], Status.UPDATED)
+                    result.server_id.loc[part.index] = np.asarray(ids, dtype="float64")
+                    continue
             denied = _access_refusal(answer.get("messages") or [])
             if denied:  # real Odoo reports lost rights row by row inside load: the run cannot go on
                 self._halt(AccessError(denied, name="odoo.exceptions.AccessError"))
@@ -212,9 +213,7 @@ class Loader:
 
     def _fail(self, result: StageResult, index, message: str) -> None:
         with self._lock:
-            for idx in index:
-                result.status[idx] = Status.FAILED
-                result.reason[idx] = f"refused by the server: {message}"
+            result.mark(index, Status.FAILED, f"refused by the server: {message}")
 
     def _halt(self, exc: Exception) -> None:
         with self._lock:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from importer import __version__
@@ -26,7 +27,7 @@ from importer.client import CallRecord, OdooClient
 from importer.errors import OdooError, SppError
 from importer.load import ENTITY_WORDS, Loader, LoadOptions, StageResult
 from importer.mapping import Mapping, bind, load_mapping
-from importer.outcome import Entity, ImportFailure, Problem, RecordOutcome, Status
+from importer.outcome import Entity, ImportFailure, Problem, Status
 from importer.plan import (
     Plan,
     StagePlan,
@@ -205,7 +206,7 @@ def run_import(
     problems += validation.problems
     say("validate", 1, 1)
 
-    outcomes: list[RecordOutcome] = []
+    outcomes: list[pd.DataFrame] = []
     stopped: str | None = None
     has_errors = any(p.severity == "error" for p in validation.problems)
     if options.all_or_nothing and has_errors:
@@ -220,7 +221,8 @@ def run_import(
     meta["retried_calls"] = dict(stats.retries)
     if stopped:
         meta["stopped"] = stopped
-    report = build_report(sources, outcomes, problems, mode=options.mode, meta=meta, secrets=secrets)
+    records = pd.concat(outcomes, ignore_index=True) if outcomes else None
+    report = build_report(sources, records, problems, mode=options.mode, meta=meta, secrets=secrets)
     files_out: dict[str, Path] = {}
     if options.write_files:
         files_out = write_reports(report, sources, out_dir, stem)
@@ -258,62 +260,73 @@ def _cannot_start(exc: SppError, settings: ConnectionSettings | None) -> str:
     return f"cannot reach {where}: {exc}"
 
 
-def _messages_by_row(problems: Sequence[Problem]) -> dict[tuple[str, Any], list[str]]:
-    out: dict[tuple[str, Any], list[str]] = collections.defaultdict(list)
-    for p in problems:
-        if p.severity == "error" and p.entity:
-            out[(p.entity, p.row, p.file, p.sheet or "")].append(p.message)
-    return out
+def _record_frame(
+    entity: Entity,
+    frame: pd.DataFrame,
+    status: Status | pd.Series,
+    reasons: str | pd.Series,
+    external_id: pd.Series | str = "",
+    server_id: pd.Series | float = np.nan,
+) -> pd.DataFrame:
+    """Outcomes of one entity's records as a table (one row per record), built column-wise."""
+    status = status.astype(str) if isinstance(status, pd.Series) else status.value
+    return pd.DataFrame(
+        {
+            "entity": entity.value,
+            "key": frame["key"],
+            "file": frame["_file"],
+            "sheet": frame["_sheet"],
+            "row": frame["_row"],
+            "status": status,
+            "external_id": external_id,
+            "server_id": server_id,
+            "reasons": reasons,
+        },
+        index=frame.index,
+    )
+
+
+def _error_messages(problems: Sequence[Problem]) -> pd.DataFrame:
+    """Each record's validation errors joined, keyed by (entity, file, sheet, row)."""
+    keys = ["entity", "_file", "_sheet", "_row"]
+    found = [
+        (p.entity, p.file, p.sheet or "", p.row, p.message)
+        for p in problems
+        if p.severity == "error" and p.entity and p.row is not None
+    ]
+    frame = pd.DataFrame(found, columns=[*keys, "message"])
+    frame["_row"] = frame["_row"].astype("int64")
+    grouped = frame.drop_duplicates().groupby(keys, sort=False)["message"]
+    return grouped.agg("; ".join).rename("reasons").reset_index()
 
 
 def _invalid_outcomes(
-    canon: CanonicalTable, invalid: pd.Index, mode: str, by_row: dict, namespace: str | None
-) -> tuple[list[RecordOutcome], dict[str, str]]:
+    canon: CanonicalTable, invalid: pd.Index, mode: str, messages: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """Outcomes for rows refused by validation, and their keys (with why) for dependants."""
     status = Status.FAILED if mode == "import" else Status.INVALID
     frame = canon.frame.loc[invalid]
-    outcomes: list[RecordOutcome] = []
-    failed: dict[str, str] = {}
-    for _idx, key, file, sheet, row in frame[["key", "_file", "_sheet", "_row"]].itertuples():
-        reasons = by_row.get((canon.entity.value, row, file, sheet), []) or ["invalid"]
-        outcomes.append(
-            RecordOutcome(
-                entity=canon.entity.value,
-                key=key,
-                file=file,
-                sheet=sheet or None,
-                row=int(row),
-                status=status,
-                reasons=list(reasons),
-            )
-        )
-        failed.setdefault(key, f"row {row}: {reasons[0]}")
-    return outcomes, failed
+    mine = messages[messages["entity"] == canon.entity.value].drop(columns="entity")
+    where = frame[["_file", "_sheet", "_row"]].astype({"_file": object, "_sheet": object, "_row": "int64"})
+    joined = where.merge(mine.astype({"_file": object, "_sheet": object}), how="left", on=list(where.columns))
+    reasons = pd.Series(joined["reasons"].fillna("invalid").to_numpy(), index=frame.index, dtype=object)
+    why = "row " + frame["_row"].astype(str) + ": " + reasons.str.split("; ").str[0]
+    firsts = ~frame["key"].duplicated(keep="first")
+    failed = dict(zip(frame.loc[firsts, "key"], why[firsts], strict=True))
+    return _record_frame(canon.entity, frame, status, reasons), failed
 
 
 def _all_refused(
     tables: dict[Entity, CanonicalTable], validation: Validation, mode: str
-) -> list[RecordOutcome]:
+) -> list[pd.DataFrame]:
     """--all-or-nothing with errors: nothing is written; valid rows say why they were held back."""
-    by_row = _messages_by_row(validation.problems)
-    outcomes: list[RecordOutcome] = []
+    messages = _error_messages(validation.problems)
+    held = "not written: --all-or-nothing and other rows of the file are invalid"
+    outcomes: list[pd.DataFrame] = []
     for entity, canon in tables.items():
         invalid = validation.invalid_rows(entity)
-        bad, _ = _invalid_outcomes(canon, invalid, mode, by_row, None)
-        outcomes += bad
-        rest = canon.frame.drop(index=invalid)
-        for key, file, sheet, row in rest[["key", "_file", "_sheet", "_row"]].itertuples(index=False):
-            outcomes.append(
-                RecordOutcome(
-                    entity=entity.value,
-                    key=key,
-                    file=file,
-                    sheet=sheet or None,
-                    row=int(row),
-                    status=Status.SKIPPED,
-                    reasons=["not written: --all-or-nothing and other rows of the file are invalid"],
-                )
-            )
+        bad, _ = _invalid_outcomes(canon, invalid, mode, messages)
+        outcomes += [bad, _record_frame(entity, canon.frame.drop(index=invalid), Status.SKIPPED, held)]
     return outcomes
 
 
@@ -327,14 +340,14 @@ def _plan_and_load(
     options: ImportOptions,
     client: OdooClient | None,
     say: StageProgress,
-) -> tuple[list[RecordOutcome], str | None]:
+) -> tuple[list[pd.DataFrame], str | None]:
     mode = options.mode
-    by_row = _messages_by_row(validation.problems)
-    outcomes: list[RecordOutcome] = []
+    messages = _error_messages(validation.problems)
+    outcomes: list[pd.DataFrame] = []
     failed_parents: dict[Entity, dict[str, str]] = {}
     for entity, canon in tables.items():
-        bad, failed = _invalid_outcomes(canon, validation.invalid_rows(entity), mode, by_row, namespace)
-        outcomes += bad
+        bad, failed = _invalid_outcomes(canon, validation.invalid_rows(entity), mode, messages)
+        outcomes.append(bad)
         failed_parents[entity] = failed
 
     def valid(entity: Entity) -> pd.Index:
@@ -344,14 +357,13 @@ def _plan_and_load(
     plan = Plan(namespace, stages, existing={})
     if client is not None:
         if mapping.match_by_id and Entity.INDIVIDUAL in tables:
+            people = tables[Entity.INDIVIDUAL].frame["key"]
             plan.matched = match_by_id(
                 client,
                 tables[Entity.INDIVIDUAL],
                 mapping.match_by_id,
                 catalog,
-                known=_server_keys(
-                    set(xids), namespace, Entity.INDIVIDUAL, tables[Entity.INDIVIDUAL].frame["key"]
-                ),
+                known=_server_keys(set(xids), namespace, Entity.INDIVIDUAL, people),
             )
             links = matched_xids(namespace, mapping.match_by_id, plan.matched)
             if links and mode == "import":
@@ -368,14 +380,14 @@ def _plan_and_load(
                 continue
             result = loader.run_stage(stage, plan.existing.get(entity, {}), failed_parents)
             failed_parents.setdefault(entity, {}).update(result.failed_keys(stage.rows))
-            outcomes += _stage_outcomes(stage, result)
+            outcomes.append(_stage_outcomes(stage, result))
         if loader.stopped is not None:
             stopped = str(loader.stopped)
     else:
         for entity in LOAD_ORDER:
             stage = stages.get(entity)
             if stage is not None:
-                outcomes += _dry_outcomes(stage, plan.existing.get(entity, {}), failed_parents)
+                outcomes.append(_dry_outcomes(stage, plan.existing.get(entity, {}), failed_parents))
     return outcomes, stopped
 
 
@@ -392,61 +404,45 @@ def _link_matched(client: OdooClient, links: dict[str, tuple[str, int]]) -> None
         client.create("ir.model.data", values[start : start + 1000])
 
 
-def _outcomes(
-    stage: StagePlan,
-    status: dict[Any, Status],
-    reasons: dict[Any, str],
-    server_ids: dict[Any, int | None],
-) -> list[RecordOutcome]:
-    """One RecordOutcome per planned row, from per-row status, reason and server id."""
-    rows = stage.rows
-    outcomes = []
-    for idx, key, xid, file, sheet, row in rows[["key", "xid", "_file", "_sheet", "_row"]].itertuples():
-        reason = reasons.get(idx)
-        outcomes.append(
-            RecordOutcome(
-                entity=stage.entity.value,
-                key=key,
-                file=file,
-                sheet=sheet or None,
-                row=int(row),
-                status=status.get(idx, Status.SKIPPED),
-                external_id=xid,
-                server_id=server_ids.get(idx),
-                reasons=[reason] if reason else [],
-            )
-        )
-    return outcomes
-
-
-def _stage_outcomes(stage: StagePlan, result: StageResult) -> list[RecordOutcome]:
-    return _outcomes(stage, result.status, result.reason, result.server_id)
+def _stage_outcomes(stage: StagePlan, result: StageResult) -> pd.DataFrame:
+    return _record_frame(
+        stage.entity,
+        stage.rows,
+        result.status.fillna(Status.SKIPPED).astype(str),
+        result.reason.fillna(""),
+        stage.rows["xid"],
+        result.server_id,
+    )
 
 
 def _dry_outcomes(
     stage: StagePlan, existing: dict[str, int], failed_parents: dict[Entity, dict[str, str]]
-) -> list[RecordOutcome]:
+) -> pd.DataFrame:
     """What a real run would do with each row, without sending anything."""
     rows = stage.rows
-    status: dict[Any, Status] = {}
-    reasons: dict[Any, str] = {}
+    status = pd.Series(Status.VALID.value, index=rows.index, dtype=object)
+    reasons = pd.Series("would be created", index=rows.index, dtype=object)
+    reasons[rows["action"] == "update"] = "would update the registry's record"
+    unchanged = rows["action"] == "unchanged"
+    status[unchanged] = Status.UNCHANGED.value
+    reasons[unchanged] = "already on the server as in the file"
+    blocked = pd.Series(False, index=rows.index)
     for parent, column in stage.depends.items():
         failed = failed_parents.get(parent, {})
-        for idx in rows.index[rows[column].isin(set(failed))]:
-            key = rows.at[idx, column]
-            if idx not in status:
-                status[idx] = Status.SKIPPED
-                reasons[idx] = (
-                    f"would be skipped: its {ENTITY_WORDS[parent]} '{key}' is invalid ({failed[key]})"
-                )
-                failed_parents.setdefault(stage.entity, {})[rows.at[idx, "key"]] = reasons[idx]
-    for idx, action in rows["action"].items():
-        if idx in status:
+        if not failed:
             continue
-        if action == "unchanged":
-            status[idx], reasons[idx] = Status.UNCHANGED, "already on the server as in the file"
-        else:
-            status[idx] = Status.VALID
-            reasons[idx] = "would be created" if action == "create" else "would update the registry's record"
-    server_ids = {idx: existing.get(key) for idx, key in rows["key"].items()}
-    return _outcomes(stage, status, reasons, server_ids)
+        hit = rows[column].isin(list(failed)) & ~blocked
+        parents = rows.loc[hit, column]
+        status[hit] = Status.SKIPPED.value
+        reasons[hit] = (
+            f"would be skipped: its {ENTITY_WORDS[parent]} '"
+            + parents
+            + "' is invalid ("
+            + parents.map(failed)
+            + ")"
+        )
+        blocked |= hit
+    if blocked.any():
+        failed_here = failed_parents.setdefault(stage.entity, {})
+        failed_here.update(dict(zip(rows.loc[blocked, "key"], reasons[blocked], strict=True)))
+    return _record_frame(stage.entity, rows, status, reasons, rows["xid"], rows["key"].map(existing))

@@ -82,22 +82,30 @@ class Plan:
     matched: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> (partner, reg id) found by ID
 
 
+_UNSAFE = r"[^A-Za-z0-9_-]"
+
+
+def _xid_name(key: str) -> str:
+    """The name part for a key with characters an external id should not carry."""
+    safe = slug(key) or "key"
+    return f"{safe}_{hashlib.sha1(key.encode('utf-8')).hexdigest()[:8]}"
+
+
 def make_xids(namespace: str, entity: Entity, keys: pd.Series) -> pd.Series:
     """Deterministic external ids ``<namespace>.<prefix>_<key>``, safe for any key text.
 
-    Keys are kept readable where they already are safe; others are slugged
-    and suffixed with a short hash so "A B" and "A_B" never collide.
+    Keys made of letters, digits, ``_`` and ``-`` are used as they are (the
+    common case, vectorised); any other key is slugged and suffixed with a
+    short hash of the original, so "A B" and "A_B" never collide.
     """
-    uniques = pd.Series(keys.unique(), dtype="str")
-
-    def one(key: str) -> str:
-        safe = slug(key)
-        if safe != key.casefold() or key != key.casefold():
-            safe = f"{safe}_{hashlib.sha1(key.encode('utf-8')).hexdigest()[:8]}"
-        return f"{namespace}.{PREFIX[entity]}_{safe}"
-
-    table = dict(zip(uniques, uniques.map(one), strict=True))
-    return keys.map(table).astype("str")
+    keys = keys.astype("str")
+    names = keys.copy()
+    unsafe = keys.str.contains(_UNSAFE, regex=True) | (keys == "")
+    if unsafe.any():
+        uniques = keys[unsafe].unique()
+        table = {u: _xid_name(u) for u in uniques}
+        names[unsafe] = keys[unsafe].map(table)
+    return (f"{namespace}.{PREFIX[entity]}_" + names).astype("str")
 
 
 def _bool_text(series: pd.Series) -> pd.Series:

@@ -322,8 +322,50 @@ def _sheet_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _records_frame(outcomes: Sequence[RecordOutcome], aliases: Mapping[str, str]) -> pd.DataFrame:
+def _recode_series(values: pd.Series, convert: Any) -> np.ndarray:
+    """:func:`_recode` for a column already in a table."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    converted = [convert(u) for u in uniques]
+    if (codes < 0).any():
+        converted.append(convert(None))
+    return np.array(converted, dtype=object)[codes]
+
+
+def _records_from_table(table: pd.DataFrame, aliases: Mapping[str, str]) -> pd.DataFrame:
+    """Outcomes given as a table (one row per record, RecordOutcome's fields as columns; ``reasons``
+    already joined): the pipeline's fast path, with no Python object per record."""
+    if table.empty:
+        return _empty_records()
+
+    def text(name: str) -> pd.Series:
+        column = table[name] if name in table.columns else pd.Series("", index=table.index)
+        return pd.Series(column.fillna("").astype(str).to_numpy(), dtype="str")
+
+    def ints(name: str) -> pd.arrays.IntegerArray:
+        floats = pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        missing = np.isnan(floats)
+        return pd.arrays.IntegerArray(np.where(missing, 0, floats).astype(np.int64), missing)
+
+    columns = {
+        "entity": _recode_series(table["entity"], _sheet_text),
+        "key": text("key"),
+        "file": _recode_series(table["file"], _file_converter(aliases)),
+        "sheet": _recode_series(table["sheet"].replace("", None), _sheet_text),
+        "row": ints("row"),
+        "status": _recode_series(table["status"], _status_name),
+        "external_id": text("external_id"),
+        "server_id": ints("server_id"),
+        "reasons": text("reasons"),
+    }
+    return pd.DataFrame({k: _as_column(v) for k, v in columns.items()})
+
+
+def _records_frame(
+    outcomes: Sequence[RecordOutcome] | pd.DataFrame | None, aliases: Mapping[str, str]
+) -> pd.DataFrame:
     """Outcomes as a table, one vectorised column at a time (object dtype: no string re-encoding)."""
+    if isinstance(outcomes, pd.DataFrame):
+        return _records_from_table(outcomes, aliases)
     if not outcomes:
         return _empty_records()
     columns = {
@@ -494,7 +536,7 @@ def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
 
 def build_report(
     sources: Sequence[SourceLike],
-    outcomes: Sequence[RecordOutcome],
+    outcomes: Sequence[RecordOutcome] | pd.DataFrame | None,
     problems: Sequence[Problem],
     *,
     mode: str,
@@ -524,7 +566,7 @@ def build_report(
 
 def _build(
     sources: Sequence[SourceLike],
-    outcomes: Sequence[RecordOutcome],
+    outcomes: Sequence[RecordOutcome] | pd.DataFrame | None,
     problems: Sequence[Problem],
     *,
     mode: str,
