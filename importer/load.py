@@ -25,6 +25,7 @@ import pandas as pd
 
 from importer.client import IMPORT_CONTEXT, OdooClient
 from importer.errors import AccessError, AuthenticationError, OdooError, SppError, TransportError
+from importer.normalise import isin
 from importer.outcome import Entity, Status
 from importer.plan import StagePlan
 
@@ -128,7 +129,7 @@ class Loader:
             failed = failed_parents.get(parent, {})
             if not failed:
                 continue
-            hit = rows[column].isin(list(failed)) & ~blocked
+            hit = isin(rows[column], failed.keys()) & ~blocked
             parents = rows.loc[hit, column]
             result.mark(
                 parents.index,

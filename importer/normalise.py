@@ -12,6 +12,8 @@ import unicodedata
 from collections.abc import Iterable
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
@@ -39,6 +41,16 @@ _FORMATS: dict[str, tuple[str, ...]] = {
         "%Y-%m-%d %H:%M:%S",
     ),
 }
+
+
+def isin(series: pd.Series, values: Iterable[str] | pd.Series) -> pd.Series:
+    """``series.isin(values)`` for text, in Arrow: pandas' own isin on Arrow strings builds a
+    Python object per value and is several times slower on a million keys."""
+    if not isinstance(values, pd.Series):
+        values = pd.Series(list(values), dtype="str")
+    haystack = pa.array(values.astype("str"))
+    found = pc.is_in(pa.array(series.astype("str")), value_set=haystack.cast(pa.large_string()))
+    return pd.Series(found.to_numpy(zero_copy_only=False), index=series.index, dtype=bool)
 
 
 def fold(text: str) -> str:

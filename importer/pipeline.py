@@ -27,6 +27,7 @@ from importer.client import CallRecord, OdooClient
 from importer.errors import OdooError, SppError
 from importer.load import ENTITY_WORDS, Loader, LoadOptions, StageResult
 from importer.mapping import Mapping, bind, load_mapping
+from importer.normalise import isin
 from importer.outcome import Entity, ImportFailure, Problem, Status
 from importer.plan import (
     Plan,
@@ -103,7 +104,7 @@ def _server_keys(plan_xids: set[str], namespace: str, entity: Entity, keys: pd.S
     if keys.empty:
         return set()
     xids = make_xids(namespace, entity, keys)
-    return set(keys[xids.isin(plan_xids)])
+    return set(keys[isin(xids, plan_xids)])
 
 
 def run_import(
@@ -431,7 +432,7 @@ def _dry_outcomes(
         failed = failed_parents.get(parent, {})
         if not failed:
             continue
-        hit = rows[column].isin(list(failed)) & ~blocked
+        hit = isin(rows[column], failed.keys()) & ~blocked
         parents = rows.loc[hit, column]
         status[hit] = Status.SKIPPED.value
         reasons[hit] = (

@@ -21,6 +21,7 @@ from importer.canonical import CanonicalTable, id_column
 from importer.catalog import MEMBERSHIP, PARTNER, REG_ID, Catalog
 from importer.client import OdooClient
 from importer.mapping import slug
+from importer.normalise import isin
 from importer.outcome import Entity
 
 PREFIX = {
@@ -372,7 +373,7 @@ def match_by_id(
     if type_id is None or col not in individuals.frame.columns:
         return {}
     frame = individuals.frame
-    todo = frame[(frame[col] != "") & ~frame["key"].isin(set(known))]
+    todo = frame[(frame[col] != "") & ~isin(frame["key"], known)]
     values = todo[col].unique().tolist()
     by_value: dict[str, tuple[int, int]] = {}
     for start in range(0, len(values), READ_CHUNK):

@@ -23,7 +23,7 @@ from pandera.typing import Series
 
 from importer.canonical import id_column
 from importer.catalog import Catalog
-from importer.normalise import ISO_DATE
+from importer.normalise import ISO_DATE, isin
 from importer.outcome import Entity
 
 MAX_AGE_YEARS = 120
@@ -157,6 +157,17 @@ _MODELS: dict[Entity, type[pa.DataFrameModel]] = {
 }
 
 
+def _lists_within(series: pd.Series, allowed: set[str]) -> pd.Series:
+    """Whether every part of each comma-separated value is allowed (decided once per distinct value)."""
+    verdict = {v: set(v.split(",")) <= allowed for v in series.unique()}
+    return series.map(verdict).astype(bool)
+
+
+def _has_code(series: pd.Series, code: str) -> pd.Series:
+    """Whether a comma-separated list holds ``code`` (vectorised)."""
+    return series.str.contains(rf"(?:^|,){re.escape(code)}(?:,|$)", regex=True)
+
+
 def _column(checks: list[pa.Check]) -> pa.Column:
     return pa.Column(checks=checks, nullable=False, required=False)
 
@@ -200,10 +211,7 @@ def build_schema(
             continue
         allowed_set = set(allowed) | {""}
         if entity is Entity.MEMBERSHIP:
-            check = pa.Check(
-                lambda s, a=allowed_set: s.str.split(",").map(lambda parts: set(parts) <= a),
-                name="unknown_code",
-            )
+            check = pa.Check(lambda s, a=allowed_set: _lists_within(s, a), name="unknown_code")
         else:
             check = pa.Check(lambda s, a=allowed_set: s.isin(a), name="unknown_code")
         extra[name] = _column([check])
@@ -224,11 +232,11 @@ def build_schema(
     if entity is Entity.MEMBERSHIP:
         if known_groups is not None:
             extra["group"] = _column(
-                [pa.Check(lambda s: ~_given(s) | s.isin(known_groups), name="unknown_group")]
+                [pa.Check(lambda s: ~_given(s) | isin(s, known_groups), name="unknown_group")]
             )
         if known_individuals is not None:
             extra["individual"] = _column(
-                [pa.Check(lambda s: ~_given(s) | s.isin(known_individuals), name="unknown_individual")]
+                [pa.Check(lambda s: ~_given(s) | isin(s, known_individuals), name="unknown_individual")]
             )
     schema = schema.add_columns({k: v for k, v in extra.items() if k not in schema.columns})
     for k, v in extra.items():
@@ -279,9 +287,8 @@ def _with_cross_checks(
 
         def one_head(df: pd.DataFrame) -> pd.Series:
             ok = pd.Series(True, index=df.index)
-            kinds = df["kind"].str.split(",")
             for kind in unique:
-                has = kinds.map(lambda parts, k=kind: k in parts)
+                has = _has_code(df["kind"], kind)
                 dup = df.loc[has, "group"].duplicated(keep="first")
                 ok.loc[dup[dup].index] = False
             return ok

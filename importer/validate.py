@@ -122,7 +122,8 @@ def validate_tables(
 
 
 def _known(canon: CanonicalTable | None, server: set[str] | None) -> pd.Series:
-    keys = set(server or ())
+    """Keys a membership may point at: the file's records and the server's."""
+    parts = [pd.Series(list(server or ()), dtype="str")]
     if canon is not None:
-        keys.update(canon.frame["key"].unique())
-    return pd.Series(sorted(keys), dtype="str")
+        parts.append(canon.frame["key"])
+    return pd.concat(parts, ignore_index=True).drop_duplicates()

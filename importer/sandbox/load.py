@@ -65,32 +65,68 @@ def _is_o2m(model: Model, name: Any) -> bool:
     return field is not None and field.type == "one2many"
 
 
+class _Layout:
+    """Where each kind of column sits, worked out once per (model, columns) instead of per row."""
+
+    def __init__(self, model: Model, paths: tuple[tuple, ...]) -> None:
+        self.width = len(paths)
+        self.o2m_idx = [i for i, p in enumerate(paths) if _is_o2m(model, p[0])]
+        self.other_idx = [i for i, p in enumerate(paths) if not _is_o2m(model, p[0])]
+        self.plain = [(p[0], i) for i, p in enumerate(paths) if not _is_relational(model, p[0])]
+        self.rels: list[tuple[str, Model, list[int], list[list], list | None]] = []
+        for rel in dict.fromkeys(p[0] for p in paths if _is_relational(model, p[0])):
+            comodel = MODELS[model.fields[rel].relation or ""]
+            picks = [(i, list(p[1:]) or [None]) for i, p in enumerate(paths) if p[0] == rel]
+            subpaths = [sp for _, sp in picks]
+            # A sub-table of plain columns (`kind/.id`, `partner_id/id`) never spans rows and
+            # needs no recursion: each non-empty sub-row is one sub-record.
+            flat = all(not _is_relational(comodel, sp[0]) for sp in subpaths)
+            keys = [sp[0] for sp in subpaths] if flat else None
+            self.rels.append((rel, comodel, [i for i, _ in picks], subpaths, keys))
+
+
+_LAYOUTS: dict[tuple, _Layout] = {}
+
+
+def _layout(model: Model, paths: list[list]) -> _Layout:
+    key = (model.name, tuple(tuple(p) for p in paths))
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        if len(_LAYOUTS) > 256:  # column sets come from callers: keep the memo bounded
+            _LAYOUTS.clear()
+        layout = _LAYOUTS[key] = _Layout(model, key[1])
+    return layout
+
+
 def extract(model: Model, paths: list[list], rows: list[list]) -> Iterator[tuple[dict, dict]]:
     """Group rows into records: (raw record, {'rows': {'from', 'to'}})."""
-    o2m_idx = [i for i, p in enumerate(paths) if _is_o2m(model, p[0])]
-    other_idx = [i for i, p in enumerate(paths) if not _is_o2m(model, p[0])]
-    relfields = list(dict.fromkeys(p[0] for p in paths if _is_relational(model, p[0])))
+    layout = _layout(model, paths)
+    o2m_idx, other_idx, plain, width = layout.o2m_idx, layout.other_idx, layout.plain, layout.width
 
     def continuation(row: list) -> bool:
         return any(row[i] for i in o2m_idx) and not any(row[i] for i in other_idx)
 
     index = 0
-    while index < len(rows):
+    total = len(rows)
+    while index < total:
         row = rows[index]
-        record: dict = {p[0]: v for p, v in zip(paths, row, strict=False) if not _is_relational(model, p[0])}
+        if len(row) >= width:
+            record: dict = {name: row[i] for name, i in plain}
+        else:  # a short row: only the columns it has, as zip() would pair them
+            record = {name: row[i] for name, i in plain if i < len(row)}
         span = [row]
         nxt = index + 1
-        while nxt < len(rows) and continuation(rows[nxt]):
-            span.append(rows[nxt])
-            nxt += 1
-        for rel in relfields:
-            comodel = MODELS[model.fields[rel].relation or ""]
-            picks = [(i, p[1:] or [None]) for i, p in enumerate(paths) if p[0] == rel]
-            indices = [i for i, _ in picks]
-            subpaths = [sp for _, sp in picks]
+        if o2m_idx:
+            while nxt < total and continuation(rows[nxt]):
+                span.append(rows[nxt])
+                nxt += 1
+        for rel, comodel, indices, subpaths, keys in layout.rels:
             subrows = [[r[i] for i in indices] for r in span]
             subrows = [r for r in subrows if any(r)]
-            record[rel] = [sub for sub, _ in extract(comodel, subpaths, subrows)]
+            if keys is not None:
+                record[rel] = [dict(zip(keys, r, strict=True)) for r in subrows]
+            else:
+                record[rel] = [sub for sub, _ in extract(comodel, subpaths, subrows)]
         yield record, {"rows": {"from": index, "to": index + len(span) - 1}}
         index = nxt
 
@@ -101,6 +137,71 @@ class Converter:
     def __init__(self, env: Env, flush: Callable[[str | None, str | None], None]) -> None:
         self.env = env
         self.flush = flush
+        # Answers of reference lookups, valid until the call next writes (see `forget`):
+        # (comodel, xmlid) -> (model, res_id) or None; (comodel, id) -> exists.
+        self._xmlids: dict[tuple[str, str], tuple[str, int] | None] = {}
+        self._dbids: dict[tuple[str, int], bool] = {}
+
+    def forget(self) -> None:
+        """Drop cached lookups: the call has just written, so an answer may have changed."""
+        self._xmlids.clear()
+        self._dbids.clear()
+
+    def prefetch(self, model: Model, paths: list[list], rows: list[list]) -> None:
+        """Resolve every `x/id` and `x/.id` cell of the call with one query per target.
+
+        Odoo looks each cell up on its own; the answers are the same as long as nothing is
+        written in between, which `forget` guarantees. Without this, a 500-row batch costs
+        500-1,500 single-row queries.
+        """
+        xmlids: dict[str, set[str]] = {}
+        dbids: dict[str, set[int]] = {}
+        for col, path in enumerate(paths):
+            if len(path) != 2 or path[1] not in ("id", ".id"):
+                continue
+            field = model.fields.get(path[0]) if isinstance(path[0], str) else None
+            if field is None or field.type not in ("many2one", "many2many"):
+                continue
+            comodel = field.relation or ""
+            for row in rows:
+                if col >= len(row) or not row[col]:
+                    continue
+                cell = row[col] if isinstance(row[col], str) else str(row[col])
+                for value in cell.split(",") if field.type == "many2many" else [cell]:
+                    if not _boolean(value)[0]:
+                        continue
+                    if path[1] == "id":
+                        xmlid = value if "." in value else f"{IMPORT_MODULE}.{value}"
+                        xmlids.setdefault(comodel, set()).add(xmlid)
+                    else:
+                        try:
+                            dbids.setdefault(comodel, set()).add(int(value))
+                        except ValueError:
+                            continue
+        for comodel, wanted in xmlids.items():
+            self._xmlids.update(_xmlid_rows(self.env, MODELS[comodel], wanted))
+        for comodel, ids in dbids.items():
+            found = self.env.existing(MODELS[comodel], ids)
+            self._dbids.update(((comodel, i), i in found) for i in ids)
+
+    def xmlid_res_id(self, xmlid: str, comodel: Model) -> int | None:
+        """`xmlid_to_res_id`, answered from the call's cache when it can be."""
+        key = (comodel.name, xmlid)
+        if key not in self._xmlids:
+            self._xmlids.update(_xmlid_rows(self.env, comodel, {xmlid}))
+        row = self._xmlids[key]
+        if row is None:
+            return None
+        if row[0] != comodel.name:
+            raise ValueError(f"Invalid external ID {xmlid}: expected model {comodel.name!r}, found {row[0]!r}")
+        return row[1]
+
+    def db_id_exists(self, comodel: Model, rid: int) -> bool:
+        key = (comodel.name, rid)
+        found = self._dbids.get(key)
+        if found is None:
+            found = self._dbids[key] = bool(self.env.existing(comodel, [rid]))
+        return found
 
     def record(self, model: Model, record: dict, log: Callable[[str, Exception], None]) -> dict:
         out: dict[str, Any] = {}
@@ -280,7 +381,7 @@ class Converter:
                 return False, []
             xmlid = value if "." in value else f"{IMPORT_MODULE}.{value}"
             self.flush(xmlid, None)
-            rid = xmlid_to_res_id(self.env, xmlid, comodel)
+            rid = self.xmlid_res_id(xmlid, comodel)
         elif sub == ".id":
             action["res_model"] = "ir.model.data"
             action["domain"] = [["model", "=", comodel.name]]
@@ -294,7 +395,7 @@ class Converter:
                     f"Invalid database id '{_esc(value)}' for the field '%(field)s'",
                     {"moreinfo": action},
                 ) from None
-            if self.env.existing(comodel, [tentative]):
+            if self.db_id_exists(comodel, tentative):
                 rid = tentative
         else:
             raise ConversionError(f"Unknown sub-field {sub!r}")
@@ -324,18 +425,26 @@ def _boolean(text: str) -> tuple[bool, list]:
     ]
 
 
-def xmlid_to_res_id(env: Env, xmlid: str, model: Model) -> int | None:
-    module, _, name = xmlid.partition(".")
-    row = env.execute(
-        f'SELECT d.model, d.res_id FROM ir_model_data d JOIN "{model.table}" r ON r.id = d.res_id '
-        "WHERE d.module = ? AND d.name = ?",
-        (module, name),
-    ).fetchone()
-    if row is None:
-        return None
-    if row[0] != model.name:
-        raise ValueError(f"Invalid external ID {xmlid}: expected model {model.name!r}, found {row[0]!r}")
-    return row[1]
+def _xmlid_rows(env: Env, model: Model, xmlids: set[str]) -> dict[tuple[str, str], tuple[str, int] | None]:
+    """(model.name, xmlid) -> (its model, res_id) for external ids whose res_id is a row of
+    `model`'s table, else None; one query per module and 400 names (the (module, name) index)."""
+    out: dict[tuple[str, str], tuple[str, int] | None] = dict.fromkeys(
+        ((model.name, x) for x in xmlids), None
+    )
+    by_module: dict[str, list[str]] = {}
+    for xmlid in xmlids:
+        module, _, name = xmlid.partition(".")
+        by_module.setdefault(module, []).append(name)
+    for module, names in by_module.items():
+        for start in range(0, len(names), 400):
+            part = names[start : start + 400]
+            for name, dmodel, res_id in env.execute(
+                f'SELECT d.name, d.model, d.res_id FROM ir_model_data d JOIN "{model.table}" r '
+                f"ON r.id = d.res_id WHERE d.module = ? AND d.name IN ({','.join('?' * len(part))})",
+                [module, *part],
+            ):
+                out[(model.name, f"{module}.{name}")] = (dmodel, res_id)
+    return out
 
 
 def load(env: Env, model_name: str, fields: list, data: list) -> dict:
@@ -377,6 +486,7 @@ def load(env: Env, model_name: str, fields: list, data: list) -> dict:
         items = list(batch)
         batch.clear()
         batch_xids.clear()
+        converter.forget()
         env.execute("SAVEPOINT load_batch")
         try:
             ids.extend(_load_records(env, model, items))
@@ -423,6 +533,7 @@ def load(env: Env, model_name: str, fields: list, data: list) -> dict:
                 break
 
     converter = Converter(env, maybe_flush)
+    converter.prefetch(model, paths, rows)
     for index, (record, extras) in enumerate(extract(model, paths, rows)):
         base = {**extras, "record": index}
 
@@ -476,19 +587,31 @@ def _load_records(env: Env, model: Model, items: list[tuple[str | None, dict, di
     """Create or update records by external id (or database id), in the items' order."""
     xids = [x for x, _, _ in items if x]
     existing: dict[str, tuple[int, str, int, bool]] = {}
-    for part in range(0, len(xids), 400):
-        chunk = xids[part : part + 400]
-        pairs = [x.partition(".") for x in chunk]
-        where = " OR ".join("(d.module = ? AND d.name = ?)" for _ in pairs)
-        params = [v for m, _, n in pairs for v in (m, n)]
-        for did, module, name, dmodel, res_id in env.execute(
-            f"SELECT d.id, d.module, d.name, d.model, d.res_id FROM ir_model_data d WHERE {where}", params
-        ):
-            existing[f"{module}.{name}"] = (did, dmodel, res_id, False)
+    by_module: dict[str, list[str]] = {}
+    for xid in dict.fromkeys(xids):
+        module, _, name = xid.partition(".")
+        by_module.setdefault(module, []).append(name)
+    for module, names in by_module.items():
+        for part in range(0, len(names), 400):
+            chunk = names[part : part + 400]
+            for did, name, dmodel, res_id in env.execute(
+                "SELECT d.id, d.name, d.model, d.res_id FROM ir_model_data d "
+                f"WHERE d.module = ? AND d.name IN ({','.join('?' * len(chunk))})",
+                [module, *chunk],
+            ):
+                existing[f"{module}.{name}"] = (did, dmodel, res_id, False)
+    # Whether each found record still exists: one query per target model, not one per id.
+    targets: dict[str, set[int]] = {}
+    for _did, dmodel, res_id, _ in existing.values():
+        targets.setdefault(dmodel, set()).add(res_id)
+    alive_ids = {
+        (dmodel, rid)
+        for dmodel, ids in targets.items()
+        if dmodel in MODELS
+        for rid in env.existing(MODELS[dmodel], ids)
+    }
     for key, (did, dmodel, res_id, _) in list(existing.items()):
-        target = MODELS.get(dmodel)
-        alive = bool(target and env.existing(target, [res_id]))
-        existing[key] = (did, dmodel, res_id, alive)
+        existing[key] = (did, dmodel, res_id, (dmodel, res_id) in alive_ids)
     results: list[int | None] = [None] * len(items)
     to_create: list[int] = []
     to_update: list[tuple[int, int]] = []
