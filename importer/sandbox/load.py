@@ -193,7 +193,9 @@ class Converter:
         if row is None:
             return None
         if row[0] != comodel.name:
-            raise ValueError(f"Invalid external ID {xmlid}: expected model {comodel.name!r}, found {row[0]!r}")
+            raise ValueError(
+                f"Invalid external ID {xmlid}: expected model {comodel.name!r}, found {row[0]!r}"
+            )
         return row[1]
 
     def db_id_exists(self, comodel: Model, rid: int) -> bool:
