@@ -422,6 +422,50 @@ class OdooClient:
             return False
 
 
+class ClientPool:
+    """Run calls on several worker threads, each with its own forked client (its own session).
+
+    Reads that need many calls (reading back 100,000 records) finish in
+    about 1/N of the time against a server that serves several threads.
+    """
+
+    def __init__(self, client: OdooClient, workers: int) -> None:
+        self.client = client
+        self.workers = max(1, workers)
+        self._local = threading.local()
+        self._forks: list[OdooClient] = []
+        self._lock = threading.Lock()
+
+    def _mine(self) -> OdooClient:
+        mine = getattr(self._local, "client", None)
+        if mine is None:
+            mine = self.client.fork()
+            self._local.client = mine
+            with self._lock:
+                self._forks.append(mine)
+        return mine
+
+    def map(self, func: Callable[[OdooClient, Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``[func(client, item) for item in items]``, in parallel, results in order."""
+        if self.workers == 1 or len(items) <= 1:
+            return [func(self.client, item) for item in items]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            return list(pool.map(lambda item: func(self._mine(), item), items))
+
+    def close(self) -> None:
+        for fork in self._forks:
+            fork.close()
+        self._forks.clear()
+
+    def __enter__(self) -> ClientPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def _paging(offset: int, limit: int | None, order: str | None) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     if offset:

@@ -193,7 +193,7 @@ def run_import(
     server_groups: set[str] | None = None
     server_individuals: set[str] | None = None
     if online:
-        xids = existing_xids(client, namespace)
+        xids = existing_xids(client, namespace, options.load.workers)
         members = tables.get(Entity.MEMBERSHIP)
         if members is not None:
             names = set(xids)
@@ -370,7 +370,7 @@ def _plan_and_load(
             if links and mode == "import":
                 _link_matched(client, links)
             xids = {**xids, **links}
-        plan.existing = mark_existing(client, stages, catalog, xids)
+        plan.existing = mark_existing(client, stages, catalog, xids, options.load.workers)
 
     stopped: str | None = None
     if mode == "import" and client is not None:

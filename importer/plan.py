@@ -19,7 +19,7 @@ import pandas as pd
 
 from importer.canonical import CanonicalTable, id_column
 from importer.catalog import MEMBERSHIP, PARTNER, REG_ID, Catalog
-from importer.client import OdooClient
+from importer.client import ClientPool, OdooClient
 from importer.mapping import slug
 from importer.normalise import isin
 from importer.outcome import Entity
@@ -235,25 +235,19 @@ def build_stages(
 # -- what the server holds -------------------------------------------------------
 
 
-def existing_xids(client: OdooClient, namespace: str) -> dict[str, tuple[str, int]]:
+def existing_xids(client: OdooClient, namespace: str, workers: int = 1) -> dict[str, tuple[str, int]]:
     """Every external id of this namespace on the server: name -> (model, res_id), read in pages."""
-    out: dict[str, tuple[str, int]] = {}
-    offset = 0
-    page = 20000
-    while True:
-        rows = client.search_read(
-            "ir.model.data",
-            [["module", "=", namespace]],
-            ["name", "model", "res_id"],
-            offset=offset,
-            limit=page,
-            order="id",
-        )
-        for r in rows:
-            out[f"{namespace}.{r['name']}"] = (r["model"], int(r["res_id"]))
-        if len(rows) < page:
-            return out
-        offset += page
+    domain = [["module", "=", namespace]]
+    total = client.search_count("ir.model.data", domain)
+    page = 10000
+
+    def one(c: OdooClient, offset: int) -> list[dict[str, Any]]:
+        fields = ["name", "model", "res_id"]
+        return c.search_read("ir.model.data", domain, fields, offset=offset, limit=page, order="id")
+
+    with ClientPool(client, workers) as pool:
+        pages = pool.map(one, list(range(0, total, page)))
+    return {f"{namespace}.{r['name']}": (r["model"], int(r["res_id"])) for rows in pages for r in rows}
 
 
 def _server_form(value: Any, kind: str) -> str:
@@ -301,6 +295,7 @@ def mark_existing(
     stages: dict[Entity, StagePlan],
     catalog: Catalog,
     xids: dict[str, tuple[str, int]],
+    workers: int = 1,
 ) -> dict[Entity, dict[str, int]]:
     """Set each row's action (create / update / unchanged) from what the server holds.
 
@@ -320,10 +315,10 @@ def mark_existing(
         kinds = _compare_kinds(stage, catalog)
         server_fields = sorted({f for f, k in kinds.values()})
         wanted = ids[on_server].astype(int).unique().tolist()
-        records: dict[int, dict[str, Any]] = {}
-        for start in range(0, len(wanted), READ_CHUNK):
-            for rec in client.read(stage.model, wanted[start : start + READ_CHUNK], server_fields):
-                records[rec["id"]] = rec
+        chunks = [wanted[i : i + READ_CHUNK] for i in range(0, len(wanted), READ_CHUNK)]
+        with ClientPool(client, workers) as pool:
+            pages = pool.map(lambda c, ids, m=stage.model, f=server_fields: c.read(m, ids, f), chunks)
+        records = {rec["id"]: rec for page in pages for rec in page}
         server = _server_frame(records, kinds)
         server_ids = ids[on_server].astype(int)
         same = server_ids.isin(server.index).to_numpy().copy()
