@@ -100,6 +100,94 @@ def _many2many(env: Env, field: Field, comodel: Model, rid: int, code: int, arg:
         env.cr.executemany(link, [(rid, i) for i in ids])
 
 
+def _plain_links(model: Model, x2m: dict[str, Any]) -> list[tuple[Field, list[list]]] | None:
+    """A new record's many2many commands if they only link/unlink existing ids, else None."""
+    out = []
+    for fname, value in x2m.items():
+        field = model.fields[fname]
+        if field.type != "many2many":
+            return None
+        try:
+            cmds = _normalize(model, field, value)
+        except ValueError:
+            return None
+        for cmd in cmds:
+            code = cmd[0]
+            if code in (3, 4):
+                arg = cmd[1] if len(cmd) > 1 else 0
+                if not isinstance(arg, int) or isinstance(arg, bool):
+                    return None
+            elif code == 6:
+                ids = cmd[2] if len(cmd) > 2 else []
+                if ids and not isinstance(ids, list | tuple):
+                    return None
+                if any(not isinstance(i, int) or isinstance(i, bool) for i in ids or [] if i):
+                    return None
+            elif code != 5:
+                return None
+        out.append((field, cmds))
+    return out
+
+
+def link_new(env: Env, model: Model, ids: list[int], x2ms: list[dict[str, Any]]) -> bool:
+    """Apply the many2many values of records just created, for the whole batch at once.
+
+    Only for the common shape (codes 3-6 on many2many fields: `kind` [[6, 0, [head]]] or
+    False): one existence query per field and one INSERT for all rows, where `apply` costs
+    two or three statements per row. A new id has no links yet, so clear/replace start from
+    nothing. Returns False, having done nothing, when any row needs the general path.
+    """
+    plans = []
+    for x2m in x2ms:
+        plan = _plain_links(model, x2m)
+        if plan is None:
+            return False
+        plans.append(plan)
+    wanted: dict[str, set[int]] = {}
+    for plan in plans:
+        for field, cmds in plan:
+            for cmd in cmds:
+                if cmd[0] == 4:
+                    wanted.setdefault(field.name, set()).add(cmd[1] if len(cmd) > 1 else 0)
+                elif cmd[0] == 6:
+                    wanted.setdefault(field.name, set()).update(
+                        i for i in (cmd[2] if len(cmd) > 2 else []) or [] if i
+                    )
+    found = {
+        fname: env.existing(MODELS[model.fields[fname].relation or ""], targets)
+        for fname, targets in wanted.items()
+    }
+    rows: dict[str, list[tuple[int, int]]] = {}
+    for rid, plan in zip(ids, plans, strict=True):
+        for field, cmds in plan:
+            links: dict[int, None] = {}
+            for cmd in cmds:
+                code = cmd[0]
+                if code == 5:
+                    links.clear()
+                elif code == 3:
+                    links.pop(cmd[1] if len(cmd) > 1 else 0, None)
+                else:
+                    targets = (
+                        [cmd[1] if len(cmd) > 1 else 0]
+                        if code == 4
+                        else [i for i in (cmd[2] if len(cmd) > 2 else []) or [] if i]
+                    )
+                    if set(targets) - found[field.name]:
+                        raise _fk_error(field)
+                    if code == 6:
+                        links.clear()
+                    links.update(dict.fromkeys(targets))
+            rows.setdefault(field.name, []).extend((rid, other) for other in links)
+    for fname, pairs in rows.items():
+        field = model.fields[fname]
+        own, other = field.rel_cols or ("", "")
+        env.cr.executemany(
+            f'INSERT OR IGNORE INTO "{field.rel_table}" ("{own}", "{other}") VALUES (?, ?)', pairs
+        )
+    return True
+
+
 def _check_targets(env: Env, field: Field, comodel: Model, ids: list) -> None:
     """Linking a missing record fails like the link table's foreign key does."""
     if any(not isinstance(i, int) or isinstance(i, bool) for i in ids):

@@ -35,7 +35,7 @@ def compute_stored(env: Env, model: Model, cols: dict[str, Any], creating: bool 
         cols["phone_sanitized"] = re.sub(r"[^0-9+]", "", cols["phone_no"] or "") or None
     if model.name == "g2p.group.membership" and ("ended_date" in cols or creating):
         ended = cols.get("ended_date")
-        is_ended = bool(ended) and ended <= env.now.strftime("%Y-%m-%d %H:%M:%S")
+        is_ended = bool(ended) and ended <= env.now_str
         cols["is_ended"] = 1 if is_ended else 0
         cols["status"] = "inactive" if is_ended else "active"
 

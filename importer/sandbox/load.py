@@ -658,7 +658,7 @@ def _load_records(env: Env, model: Model, items: list[tuple[str | None, dict, di
                 module, _, name = xid.partition(".")
                 imd_rows.append((name, module, model.name, rid, 0, env.uid, env.uid))
         if imd_rows:
-            stamp = env.now.strftime("%Y-%m-%d %H:%M:%S")
+            stamp = env.now_str
             env.cr.executemany(
                 "INSERT INTO ir_model_data (name, module, model, res_id, noupdate, create_uid, "
                 f"write_uid, create_date, write_date) VALUES (?, ?, ?, ?, ?, ?, ?, '{stamp}', '{stamp}')",

@@ -8,6 +8,8 @@ order, return shapes, value formats and error classes/wording. Constraints live 
 
 from __future__ import annotations
 
+import contextlib
+import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -29,6 +31,10 @@ def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterable[Sequence[int]]:
         yield ids[i : i + size]
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_DATETIME = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
 def to_date(value: Any) -> str:
     """A value for a date field, as Odoo's Date.to_date accepts it."""
     if isinstance(value, datetime):
@@ -37,7 +43,11 @@ def to_date(value: Any) -> str:
         return value.isoformat()
     if not isinstance(value, str):
         raise ValueError(f"Wrong value for date: {value!r}")
-    return datetime.strptime(value[:10], DATE_FORMAT).date().isoformat()
+    head = value[:10]
+    if _ISO_DATE.fullmatch(head):  # the usual shape: fromisoformat is ~20x cheaper than strptime
+        with contextlib.suppress(ValueError):
+            return date.fromisoformat(head).isoformat()
+    return datetime.strptime(head, DATE_FORMAT).date().isoformat()
 
 
 def to_datetime(value: Any) -> str:
@@ -48,6 +58,14 @@ def to_datetime(value: Any) -> str:
         return f"{value.isoformat()} 00:00:00"
     if not isinstance(value, str):
         raise ValueError(f"Wrong value for datetime: {value!r}")
+    if _ISO_DATETIME.fullmatch(value):  # already canonical if it is a valid moment
+        with contextlib.suppress(ValueError):
+            datetime.fromisoformat(value)
+            return value
+    elif len(value) == 10 and value[0] != "0" and _ISO_DATE.fullmatch(value):
+        with contextlib.suppress(ValueError):
+            date.fromisoformat(value)
+            return f"{value} 00:00:00"
     return datetime.strptime(value, DATETIME_FORMAT[: len(value) - 2]).strftime(DATETIME_FORMAT)
 
 
@@ -63,6 +81,7 @@ class Env:
         self.context = context or {}
         self.now = datetime.now().replace(microsecond=0)
         self.today = self.now.date()
+        self.now_str = self.now.strftime(DATETIME_FORMAT)  # formatted once, used per record
         self._selection_cache: dict[str, list[tuple[str, str]]] = {}
 
     # -- helpers ------------------------------------------------------------
@@ -158,16 +177,17 @@ class Env:
             raise ValueError(f"Wrong value for {model.name}: {vals!r}")
         cols: dict[str, Any] = {}
         x2m: dict[str, Any] = {}
+        roles = _roles(model)
         for name, value in vals.items():
-            field = model.fields.get(name)
-            if field is None:
+            role = roles.get(name)
+            if role is None:
                 raise ValueError(f"Invalid field {name!r} on model {model.name!r}")
-            if field.computed or name in ("id", "create_uid", "create_date", "write_uid", "write_date"):
-                continue  # Odoo ignores writes to computed fields without an inverse
-            if field.type in ("one2many", "many2many"):
-                x2m[name] = value
-            elif field.column:
+            kind, field = role
+            if kind == _COLUMN:
                 cols[name] = self.convert(model, field, value)
+            elif kind == _X2MANY:
+                x2m[name] = value
+            # _IGNORED: Odoo ignores writes to computed fields without an inverse
         return cols, x2m
 
     def check_many2one_targets(self, model: Model, rows: list[dict[str, Any]]) -> None:
@@ -245,7 +265,7 @@ class Env:
         row = self.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (model.table,)).fetchone()
         first = (row[0] if row else 0) + 1
         ids = list(range(first, first + len(rows)))
-        stamp = self.now.strftime(DATETIME_FORMAT)
+        stamp = self.now_str
         columns = model.columns
         magic = {"create_uid": self.uid, "write_uid": self.uid, "create_date": stamp, "write_date": stamp}
         data = [
@@ -255,21 +275,22 @@ class Env:
         col_sql = ", ".join(f'"{c}"' for c in ["id", *columns])
         marks = ", ".join("?" * (len(columns) + 1))
         self.cr.executemany(f'INSERT INTO "{model.table}" ({col_sql}) VALUES ({marks})', data)
-        for rid, x2m in zip(ids, x2ms, strict=True):
-            for fname, value in x2m.items():
-                commands.apply(self, model, model.fields[fname], rid, value)
+        if any(x2ms) and not commands.link_new(self, model, ids, x2ms):
+            for rid, x2m in zip(ids, x2ms, strict=True):
+                for fname, value in x2m.items():
+                    commands.apply(self, model, model.fields[fname], rid, value)
         fnames = set().union(*(set(r) for r in rows), *(set(x) for x in x2ms))
         constraints.after_create(self, model, ids, rows, fnames)
         return ids
 
     def _apply_defaults(self, model: Model, cols: dict[str, Any]) -> None:
-        for field in model.fields.values():
-            if field.default is None or field.name in cols:
+        for field in _defaulted(model):
+            if field.name in cols:
                 continue
             if field.default == "today":
                 cols[field.name] = self.today.isoformat()
             elif field.default == "now":
-                cols[field.name] = self.now.strftime(DATETIME_FORMAT)
+                cols[field.name] = self.now_str
             elif field.type == "boolean":
                 cols[field.name] = 1 if field.default else 0
             else:
@@ -290,7 +311,7 @@ class Env:
         self.check_required(model, [cols], creating=False)
         self.check_many2one_targets(model, [cols])
         if cols:
-            cols = {**cols, "write_uid": self.uid, "write_date": self.now.strftime(DATETIME_FORMAT)}
+            cols = {**cols, "write_uid": self.uid, "write_date": self.now_str}
             sets = ", ".join(f'"{c}" = ?' for c in cols)
             for part in chunks(ids):
                 marks = ",".join("?" * len(part))
@@ -663,6 +684,36 @@ class Env:
                 rec["__context"] = {"group_by": groupbys[1:]}
             result.append(rec)
         return result
+
+
+_COLUMN, _X2MANY, _IGNORED = 0, 1, 2
+_ROLES: dict[str, dict[str, tuple[int, Field]]] = {}
+_DEFAULTED: dict[str, list[Field]] = {}
+
+
+def _roles(model: Model) -> dict[str, tuple[int, Field]]:
+    """What a value for each field name does on create/write, worked out once per model."""
+    roles = _ROLES.get(model.name)
+    if roles is None:
+        roles = {}
+        for name, field in model.fields.items():
+            if field.computed or name in ("id", "create_uid", "create_date", "write_uid", "write_date"):
+                roles[name] = (_IGNORED, field)
+            elif field.type in ("one2many", "many2many"):
+                roles[name] = (_X2MANY, field)
+            elif field.column:
+                roles[name] = (_COLUMN, field)
+            else:
+                roles[name] = (_IGNORED, field)
+        _ROLES[model.name] = roles
+    return roles
+
+
+def _defaulted(model: Model) -> list[Field]:
+    fields = _DEFAULTED.get(model.name)
+    if fields is None:
+        fields = _DEFAULTED[model.name] = [f for f in model.fields.values() if f.default is not None]
+    return fields
 
 
 def _as_ids(ids: Any) -> list[int]:
