@@ -71,6 +71,8 @@ def to_arrow_text(values: Any) -> pa.Array:
     try:
         if isinstance(series.dtype, pd.StringDtype) or series.dtype == object:
             arr = pa.array(series, type=pa.large_string(), from_pandas=True)
+            if isinstance(arr, pa.ChunkedArray):  # an Arrow-backed column made of several chunks
+                arr = arr.combine_chunks()
             return pc.fill_null(arr, "")
     except (pa.ArrowTypeError, pa.ArrowInvalid):
         pass

@@ -173,7 +173,7 @@ class Loader:
                 answer = self._worker_client().load(
                     stage.model,
                     stage.fields,
-                    part[stage.fields].to_numpy().tolist(),
+                    stage.payload(part).to_numpy().tolist(),
                     context=self.context,
                     idempotent=True,
                 )

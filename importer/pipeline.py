@@ -72,7 +72,6 @@ class RunResult:
     files: dict[str, Path]
     stopped: str | None = None
     retried_calls: int = 0
-    tables: dict[Entity, CanonicalTable] = field(default_factory=dict)
 
 
 class _CallStats:
@@ -222,7 +221,11 @@ def run_import(
     meta["retried_calls"] = dict(stats.retries)
     if stopped:
         meta["stopped"] = stopped
+    # Only the outcomes are needed from here on: free the canonical tables and the pieces
+    # before the report is built (at a million rows, each copy costs hundreds of MB).
+    del tables, validation
     records = pd.concat(outcomes, ignore_index=True) if outcomes else None
+    outcomes.clear()
     report = build_report(sources, records, problems, mode=options.mode, meta=meta, secrets=secrets)
     files_out: dict[str, Path] = {}
     if options.write_files:
@@ -242,7 +245,6 @@ def run_import(
         files=files_out,
         stopped=stopped,
         retried_calls=sum(stats.retries.values()),
-        tables=tables,
     )
 
 

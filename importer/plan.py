@@ -61,18 +61,30 @@ PARTNER_FIELDS = {
 TRUE = {"1", "true", "yes", "y", "x"}
 
 
+PayloadBuilder = Callable[[pd.DataFrame], pd.DataFrame]
+
+
 @dataclass
 class StagePlan:
-    """The rows of one entity to send with ``load``, with their origin and expected fate."""
+    """The rows of one entity to send with ``load``, with their origin and expected fate.
+
+    ``rows`` is the skeleton (key, xid, action, parents' keys, origin); the
+    load columns are built on demand for the rows that need them
+    (:meth:`payload`), batch by batch, so a million-row dry run never holds
+    every payload in memory at once.
+    """
 
     entity: Entity
     model: str
     fields: list[str]  # load columns; "id" first
-    rows: pd.DataFrame  # the load columns + key, xid, action, _file, _sheet, _row; index = canonical index
+    rows: pd.DataFrame  # key, xid, action, _file, _sheet, _row (+ parents' keys); index = canonical index
     depends: dict[Entity, str] = field(default_factory=dict)  # parent entity -> column holding its key
+    build: PayloadBuilder | None = None  # skeleton rows -> load columns; None: they are in ``rows``
 
-    def to_send(self) -> pd.DataFrame:
-        return self.rows[self.rows["action"] != "unchanged"]
+    def payload(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """The load columns (``fields``) for these skeleton rows, in their order."""
+        built = rows if self.build is None else self.build(rows)
+        return built[self.fields]
 
 
 @dataclass
@@ -113,43 +125,61 @@ def _bool_text(series: pd.Series) -> pd.Series:
     return series.str.casefold().isin(TRUE).map({True: "1", False: "0"}).astype("str")
 
 
-def _partner_stage(
-    entity: Entity, canon: CanonicalTable, catalog: Catalog, namespace: str, valid: pd.Index
-) -> StagePlan:
-    frame = canon.frame.loc[valid]
-    out = pd.DataFrame(index=frame.index)
-    out["id"] = make_xids(namespace, entity, frame["key"])
-    fields = ["id"]
-    for column, (path, _kind) in PARTNER_FIELDS.items():
+def _skeleton(frame: pd.DataFrame, xids: pd.Series, **extra: pd.Series) -> pd.DataFrame:
+    rows = pd.DataFrame({"key": frame["key"], "xid": xids, **extra}, index=frame.index)
+    for c in ORIGIN:
+        rows[c] = frame[c]
+    return rows
+
+
+def _partner_fields(entity: Entity, columns: pd.Index, catalog: Catalog) -> list[str]:
+    fields = ["id"] + [path for column, (path, _k) in PARTNER_FIELDS.items() if column in columns]
+    fields += ["is_registrant", "is_group"]
+    if entity is Entity.INDIVIDUAL and "gender" in columns:
+        fields.append("gender/.id" if catalog.gender_type == "many2one" else "gender")
+    if entity is Entity.GROUP and "kind" in columns:
+        fields.append("kind/.id")
+    return fields
+
+
+def _partner_payload(entity: Entity, frame: pd.DataFrame, xids: pd.Series, catalog: Catalog) -> pd.DataFrame:
+    """Load columns for people or households, from their canonical rows."""
+    out = pd.DataFrame({"id": xids}, index=frame.index)
+    for column, (path, kind) in PARTNER_FIELDS.items():
         if column in frame.columns:
-            out[path] = _bool_text(frame[column]) if _kind == "bool" else frame[column]
-            if _kind == "float":  # the server reads an unset float back as 0: send both alike
+            out[path] = _bool_text(frame[column]) if kind == "bool" else frame[column]
+            if kind == "float":  # the server reads an unset float back as 0: send both alike
                 out[path] = out[path].where(out[path] != "0", "")
-            fields.append(path)
     out["is_registrant"] = "1"
     out["is_group"] = "1" if entity is Entity.GROUP else "0"
-    fields += ["is_registrant", "is_group"]
     if entity is Entity.INDIVIDUAL and "gender" in frame.columns:
         if catalog.gender_type == "many2one":
-            out["gender/.id"] = frame["gender"].map(catalog.gender_ids).fillna(0).astype(int).astype("str")
-            out.loc[frame["gender"] == "", "gender/.id"] = ""
-            fields.append("gender/.id")
+            ids = frame["gender"].map(catalog.gender_ids)
+            out["gender/.id"] = ids.map(lambda v: "" if pd.isna(v) else str(int(v))).astype("str")
         else:
             out["gender"] = frame["gender"]
-            fields.append("gender")
     if entity is Entity.GROUP and "kind" in frame.columns:
         ids = frame["kind"].map(catalog.group_kinds)
         out["kind/.id"] = ids.map(lambda v: "" if pd.isna(v) else str(int(v))).astype("str")
-        fields.append("kind/.id")
-    rows = out[fields].copy()
-    rows["key"] = frame["key"]
-    rows["xid"] = out["id"]
-    for c in ORIGIN:
-        rows[c] = frame[c]
-    return StagePlan(entity, PARTNER, fields, rows)
+    return out
+
+
+def _partner_stage(
+    entity: Entity, canon: CanonicalTable, catalog: Catalog, namespace: str, valid: pd.Index
+) -> StagePlan:
+    frame = canon.frame.loc[valid, ["key", *ORIGIN]]
+    rows = _skeleton(frame, make_xids(namespace, entity, frame["key"]))
+    source = canon.frame
+
+    def build(part: pd.DataFrame) -> pd.DataFrame:
+        return _partner_payload(entity, source.loc[part.index], part["xid"], catalog)
+
+    fields = _partner_fields(entity, source.columns, catalog)
+    return StagePlan(entity, PARTNER, fields, rows, build=build)
 
 
 def _reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str, valid: pd.Index) -> StagePlan:
+    """IDs are records of their own (g2p.reg.id) with their own external ids; small, built eagerly."""
     frame = canon.frame.loc[valid]
     parts = []
     for id_type, (type_id, _regex) in catalog.id_types.items():
@@ -157,54 +187,70 @@ def _reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str, valid
         if col not in frame.columns:
             continue
         given = frame[frame[col] != ""]
-        part = pd.DataFrame(index=given.index)
-        part["key"] = given["key"] + "__" + slug(id_type)
-        part["id"] = make_xids(namespace, Entity.REG_ID, part["key"])
+        keys = given["key"] + "__" + slug(id_type)
+        part = _skeleton(
+            given.assign(key=keys),
+            make_xids(namespace, Entity.REG_ID, keys),
+            parent=given["key"],
+            value=given[col],
+        )
         part["partner_id/id"] = make_xids(namespace, Entity.INDIVIDUAL, given["key"])
         part["id_type/.id"] = str(type_id or "")
-        part["value"] = given[col]
-        part["parent"] = given["key"]
-        for c in ORIGIN:
-            part[c] = given[c]
         parts.append(part)
     fields = ["id", "partner_id/id", "id_type/.id", "value"]
-    rows = pd.concat(parts) if parts else pd.DataFrame(columns=[*fields, "key", "parent", *ORIGIN])
-    rows["xid"] = rows["id"]
+    if parts:
+        rows = pd.concat(parts, ignore_index=True)  # a person with two ID types has two rows
+    else:
+        rows = pd.DataFrame(
+            columns=["key", "xid", "parent", "value", *ORIGIN, "partner_id/id", "id_type/.id"]
+        )
+    rows["id"] = rows["xid"]
     return StagePlan(Entity.REG_ID, REG_ID, fields, rows, depends={Entity.INDIVIDUAL: "parent"})
 
 
-def _membership_stage(canon: CanonicalTable, catalog: Catalog, namespace: str, valid: pd.Index) -> StagePlan:
-    frame = canon.frame.loc[valid]
-    out = pd.DataFrame(index=frame.index)
-    out["id"] = make_xids(namespace, Entity.MEMBERSHIP, frame["key"])
+def _membership_payload(
+    frame: pd.DataFrame, rows: pd.DataFrame, catalog: Catalog, namespace: str
+) -> pd.DataFrame:
+    out = pd.DataFrame({"id": rows["xid"]}, index=frame.index)
     out["group/id"] = make_xids(namespace, Entity.GROUP, frame["group"])
     out["individual/id"] = make_xids(namespace, Entity.INDIVIDUAL, frame["individual"])
-    fields = ["id", "group/id", "individual/id"]
     if "kind" in frame.columns:
         kinds = catalog.membership_kinds
 
         def ids(text: str) -> str:
             return ",".join(str(kinds[k]) for k in text.split(",") if k in kinds)
 
-        out["kind/.id"] = frame["kind"].map(ids).astype("str")
-        fields.append("kind/.id")
+        uniques = frame["kind"].unique()
+        out["kind/.id"] = frame["kind"].map(dict(zip(uniques, map(ids, uniques), strict=True))).astype("str")
     for column in ("start_date", "ended_date"):
         if column in frame.columns:
             out[column] = frame[column].where(frame[column] == "", frame[column] + " 00:00:00")
-            fields.append(column)
-    rows = out[fields].copy()
-    rows["key"] = frame["key"]
-    rows["xid"] = out["id"]
-    rows["group_key"] = frame["group"]
-    rows["individual_key"] = frame["individual"]
-    for c in ORIGIN:
-        rows[c] = frame[c]
+    return out
+
+
+def _membership_stage(canon: CanonicalTable, catalog: Catalog, namespace: str, valid: pd.Index) -> StagePlan:
+    frame = canon.frame.loc[valid, ["key", "group", "individual", *ORIGIN]]
+    rows = _skeleton(
+        frame,
+        make_xids(namespace, Entity.MEMBERSHIP, frame["key"]),
+        group_key=frame["group"],
+        individual_key=frame["individual"],
+    )
+    source = canon.frame
+    fields = ["id", "group/id", "individual/id"]
+    fields += [c for c in ("kind", "start_date", "ended_date") if c in source.columns]
+    fields = [f"{f}/.id" if f == "kind" else f for f in fields]
+
+    def build(part: pd.DataFrame) -> pd.DataFrame:
+        return _membership_payload(source.loc[part.index], part, catalog, namespace)
+
     return StagePlan(
         Entity.MEMBERSHIP,
         MEMBERSHIP,
         fields,
         rows,
         depends={Entity.GROUP: "group_key", Entity.INDIVIDUAL: "individual_key"},
+        build=build,
     )
 
 
@@ -322,8 +368,9 @@ def mark_existing(
         server = _server_frame(records, kinds)
         server_ids = ids[on_server].astype(int)
         same = server_ids.isin(server.index).to_numpy().copy()
+        payload = stage.payload(rows[on_server])
         for column, (_field, kind) in kinds.items():
-            sent = rows.loc[on_server, column].astype("str")
+            sent = payload[column].astype("str")
             if kind == "xid":
                 sent = sent.map(res_ids).map(lambda v: "" if pd.isna(v) else str(int(v)))
             elif kind == "m2m":

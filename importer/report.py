@@ -339,7 +339,8 @@ def _records_from_table(table: pd.DataFrame, aliases: Mapping[str, str]) -> pd.D
 
     def text(name: str) -> pd.Series:
         column = table[name] if name in table.columns else pd.Series("", index=table.index)
-        return pd.Series(column.fillna("").astype(str).to_numpy(), dtype="str")
+        # stays in Arrow: a to_numpy() here would make a Python object per record
+        return column.astype("str").fillna("").reset_index(drop=True)
 
     def ints(name: str) -> pd.arrays.IntegerArray:
         floats = pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
