@@ -36,6 +36,7 @@ class CanonicalTable:
     table: SourceTable
     derived_key: bool = False  # keys built from identity fields, not a key column
     problems: list[Problem] = field(default_factory=list)
+    written: dict[str, pd.Series] = field(default_factory=dict)  # coded columns as the clerk wrote them
 
     def __len__(self) -> int:
         return len(self.frame)

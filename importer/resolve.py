@@ -43,6 +43,7 @@ def resolve_codes(
         aliases = mapping.value_map(entity, column)
         known = _known(catalog, label)
         series = canon.frame[column]
+        canon.written[column] = series  # messages quote the clerk's own spelling
         if entity is Entity.MEMBERSHIP:
             canon.frame[column] = canonical_code_lists(series, known, aliases)
             values = {v for text in canon.frame[column].unique() for v in text.split(",") if v}

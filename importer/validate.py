@@ -55,6 +55,8 @@ def _problems_from(
     for rule, column, index in failures[["rule", "column", "index"]].itertuples(index=False):
         row = frame.loc[index]
         value = str(row[column]) if column in frame.columns else ""
+        if column in canon.written:
+            value = str(canon.written[column].get(index, value))
         header = canon.columns.get(column, column)
         spec = RULES.get(rule)
         if spec is None:
