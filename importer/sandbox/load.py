@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import IntegrityViolation, UserError
 from .models import MODELS, Field, Model
+from .orm import to_date, to_datetime
 
 if TYPE_CHECKING:
     from .orm import Env
@@ -247,8 +248,6 @@ class Converter:
                     f"'{_esc(text)}' does not seem to be a number for field '%(field)s'"
                 ) from None
         if t == "date":
-            from .orm import to_date
-
             try:
                 return to_date(text), []
             except ValueError:
@@ -257,8 +256,6 @@ class Converter:
                     {"moreinfo": "Use the format '2012-12-31'"},
                 ) from None
         if t == "datetime":
-            from .orm import to_datetime
-
             try:
                 return to_datetime(text), []
             except ValueError:

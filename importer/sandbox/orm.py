@@ -24,6 +24,7 @@ DATE_FORMAT = "%Y-%m-%d"
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 CHUNK = 900  # ids per IN (...) list
 WRITE_GROUPS = "\t- Registry / Administrator"
+MAIL_THREAD_MODELS = frozenset({"res.partner"})  # models of the slice that inherit mail.thread
 
 
 def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterable[Sequence[int]]:
@@ -281,7 +282,25 @@ class Env:
                     commands.apply(self, model, model.fields[fname], rid, value)
         fnames = set().union(*(set(r) for r in rows), *(set(x) for x in x2ms))
         constraints.after_create(self, model, ids, rows, fnames)
+        self._log_creation(model, ids)
         return ids
+
+    def _log_creation(self, model: Model, ids: list[int]) -> None:
+        """mail.thread's "<Model> created" message per new record, as a real server posts it.
+
+        Odoo skips it when the context says `tracking_disable` (no chatter at all) or
+        `mail_create_nolog`, as its import screen and spp-import's import context do.
+        """
+        if model.name not in MAIL_THREAD_MODELS:
+            return
+        if self.context.get("tracking_disable") or self.context.get("mail_create_nolog"):
+            return
+        body = f"<p>{model.description} created</p>"
+        self.cr.executemany(
+            "INSERT INTO mail_message (model, res_id, message_type, body, author_id, create_uid, "
+            "create_date) VALUES (?, ?, 'notification', ?, ?, ?, ?)",
+            [(model.name, rid, body, self.uid, self.uid, self.now_str) for rid in ids],
+        )
 
     def _apply_defaults(self, model: Model, cols: dict[str, Any]) -> None:
         for field in _defaulted(model):
@@ -369,6 +388,10 @@ class Env:
             self.execute(
                 f"DELETE FROM ir_model_data WHERE model = ? AND res_id IN ({marks})", [model.name, *part]
             )
+            if model.name in MAIL_THREAD_MODELS:  # mail.thread's unlink drops the chatter too
+                self.execute(
+                    f"DELETE FROM mail_message WHERE model = ? AND res_id IN ({marks})", [model.name, *part]
+                )
 
     # -- search / read ------------------------------------------------------
 
