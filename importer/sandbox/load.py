@@ -13,6 +13,25 @@ Behaviour follows odoo/models.py `load`, `_extract_records`, `_convert_records`,
 - any error message rolls the whole call back: ids False;
 - external ids without a module live in '__import__'; an existing external id
   updates its record, a new one creates record and ir.model.data row together.
+
+Speed (why the batch paths below exist). A 500-row call must cost the same whatever
+the database holds. Measured in-process (CPU time, best of 7 calls of 500 rows, file
+database in WAL; records = partners + reg ids + memberships already stored):
+
+                       before (rec/s)                 after (rec/s)
+    records         partner  reg id  membership    partner  reg id  membership
+    ~11,000          14,900   4,900      12,500     22,600  23,200      19,500
+    ~61,000          15,500     370      12,200     25,400  24,100      21,300
+    ~211,000              -       -           -     23,000  23,200      19,600
+    one create per call: ~0.23 ms before, ~0.19 ms after (in-process; ~1.3-2 ms over HTTP)
+
+The reg id collapse was "one id per type per registrant" joining on (partner_id,
+id_type) with only single-column indexes: SQLite walked every id of that type per
+record (now a pair index, as for "same individual twice in a group"). The rest was
+per-cell work done once per call instead: the column layout, every `x/id` and `x/.id`
+cell resolved in one IN query per target (cache dropped whenever the call writes),
+external ids and liveness looked up per batch, the `kind` links of new memberships
+checked and inserted per batch (commands.link_new), ISO dates without strptime.
 """
 
 from __future__ import annotations
@@ -345,19 +364,11 @@ class Converter:
     def db_id_for(self, field: Field, sub: str | None, value: Any) -> tuple[Any, list]:
         comodel = MODELS[field.relation or ""]
         value = value if isinstance(value, str) else str(value)
-        action: dict[str, Any] = {
-            "name": "Possible Values",
-            "type": "ir.actions.act_window",
-            "target": "new",
-            "view_mode": "tree,form",
-            "views": [[False, "list"], [False, "form"]],
-            "context": {"create": False},
-            "help": "See all possible values",
-        }
+        action = _PossibleValues(comodel.name)
         warnings: list = []
         rid = None
         if sub is None:
-            action["res_model"] = comodel.name
+            action.res_model = comodel.name
             field_type = "name"
             if value == "":
                 return False, []
@@ -373,8 +384,7 @@ class Converter:
                     )
                 rid = found[0][0]
         elif sub == "id":
-            action["res_model"] = "ir.model.data"
-            action["domain"] = [["model", "=", comodel.name]]
+            action.by_data()
             field_type = "external id"
             if not _boolean(value)[0]:
                 return False, []
@@ -382,8 +392,7 @@ class Converter:
             self.flush(xmlid, None)
             rid = self.xmlid_res_id(xmlid, comodel)
         elif sub == ".id":
-            action["res_model"] = "ir.model.data"
-            action["domain"] = [["model", "=", comodel.name]]
+            action.by_data()
             field_type = "database id"
             if not _boolean(value)[0]:
                 return False, []
@@ -392,7 +401,7 @@ class Converter:
             except ValueError:
                 raise ConversionError(
                     f"Invalid database id '{_esc(value)}' for the field '%(field)s'",
-                    {"moreinfo": action},
+                    {"moreinfo": action.as_dict()},
                 ) from None
             if self.db_id_exists(comodel, tentative):
                 rid = tentative
@@ -401,9 +410,40 @@ class Converter:
         if rid is None:
             raise ConversionError(
                 f"No matching record found for {field_type} '{_esc(value)}' in field '%(field)s'",
-                {"moreinfo": action},
+                {"moreinfo": action.as_dict()},
             )
         return rid, warnings
+
+
+class _PossibleValues:
+    """The "Possible Values" action of a reference error; a dict only when an error needs it."""
+
+    __slots__ = ("comodel", "domain", "res_model")
+
+    def __init__(self, comodel: str) -> None:
+        self.comodel = comodel
+        self.res_model: str | None = None
+        self.domain = False
+
+    def by_data(self) -> None:
+        self.res_model = "ir.model.data"
+        self.domain = True
+
+    def as_dict(self) -> dict[str, Any]:
+        action: dict[str, Any] = {
+            "name": "Possible Values",
+            "type": "ir.actions.act_window",
+            "target": "new",
+            "view_mode": "tree,form",
+            "views": [[False, "list"], [False, "form"]],
+            "context": {"create": False},
+            "help": "See all possible values",
+        }
+        if self.res_model is not None:
+            action["res_model"] = self.res_model
+        if self.domain:
+            action["domain"] = [["model", "=", self.comodel]]
+        return action
 
 
 def _esc(text: str) -> str:
