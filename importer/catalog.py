@@ -39,9 +39,6 @@ class Catalog:
     fields: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # model -> fields_get
     online: bool = False
 
-    def id_type_names(self) -> list[str]:
-        return list(self.id_types)
-
 
 def _values(rows: list[dict[str, Any]], key: str) -> dict[str, int]:
     return {str(r[key]): int(r["id"]) for r in rows if r.get(key)}

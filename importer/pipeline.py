@@ -26,7 +26,7 @@ from importer.catalog import Catalog, check_server_setup, fetch_catalog, offline
 from importer.client import CallRecord, OdooClient
 from importer.errors import OdooError, SppError
 from importer.load import ENTITY_WORDS, Loader, LoadOptions, StageResult
-from importer.mapping import Mapping, bind, load_mapping
+from importer.mapping import Binding, Mapping, bind, load_mapping
 from importer.normalise import isin
 from importer.outcome import Entity, ImportFailure, Problem, Status
 from importer.plan import (
@@ -129,7 +129,6 @@ def run_import(
     say("read", len(files), len(files))
     problems: list[Problem] = [w for s in sources for w in s.warnings]
     bindings = bind(mapping, sources)
-    tables = map_tables(bindings, mapping)
 
     out_dir = Path(options.out_dir or "reports")
     run_id = started.strftime("%Y%m%dT%H%M%S") + "-" + _secrets.token_hex(3)
@@ -168,6 +167,50 @@ def run_import(
             options=meta["options"],
         )
 
+    try:
+        report, stopped = _run_stages(
+            sources, bindings, problems, mapping, namespace, options, settings, client, stats, meta, say
+        )
+    except (ImportFailure, SppError) as exc:
+        if audit is not None:  # the log says how the run ended, even when it could not go on
+            audit.run_end(counts={}, exit_code=2, failed=getattr(exc, "message", None) or str(exc))
+            audit.close()
+        raise
+    files_out: dict[str, Path] = {}
+    if options.write_files:
+        files_out = write_reports(report, sources, out_dir, stem)
+        assert audit is not None
+        files_out["audit"] = audit.path
+        report.files["audit"] = audit.path
+    exit_code = report.exit_code()
+    if audit is not None:
+        audit.run_end(counts=_counts(report), exit_code=exit_code, stopped=stopped)
+        audit.close()
+    return RunResult(
+        report=report,
+        exit_code=exit_code,
+        files=files_out,
+        stopped=stopped,
+        retried_calls=sum(stats.retries.values()),
+    )
+
+
+def _run_stages(
+    sources: list[SourceTable],
+    bindings: list[Binding],
+    problems: list[Problem],
+    mapping: Mapping,
+    namespace: str,
+    options: ImportOptions,
+    settings: ConnectionSettings | None,
+    client: OdooClient | None,
+    stats: _CallStats,
+    meta: dict[str, Any],
+    say: StageProgress,
+) -> tuple[RunReport, str | None]:
+    """map → resolve → validate → plan → load → report, once the file is read and bound."""
+    tables = map_tables(bindings, mapping)
+    secrets = [settings.secret.reveal()] if settings is not None and settings.secret else []
     online = options.mode != "validate"
     if online:
         if client is None:
@@ -227,25 +270,9 @@ def run_import(
     records = pd.concat(outcomes, ignore_index=True) if outcomes else None
     outcomes.clear()
     report = build_report(sources, records, problems, mode=options.mode, meta=meta, secrets=secrets)
-    files_out: dict[str, Path] = {}
-    if options.write_files:
-        files_out = write_reports(report, sources, out_dir, stem)
-        assert audit is not None
-        files_out["audit"] = audit.path
-        report.files["audit"] = audit.path
-    exit_code = report.exit_code()
-    if audit is not None:
-        audit.run_end(counts=_counts(report), exit_code=exit_code, stopped=stopped)
-        audit.close()
-    if client is not None and options.mode != "validate":
+    if client is not None:
         client.observer = None
-    return RunResult(
-        report=report,
-        exit_code=exit_code,
-        files=files_out,
-        stopped=stopped,
-        retried_calls=sum(stats.retries.values()),
-    )
+    return report, stopped
 
 
 def _counts(report: RunReport) -> dict[str, Any]:
