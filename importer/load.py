@@ -25,18 +25,10 @@ import pandas as pd
 
 from importer.client import IMPORT_CONTEXT, OdooClient
 from importer.errors import AccessError, AuthenticationError, OdooError, SppError, TransportError
-from importer.normalise import isin
 from importer.outcome import Entity, Status
 from importer.plan import StagePlan
 
 ProgressCallback = Callable[[Entity, int, int], None]
-
-ENTITY_WORDS = {
-    Entity.GROUP: "household",
-    Entity.INDIVIDUAL: "person",
-    Entity.REG_ID: "ID",
-    Entity.MEMBERSHIP: "membership",
-}
 
 
 @dataclass
@@ -122,43 +114,55 @@ class Loader:
         failed_parents: dict[Entity, dict[str, str]],
     ) -> StageResult:
         """Send one entity's rows; returns every row's status."""
-        rows = stage.rows
-        result = StageResult(stage.entity, rows.index)
-        blocked = pd.Series(False, index=rows.index)
-        for parent, column in stage.depends.items():
-            failed = failed_parents.get(parent, {})
-            if not failed:
-                continue
-            hit = isin(rows[column], failed.keys()) & ~blocked
-            parents = rows.loc[hit, column]
+        return self.run_wave([stage], {stage.entity: existing}, failed_parents)[stage.entity]
+
+    def run_wave(
+        self,
+        stages: list[StagePlan],
+        existing: dict[Entity, dict[str, int]],
+        failed_parents: dict[Entity, dict[str, str]],
+    ) -> dict[Entity, StageResult]:
+        """Send stages that do not depend on each other together, on one pool of workers.
+
+        Their batches interleave, so no worker idles at the end of one
+        entity while another still has rows to send.
+        """
+        results: dict[Entity, StageResult] = {}
+        jobs: list[tuple[StagePlan, pd.DataFrame, StageResult]] = []
+        todos: dict[Entity, pd.DataFrame] = {}
+        for stage in stages:
+            rows = stage.rows
+            result = results[stage.entity] = StageResult(stage.entity, rows.index)
+            blocked = stage.blocked_by(failed_parents)
             result.mark(
-                parents.index,
+                blocked.index,
                 Status.SKIPPED,
-                f"not sent: its {ENTITY_WORDS[parent]} '" + parents + "' was not written ("
-                + parents.map(failed) + ")",
+                "not sent: " + blocked["what"] + " was not written (" + blocked["why"] + ")",
             )
-            blocked |= hit
-        unchanged = (rows["action"] == "unchanged") & ~blocked
-        result.mark(rows.index[unchanged], Status.UNCHANGED)
-        result.server_id.loc[unchanged] = rows.loc[unchanged, "key"].map(existing).astype("float64")
-        todo = rows[~blocked & ~unchanged]
-        total = len(todo)
-        if not self._stop.is_set() and total:
+            held = rows.index.isin(blocked.index)
+            unchanged = (rows["action"] == "unchanged").to_numpy() & ~held
+            result.mark(rows.index[unchanged], Status.UNCHANGED)
+            known = rows.loc[unchanged, "key"].map(existing.get(stage.entity, {}))
+            result.server_id.loc[rows.index[unchanged]] = known.astype("float64").to_numpy()
+            todo = todos[stage.entity] = rows[~held & ~unchanged]
             size = self.options.batch_size
-            batches = [todo.iloc[i : i + size] for i in range(0, total, size)]
-            done = 0
+            jobs += [(stage, todo.iloc[i : i + size], result) for i in range(0, len(todo), size)]
+        if jobs and not self._stop.is_set():
+            done = dict.fromkeys(results, 0)
             with ThreadPoolExecutor(max_workers=max(1, self.options.workers)) as pool:
-                futures = {pool.submit(self._send, stage, batch, result): batch for batch in batches}
+                futures = {pool.submit(self._send, *job): job for job in jobs}
                 for future in as_completed(futures):
                     future.result()
-                    done += len(futures[future])
+                    stage, batch, _ = futures[future]
+                    done[stage.entity] += len(batch)
                     if self.progress:
-                        self.progress(stage.entity, done, total)
-        left = result.status.loc[todo.index].isna()
-        if left.any():
-            why = str(self._stopped_by) if self._stopped_by else "the run stopped"
-            result.mark(todo.index[left.to_numpy()], Status.SKIPPED, f"not sent: {why}")
-        return result
+                        self.progress(stage.entity, done[stage.entity], len(todos[stage.entity]))
+        why = str(self._stopped_by) if self._stopped_by else "the run stopped"
+        for entity, todo in todos.items():
+            left = results[entity].status.loc[todo.index].isna().to_numpy()
+            if left.any():
+                results[entity].mark(todo.index[left], Status.SKIPPED, f"not sent: {why}")
+        return results
 
     def _send(self, stage: StagePlan, batch: pd.DataFrame, result: StageResult) -> None:
         """Send one batch, peeling off the rows the server refuses, until the rest commits."""

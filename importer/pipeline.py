@@ -25,7 +25,7 @@ from importer.canonical import CanonicalTable, map_tables
 from importer.catalog import Catalog, check_server_setup, fetch_catalog, offline_catalog
 from importer.client import CallRecord, OdooClient
 from importer.errors import OdooError, SppError
-from importer.load import ENTITY_WORDS, Loader, LoadOptions, StageResult
+from importer.load import Loader, LoadOptions, StageResult
 from importer.mapping import Binding, Mapping, bind, load_mapping
 from importer.normalise import isin
 from importer.outcome import Entity, ImportFailure, Problem, Status
@@ -47,6 +47,9 @@ from importer.validate import Validation, validate_tables
 
 StageProgress = Callable[[str, int, int], None]
 LOAD_ORDER = (Entity.GROUP, Entity.INDIVIDUAL, Entity.REG_ID, Entity.MEMBERSHIP)
+#: Stages sent together: a wave only starts when everything it references has committed
+#: (IDs and memberships point at people and households by external id).
+LOAD_WAVES = ((Entity.GROUP, Entity.INDIVIDUAL), (Entity.REG_ID, Entity.MEMBERSHIP))
 
 
 @dataclass
@@ -404,13 +407,11 @@ def _plan_and_load(
     stopped: str | None = None
     if mode == "import" and client is not None:
         loader = Loader(client, options.load, progress=lambda e, d, t: say(f"load {e.value}", d, t))
-        for entity in LOAD_ORDER:
-            stage = stages.get(entity)
-            if stage is None:
-                continue
-            result = loader.run_stage(stage, plan.existing.get(entity, {}), failed_parents)
-            failed_parents.setdefault(entity, {}).update(result.failed_keys(stage.rows))
-            outcomes.append(_stage_outcomes(stage, result))
+        for wave in LOAD_WAVES:
+            sent = [stages[e] for e in wave if e in stages]
+            for entity, result in loader.run_wave(sent, plan.existing, failed_parents).items():
+                failed_parents.setdefault(entity, {}).update(result.failed_keys(stages[entity].rows))
+                outcomes.append(_stage_outcomes(stages[entity], result))
         if loader.stopped is not None:
             stopped = str(loader.stopped)
     else:
@@ -456,23 +457,12 @@ def _dry_outcomes(
     unchanged = rows["action"] == "unchanged"
     status[unchanged] = Status.UNCHANGED.value
     reasons[unchanged] = "already on the server as in the file"
-    blocked = pd.Series(False, index=rows.index)
-    for parent, column in stage.depends.items():
-        failed = failed_parents.get(parent, {})
-        if not failed:
-            continue
-        hit = isin(rows[column], failed.keys()) & ~blocked
-        parents = rows.loc[hit, column]
-        status[hit] = Status.SKIPPED.value
-        reasons[hit] = (
-            f"would be skipped: its {ENTITY_WORDS[parent]} '"
-            + parents
-            + "' is invalid ("
-            + parents.map(failed)
-            + ")"
+    blocked = stage.blocked_by(failed_parents)
+    if len(blocked):
+        status[blocked.index] = Status.SKIPPED.value
+        reasons[blocked.index] = (
+            "would be skipped: " + blocked["what"] + " is invalid (" + blocked["why"] + ")"
         )
-        blocked |= hit
-    if blocked.any():
         failed_here = failed_parents.setdefault(stage.entity, {})
-        failed_here.update(dict(zip(rows.loc[blocked, "key"], reasons[blocked], strict=True)))
+        failed_here.update(dict(zip(rows.loc[blocked.index, "key"], reasons[blocked.index], strict=True)))
     return _record_frame(stage.entity, rows, status, reasons, rows["xid"], rows["key"].map(existing))

@@ -61,6 +61,14 @@ PARTNER_FIELDS = {
 TRUE = {"1", "true", "yes", "y", "x"}
 
 
+ENTITY_WORDS = {
+    Entity.GROUP: "household",
+    Entity.INDIVIDUAL: "person",
+    Entity.REG_ID: "ID",
+    Entity.MEMBERSHIP: "membership",
+}
+
+
 PayloadBuilder = Callable[[pd.DataFrame], pd.DataFrame]
 
 
@@ -80,6 +88,24 @@ class StagePlan:
     rows: pd.DataFrame  # key, xid, action, _file, _sheet, _row (+ parents' keys); index = canonical index
     depends: dict[Entity, str] = field(default_factory=dict)  # parent entity -> column holding its key
     build: PayloadBuilder | None = None  # skeleton rows -> load columns; None: they are in ``rows``
+
+    def blocked_by(self, failed_parents: dict[Entity, dict[str, str]]) -> pd.DataFrame:
+        """Rows whose parent did not make it: ``what`` ("its household 'H1'") and ``why``.
+
+        Only the first failed parent of a row is named.
+        """
+        parts = []
+        blocked = pd.Series(False, index=self.rows.index)
+        for parent, column in self.depends.items():
+            failed = failed_parents.get(parent, {})
+            if not failed:
+                continue
+            hit = isin(self.rows[column], failed.keys()) & ~blocked
+            keys = self.rows.loc[hit, column]
+            what = f"its {ENTITY_WORDS[parent]} '" + keys + "'"
+            parts.append(pd.DataFrame({"what": what, "why": keys.map(failed)}, index=keys.index))
+            blocked |= hit
+        return pd.concat(parts) if parts else pd.DataFrame({"what": [], "why": []}, dtype="str")
 
     def payload(self, rows: pd.DataFrame) -> pd.DataFrame:
         """The load columns (``fields``) for these skeleton rows, in their order."""
