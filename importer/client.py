@@ -240,7 +240,9 @@ class OdooClient:
         if attempt >= retry.attempts:
             return
         cap = min(retry.max_backoff, retry.backoff * (2 ** (attempt - 1)))
-        self._sleep(random.uniform(0, cap))  # full jitter: spreads workers' retries apart
+        # "equal jitter": at least half the backoff (so a restarting server is ridden out), plus
+        # a random half that spreads the workers' retries apart
+        self._sleep(cap / 2 + random.uniform(0, cap / 2))
 
     def _observe(
         self,

@@ -59,7 +59,7 @@ class Timeout:
 
 @dataclass(frozen=True, slots=True)
 class Retry:
-    """How transport failures are retried: exponential backoff with full jitter.
+    """How transport failures are retried: exponential backoff with jitter (at least half of each step).
 
     Only failures where a retry is safe or made safe are retried: refused or
     reset connections, timeouts and HTTP 502/503/504 — never an Odoo
