@@ -21,7 +21,7 @@ import pandas as pd
 
 from importer import __version__
 from importer.audit import AuditLog, file_sha256
-from importer.canonical import CanonicalTable, map_tables
+from importer.canonical import CanonicalTable, constant, map_tables
 from importer.catalog import Catalog, check_server_setup, fetch_catalog, offline_catalog
 from importer.client import CallRecord, OdooClient
 from importer.errors import OdooError, SppError
@@ -302,10 +302,13 @@ def _record_frame(
     server_id: pd.Series | float = np.nan,
 ) -> pd.DataFrame:
     """Outcomes of one entity's records as a table (one row per record), built column-wise."""
-    status = status.astype(str) if isinstance(status, pd.Series) else status.value
+    n = len(frame)
+    status = status.astype("category") if isinstance(status, pd.Series) else constant(status.value, n)
+    if isinstance(reasons, str):
+        reasons = constant(reasons, n)
     return pd.DataFrame(
         {
-            "entity": entity.value,
+            "entity": constant(entity.value, n),
             "key": frame["key"],
             "file": frame["_file"],
             "sheet": frame["_sheet"],

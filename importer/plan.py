@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from importer.canonical import CanonicalTable, id_column
@@ -300,7 +301,9 @@ def build_stages(
             tables[Entity.MEMBERSHIP], catalog, namespace, valid(Entity.MEMBERSHIP)
         )
     for stage in stages.values():
-        stage.rows["action"] = "create"
+        stage.rows["action"] = pd.Categorical.from_codes(
+            np.zeros(len(stage.rows), dtype=np.int8), categories=["create", "update", "unchanged"]
+        )
     return stages
 
 
