@@ -126,8 +126,10 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
         frame["key"] = src[spec.key].astype("str").str.strip()
         columns["key"] = spec.key
     else:
-        frame["key"] = _derive_keys(frame, spec.identity)
-        columns["key"] = " + ".join(columns.get(n, n) for n in spec.identity)
+        # identity names are mapped fields or ID types (whose column is id:<type>)
+        identity = [id_column(n) if n in spec.ids else n for n in spec.identity]
+        frame["key"] = _derive_keys(frame, identity)
+        columns["key"] = " + ".join(columns.get(n, n) for n in identity)
         derived = True
         problems.append(
             Problem(
