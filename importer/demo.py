@@ -85,3 +85,8 @@ def run_demo(args: argparse.Namespace) -> int:
     finally:
         stop_sandbox(proc)
         print("4. Sandbox stopped.")
+        print(
+            "\nNext: open the report above in Excel, or try the clerks' web page:\n"
+            "  .venv/bin/spp-import sandbox &    then    .venv/bin/spp-import serve\n"
+            "  and sign in at http://127.0.0.1:8080 as admin / admin."
+        )
