@@ -438,7 +438,8 @@ class ClientPool:
         self._forks: list[OdooClient] = []
         self._lock = threading.Lock()
 
-    def _mine(self) -> OdooClient:
+    def current(self) -> OdooClient:
+        """This thread's own client (forked on first use)."""
         mine = getattr(self._local, "client", None)
         if mine is None:
             mine = self.client.fork()
@@ -454,7 +455,7 @@ class ClientPool:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            return list(pool.map(lambda item: func(self._mine(), item), items))
+            return list(pool.map(lambda item: func(self.current(), item), items))
 
     def close(self) -> None:
         for fork in self._forks:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from importer.client import IMPORT_CONTEXT, OdooClient
+from importer.client import IMPORT_CONTEXT, ClientPool, OdooClient
 from importer.errors import AccessError, AuthenticationError, OdooError, SppError, TransportError
 from importer.outcome import Entity, Status
 from importer.plan import StagePlan
@@ -91,17 +91,10 @@ class Loader:
         self.options = options
         self.progress = progress
         self.context = {} if options.track_history else dict(IMPORT_CONTEXT)
-        self._local = threading.local()
+        self._clients = ClientPool(client, options.workers)
         self._stop = threading.Event()
         self._stopped_by: RunStopped | None = None
         self._lock = threading.Lock()
-
-    def _worker_client(self) -> OdooClient:
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = self.client.fork()
-            self._local.client = client
-        return client
 
     @property
     def stopped(self) -> RunStopped | None:
@@ -157,6 +150,7 @@ class Loader:
                     done[stage.entity] += len(batch)
                     if self.progress:
                         self.progress(stage.entity, done[stage.entity], len(todos[stage.entity]))
+            self._clients.close()  # the wave's threads are gone: so are their sessions
         why = str(self._stopped_by) if self._stopped_by else "the run stopped"
         for entity, todo in todos.items():
             left = results[entity].status.loc[todo.index].isna().to_numpy()
@@ -174,7 +168,7 @@ class Loader:
             if part.empty:
                 continue
             try:
-                answer = self._worker_client().load(
+                answer = self._clients.current().load(
                     stage.model,
                     stage.fields,
                     stage.payload(part).to_numpy().tolist(),
