@@ -7,36 +7,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-import requests
+from sandbox_rpc import Refused, Rpc
 
-from importer.sandbox import ADMIN_PASSWORD, SANDBOX_DB, Sandbox
-
-
-class Rpc:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.http = requests.Session()
-
-    def __call__(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        params = {
-            "service": "object",
-            "method": "execute_kw",
-            "args": [SANDBOX_DB, 2, ADMIN_PASSWORD, model, method, list(args), kwargs],
-        }
-        got = self.http.post(
-            f"{self.url}/jsonrpc",
-            json={"jsonrpc": "2.0", "method": "call", "params": params, "id": 1},
-            timeout=10,
-        ).json()
-        if "error" in got:
-            raise Refused(got["error"]["data"]["name"], got["error"]["data"]["message"])
-        return got["result"]
-
-
-class Refused(Exception):
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(name, message)
-        self.name, self.message = name, message
+from importer.sandbox import Sandbox
 
 
 @pytest.fixture()

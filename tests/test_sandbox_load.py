@@ -3,33 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-import requests
+from sandbox_rpc import Refused, Rpc
 
-from importer.sandbox import ADMIN_PASSWORD, SANDBOX_DB, Sandbox
-
-
-class Rpc:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.http = requests.Session()
-
-    def __call__(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        params = {
-            "service": "object",
-            "method": "execute_kw",
-            "args": [SANDBOX_DB, 2, ADMIN_PASSWORD, model, method, list(args), kwargs],
-        }
-        got = self.http.post(
-            f"{self.url}/jsonrpc",
-            json={"jsonrpc": "2.0", "method": "call", "params": params, "id": 1},
-            timeout=30,
-        ).json()
-        if "error" in got:
-            raise LookupError(got["error"]["data"]["name"], got["error"]["data"]["message"])
-        return got["result"]
+from importer.sandbox import Sandbox
 
 
 @pytest.fixture()
@@ -151,10 +129,10 @@ def test_load_unknown_external_id_is_a_conversion_message(rpc: Rpc) -> None:
 
 
 def test_load_unknown_column_raises_key_error(rpc: Rpc) -> None:
-    with pytest.raises(LookupError) as err:
+    with pytest.raises(Refused) as err:
         rpc("res.partner", "load", ["id", "name", "reg_id"], [["x", "X", "1"]])
     assert err.value.args[0] == "builtins.KeyError"
-    with pytest.raises(LookupError):
+    with pytest.raises(Refused):
         rpc("res.partner", "load", ["name", "reg_ids/bogus"], [["X", "1"]])
 
 
