@@ -37,6 +37,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
+import pandas as pd
+
 __all__ = ["SECRET_MASK", "AuditLog", "file_sha256", "redact", "tool_version"]
 
 SECRET_MASK = "***"
@@ -82,28 +84,33 @@ def _secret_text(secret: Any) -> str | None:
     return None
 
 
-def _plain(value: Any) -> Any:
-    """Any value as a JSON-ready one (paths, dates, enums, numpy scalars, frames, objects)."""
+def jsonable(value: Any) -> Any:
+    """Any value as a JSON-ready one (paths, dates, enums, numpy scalars, frames, NA, objects).
+
+    Shared by the audit log and the report's ``--json`` summary.
+    """
     if value is None or isinstance(value, (bool, int, str)):
         return value
+    if value is pd.NA or value is pd.NaT:
+        return None
     if isinstance(value, float):
         return None if math.isnan(value) or math.isinf(value) else value
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_plain(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, Enum):
-        return _plain(value.value)
+        return jsonable(value.value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Path):
         return str(value)
     item = getattr(value, "item", None)  # numpy scalars
     if callable(item) and type(value).__module__ == "numpy":
-        return _plain(item())
+        return jsonable(item())
     to_dict = getattr(value, "to_dict", None)  # pandas DataFrame / Series
     if callable(to_dict):
-        return _plain(to_dict())
+        return jsonable(to_dict())
     if _secret_text(value) is not None and getattr(value, "reveal", None):
         return SECRET_MASK  # a Secret object never reaches the log, even by mistake
     return str(value)
@@ -138,7 +145,7 @@ def redact(obj: Any, secrets: Iterable[Any]) -> Any:
             return [walk(v) for v in value]
         return value
 
-    return walk(_plain(obj))
+    return walk(jsonable(obj))
 
 
 def _field(record: Any, name: str, default: Any = None) -> Any:

@@ -27,7 +27,6 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from enum import Enum
 from operator import attrgetter
 from pathlib import Path
@@ -39,6 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from importer.audit import jsonable
 from importer.cells import neutralise_arrow, to_arrow_text
 from importer.outcome import STATUS_SEVERITY, Entity, Problem, RecordOutcome, Status
 
@@ -713,29 +713,6 @@ def scrub_meta(meta: Any, *, secrets: Iterable[str] = ()) -> Any:
     return clean(meta)
 
 
-def _jsonable(value: Any) -> Any:
-    """Turn paths, dates, numpy scalars and enums into plain JSON values."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Enum):
-        return _jsonable(value.value)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, np.generic):
-        return _jsonable(value.item())
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return str(value)
-
-
 # --------------------------------------------------------------------------------------------
 # Summaries
 # --------------------------------------------------------------------------------------------
@@ -812,7 +789,7 @@ def summary_json(report: RunReport) -> dict[str, Any]:
         str(entity): {str(k): int(v) for k, v in row.items() if k != "total" and v}
         for entity, row in counts.drop(index="input rows", errors="ignore").iterrows()
     }
-    return _jsonable(
+    return jsonable(
         {
             "mode": report.mode,
             "exit_code": report.exit_code(),
