@@ -234,3 +234,24 @@ def test_a_file_without_key_column_gets_stable_keys_from_identity_fields(tmp_pat
     again = map_tables(bind(m, [_table(frame)]), m)[Entity.INDIVIDUAL].frame["key"].tolist()
     assert keys == again  # deterministic: a re-run finds the same people
     assert any(p.code == "derived_key" and "first + last + nid" in p.message for p in people.problems)
+
+
+def test_gender_goes_as_the_selection_value_or_as_an_id_as_fields_get_says() -> None:
+    from importer.plan import build_stages
+
+    m = load_mapping(MAPPINGS / "roster.yaml")
+    frame = _roster()
+
+    def payload(catalog: Catalog) -> pd.DataFrame:
+        tables = map_tables(bind(m, [_table(frame)]), m)
+        resolve_codes(tables, catalog, m)
+        stage = build_stages(tables, catalog, "ns", lambda e: tables[e].frame.index)[Entity.INDIVIDUAL]
+        return stage.payload(stage.rows)
+
+    selection = payload(_catalog())  # OpenSPP 17: a selection of gender.type values
+    assert selection["gender"].tolist() == ["Female", "Male", "Female"]
+    many2one = _catalog()
+    many2one.gender_type, many2one.gender_ids = "many2one", {"Male": 5, "Female": 6}
+    by_id = payload(many2one)  # a server where gender is a many2one to gender.type
+    assert "gender" not in by_id.columns
+    assert by_id["gender/.id"].tolist() == ["6", "5", "6"]
