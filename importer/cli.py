@@ -211,7 +211,7 @@ def _cmd_ping(args: argparse.Namespace) -> int:
     with OdooClient(settings) as client:
         version = client.version()
         uid = client.authenticate()
-        print(f"server   {settings.url}  (Odoo {version.get('server_version', '?')})")
+        print(f"server   {settings.safe_url}  (Odoo {version.get('server_version', '?')})")
         print(f"database {settings.db}")
         print(f"user     {settings.login} (uid {uid})")
         for model in MODELS_WRITTEN:

@@ -163,9 +163,9 @@ class OdooClient:
             except requests.exceptions.SSLError as exc:
                 self._observe(service, model, label_method, rows, started, "transport_error", None, attempt)
                 fatal = ConnectError(
-                    f"TLS certificate of {self.settings.url} could not be verified "
+                    f"TLS certificate of {self.settings.safe_url} could not be verified "
                     f"({type(exc).__name__}); use --insecure only if you trust this server",
-                    url=self.settings.url,
+                    url=self.settings.safe_url,
                     attempts=attempt,
                 )
             except requests.exceptions.RequestException as exc:
@@ -176,15 +176,15 @@ class OdooClient:
                     last = OutcomeUnknown(
                         f"{model or service}.{label_method}: the request was sent but no answer "
                         f"came ({_short(exc)}); it may or may not have been applied",
-                        url=self.settings.url,
+                        url=self.settings.safe_url,
                         attempts=attempt,
                     )
                     if not idempotent:
                         fatal = last
                 else:
                     last = ConnectError(
-                        f"cannot reach {self.settings.url} ({_short(exc)})",
-                        url=self.settings.url,
+                        f"cannot reach {self.settings.safe_url} ({_short(exc)})",
+                        url=self.settings.safe_url,
                         attempts=attempt,
                     )
                 if fatal is None:
@@ -196,9 +196,9 @@ class OdooClient:
                 status = response.status_code
                 self._observe(service, model, label_method, rows, started, f"http_{status}", None, attempt)
                 last = HTTPStatusError(
-                    f"{self.settings.url} answered HTTP {status} to {model or service}.{label_method}",
+                    f"{self.settings.safe_url} answered HTTP {status} to {model or service}.{label_method}",
                     status=status,
-                    url=self.settings.url,
+                    url=self.settings.safe_url,
                     attempts=attempt,
                 )
                 retriable = status in retry.statuses and (idempotent or status == 503)
@@ -206,7 +206,7 @@ class OdooClient:
                     if status in retry.statuses:
                         raise OutcomeUnknown(
                             str(last) + "; it may or may not have been applied",
-                            url=self.settings.url,
+                            url=self.settings.safe_url,
                             attempts=attempt,
                         )
                     raise last
@@ -217,13 +217,14 @@ class OdooClient:
             except ValueError:
                 self._observe(service, model, label_method, rows, started, "invalid", None, attempt)
                 raise InvalidResponse(
-                    f"{self.settings.url} did not answer JSON-RPC (is this an Odoo/OpenSPP server?)",
-                    url=self.settings.url,
+                    f"{self.settings.safe_url} did not answer JSON-RPC (is this an Odoo/OpenSPP server?)",
+                    url=self.settings.safe_url,
                 ) from None
             if not isinstance(body, dict) or ("result" not in body and "error" not in body):
                 self._observe(service, model, label_method, rows, started, "invalid", None, attempt)
                 raise InvalidResponse(
-                    f"{self.settings.url} gave an answer that is not JSON-RPC", url=self.settings.url
+                    f"{self.settings.safe_url} gave an answer that is not JSON-RPC",
+                    url=self.settings.safe_url,
                 )
             if "error" in body:
                 err = error_from_payload(body["error"], model=model, method=label_method)

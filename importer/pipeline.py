@@ -155,7 +155,7 @@ def run_import(
         },
     }
     if settings is not None:
-        meta.update(server=settings.url, database=settings.db, login=settings.login)
+        meta.update(server=settings.safe_url, database=settings.db, login=settings.login)
     if audit is not None:
         audit.run_start(
             server=meta.get("server", "(none: offline validation)"),

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_CONFIG_FILE = "spp-import.toml"
 
@@ -93,9 +94,17 @@ class ConnectionSettings:
     def endpoint(self) -> str:
         return f"{self.url}/jsonrpc"
 
+    @property
+    def safe_url(self) -> str:
+        """The address without any ``user:password@`` a user may have put in it: the one to print."""
+        parts = urlsplit(self.url)
+        if "@" not in parts.netloc:
+            return self.url
+        return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
     def describe(self) -> str:
         """``admin@openspp on http://host:8069`` — safe to print."""
-        return f"{self.login}@{self.db} on {self.url}"
+        return f"{self.login}@{self.db} on {self.safe_url}"
 
     def with_overrides(self, **changes: Any) -> ConnectionSettings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

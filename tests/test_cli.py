@@ -82,3 +82,21 @@ def test_template_offline_writes_a_workbook(tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
     assert set(load_workbook(target).sheetnames) == {"Groups", "Individuals", "Memberships"}
+
+
+def test_a_password_written_into_the_url_is_never_printed(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("SPP_URL", "http://clerk:hunter2-in-url@127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("SPP_DB", "openspp")
+    monkeypatch.setenv("SPP_LOGIN", "clerk")
+    monkeypatch.setenv("SPP_PASSWORD", "another-secret")
+    code = main(
+        ["import", str(SAMPLES / "roster.csv"), "-m", str(MAPPINGS / "roster.yaml"), "--out", str(tmp_path)]
+    )
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "127.0.0.1:9" in captured.err  # the message still says where
+    for secret in ("hunter2-in-url", "another-secret"):
+        assert secret not in captured.out + captured.err
+        for path in tmp_path.rglob("*"):
+            if path.is_file():
+                assert secret not in path.read_text(errors="replace"), path
