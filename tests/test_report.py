@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from importer.outcome import Problem, RecordOutcome, Status
+from importer.read import SourceTable
 from importer.report import (
     EMPTY_ROW_REASON,
     NO_RECORD_REASON,
@@ -24,18 +25,8 @@ from importer.report import (
     write_csv,
 )
 
-
-@dataclass
-class Table:
-    """Stands in for importer.read.SourceTable (same fields), so these tests need no reader."""
-
-    path: Path
-    sheet: str | None
-    frame: pd.DataFrame
-    header_row: int = 1
-    encoding: str | None = None
-    delimiter: str | None = None
-    warnings: list[Problem] = field(default_factory=list)
+#: The reader's own table type, header on row 1 (the report tests build frames by hand).
+Table = partial(SourceTable, header_row=1)
 
 
 def table(path: str, rows: dict[int, list[str]], columns: list[str], sheet: str | None = None) -> Table:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import openpyxl
@@ -10,21 +10,12 @@ import pandas as pd
 import pytest
 
 from importer.outcome import Problem, RecordOutcome, Status
+from importer.read import SourceTable
 from importer.report import build_report, write_reports
 from importer.report_xlsx import ERROR_FILL, WARNING_FILL, sheet_names, write_xlsx
 
-
-@dataclass
-class Table:
-    """Stands in for importer.read.SourceTable (same fields)."""
-
-    path: Path
-    sheet: str | None
-    frame: pd.DataFrame
-    header_row: int = 1
-    encoding: str | None = None
-    delimiter: str | None = None
-    warnings: list[Problem] = field(default_factory=list)
+#: The reader's own table type, header on row 1 (the report tests build frames by hand).
+Table = partial(SourceTable, header_row=1)
 
 
 INJECTIONS = ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "\t=cmd"]
