@@ -96,11 +96,6 @@ def neutralise_series(series: pd.Series) -> pd.Series:
     return pd.Series(out.to_numpy(zero_copy_only=False), index=series.index, dtype=object)
 
 
-def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every column of ``frame`` as neutralised text."""
-    return pd.DataFrame({c: neutralise_series(frame[c]) for c in frame.columns}, index=frame.index)
-
-
 def xlsx_text(value: str) -> str:
     """Text safe to put in an openpyxl cell: neutralised, XML-legal, within Excel's length limit."""
     text = _ILLEGAL_XML_RE.sub("", value)

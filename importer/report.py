@@ -22,7 +22,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import gc
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -869,8 +868,3 @@ def write_reports(
     files["xlsx"] = write_xlsx(report, sources, out_dir / f"{stem}.xlsx")
     report.files.update(files)
     return files
-
-
-def dumps_summary(report: RunReport) -> str:
-    """:func:`summary_json` as text (convenience for the CLI's ``--json``)."""
-    return json.dumps(summary_json(report), ensure_ascii=False, indent=2)

@@ -67,14 +67,6 @@ def fix_path(column: str) -> list[str]:
     return column.split("/")
 
 
-def _fields_with_fakes(model: Model) -> dict[Any, Field | str]:
-    out: dict[Any, Field | str] = dict(model.fields)
-    out[None] = "char"
-    out["id"] = "char"
-    out[".id"] = "integer"
-    return out
-
-
 def _is_relational(model: Model, name: Any) -> bool:
     field = model.fields.get(name) if isinstance(name, str) and name not in ("id", ".id") else None
     return field is not None and field.type in ("many2one", "one2many", "many2many")
