@@ -222,9 +222,11 @@ def write_raw_xlsx(
             )
             merge_xml = ""
             if merges:
-                merge_xml = f'<mergeCells count="{len(merges)}">' + "".join(
-                    f'<mergeCell ref="{m}"/>' for m in merges
-                ) + "</mergeCells>"
+                merge_xml = (
+                    f'<mergeCells count="{len(merges)}">'
+                    + "".join(f'<mergeCell ref="{m}"/>' for m in merges)
+                    + "</mergeCells>"
+                )
             zf.writestr(
                 f"xl/worksheets/sheet{i}.xml",
                 '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
