@@ -325,24 +325,29 @@ def existing_xids(client: OdooClient, namespace: str, workers: int = 1) -> dict[
     return {f"{namespace}.{r['name']}": (r["model"], int(r["res_id"])) for rows in pages for r in rows}
 
 
-def _server_form(value: Any, kind: str) -> str:
-    """A server field value in the same text form the plan sends."""
-    if value is False or value is None:
-        return "0" if kind == "bool" else ""
+def _server_column(values: list[Any], kind: str) -> list[str]:
+    """Server field values in the same text form the plan sends (one comprehension per kind)."""
     if kind == "bool":
-        return "1" if value else "0"
+        return ["1" if v else "0" for v in values]
     if kind == "m2o":
-        return str(value[0]) if isinstance(value, list | tuple) else str(value)
+        return [
+            str(v[0]) if isinstance(v, list | tuple) else "" if v is False or v is None else str(v)
+            for v in values
+        ]
     if kind == "m2m":
-        return ",".join(str(v) for v in sorted(value))
+        return [",".join(str(i) for i in sorted(v)) if v else "" for v in values]
     if kind == "float":
-        number = float(value)
-        return (
-            "" if number == 0 else (repr(number).removesuffix(".0") if number.is_integer() else repr(number))
-        )
-    if kind == "datetime":
-        return str(value)
-    return str(value)
+        return [_float_form(v) for v in values]
+    return ["" if v is False or v is None else str(v) for v in values]
+
+
+def _float_form(value: Any) -> str:
+    if value is False or value is None:
+        return ""
+    number = float(value)
+    if number == 0:
+        return ""
+    return repr(number).removesuffix(".0") if number.is_integer() else repr(number)
 
 
 def _compare_kinds(stage: StagePlan, catalog: Catalog) -> dict[str, tuple[str, str]]:
@@ -378,48 +383,55 @@ def mark_existing(
     per few thousand records) and compares them with the payload, field by
     field, in the payload's own text form.
     """
-    res_ids = {name: res_id for name, (_m, res_id) in xids.items()}
+    res_ids = pd.Series(
+        [res_id for _m, res_id in xids.values()], index=pd.Index(list(xids), dtype=object), dtype="int64"
+    )
     existing: dict[Entity, dict[str, int]] = {}
     for entity, stage in stages.items():
         rows = stage.rows
-        ids = rows["xid"].map(res_ids)
+        ids = rows["xid"].astype(object).map(res_ids)
         on_server = ids.notna()
         existing[entity] = dict(zip(rows.loc[on_server, "key"], ids[on_server].astype(int), strict=True))
         if not on_server.any():
             continue
         kinds = _compare_kinds(stage, catalog)
         server_fields = sorted({f for f, k in kinds.values()})
-        wanted = ids[on_server].astype(int).unique().tolist()
+        server_ids = ids[on_server].astype("int64")
+        wanted = server_ids.unique().tolist()
         chunks = [wanted[i : i + READ_CHUNK] for i in range(0, len(wanted), READ_CHUNK)]
         with ClientPool(client, workers) as pool:
             pages = pool.map(lambda c, ids, m=stage.model, f=server_fields: c.read(m, ids, f), chunks)
-        records = {rec["id"]: rec for page in pages for rec in page}
-        server = _server_frame(records, kinds)
-        server_ids = ids[on_server].astype(int)
+        server = _server_frame([rec for page in pages for rec in page], kinds)
         same = server_ids.isin(server.index).to_numpy().copy()
         payload = stage.payload(rows[on_server])
         for column, (_field, kind) in kinds.items():
-            sent = payload[column].astype("str")
-            if kind == "xid":
-                sent = sent.map(res_ids).map(lambda v: "" if pd.isna(v) else str(int(v)))
+            sent = payload[column].astype(object)
+            if kind == "xid":  # compare the database id the external id stands for
+                held_id = sent.map(res_ids)
+                sent = pd.Series(
+                    np.where(held_id.isna(), "", held_id.fillna(0).astype("int64").astype(str)), dtype=object
+                )
             elif kind == "m2m":
                 sent = sent.map(lambda s: ",".join(sorted(s.split(","), key=_num)) if s else "")
             held = server[column].reindex(server_ids.to_numpy()).fillna("\x00missing")
-            same = same & (sent.astype("str").to_numpy() == held.astype("str").to_numpy())
-        same = pd.Series(same, index=rows.index[on_server])
+            same &= sent.astype(str).to_numpy() == held.astype(str).to_numpy()
+        same_rows = rows.index[on_server][same]
         rows.loc[on_server, "action"] = "update"
-        rows.loc[same[same].index, "action"] = "unchanged"
+        rows.loc[same_rows, "action"] = "unchanged"
     return existing
 
 
-def _server_frame(records: dict[int, dict[str, Any]], kinds: dict[str, tuple[str, str]]) -> pd.DataFrame:
+def _server_frame(records: list[dict[str, Any]], kinds: dict[str, tuple[str, str]]) -> pd.DataFrame:
     """The server's records in the payload's text form: one column per load column, indexed by id."""
-    out = pd.DataFrame(index=pd.Index(list(records), dtype="int64"))
-    values = list(records.values())
-    for column, (server_field, kind) in kinds.items():
-        form = "m2o" if kind == "xid" else kind
-        out[column] = [_server_form(rec.get(server_field), form) for rec in values]
-    return out
+    index = pd.Index([rec["id"] for rec in records], dtype="int64")
+    return pd.DataFrame(
+        {
+            column: _server_column([rec.get(field) for rec in records], "m2o" if kind == "xid" else kind)
+            for column, (field, kind) in kinds.items()
+        },
+        index=index,
+        dtype=object,
+    )
 
 
 def _num(text: str) -> tuple[int, str]:
