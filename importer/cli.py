@@ -12,10 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 
 from importer import __version__
 from importer.errors import SppError
@@ -169,6 +172,47 @@ class _Bars:
             bar.close()
 
 
+class _StopOnCtrlC:
+    """Ctrl-C once writing has begun: finish the batches in flight, send nothing more, report.
+
+    Why not stop dead: a batch cut off mid-call is safe (re-running the file
+    finishes it) but the report could not say which rows were written.  A
+    second Ctrl-C stops at once.  Before writing begins (reading, checking)
+    Ctrl-C stops at once too: nothing has been written.
+    """
+
+    def __init__(self, stop: threading.Event, progress: Callable[[str, int, int], None]) -> None:
+        self.stop = stop
+        self.progress = progress
+        self.writing = False
+        self._previous: Callable[..., object] | int | None = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        """Pipeline progress: note when the checks are over (writing starts), then draw the bars."""
+        self.writing = self.writing or stage.startswith("load") or (stage == "validate" and done >= total)
+        self.progress(stage, done, total)
+
+    def __enter__(self) -> _StopOnCtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._interrupt)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _interrupt(self, _signum: int, _frame: FrameType | None) -> None:
+        if self.stop.is_set() or not self.writing:
+            raise KeyboardInterrupt
+        self.stop.set()
+        print(
+            "\nspp-import: stopping: the batches already sent finish, nothing more is sent, "
+            "then the report is written. Press Ctrl-C again to stop at once.",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def _cmd_import(args: argparse.Namespace) -> int:
     from importer.load import LoadOptions
     from importer.pipeline import ImportOptions, run_import
@@ -191,7 +235,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
     )
     bars = _Bars(enabled=not args.quiet and not args.json and sys.stderr.isatty())
     try:
-        result = run_import(args.files, options, settings, progress=bars)
+        if mode == "import":
+            with _StopOnCtrlC(options.load.stop, bars) as progress:
+                result = run_import(args.files, options, settings, progress=progress)
+        else:
+            result = run_import(args.files, options, settings, progress=bars)
     finally:
         bars.close()
     if args.json:
@@ -273,6 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"spp-import: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # on the way out: more Ctrl-C must not trace back
         print("spp-import: interrupted; run the same command again to finish safely", file=sys.stderr)
         return EXIT_CANNOT_RUN
     except Exception as exc:  # the last guard: a clerk never sees a traceback

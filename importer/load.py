@@ -10,6 +10,11 @@ A refused batch is resent without the rows the server named; when the
 server names none (an exception instead of messages), the batch is split in
 halves until the bad rows are alone.  Records whose parent failed are
 skipped, with the parent's reason.
+
+A run can be asked to stop (Ctrl-C on the command line, the page's Stop
+button) through :attr:`LoadOptions.stop`: the batches already sent finish
+and are reported, nothing more is sent, and every row left is reported as
+not sent, so re-running the same file finishes the job.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,7 +30,7 @@ import pandas as pd
 
 from importer.client import IMPORT_CONTEXT, ClientPool, OdooClient
 from importer.errors import AccessError, AuthenticationError, OdooError, SppError, TransportError
-from importer.outcome import Entity, Status
+from importer.outcome import STOPPED_ON_REQUEST, Entity, Status
 from importer.plan import StagePlan
 
 ProgressCallback = Callable[[Entity, int, int], None]
@@ -38,6 +43,12 @@ class LoadOptions:
     batch_size: int = 500
     workers: int = 2
     track_history: bool = False  # False: tracking_disable + mail_create_nolog, as Odoo's import screen
+    # Set by whoever runs the import to stop it between batches (Ctrl-C, the page's Stop button).
+    stop: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
+
+
+class StopRequested(SppError):
+    """The person running the import asked it to stop; nothing went wrong on the server."""
 
 
 class RunStopped(SppError):
@@ -140,7 +151,7 @@ class Loader:
             todo = todos[stage.entity] = rows[~held & ~unchanged]
             size = self.options.batch_size
             jobs += [(stage, todo.iloc[i : i + size], result) for i in range(0, len(todo), size)]
-        if jobs and not self._stop.is_set():
+        if jobs and not self._stopping():
             done = dict.fromkeys(results, 0)
             with ThreadPoolExecutor(max_workers=max(1, self.options.workers)) as pool:
                 futures = {pool.submit(self._send, *job): job for job in jobs}
@@ -162,7 +173,7 @@ class Loader:
         """Send one batch, peeling off the rows the server refuses, until the rest commits."""
         pending = [batch]
         while pending:
-            if self._stop.is_set():
+            if self._stopping():
                 return
             part = pending.pop()
             if part.empty:
@@ -214,6 +225,12 @@ class Loader:
         with self._lock:
             result.mark(index, Status.FAILED, f"refused by the server: {message}")
 
+    def _stopping(self) -> bool:
+        """Whether to send nothing more: the server stopped the run, or its user asked to stop."""
+        if self.options.stop.is_set() and not self._stop.is_set():
+            self._halt(StopRequested("stop requested"))
+        return self._stop.is_set()
+
     def _halt(self, exc: Exception) -> None:
         with self._lock:
             if self._stopped_by is None:
@@ -258,6 +275,8 @@ def _plain(text: str) -> str:
 
 
 def _stop_reason(exc: Exception) -> str:
+    if isinstance(exc, StopRequested):
+        return STOPPED_ON_REQUEST
     if isinstance(exc, AuthenticationError):
         return "the server no longer accepts the login (password or API key changed or expired)"
     if isinstance(exc, AccessError):

@@ -23,6 +23,10 @@ class Status(StrEnum):
     INVALID = "invalid"  # dry run: would be refused
 
 
+#: Why a run stopped when the person running it asked it to (Ctrl-C, the page's Stop button).
+STOPPED_ON_REQUEST = "you asked it to stop; what was already sent is written, nothing more was sent"
+
+
 #: When one input row yields several records (a roster row is an individual
 #: and a membership), the row takes the status of its worst record.
 STATUS_SEVERITY: dict[Status, int] = {

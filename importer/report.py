@@ -39,7 +39,7 @@ import pyarrow.csv as pa_csv
 
 from importer.audit import jsonable
 from importer.cells import neutralise_arrow, to_arrow_text
-from importer.outcome import STATUS_SEVERITY, Entity, Problem, RecordOutcome, Status
+from importer.outcome import STATUS_SEVERITY, STOPPED_ON_REQUEST, Entity, Problem, RecordOutcome, Status
 
 __all__ = [
     "EMPTY_ROW_REASON",
@@ -766,11 +766,13 @@ def summary_text(report: RunReport, *, max_errors: int = 5) -> str:
         lines += [f"  {kind}: {path}" for kind, path in report.files.items()]
     stopped = report.meta.get("stopped")
     if stopped:  # the exit code is 2, whatever the rows say
+        again = "run the same command again to finish."
+        if stopped != STOPPED_ON_REQUEST:
+            again = "once that is put right, " + again
         lines += [
             "",
             f"The run STOPPED before the end (exit code 2): {stopped}.",
-            "Nothing written is lost or doubled: once that is put right, "
-            "run the same command again to finish.",
+            "Nothing written is lost or doubled: " + again,
         ]
         return "\n".join(lines)
     elif report.exit_code() == 0:

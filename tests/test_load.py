@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 from conftest import settings_for
+from reliability_support import CallHook
 
 from importer.client import OdooClient
 from importer.load import Loader, LoadOptions
-from importer.outcome import Entity, Status
+from importer.outcome import STOPPED_ON_REQUEST, Entity, Status
 from importer.plan import MEMBERSHIP, PARTNER, StagePlan
 from importer.sandbox import Sandbox
 
@@ -100,3 +101,28 @@ def test_unchanged_rows_are_not_sent() -> None:
         assert result.status[2] == Status.UNCHANGED and result.server_id[2] == 7
         assert result.calls == 1
         assert _count(sb) == 2
+
+
+def test_a_stop_request_lets_sent_batches_finish_and_sends_nothing_more() -> None:
+    """Ctrl-C or the Stop button: the batches already sent are written and reported, the rest not sent."""
+    with Sandbox() as sb, OdooClient(settings_for(sb)) as client:
+        options = LoadOptions(batch_size=10, workers=1)
+        CallHook(sb, "load:individual", nth=2, action=options.stop.set)  # asked while batch 2 is in flight
+        loader = Loader(client, options)
+        result = loader.run_stage(_people(50, bad=set()), {}, {})
+        statuses = result.status
+        assert list(statuses.index[statuses == Status.CREATED]) == list(range(2, 22))  # batches 1 and 2
+        assert (statuses == Status.SKIPPED).sum() == 30
+        assert statuses.notna().all()
+        assert _count(sb) == 20  # what the report says was written is what the server holds
+        assert set(result.reason[statuses == Status.SKIPPED]) == {f"not sent: {STOPPED_ON_REQUEST}"}
+        assert loader.stopped is not None and str(loader.stopped) == STOPPED_ON_REQUEST
+
+
+def test_a_stop_requested_before_writing_sends_nothing() -> None:
+    with Sandbox() as sb, OdooClient(settings_for(sb)) as client:
+        options = LoadOptions(batch_size=10, workers=2)
+        options.stop.set()
+        result = Loader(client, options).run_stage(_people(25, bad=set()), {}, {})
+        assert (result.status == Status.SKIPPED).all()
+        assert _count(sb) == 0

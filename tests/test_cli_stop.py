@@ -1,0 +1,102 @@
+"""Ctrl-C during an import: the batches in flight finish, nothing more is sent, the report says so.
+
+The importer runs as the clerk runs it (a subprocess of ``spp-import
+import``); SIGINT is sent from inside the sandbox the moment a chosen
+``load`` call arrives, so it lands mid-write every time.  Every row must be
+accounted for, the registry must hold exactly what the report says was
+written, and running the same command again must finish the job.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from conftest import settings_for
+from reliability_support import (
+    CallHook,
+    assert_accounted,
+    cli_env,
+    import_command,
+    report_rows,
+    verify_registry,
+    write_roster,
+)
+
+from importer.client import OdooClient
+from importer.outcome import STOPPED_ON_REQUEST
+from importer.sandbox import ADMIN_PASSWORD, Sandbox
+
+PEOPLE = 240
+
+
+def _start(csv: Path, out: Path, sb: Sandbox) -> subprocess.Popen:
+    cmd = import_command(csv, out, "--batch-size", "20")
+    env = cli_env(sb.url, password=ADMIN_PASSWORD)
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish_and_check(csv: Path, out: Path, sb: Sandbox, frame) -> None:
+    again = subprocess.run(
+        import_command(csv, out, "--batch-size", "20"),
+        env=cli_env(sb.url, password=ADMIN_PASSWORD),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    with OdooClient(settings_for(sb)) as client:
+        assert_accounted(report_rows(out), len(frame), client, nothing_else=True)
+        verify_registry(client, frame, sample=None)
+
+
+def test_ctrl_c_while_writing_stops_after_the_batches_in_flight_and_reports_every_row(tmp_path: Path) -> None:
+    csv = tmp_path / "roster.csv"
+    frame = write_roster(csv, PEOPLE)
+    with Sandbox() as sb:
+        proc: list[subprocess.Popen] = []
+        CallHook(sb, "load:individual", nth=2, action=lambda: os.kill(proc[0].pid, signal.SIGINT))
+        proc.append(_start(csv, tmp_path / "stopped", sb))
+        stdout, stderr = proc[0].communicate(timeout=300)
+        assert proc[0].returncode == 2, stdout[-2000:] + stderr[-2000:]
+        assert "Traceback" not in stdout + stderr
+        assert "Press Ctrl-C again to stop at once" in stderr
+        assert f"STOPPED before the end (exit code 2): {STOPPED_ON_REQUEST}" in stdout
+        assert "run the same command again to finish" in stdout
+        rows = report_rows(tmp_path / "stopped")
+        statuses = set(rows["status"])  # a row is as bad as its worst record: its membership was not sent
+        assert "skipped" in statuses and statuses <= {"created", "skipped"}, statuses
+        assert rows.loc[rows["status"] == "skipped", "reasons"].str.contains("you asked it to stop").all()
+        with OdooClient(settings_for(sb)) as client:
+            assert_accounted(rows, len(frame), client, nothing_else=True)
+            people = client.search_count(
+                "res.partner", [["is_registrant", "=", True], ["is_group", "=", False]]
+            )
+        assert 0 < people < PEOPLE  # households and some people written, the rest not sent
+        _finish_and_check(csv, tmp_path / "finished", sb, frame)
+
+
+def test_a_second_ctrl_c_stops_at_once_and_a_rerun_still_finishes(tmp_path: Path) -> None:
+    csv = tmp_path / "roster.csv"
+    frame = write_roster(csv, PEOPLE)
+    with Sandbox() as sb:
+        proc: list[subprocess.Popen] = []
+
+        def keep_interrupting() -> None:  # as a clerk hammering Ctrl-C, until the importer is gone
+            while proc[0].poll() is None:
+                os.kill(proc[0].pid, signal.SIGINT)
+                time.sleep(0.1)
+
+        CallHook(
+            sb, "load:individual", nth=1, action=lambda: threading.Thread(target=keep_interrupting).start()
+        )
+        proc.append(_start(csv, tmp_path / "stopped", sb))
+        stdout, stderr = proc[0].communicate(timeout=300)
+        assert proc[0].returncode == 2, stdout[-2000:] + stderr[-2000:]
+        assert "Traceback" not in stdout + stderr
+        assert "interrupted; run the same command again to finish safely" in stderr
+        _finish_and_check(csv, tmp_path / "finished", sb, frame)
