@@ -527,10 +527,16 @@ def pick(rng: random.Random, options: Iterable[Any]) -> Any:
 
 
 class CallHook:
-    """Run ``action`` once, just before the ``nth`` call of ``stage`` reaches the in-process sandbox."""
+    """Run ``action`` once, just before the ``nth`` call of ``stage`` reaches the in-process sandbox.
 
-    def __init__(self, sandbox: Sandbox, stage: str, nth: int, action: Any) -> None:
-        self.stage, self.nth, self.action = stage, nth, action
+    ``exclusive``: other calls wait while the action runs (it changes what they will see);
+    otherwise only the chosen call waits for it (an action that holds that call back).
+    """
+
+    def __init__(
+        self, sandbox: Sandbox, stage: str, nth: int, action: Any, *, exclusive: bool = True
+    ) -> None:
+        self.stage, self.nth, self.action, self.exclusive = stage, nth, action, exclusive
         self.seen = 0
         self.fired = False
         self._lock = threading.Lock()
@@ -539,9 +545,12 @@ class CallHook:
 
     def _handle(self, payload: Any) -> dict:
         with self._lock:
-            if call_stage(payload) == self.stage:
+            hit = call_stage(payload) == self.stage and not self.fired
+            if hit:
                 self.seen += 1
-                if self.seen == self.nth and not self.fired:
-                    self.fired = True
-                    self.action()
+                hit = self.fired = self.seen == self.nth
+            if hit and self.exclusive:
+                self.action()
+        if hit and not self.exclusive:
+            self.action()
         return self._original(payload)

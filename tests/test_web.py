@@ -11,14 +11,18 @@ from __future__ import annotations
 import html
 import io
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import settings_for
 from flask import Flask
 from flask.testing import FlaskClient
+from reliability_support import CallHook
 
+from importer.client import OdooClient
 from importer.sandbox import ADMIN_API_KEY, ADMIN_LOGIN, ADMIN_PASSWORD, Sandbox
 from importer.web.app import create_app
 from importer.web.mappings import detect_mapping, list_mappings
@@ -323,3 +327,70 @@ def test_a_file_matching_no_layout_says_so_plainly(app: Flask) -> None:
     job_url = upload(web, Path("pets.csv"), data=b"pet,colour\nRex,brown\n").headers["Location"]
     assert wait_for(web, job_url)["state"] == "failed"
     assert "do not match any layout we know" in text(web.get(job_url))
+
+
+def people_in(sb: Sandbox) -> int:
+    with OdooClient(settings_for(sb)) as client:
+        return client.search_count("res.partner", [["is_registrant", "=", True], ["is_group", "=", False]])
+
+
+def test_the_stop_button_ends_an_import_after_the_batches_in_flight(tmp_path: Path, clock: Clock) -> None:
+    """Stop mid-import: the page says what went through, the registry agrees, importing again finishes."""
+    arrived, stop_posted = threading.Event(), threading.Event()
+
+    def hold_until_stop_is_posted() -> None:  # runs inside the registry, during the 3rd people batch
+        arrived.set()
+        stop_posted.wait(30)
+
+    with Sandbox() as sb:
+        config = {"SPP_URL": sb.url, "SPP_DB": sb.db, "MAPPINGS_DIR": str(MAPPINGS), "BATCH_SIZE": 20,
+                  "WORK_DIR": str(tmp_path / "work"), "CLOCK": clock, "TESTING": True}  # fmt: skip
+        app = create_app(config)
+        try:
+            web = app.test_client()
+            sign_in(web)
+            checked = upload(web, SAMPLES / "roster.csv", mapping="roster").headers["Location"]
+            wait_for(web, checked)
+            CallHook(sb, "load:individual", nth=3, action=hold_until_stop_is_posted, exclusive=False)
+            page = web.get(checked)
+            running = web.post(checked + "/import", data={"csrf_token": csrf(page.data)}).headers["Location"]
+            assert arrived.wait(60), "the import never reached its third batch of people"
+            page = web.get(running)
+            assert "Stop the import" in text(page)
+            assert web.post(running + "/stop").status_code == 400  # CSRF applies to Stop too
+            other = app.test_client()
+            sign_in(other)
+            assert web.get(running + "/status").get_json()["stoppable"]
+            assert (
+                other.post(running + "/stop", data={"csrf_token": csrf(other.get("/").data)}).status_code
+                == 404
+            )
+            assert web.post(running + "/stop", data={"csrf_token": csrf(page.data)}).status_code == 302
+            stop_posted.set()
+            assert wait_for(web, running)["state"] == "done"
+            result = text(web.get(running))
+            assert "Import stopped, as you asked" in result
+            assert "Stop the import" not in result
+            with OdooClient(settings_for(sb)) as client:
+                people = client.search_count(
+                    "res.partner", [["is_registrant", "=", True], ["is_group", "=", False]]
+                )
+            assert 0 < people < 238  # some batches went through, the rest were never sent
+
+            again = upload(web, SAMPLES / "roster.csv", mapping="roster").headers["Location"]
+            wait_for(web, again)
+            page = web.get(again)
+            assert "ready" in text(page) and "Nothing new would be written" not in text(page)
+            finish = web.post(again + "/import", data={"csrf_token": csrf(page.data)}).headers["Location"]
+            assert wait_for(web, finish)["state"] == "done"
+            assert "Import finished: all 238 rows went through" in text(web.get(finish))
+            with OdooClient(settings_for(sb)) as client:
+                assert (
+                    client.search_count(
+                        "res.partner", [["is_registrant", "=", True], ["is_group", "=", False]]
+                    )
+                    == 238
+                )
+        finally:
+            stop_posted.set()
+            app.extensions["spp_sessions"].close()

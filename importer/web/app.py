@@ -238,6 +238,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         job.source_job = checked.id
         return _launch(clerk, job)
 
+    @app.post("/jobs/<job_id>/stop")
+    @signed_in
+    def stop_job(job_id: str) -> Any:
+        job = own_job(job_id)
+        if job.stoppable:
+            job.request_stop()
+            flash("Stopping: the batches already sent finish, nothing more is sent.", "info")
+        return redirect(url_for("job_page", job_id=job.id))
+
     def _launch(clerk: ClerkSession, job: Job) -> Any:
         clerk.jobs[job.id] = job
         start_job(job, settings_for(clerk), choices(), batch_size=int(app.config["BATCH_SIZE"]), gate=gate)

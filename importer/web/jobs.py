@@ -37,6 +37,8 @@ STAGE_WORDS = {
     "load membership": "Writing memberships",
 }
 
+STOPPING = "Stopping: the batches already sent finish, nothing more is sent"
+
 
 @dataclass(eq=False)
 class Job:
@@ -58,6 +60,7 @@ class Job:
     details: list[str] = field(default_factory=list)
     result: RunResult | None = None
     source_job: str | None = None  # the dry run an import was started from
+    stop: threading.Event = field(default_factory=threading.Event)  # the page's Stop button
     started: float = field(default_factory=time.time)
     _load_stages: int = 1
     _stages_finished: set[str] = field(default_factory=set)
@@ -66,6 +69,17 @@ class Job:
     @property
     def finished(self) -> bool:
         return self.state in ("done", "failed")
+
+    @property
+    def stoppable(self) -> bool:
+        """An import still going, that its clerk has not yet asked to stop."""
+        return self.kind == "import" and not self.finished and not self.stop.is_set()
+
+    def request_stop(self) -> None:
+        """Finish the batches already sent, send nothing more, then show the report."""
+        if self.stoppable:
+            self.stop.set()
+            self.stage = STOPPING
 
     @property
     def file_name(self) -> str:
@@ -81,11 +95,12 @@ class Job:
             "percent": round(self.percent, 1),
             "written": self.written,
             "finished": self.finished,
+            "stoppable": self.stoppable,
         }
 
     def on_progress(self, stage: str, done: int, total: int) -> None:
         """Pipeline callback: turn stage counters into one bar that only moves forward."""
-        self.stage = STAGE_WORDS.get(stage, stage)
+        self.stage = STOPPING if self.stop.is_set() else STAGE_WORDS.get(stage, stage)
         self.done, self.total = done, total
         fraction = done / total if total else 1.0
         if self.kind == "import":
@@ -150,7 +165,7 @@ def run_job(
                 mapping=job.mapping.path,
                 mode=job.kind,
                 out_dir=job.out_dir,
-                load=LoadOptions(batch_size=batch_size),
+                load=LoadOptions(batch_size=batch_size, stop=job.stop),
             )
             result = run_import(job.uploads, options, settings, progress=job.on_progress)
             result.tables = {}  # the page needs the report, not the canonical tables: free the memory

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from importer.outcome import STOPPED_ON_REQUEST
 from importer.report import EMPTY_ROW_REASON, RunReport
 
 #: At most this many problems are listed on the page; the downloads hold them all.
@@ -57,6 +58,7 @@ class ReportView:
     headline: str
     tone: str  # "good", "warn" or "bad"
     notes: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why an import stopped before the end (the Stop button, lost rights...)
 
     @property
     def nothing_new(self) -> bool:
@@ -130,6 +132,7 @@ def report_view(report: RunReport) -> ReportView:
         show_sheet=any(p["sheet"] for p in shown),
         headline="",
         tone="good",
+        stopped=report.meta.get("stopped"),
     )
     view.headline, view.tone = _headline(view)
     return view
@@ -157,6 +160,19 @@ def _headline(view: ReportView) -> tuple[str, str]:
             f"({_plural(view.errors, 'error')}); "
             f"{ready} are ready. Nothing has been written yet.",
             "bad" if ready == 0 else "warn",
+        )
+    through = f"{view.rows_total - bad_rows} of {view.rows_total} rows went through"
+    if view.stopped == STOPPED_ON_REQUEST:
+        return (
+            f"Import stopped, as you asked: {through}; the rest were not sent. "
+            "Import the same file again at any time to finish: nothing is duplicated.",
+            "warn",
+        )
+    if view.stopped:
+        return (
+            f"Import stopped before the end: {view.stopped}. {through}. Once that is put right, "
+            "import the same file again to finish: nothing is duplicated.",
+            "bad",
         )
     if bad_rows == 0:
         return f"Import finished: all {_plural(view.rows_total, 'row')} went through.", "good"

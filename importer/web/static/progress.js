@@ -18,6 +18,8 @@
         set("counter", s.total ? s.done + " of " + s.total : "");
         set("percent", Math.round(s.percent) + "%");
         set("written", s.written);
+        var stop = document.getElementById("stop-form");
+        if (stop && !s.stoppable) { stop.hidden = true; }
         window.setTimeout(tick, 500);
       })
       .catch(function () { window.setTimeout(tick, 2000); });
