@@ -44,7 +44,7 @@ from importer.client import OdooClient
 from importer.errors import AuthenticationError, SppError, TransportError
 from importer.outcome import ImportFailure
 from importer.settings import ConnectionSettings, Retry, Secret, Timeout, load_settings
-from importer.web.jobs import Job, start_job
+from importer.web.jobs import STOPPING, Job, start_job
 from importer.web.mappings import MappingChoice, list_mappings
 from importer.web.report_view import report_view
 from importer.web.sessions import ClerkSession, SessionStore
@@ -244,7 +244,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         job = own_job(job_id)
         if job.stoppable:
             job.request_stop()
-            flash("Stopping: the batches already sent finish, nothing more is sent.", "info")
+            flash(STOPPING + ".", "info")
         return redirect(url_for("job_page", job_id=job.id))
 
     def _launch(clerk: ClerkSession, job: Job) -> Any:
