@@ -205,9 +205,9 @@ def _partner_stage(
     return StagePlan(entity, PARTNER, fields, rows, build=build)
 
 
-def _reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str, valid: pd.Index) -> StagePlan:
+def _reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str, rows: pd.Index) -> StagePlan:
     """IDs are records of their own (g2p.reg.id) with their own external ids; small, built eagerly."""
-    frame = canon.frame.loc[valid]
+    frame = canon.frame.loc[rows]
     parts = []
     for id_type, (type_id, _regex) in catalog.id_types.items():
         col = id_column(id_type)
@@ -293,7 +293,10 @@ def build_stages(
         if entity in tables:
             stages[entity] = _partner_stage(entity, tables[entity], catalog, namespace, valid(entity))
     if Entity.INDIVIDUAL in tables and catalog.id_types:
-        stage = _reg_id_stage(tables[Entity.INDIVIDUAL], catalog, namespace, valid(Entity.INDIVIDUAL))
+        # Every person's IDs, the invalid people's too: those are then skipped with their person's
+        # reason (StagePlan.blocked_by) instead of vanishing from the report's counts.
+        people = tables[Entity.INDIVIDUAL]
+        stage = _reg_id_stage(people, catalog, namespace, people.frame.index)
         if len(stage.rows):
             stages[Entity.REG_ID] = stage
     if Entity.MEMBERSHIP in tables:

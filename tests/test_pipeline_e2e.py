@@ -113,6 +113,27 @@ def test_changed_row_is_updated_and_the_rest_unchanged(tmp_path: Path) -> None:
         assert _server_counts(sb)["individual"] == 238
 
 
+def test_an_invalid_persons_ids_are_counted_as_skipped_not_lost(tmp_path: Path) -> None:
+    """Per-entity counts add up: every ID in the file has a status, an invalid person's IDs 'skipped'."""
+    frame = pd.read_csv(SAMPLES / "roster.csv", dtype=str, keep_default_na=False)
+    ids_in_file = int((frame["national_id"] != "").sum())
+    broken = frame.index[frame["national_id"] != ""][:5]
+    frame.loc[broken, "sex"] = "Zzz"
+    edited = tmp_path / "roster.csv"
+    frame.to_csv(edited, index=False)
+    with Sandbox() as sb:
+        for mode, written in (("dry-run", "valid"), ("import", "created")):
+            result = _run(sb, [edited], "roster.yaml", mode=mode)
+            ids = result.report.records.query("entity == 'reg_id'")
+            assert len(ids) == ids_in_file, mode
+            assert ids["status"].value_counts().to_dict() == {written: ids_in_file - 5, "skipped": 5}
+            skipped = ids[ids["status"] == "skipped"]
+            assert sorted(skipped["row"].astype(int)) == sorted(int(i) + 2 for i in broken)  # header is row 1
+            reasons = skipped["reasons"]
+            assert reasons.str.contains("person .*'Zzz' is not a sex").all(), reasons.tolist()
+        assert _server_counts(sb)["reg_id"] == ids_in_file - 5
+
+
 def test_heads_are_unique_on_the_server_after_import() -> None:
     with Sandbox() as sb:
         _run(sb, ["roster.xlsx"], "roster.yaml")
