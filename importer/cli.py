@@ -311,7 +311,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows up here, inside the guard, not at interpreter exit
+        return code
     except ImportFailure as exc:
         print(f"spp-import: cannot run: {exc.message}", file=sys.stderr)
         for problem in exc.problems[1:6]:
@@ -319,6 +321,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CANNOT_RUN
     except SppError as exc:
         print(f"spp-import: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except BrokenPipeError:  # `spp-import ping | head -2`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail either
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
         if threading.current_thread() is threading.main_thread():

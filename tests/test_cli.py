@@ -100,3 +100,21 @@ def test_a_password_written_into_the_url_is_never_printed(tmp_path: Path, monkey
         for path in tmp_path.rglob("*"):
             if path.is_file():
                 assert secret not in path.read_text(errors="replace"), path
+
+
+def test_output_piped_into_a_reader_that_leaves_early_is_not_an_internal_error(server_env) -> None:
+    """`spp-import ping | head -1`: the closed pipe ends the command quietly, never 'internal error'."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has already gone
+    try:
+        env = {**os.environ, "PYTHONPATH": str(MAPPINGS.parent)}
+        cmd = [sys.executable, "-m", "importer.cli", "ping"]
+        done = subprocess.run(cmd, env=env, stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert done.stderr == ""  # no 'internal error', no 'Exception ignored ... BrokenPipeError'
+    assert done.returncode == 2
