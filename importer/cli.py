@@ -265,6 +265,15 @@ def _cmd_ping(args: argparse.Namespace) -> int:
         for model in MODELS_WRITTEN:
             may = client.check_access(model, "create")
             print(f"  may create {model:<24} {'yes' if may else 'NO'}")
+        if client.check_access("ir.model.data", "read"):
+            print(f"  may read   {'ir.model.data':<24} yes")
+        else:  # Odoo 17 keeps external ids to "Administration / Access Rights"
+            print(f"  may read   {'ir.model.data':<24} no")
+            print(
+                "             imports still work: what a file already wrote is found by asking each\n"
+                "             record (slower on a big registry); people found by ID number need an\n"
+                "             administrator to link them"
+            )
     return EXIT_OK
 
 

@@ -57,6 +57,7 @@ _READ_METHODS = frozenset(
         "name_search",
         "read_group",
         "check_access_rights",
+        "get_external_id",
     }
 )
 

@@ -24,7 +24,7 @@ from importer.audit import AuditLog, file_sha256
 from importer.canonical import CanonicalTable, constant, map_tables
 from importer.catalog import Catalog, check_server_setup, fetch_catalog, offline_catalog
 from importer.client import CallRecord, OdooClient
-from importer.errors import OdooError, SppError
+from importer.errors import AccessError, OdooError, SppError
 from importer.load import Loader, LoadOptions, StageResult
 from importer.mapping import Binding, Mapping, bind, load_mapping
 from importer.normalise import isin
@@ -434,8 +434,17 @@ def _link_matched(client: OdooClient, links: dict[str, tuple[str, int]]) -> None
         {"module": xid.split(".", 1)[0], "name": xid.split(".", 1)[1], "model": model, "res_id": res_id}
         for xid, (model, res_id) in links.items()
     ]
-    for start in range(0, len(values), 1000):
-        client.create("ir.model.data", values[start : start + 1000])
+    people = sum(model == "res.partner" for model, _ in links.values())
+    try:
+        for start in range(0, len(values), 1000):
+            client.create("ir.model.data", values[start : start + 1000])
+    except AccessError:  # Odoo 17: only "Administration / Access Rights" may create external ids
+        raise ImportFailure(
+            f"{people} people in the file are already in the registry (found by their ID number), "
+            "and linking them to this file needs a right this user does not have (creating external "
+            "ids: Odoo's 'Administration / Access Rights'). Nothing was written. Ask an administrator "
+            "to run this import once; after that, this user can re-run it."
+        ) from None
 
 
 def _stage_outcomes(stage: StagePlan, result: StageResult) -> pd.DataFrame:

@@ -14,6 +14,8 @@ from .auth import (
     READONLY_LOGIN,
     READONLY_PASSWORD,
     READONLY_UID,
+    REGISTRAR_LOGIN,
+    REGISTRAR_PASSWORD,
     SANDBOX_DB,
 )
 from .faults import KINDS as FAULT_KINDS
@@ -32,6 +34,8 @@ __all__ = [
     "READONLY_LOGIN",
     "READONLY_PASSWORD",
     "READONLY_UID",
+    "REGISTRAR_LOGIN",
+    "REGISTRAR_PASSWORD",
     "SANDBOX_DB",
     "FaultPlan",
     "FaultRule",

@@ -1,5 +1,11 @@
 """Users of the sandbox: password and API-key login, a read-only user, credential checks.
 
+Three kinds of user, as ``res_users.readonly`` says (a number, kept in the
+column older sandbox files already have): 0 an administrator; 1 read-only;
+2 a Registrar, who writes the registry but, like every Odoo 17 internal user
+without "Administration / Access Rights", may not touch ``ir.model.data``
+(``load`` still resolves external ids for them, as Odoo's does).
+
 Secrets are stored as salted PBKDF2 hashes. Checking a hash on every call would make
 each RPC slow (the benchmarks measure per-call cost), so a successful check is
 remembered by the SHA-256 of (uid, secret) until that user's credentials change.
@@ -23,7 +29,12 @@ READONLY_LOGIN = "viewer"
 READONLY_PASSWORD = "viewer"
 ADMIN_UID = 2
 READONLY_UID = 6
+REGISTRAR_LOGIN = "registrar"
+REGISTRAR_PASSWORD = "registrar"
+REGISTRAR_UID = 7
 SYSTEM_UID = 1
+
+FULL, READ_ONLY, REGISTRAR = 0, 1, 2  # res_users.readonly
 
 _ITERATIONS = 20_000
 
@@ -42,40 +53,35 @@ def verify_secret(secret: str, stored: str | None) -> bool:
     return hmac.compare_digest(candidate.hex(), digest)
 
 
+def _hashed(secret: str) -> str:
+    return secret if secret == "!" else hash_secret(secret)  # "!": no login possible (OdooBot)
+
+
 class Users:
     """Credential checks over the `res_users` table, with a cache of verified secrets."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._verified: dict[str, tuple[int, bool]] = {}  # sha256(uid, secret) -> (uid, readonly)
+        self._verified: dict[str, tuple[int, int]] = {}  # sha256(uid, secret) -> (uid, access level)
         self._lock = threading.Lock()
 
     def seed(self) -> None:
-        """Create the admin and read-only users if the database has none."""
+        """Create the default users that the database does not have yet (older files: the Registrar)."""
+        users = [
+            (SYSTEM_UID, "__system__", "OdooBot", "!", None, FULL),
+            (ADMIN_UID, ADMIN_LOGIN, "Administrator", ADMIN_PASSWORD, ADMIN_API_KEY, FULL),
+            (READONLY_UID, READONLY_LOGIN, "Viewer (read-only)", READONLY_PASSWORD, None, READ_ONLY),
+            (REGISTRAR_UID, REGISTRAR_LOGIN, "Registrar", REGISTRAR_PASSWORD, None, REGISTRAR),
+        ]
         with self.store.transaction() as cr:
-            if cr.execute("SELECT COUNT(*) FROM res_users").fetchone()[0]:
-                return
+            known = {row[0] for row in cr.execute("SELECT login FROM res_users")}
             cr.executemany(
                 "INSERT INTO res_users (id, login, name, password_hash, api_key_hash, readonly) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (SYSTEM_UID, "__system__", "OdooBot", "!", None, 0),
-                    (
-                        ADMIN_UID,
-                        ADMIN_LOGIN,
-                        "Administrator",
-                        hash_secret(ADMIN_PASSWORD),
-                        hash_secret(ADMIN_API_KEY),
-                        0,
-                    ),
-                    (
-                        READONLY_UID,
-                        READONLY_LOGIN,
-                        "Viewer (read-only)",
-                        hash_secret(READONLY_PASSWORD),
-                        None,
-                        1,
-                    ),
+                    (uid, login, name, _hashed(password), _hashed(key) if key else None, level)
+                    for uid, login, name, password, key, level in users
+                    if login not in known
                 ],
             )
 
@@ -90,7 +96,7 @@ class Users:
                 (value,),
             ).fetchone()
 
-    def _check(self, row: tuple | None, secret: str) -> tuple[int, bool] | None:
+    def _check(self, row: tuple | None, secret: str) -> tuple[int, int] | None:
         if row is None or not isinstance(secret, str) or row[0] == SYSTEM_UID:
             return None
         uid, pw_hash, key_hash, readonly = row
@@ -100,7 +106,7 @@ class Users:
         if hit is not None:
             return hit
         if verify_secret(secret, pw_hash) or verify_secret(secret, key_hash):
-            result = (uid, bool(readonly))
+            result = (uid, int(readonly))
             with self._lock:
                 self._verified[key] = result
             return result
@@ -113,8 +119,8 @@ class Users:
         found = self._check(self._row("login", login), secret)
         return found[0] if found else None
 
-    def check(self, uid: object, secret: str) -> tuple[int, bool] | None:
-        """(uid, readonly) when `secret` is uid's password or API key, else None."""
+    def check(self, uid: object, secret: str) -> tuple[int, int] | None:
+        """(uid, access level: FULL, READ_ONLY or REGISTRAR) when `secret` is uid's password or API key."""
         try:
             uid = int(uid)  # type: ignore[arg-type]
         except (TypeError, ValueError):

@@ -79,6 +79,7 @@ class Env:
         self.cr = cr
         self.uid = uid
         self.readonly = readonly
+        self.technical = not readonly  # may read and write ir.model.data (an administrator)
         self.context = context or {}
         self.now = datetime.now().replace(microsecond=0)
         self.today = self.now.date()

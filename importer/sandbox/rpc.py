@@ -16,10 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 from . import load as load_module
-from .auth import SANDBOX_DB, Users
+from .auth import FULL, READ_ONLY, SANDBOX_DB, Users
 from .errors import AccessDenied, AccessError, DatabaseMissing, UserError, error_name
 from .models import MODELS
-from .orm import Env
+from .orm import Env, _as_ids, chunks
 from .store import Store
 
 VERSION_INFO = {
@@ -39,9 +39,16 @@ READ_METHODS = {
     "read_group",
     "exists",
     "check_access_rights",
+    "get_external_id",
 }
 PUBLIC_METHODS = READ_METHODS | {"create", "write", "unlink", "load"}
 _PRIVATE = re.compile(r"^_")
+#: Odoo 17's answer when an internal user without "Administration / Access Rights" touches ir.model.data.
+MODEL_DATA_REFUSED = (
+    "You are not allowed to access 'Model Data' (ir.model.data) records.\n\n"
+    "This operation is allowed for the following groups:\n\t- Administration/Access Rights\n\n"
+    "Contact your administrator to request access if necessary."
+)
 CALL_LOG_SIZE = 10_000
 
 
@@ -145,16 +152,20 @@ class Dispatcher:
         user = self.users.check(uid, secret)
         if user is None:
             raise AccessDenied()
-        uid, readonly = user
+        uid, level = user
         if not isinstance(name, str) or _PRIVATE.match(name):
             raise AccessError(f"Private methods (such as {name}) cannot be called remotely.")
         if model not in MODELS:
             raise UserError(f"Object {model} doesn't exist")
         if name not in PUBLIC_METHODS:
             raise AttributeError(f"The method '{name}' does not exist on the model '{model}'")
+        if model == "ir.model.data" and level != FULL and name != "check_access_rights":
+            raise AccessError(MODEL_DATA_REFUSED)
         context = kwargs.pop("context", None) or {}
         with self.store.transaction() as cr:
-            env = Env(cr, uid, readonly=readonly, context=context if isinstance(context, dict) else {})
+            context = context if isinstance(context, dict) else {}
+            env = Env(cr, uid, readonly=level == READ_ONLY, context=context)
+            env.technical = level == FULL
             return _METHODS[name](env, model, args, kwargs)
 
 
@@ -190,12 +201,32 @@ def _check_access_rights(env: Env, model: str, args: list, kwargs: dict) -> bool
     if operation not in ("read", "write", "create", "unlink"):
         # Odoo's ir.model.access.check asserts the mode, whatever raise_exception says.
         raise AssertionError("Invalid access mode")
+    if model == "ir.model.data" and not env.technical:
+        if raise_exception:
+            raise AccessError(MODEL_DATA_REFUSED)
+        return False
     if operation == "read" or not env.readonly:
         return True
     if not raise_exception:
         return False
     env.check_write_access(MODELS[model], operation)
     return True
+
+
+def _get_external_id(env: Env, model: str, args: list, kwargs: dict) -> dict[str, str]:
+    """Each record's oldest external id, or '' (Odoo reads ir.model.data as superuser here)."""
+    ids = _as_ids(args[0] if args else kwargs.get("ids", []))
+    found: dict[int, str] = {}
+    for part in chunks(ids):
+        marks = ",".join("?" * len(part))
+        rows = env.execute(
+            "SELECT res_id, module || '.' || name FROM ir_model_data "
+            f"WHERE model = ? AND res_id IN ({marks}) ORDER BY id",
+            [model, *part],
+        )
+        for res_id, xid in rows:
+            found.setdefault(res_id, xid)
+    return {str(i): found.get(i, "") for i in ids}  # JSON object keys are text
 
 
 def _load(env: Env, model: str, args: list, kwargs: dict) -> dict:
@@ -218,6 +249,7 @@ _METHODS: dict[str, Callable[[Env, str, list, dict], Any]] = {
     "read_group": _call(Env.read_group),
     "exists": _exists,
     "check_access_rights": _check_access_rights,
+    "get_external_id": _get_external_id,
     "load": _load,
 }
 assert set(_METHODS) == PUBLIC_METHODS

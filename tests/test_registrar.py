@@ -1,0 +1,103 @@
+"""A Registrar imports: Odoo 17 keeps ir.model.data to "Administration / Access Rights".
+
+Found against a real OpenSPP 17 server: a user with only the registry's
+Registrar group could not import at all, because the importer read
+``ir.model.data`` directly to find what a file had already written.  The
+sandbox's ``registrar`` user has the same rights (writes the registry, may not
+touch ``ir.model.data``; ``load`` and ``get_external_id`` still work, as in
+Odoo), and these tests hold the importer to them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import MAPPINGS, SAMPLES, settings_for
+
+from importer.cli import main
+from importer.client import OdooClient
+from importer.errors import AccessError
+from importer.outcome import ImportFailure
+from importer.pipeline import ImportOptions, run_import
+from importer.sandbox import REGISTRAR_LOGIN, REGISTRAR_PASSWORD, Sandbox
+
+
+def _as_registrar(sb: Sandbox, files: list[Path], mode: str = "import"):
+    options = ImportOptions(mapping=MAPPINGS / "roster.yaml", mode=mode, write_files=False)
+    return run_import(files, options, settings_for(sb, REGISTRAR_LOGIN, REGISTRAR_PASSWORD))
+
+
+def _people(sb: Sandbox) -> int:
+    with OdooClient(settings_for(sb)) as c:
+        return c.search_count("res.partner", [["is_registrant", "=", True], ["is_group", "=", False]])
+
+
+def test_the_sandbox_refuses_a_registrar_ir_model_data_as_odoo_does() -> None:
+    with Sandbox() as sb, OdooClient(settings_for(sb, REGISTRAR_LOGIN, REGISTRAR_PASSWORD)) as c:
+        with pytest.raises(AccessError) as info:
+            c.search_read("ir.model.data", [], ["name"])
+        assert "Administration/Access Rights" in info.value.server_message
+        assert c.check_access("ir.model.data", "read") is False
+        assert c.check_access("res.partner", "create") is True
+        answer = c.load("res.partner", ["id", "name", "is_registrant"], [["t.p1", "ONE, PERSON", "1"]])
+        assert len(answer["ids"]) == 1 and not answer["messages"]
+        assert c.execute_kw("res.partner", "get_external_id", [answer["ids"]]) == {
+            str(answer["ids"][0]): "t.p1"
+        }
+
+
+def test_a_registrar_imports_re_runs_and_updates_without_writing_anyone_twice(tmp_path: Path) -> None:
+    with Sandbox() as sb:
+        first = _as_registrar(sb, [SAMPLES / "roster.csv"])
+        assert first.exit_code == 0
+        assert set(first.report.rows["status"]) == {"created"}
+        assert _people(sb) == 238
+
+        again = _as_registrar(sb, [SAMPLES / "roster.csv"])
+        assert set(again.report.rows["status"]) == {"unchanged"}
+        assert not any(k.endswith(".load") for k in again.report.meta["calls"])
+
+        frame = pd.read_csv(SAMPLES / "roster.csv", dtype=str, keep_default_na=False)
+        frame.loc[3, "given_name"] = "Changed"
+        edited = tmp_path / "roster.csv"
+        frame.to_csv(edited, index=False)
+        changed = _as_registrar(sb, [edited])
+        assert changed.report.rows["status"].value_counts().to_dict() == {"unchanged": 237, "updated": 1}
+        assert _people(sb) == 238
+
+        dry = _as_registrar(sb, [edited], mode="dry-run")  # a supervisor's check with the same rights
+        assert set(dry.report.rows["status"]) == {"unchanged"}
+
+
+def test_a_registrar_cannot_link_people_found_by_id_and_is_told_so_before_anything_is_written() -> None:
+    frame = pd.read_csv(SAMPLES / "roster.csv", dtype=str, keep_default_na=False)
+    person = frame[frame["national_id"] != ""].iloc[0]
+    with Sandbox() as sb:
+        with OdooClient(settings_for(sb)) as admin:
+            nid = admin.search_read("g2p.id.type", [["name", "=", "National ID"]], ["id"])[0]["id"]
+            admin.create(
+                "res.partner",
+                {"name": "ENTERED, BY HAND", "is_registrant": True, "is_group": False,
+                 "reg_ids": [[0, 0, {"id_type": nid, "value": person["national_id"]}]]},
+            )  # fmt: skip
+        with pytest.raises(ImportFailure) as info:
+            _as_registrar(sb, [SAMPLES / "roster.csv"])
+        assert "1 people in the file are already in the registry" in info.value.message
+        assert "Ask an administrator" in info.value.message
+        assert _people(sb) == 1  # nothing was written
+
+
+def test_ping_says_what_a_registrar_may_do(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Sandbox() as sb:
+        monkeypatch.setenv("SPP_URL", sb.url)
+        monkeypatch.setenv("SPP_DB", sb.db)
+        monkeypatch.setenv("SPP_LOGIN", REGISTRAR_LOGIN)
+        monkeypatch.setenv("SPP_PASSWORD", REGISTRAR_PASSWORD)
+        assert main(["ping"]) == 0
+    out = capsys.readouterr().out
+    lines = [" ".join(line.split()) for line in out.splitlines()]
+    assert "may create res.partner yes" in lines
+    assert "may read ir.model.data no" in lines
+    assert "imports still work" in out
