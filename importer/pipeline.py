@@ -30,6 +30,7 @@ from importer.mapping import Binding, Mapping, bind, load_mapping
 from importer.normalise import isin
 from importer.outcome import Entity, ImportFailure, Problem, Status
 from importer.plan import (
+    IdMatches,
     Plan,
     StagePlan,
     build_stages,
@@ -249,6 +250,13 @@ def _run_stages(
     validation = validate_tables(
         tables, catalog, server_groups=server_groups, server_individuals=server_individuals
     )
+    matched: dict[str, tuple[int, int]] = {}
+    if online and mapping.match_by_id and Entity.INDIVIDUAL in tables:
+        people = tables[Entity.INDIVIDUAL]
+        known = _server_keys(set(xids), namespace, Entity.INDIVIDUAL, people.frame["key"])
+        found = match_by_id(client, people, mapping.match_by_id, catalog, known)
+        matched = found.matched
+        _refuse_ambiguous(validation, people, found, mapping.match_by_id)
     problems += validation.problems
     say("validate", 1, 1)
 
@@ -259,7 +267,7 @@ def _run_stages(
         outcomes = _all_refused(tables, validation, options.mode)
     else:
         outcomes, stopped = _plan_and_load(
-            tables, validation, catalog, mapping, namespace, xids, options, client, say
+            tables, validation, catalog, mapping, namespace, xids, matched, options, client, say
         )
 
     meta["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -373,6 +381,7 @@ def _plan_and_load(
     mapping: Mapping,
     namespace: str,
     xids: dict[str, tuple[str, int]],
+    matched: dict[str, tuple[int, int]],
     options: ImportOptions,
     client: OdooClient | None,
     say: StageProgress,
@@ -390,18 +399,10 @@ def _plan_and_load(
         return tables[entity].frame.index.difference(validation.invalid_rows(entity))
 
     stages = build_stages(tables, catalog, namespace, valid)
-    plan = Plan(namespace, stages, existing={})
+    plan = Plan(namespace, stages, existing={}, matched=matched)
     if client is not None:
-        if mapping.match_by_id and Entity.INDIVIDUAL in tables:
-            people = tables[Entity.INDIVIDUAL].frame["key"]
-            plan.matched = match_by_id(
-                client,
-                tables[Entity.INDIVIDUAL],
-                mapping.match_by_id,
-                catalog,
-                known=_server_keys(set(xids), namespace, Entity.INDIVIDUAL, people),
-            )
-            links = matched_xids(namespace, mapping.match_by_id, plan.matched)
+        if mapping.match_by_id and matched:
+            links = matched_xids(namespace, mapping.match_by_id, matched)
             if links and mode == "import":
                 _link_matched(client, links)
             xids = {**xids, **links}
@@ -423,6 +424,40 @@ def _plan_and_load(
             if stage is not None:
                 outcomes.append(_dry_outcomes(stage, plan.existing.get(entity, {}), failed_parents))
     return outcomes, stopped
+
+
+def _refuse_ambiguous(validation: Validation, people: CanonicalTable, found: IdMatches, id_type: str) -> None:
+    """A person whose ID number several registrants already hold is an error of that row.
+
+    Guessing would update the wrong person, and creating one more would add a
+    third holder: the clerk (or an administrator) must sort the registry out.
+    """
+    if not found.ambiguous:
+        return
+    frame = people.frame
+    header = people.columns.get(found.column, id_type)
+    for index, holders in found.ambiguous.items():
+        row = frame.loc[index]
+        value = str(row[found.column])
+        validation.problems.append(
+            Problem(
+                code="id_held_by_several",
+                message=(
+                    f"{header} '{value}' already belongs to {len(holders)} registrants in the registry "
+                    f"(ids {', '.join(map(str, holders))}), so this row cannot tell which one it is: "
+                    "nothing was written for it. Merge or correct those registrants, then import again."
+                ),
+                file=str(row["_file"]),
+                sheet=str(row["_sheet"]) or None,
+                row=int(row["_row"]),
+                column=header,
+                value=value,
+                entity=Entity.INDIVIDUAL.value,
+                key=str(row["key"]),
+            )
+        )
+    invalid = validation.invalid_rows(Entity.INDIVIDUAL)
+    validation.invalid[Entity.INDIVIDUAL] = invalid.union(pd.Index(list(found.ambiguous)))
 
 
 def _link_matched(client: OdooClient, links: dict[str, tuple[str, int]]) -> None:

@@ -485,37 +485,56 @@ def _num(text: str) -> tuple[int, str]:
     return (int(text), "") if text.isdigit() else (0, text)
 
 
+@dataclass
+class IdMatches:
+    """Registrants already on the server with a person's ID number, for people not yet linked to the file."""
+
+    matched: dict[str, tuple[int, int]]  # person key -> (partner id, g2p.reg.id id)
+    #: People whose ID number several registrants hold: canonical index -> those registrants' ids.
+    ambiguous: dict[Any, list[int]]
+    column: str  # the canonical column of that ID type
+
+
 def match_by_id(
     client: OdooClient,
     individuals: CanonicalTable,
     id_type: str,
     catalog: Catalog,
     known: Iterable[str],
-) -> dict[str, tuple[int, int]]:
-    """Registrants already on the server with the same ID (type + value), by individual key.
+) -> IdMatches:
+    """Find registrants already on the server with the same ID (type + value).
 
-    Returns key -> (partner id, g2p.reg.id id): both get our external ids, so
-    ``load`` updates the person and their ID instead of adding a second one.
+    A person found once gets our external ids (:func:`matched_xids`), so
+    ``load`` updates them instead of adding a second one.  The server does not
+    forbid two registrants the same ID number; a person whose number several
+    hold is never guessed at: it is returned as ambiguous, for the report.
     Only keys not already linked to an external id of ours are looked up.
     """
-    type_id = catalog.id_types.get(id_type, (None, None))[0]
     col = id_column(id_type)
+    type_id = catalog.id_types.get(id_type, (None, None))[0]
     if type_id is None or col not in individuals.frame.columns:
-        return {}
+        return IdMatches({}, {}, col)
     frame = individuals.frame
     todo = frame[(frame[col] != "") & ~isin(frame["key"], known)]
     values = todo[col].unique().tolist()
-    by_value: dict[str, tuple[int, int]] = {}
+    holders: dict[str, dict[int, int]] = {}  # value -> partner id -> reg id
     for start in range(0, len(values), READ_CHUNK):
         chunk = values[start : start + READ_CHUNK]
         for rec in client.search_read(
-            REG_ID, [["id_type", "=", type_id], ["value", "in", chunk]], ["value", "partner_id"]
+            REG_ID, [["id_type", "=", type_id], ["value", "in", chunk]], ["value", "partner_id"], order="id"
         ):
             if rec.get("partner_id"):
-                by_value[rec["value"]] = (int(rec["partner_id"][0]), int(rec["id"]))
-    matched = todo[col].map(by_value)
+                holders.setdefault(rec["value"], {}).setdefault(int(rec["partner_id"][0]), int(rec["id"]))
+    single = {v: next(iter(h.items())) for v, h in holders.items() if len(h) == 1}
+    several = {v: sorted(h) for v, h in holders.items() if len(h) > 1}
+    matched = todo[col].map(single)
     found = matched.notna()
-    return dict(zip(todo.loc[found, "key"], matched[found], strict=True))
+    clash = todo[todo[col].isin(list(several))]
+    return IdMatches(
+        matched=dict(zip(todo.loc[found, "key"], matched[found], strict=True)),
+        ambiguous={index: several[value] for index, value in clash[col].items()},
+        column=col,
+    )
 
 
 def matched_xids(

@@ -205,6 +205,39 @@ def test_existing_registrant_found_by_national_id_is_updated_not_duplicated(tmp_
         assert row["status"].iloc[0] == "updated"
 
 
+def test_an_id_number_several_registrants_hold_is_refused_not_guessed(tmp_path: Path) -> None:
+    """Two registrants already share the person's National ID: never pick one, never add a third."""
+    frame = pd.read_csv(SAMPLES / "roster.csv", dtype=str, keep_default_na=False)
+    person = frame[frame["national_id"] != ""].iloc[0]
+    with Sandbox() as sb:
+        with OdooClient(settings_for(sb)) as c:
+            nid = c.search_read("g2p.id.type", [["name", "=", "National ID"]], ["id"])[0]["id"]
+            held = [[0, 0, {"id_type": nid, "value": person["national_id"]}]]
+            twins = [
+                c.create(
+                    "res.partner", {"name": name, "is_registrant": True, "is_group": False, "reg_ids": held}
+                )
+                for name in ("TWIN, ONE", "TWIN, TWO")
+            ]
+        dry = _run(sb, ["roster.csv"], "roster.yaml", mode="dry-run")
+        result = _run(sb, ["roster.csv"], "roster.yaml", tmp_path=tmp_path)
+        for run, refused in ((dry, "invalid"), (result, "failed")):
+            problem = run.report.problems.query("code == 'id_held_by_several'")
+            assert len(problem) == 1
+            assert (
+                problem["column"].iloc[0] == "national_id"
+                and problem["value"].iloc[0] == person["national_id"]
+            )
+            assert f"ids {twins[0]}, {twins[1]}" in problem["message"].iloc[0]
+            rows = run.report.rows
+            assert rows.loc[rows["row"].astype(int) == int(person.name) + 2, "status"].tolist() == [refused]
+        assert result.exit_code == 1
+        assert _server_counts(sb)["individual"] == 237 + 2  # the person is not created, nor either twin taken
+        with OdooClient(settings_for(sb)) as c:
+            names = {r["name"] for r in c.read("res.partner", twins, ["name"])}
+        assert names == {"TWIN, ONE", "TWIN, TWO"}
+
+
 def test_template_has_dropdowns_from_the_server(tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
