@@ -35,6 +35,25 @@ def settings_for(
     )
 
 
+INDIVIDUALS = [["is_registrant", "=", True], ["is_group", "=", False]]
+
+
+def people_in(sb: Sandbox) -> int:
+    """How many individuals the registry holds (the judge reads the server, not a report)."""
+    with OdooClient(settings_for(sb)) as c:
+        return c.search_count("res.partner", INDIVIDUALS)
+
+
+def registrant_holding(sb: Sandbox, national_id: str, name: str = "ENTERED, BY HAND") -> int:
+    """A registrant entered on the server by hand (by no file), holding this National ID."""
+    with OdooClient(settings_for(sb)) as c:
+        nid = c.search_read("g2p.id.type", [["name", "=", "National ID"]], ["id"])[0]["id"]
+        held = [[0, 0, {"id_type": nid, "value": national_id}]]
+        return c.create(
+            "res.partner", {"name": name, "is_registrant": True, "is_group": False, "reg_ids": held}
+        )
+
+
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     """A fresh, seeded, in-memory sandbox registry for one test."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import MAPPINGS, SAMPLES, settings_for
+from conftest import MAPPINGS, SAMPLES, registrant_holding, settings_for
 
 from importer.client import OdooClient
 from importer.outcome import ImportFailure
@@ -184,17 +184,7 @@ def test_existing_registrant_found_by_national_id_is_updated_not_duplicated(tmp_
     frame = pd.read_csv(SAMPLES / "roster.csv", dtype=str, keep_default_na=False)
     person = frame[frame["national_id"] != ""].iloc[0]
     with Sandbox() as sb:
-        with OdooClient(settings_for(sb)) as c:
-            nid_type = c.search_read("g2p.id.type", [["name", "=", "National ID"]], ["id"])[0]["id"]
-            existing = c.create(
-                "res.partner",
-                {
-                    "name": "ENTERED, BY HAND",
-                    "is_registrant": True,
-                    "is_group": False,
-                    "reg_ids": [[0, 0, {"id_type": nid_type, "value": person["national_id"]}]],
-                },
-            )
+        existing = registrant_holding(sb, person["national_id"])
         result = _run(sb, ["roster.csv"], "roster.yaml")
         assert result.exit_code == 0
         assert _server_counts(sb)["individual"] == 238  # not 239
@@ -210,15 +200,7 @@ def test_an_id_number_several_registrants_hold_is_refused_not_guessed(tmp_path: 
     frame = pd.read_csv(SAMPLES / "roster.csv", dtype=str, keep_default_na=False)
     person = frame[frame["national_id"] != ""].iloc[0]
     with Sandbox() as sb:
-        with OdooClient(settings_for(sb)) as c:
-            nid = c.search_read("g2p.id.type", [["name", "=", "National ID"]], ["id"])[0]["id"]
-            held = [[0, 0, {"id_type": nid, "value": person["national_id"]}]]
-            twins = [
-                c.create(
-                    "res.partner", {"name": name, "is_registrant": True, "is_group": False, "reg_ids": held}
-                )
-                for name in ("TWIN, ONE", "TWIN, TWO")
-            ]
+        twins = [registrant_holding(sb, person["national_id"], name) for name in ("TWIN, ONE", "TWIN, TWO")]
         dry = _run(sb, ["roster.csv"], "roster.yaml", mode="dry-run")
         result = _run(sb, ["roster.csv"], "roster.yaml", tmp_path=tmp_path)
         for run, refused in ((dry, "invalid"), (result, "failed")):

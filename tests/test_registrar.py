@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import MAPPINGS, SAMPLES, settings_for
+from conftest import MAPPINGS, SAMPLES, people_in, registrant_holding, settings_for
 
 from importer.cli import main
 from importer.client import OdooClient
@@ -27,11 +27,6 @@ from importer.sandbox import REGISTRAR_LOGIN, REGISTRAR_PASSWORD, Sandbox
 def _as_registrar(sb: Sandbox, files: list[Path], mode: str = "import"):
     options = ImportOptions(mapping=MAPPINGS / "roster.yaml", mode=mode, write_files=False)
     return run_import(files, options, settings_for(sb, REGISTRAR_LOGIN, REGISTRAR_PASSWORD))
-
-
-def _people(sb: Sandbox) -> int:
-    with OdooClient(settings_for(sb)) as c:
-        return c.search_count("res.partner", [["is_registrant", "=", True], ["is_group", "=", False]])
 
 
 def test_the_sandbox_refuses_a_registrar_ir_model_data_as_odoo_does() -> None:
@@ -53,7 +48,7 @@ def test_a_registrar_imports_re_runs_and_updates_without_writing_anyone_twice(tm
         first = _as_registrar(sb, [SAMPLES / "roster.csv"])
         assert first.exit_code == 0
         assert set(first.report.rows["status"]) == {"created"}
-        assert _people(sb) == 238
+        assert people_in(sb) == 238
 
         again = _as_registrar(sb, [SAMPLES / "roster.csv"])
         assert set(again.report.rows["status"]) == {"unchanged"}
@@ -65,7 +60,7 @@ def test_a_registrar_imports_re_runs_and_updates_without_writing_anyone_twice(tm
         frame.to_csv(edited, index=False)
         changed = _as_registrar(sb, [edited])
         assert changed.report.rows["status"].value_counts().to_dict() == {"unchanged": 237, "updated": 1}
-        assert _people(sb) == 238
+        assert people_in(sb) == 238
 
         dry = _as_registrar(sb, [edited], mode="dry-run")  # a supervisor's check with the same rights
         assert set(dry.report.rows["status"]) == {"unchanged"}
@@ -75,18 +70,12 @@ def test_a_registrar_cannot_link_people_found_by_id_and_is_told_so_before_anythi
     frame = pd.read_csv(SAMPLES / "roster.csv", dtype=str, keep_default_na=False)
     person = frame[frame["national_id"] != ""].iloc[0]
     with Sandbox() as sb:
-        with OdooClient(settings_for(sb)) as admin:
-            nid = admin.search_read("g2p.id.type", [["name", "=", "National ID"]], ["id"])[0]["id"]
-            admin.create(
-                "res.partner",
-                {"name": "ENTERED, BY HAND", "is_registrant": True, "is_group": False,
-                 "reg_ids": [[0, 0, {"id_type": nid, "value": person["national_id"]}]]},
-            )  # fmt: skip
+        registrant_holding(sb, person["national_id"])
         with pytest.raises(ImportFailure) as info:
             _as_registrar(sb, [SAMPLES / "roster.csv"])
         assert "1 people in the file are already in the registry" in info.value.message
         assert "Ask an administrator" in info.value.message
-        assert _people(sb) == 1  # nothing was written
+        assert people_in(sb) == 1  # nothing was written
 
 
 def test_ping_says_what_a_registrar_may_do(capsys, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,12 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import settings_for
+from conftest import people_in
 from flask import Flask
 from flask.testing import FlaskClient
 from reliability_support import CallHook
 
-from importer.client import OdooClient
 from importer.sandbox import ADMIN_API_KEY, ADMIN_LOGIN, ADMIN_PASSWORD, Sandbox
 from importer.web.app import create_app
 from importer.web.mappings import detect_mapping, list_mappings
@@ -329,11 +328,6 @@ def test_a_file_matching_no_layout_says_so_plainly(app: Flask) -> None:
     assert "do not match any layout we know" in text(web.get(job_url))
 
 
-def people_in(sb: Sandbox) -> int:
-    with OdooClient(settings_for(sb)) as client:
-        return client.search_count("res.partner", [["is_registrant", "=", True], ["is_group", "=", False]])
-
-
 def test_the_stop_button_ends_an_import_after_the_batches_in_flight(tmp_path: Path, clock: Clock) -> None:
     """Stop mid-import: the page says what went through, the registry agrees, importing again finishes."""
     arrived, stop_posted = threading.Event(), threading.Event()
@@ -371,11 +365,7 @@ def test_the_stop_button_ends_an_import_after_the_batches_in_flight(tmp_path: Pa
             result = text(web.get(running))
             assert "Import stopped, as you asked" in result
             assert "Stop the import" not in result
-            with OdooClient(settings_for(sb)) as client:
-                people = client.search_count(
-                    "res.partner", [["is_registrant", "=", True], ["is_group", "=", False]]
-                )
-            assert 0 < people < 238  # some batches went through, the rest were never sent
+            assert 0 < people_in(sb) < 238  # some batches went through, the rest were never sent
 
             again = upload(web, SAMPLES / "roster.csv", mapping="roster").headers["Location"]
             wait_for(web, again)
@@ -384,13 +374,7 @@ def test_the_stop_button_ends_an_import_after_the_batches_in_flight(tmp_path: Pa
             finish = web.post(again + "/import", data={"csrf_token": csrf(page.data)}).headers["Location"]
             assert wait_for(web, finish)["state"] == "done"
             assert "Import finished: all 238 rows went through" in text(web.get(finish))
-            with OdooClient(settings_for(sb)) as client:
-                assert (
-                    client.search_count(
-                        "res.partner", [["is_registrant", "=", True], ["is_group", "=", False]]
-                    )
-                    == 238
-                )
+            assert people_in(sb) == 238
         finally:
             stop_posted.set()
             app.extensions["spp_sessions"].close()
