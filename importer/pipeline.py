@@ -399,7 +399,7 @@ def _plan_and_load(
         return tables[entity].frame.index.difference(validation.invalid_rows(entity))
 
     stages = build_stages(tables, catalog, namespace, valid)
-    plan = Plan(namespace, stages, existing={}, matched=matched)
+    plan = Plan(namespace, stages, existing={})
     if client is not None:
         if mapping.match_by_id and matched:
             links = matched_xids(namespace, mapping.match_by_id, matched)

@@ -120,7 +120,6 @@ class Plan:
     namespace: str
     stages: dict[Entity, StagePlan]
     existing: dict[Entity, dict[str, int]]  # key -> server id, for records already on the server
-    matched: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> (partner, reg id) found by ID
 
 
 _UNSAFE = r"[^A-Za-z0-9_-]"
