@@ -39,6 +39,7 @@ from importer.plan import (
     mark_existing,
     match_by_id,
     matched_xids,
+    reg_id_stage,
 )
 from importer.read import SourceTable, read_source
 from importer.report import RunReport, build_report, write_reports
@@ -264,7 +265,7 @@ def _run_stages(
     stopped: str | None = None
     has_errors = any(p.severity == "error" for p in validation.problems)
     if options.all_or_nothing and has_errors:
-        outcomes = _all_refused(tables, validation, options.mode)
+        outcomes = _all_refused(tables, validation, options.mode, catalog, namespace)
     else:
         outcomes, stopped = _plan_and_load(
             tables, validation, catalog, mapping, namespace, xids, matched, options, client, say
@@ -361,7 +362,7 @@ def _invalid_outcomes(
 
 
 def _all_refused(
-    tables: dict[Entity, CanonicalTable], validation: Validation, mode: str
+    tables: dict[Entity, CanonicalTable], validation: Validation, mode: str, catalog: Catalog, namespace: str
 ) -> list[pd.DataFrame]:
     """--all-or-nothing with errors: nothing is written; valid rows say why they were held back."""
     messages = _error_messages(validation.problems)
@@ -371,6 +372,9 @@ def _all_refused(
         invalid = validation.invalid_rows(entity)
         bad, _ = _invalid_outcomes(canon, invalid, mode, messages)
         outcomes += [bad, _record_frame(entity, canon.frame.drop(index=invalid), Status.SKIPPED, held)]
+    if Entity.INDIVIDUAL in tables and catalog.id_types:  # the IDs are counted too, as in any run
+        ids = reg_id_stage(tables[Entity.INDIVIDUAL], catalog, namespace).rows
+        outcomes.append(_record_frame(Entity.REG_ID, ids, Status.SKIPPED, held, ids["xid"]))
     return outcomes
 
 

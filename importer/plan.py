@@ -205,9 +205,9 @@ def _partner_stage(
     return StagePlan(entity, PARTNER, fields, rows, build=build)
 
 
-def _reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str, rows: pd.Index) -> StagePlan:
-    """IDs are records of their own (g2p.reg.id) with their own external ids; small, built eagerly."""
-    frame = canon.frame.loc[rows]
+def reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str) -> StagePlan:
+    """Every person's IDs: records of their own (g2p.reg.id) with their own external ids, built eagerly."""
+    frame = canon.frame
     parts = []
     for id_type, (type_id, _regex) in catalog.id_types.items():
         col = id_column(id_type)
@@ -295,8 +295,7 @@ def build_stages(
     if Entity.INDIVIDUAL in tables and catalog.id_types:
         # Every person's IDs, the invalid people's too: those are then skipped with their person's
         # reason (StagePlan.blocked_by) instead of vanishing from the report's counts.
-        people = tables[Entity.INDIVIDUAL]
-        stage = _reg_id_stage(people, catalog, namespace, people.frame.index)
+        stage = reg_id_stage(tables[Entity.INDIVIDUAL], catalog, namespace)
         if len(stage.rows):
             stages[Entity.REG_ID] = stage
     if Entity.MEMBERSHIP in tables:

@@ -171,6 +171,8 @@ def test_all_or_nothing_writes_nothing_when_a_row_is_invalid() -> None:
         assert result.exit_code == 1
         assert _server_counts(sb) == {"group": 0, "individual": 0, "membership": 0, "reg_id": 0}
         assert not (result.report.rows["status"].isin(["created", "updated"])).any()
+        counts = result.report.counts()
+        assert counts.loc["reg_id", "skipped"] == counts.loc["reg_id", "total"] > 0  # IDs counted too
 
 
 def test_bare_server_is_one_configuration_problem_not_row_errors() -> None:
