@@ -179,3 +179,30 @@ def test_a_wrong_password_is_refused(browser, site: str) -> None:
     assert page.locator("text=Signed in as").count() == 0
     shot(page, "07-wrong-password.png")
     page.close()
+
+
+def test_a_clerk_stops_an_import_half_way(browser, site: str, registry: Sandbox) -> None:
+    browser.clear_cookies()
+    page = browser.new_page()
+    sign_in(page, site, ADMIN_PASSWORD)
+    page.wait_for_selector("text=Signed in as")
+    check_file(page, site, SAMPLES / "workbook.xlsx", "workbook")
+    assert "ready to import" in page.inner_text("#headline")
+    registry.faults = FaultPlan(rules=[FaultRule("latency", method="load", nth=None)], latency_seconds=0.3)
+    try:
+        page.click("text=Import the rows that are ready")
+        page.wait_for_function(
+            "() => { const b = document.querySelector('.bar');"
+            " return b && +b.getAttribute('aria-valuenow') > 10; }",
+            timeout=WAIT_MS,
+        )
+        page.click("text=Stop the import")
+        page.wait_for_selector("#headline", timeout=WAIT_MS)
+    finally:
+        registry.faults = None
+    headline = page.inner_text("#headline")
+    assert "Import stopped, as you asked" in headline
+    assert "Import the same file again at any time to finish" in headline
+    assert page.locator("text=Stop the import").count() == 0
+    shot(page, "08-import-stopped.png")
+    page.close()
