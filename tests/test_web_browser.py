@@ -104,6 +104,21 @@ def sign_in(page, site: str, password: str) -> None:
     page.click("button[type=submit]")
 
 
+def slow_loads() -> FaultPlan:
+    """Each load call held 0.3 s, so an import of the samples lasts long enough to watch (and stop)."""
+    return FaultPlan(rules=[FaultRule("latency", method="load", nth=None)], latency_seconds=0.3)
+
+
+def import_until_the_bar_moves(page) -> None:
+    """Press Import on a checked file, then wait until the bar is past 10 % and not yet done."""
+    page.click("text=Import the rows that are ready")
+    page.wait_for_function(
+        "() => { const b = document.querySelector('.bar');"
+        " return b && +b.getAttribute('aria-valuenow') > 10 && +b.getAttribute('aria-valuenow') < 100; }",
+        timeout=WAIT_MS,
+    )
+
+
 def check_file(page, site: str, path: Path, mapping: str) -> None:
     page.goto(site + "/")
     page.select_option("select[name=mapping]", mapping)
@@ -138,14 +153,9 @@ def test_a_clerk_checks_fixes_imports_and_reruns_a_file(
     # The good roster: ready, then imported while the bar moves batch by batch.
     check_file(page, site, SAMPLES / "roster.xlsx", "roster")
     assert "ready to import" in page.inner_text("#headline")
-    registry.faults = FaultPlan(rules=[FaultRule("latency", method="load", nth=None)], latency_seconds=0.3)
+    registry.faults = slow_loads()
     try:
-        page.click("text=Import the rows that are ready")
-        page.wait_for_function(
-            "() => { const b = document.querySelector('.bar');"
-            " return b && +b.getAttribute('aria-valuenow') > 10 && +b.getAttribute('aria-valuenow') < 100; }",
-            timeout=WAIT_MS,
-        )
+        import_until_the_bar_moves(page)
         assert "Writing" in page.inner_text("#stage")
         shot(page, "04-import-progress.png")
         page.wait_for_selector("#headline", timeout=WAIT_MS)
@@ -188,14 +198,9 @@ def test_a_clerk_stops_an_import_half_way(browser, site: str, registry: Sandbox)
     page.wait_for_selector("text=Signed in as")
     check_file(page, site, SAMPLES / "workbook.xlsx", "workbook")
     assert "ready to import" in page.inner_text("#headline")
-    registry.faults = FaultPlan(rules=[FaultRule("latency", method="load", nth=None)], latency_seconds=0.3)
+    registry.faults = slow_loads()
     try:
-        page.click("text=Import the rows that are ready")
-        page.wait_for_function(
-            "() => { const b = document.querySelector('.bar');"
-            " return b && +b.getAttribute('aria-valuenow') > 10; }",
-            timeout=WAIT_MS,
-        )
+        import_until_the_bar_moves(page)
         page.click("text=Stop the import")
         page.wait_for_selector("#headline", timeout=WAIT_MS)
     finally:
