@@ -86,7 +86,7 @@ def test_a_second_ctrl_c_stops_at_once_and_a_rerun_still_finishes(tmp_path: Path
         def keep_interrupting() -> None:  # as a clerk hammering Ctrl-C, until the importer is gone
             while proc[0].poll() is None:
                 os.kill(proc[0].pid, signal.SIGINT)
-                time.sleep(0.1)
+                time.sleep(0.02)
 
         CallHook(
             sb, "load:individual", nth=1, action=lambda: threading.Thread(target=keep_interrupting).start()
