@@ -197,12 +197,16 @@ class _StopOnCtrlC:
             self._previous = signal.signal(signal.SIGINT, self._interrupt)
         return self
 
-    def __exit__(self, *_: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if self._previous is None:
+            return
+        # Once asked to stop, more Ctrl-C on the way out (the report printing) must not trace back.
+        stopping = self.stop.is_set() or exc_type is KeyboardInterrupt
+        signal.signal(signal.SIGINT, signal.SIG_IGN if stopping else self._previous)
 
     def _interrupt(self, _signum: int, _frame: FrameType | None) -> None:
         if self.stop.is_set() or not self.writing:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopping at once: ignore the presses after
             raise KeyboardInterrupt
         self.stop.set()
         print(

@@ -23,6 +23,14 @@ class Status(StrEnum):
     INVALID = "invalid"  # dry run: would be refused
 
 
+#: What a clerk calls many records of each entity (summaries, the web page's tables).
+ENTITY_PLURALS: dict[str, str] = {
+    "group": "households",
+    "individual": "people",
+    "reg_id": "ID numbers",
+    "membership": "memberships",
+}
+
 #: Why a run stopped when the person running it asked it to (Ctrl-C, the page's Stop button).
 STOPPED_ON_REQUEST = "you asked it to stop; what was already sent is written, nothing more was sent"
 

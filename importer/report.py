@@ -39,7 +39,15 @@ import pyarrow.csv as pa_csv
 
 from importer.audit import jsonable
 from importer.cells import neutralise_arrow, to_arrow_text
-from importer.outcome import STATUS_SEVERITY, STOPPED_ON_REQUEST, Entity, Problem, RecordOutcome, Status
+from importer.outcome import (
+    ENTITY_PLURALS,
+    STATUS_SEVERITY,
+    STOPPED_ON_REQUEST,
+    Entity,
+    Problem,
+    RecordOutcome,
+    Status,
+)
 
 __all__ = [
     "EMPTY_ROW_REASON",
@@ -741,6 +749,20 @@ def _describe_problem(problem: Mapping[str, Any]) -> str:
     return text
 
 
+def _written_before_the_stop(report: RunReport) -> str:
+    """What reached the registry before a stop, by entity.
+
+    A stopped run's rows are mostly 'skipped' (a row is as bad as its worst
+    record: a person written without their membership), so the clerk is told
+    plainly what was written.
+    """
+    records = report.records
+    done = records[records["status"].isin([Status.CREATED.value, Status.UPDATED.value])]
+    by_entity = done["entity"].astype(str).value_counts()
+    parts = [f"{by_entity[e]} {ENTITY_PLURALS.get(e, e)}" for e in ENTITY_PLURALS if by_entity.get(e)]
+    return "Written before the stop: " + (", ".join(parts) if parts else "nothing") + "."
+
+
 def summary_text(report: RunReport, *, max_errors: int = 5) -> str:
     """What the terminal shows at the end of a run: counts, row totals, first errors, report files."""
     lines = [MODE_TITLES.get(report.mode, report.mode)]
@@ -772,6 +794,7 @@ def summary_text(report: RunReport, *, max_errors: int = 5) -> str:
         lines += [
             "",
             f"The run STOPPED before the end (exit code 2): {stopped}.",
+            _written_before_the_stop(report),
             "Nothing written is lost or doubled: " + again,
         ]
         return "\n".join(lines)

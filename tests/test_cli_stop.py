@@ -73,7 +73,10 @@ def test_ctrl_c_while_writing_stops_after_the_batches_in_flight_and_reports_ever
         assert rows.loc[rows["status"] == "skipped", "reasons"].str.contains("you asked it to stop").all()
         with OdooClient(settings_for(sb)) as client:
             assert_accounted(rows, len(frame), client, nothing_else=True)
-        assert 0 < people_in(sb) < PEOPLE  # households and some people written, the rest not sent
+            households = client.search_count("res.partner", [["is_group", "=", True]])
+        people = people_in(sb)
+        assert 0 < people < PEOPLE  # households and some people written, the rest not sent
+        assert f"Written before the stop: {households} households, {people} people." in stdout
         _finish_and_check(csv, tmp_path / "finished", sb, frame)
 
 
@@ -83,17 +86,38 @@ def test_a_second_ctrl_c_stops_at_once_and_a_rerun_still_finishes(tmp_path: Path
     with Sandbox() as sb:
         proc: list[subprocess.Popen] = []
 
-        def keep_interrupting() -> None:  # as a clerk hammering Ctrl-C, until the importer is gone
-            while proc[0].poll() is None:
-                os.kill(proc[0].pid, signal.SIGINT)
-                time.sleep(0.02)
+        def press_ctrl_c_twice() -> None:  # the registry holds this call, so both land mid-run
+            os.kill(proc[0].pid, signal.SIGINT)
+            time.sleep(0.5)
+            os.kill(proc[0].pid, signal.SIGINT)
+            time.sleep(0.5)
 
-        CallHook(
-            sb, "load:individual", nth=1, action=lambda: threading.Thread(target=keep_interrupting).start()
-        )
+        CallHook(sb, "load:individual", nth=1, action=press_ctrl_c_twice, exclusive=False)
         proc.append(_start(csv, tmp_path / "stopped", sb))
         stdout, stderr = proc[0].communicate(timeout=300)
         assert proc[0].returncode == 2, stdout[-2000:] + stderr[-2000:]
         assert "Traceback" not in stdout + stderr
+        assert "Press Ctrl-C again to stop at once" in stderr
         assert "interrupted; run the same command again to finish safely" in stderr
         _finish_and_check(csv, tmp_path / "finished", sb, frame)
+
+
+def test_ctrl_c_pressed_again_after_the_run_has_stopped_is_harmless(tmp_path: Path) -> None:
+    """A clerk still pressing Ctrl-C while the stopped run prints its report: no traceback."""
+    csv = tmp_path / "roster.csv"
+    write_roster(csv, PEOPLE)
+    with Sandbox() as sb:
+        proc: list[subprocess.Popen] = []
+
+        def keep_interrupting() -> None:
+            while proc[0].poll() is None:
+                os.kill(proc[0].pid, signal.SIGINT)
+                time.sleep(0.01)
+
+        hammer = threading.Thread(target=keep_interrupting)
+        CallHook(sb, "load:individual", nth=1, action=hammer.start)
+        proc.append(_start(csv, tmp_path / "stopped", sb))
+        stdout, stderr = proc[0].communicate(timeout=300)
+        hammer.join(10)
+        assert proc[0].returncode == 2, stdout[-2000:] + stderr[-2000:]
+        assert "Traceback" not in stdout + stderr and "KeyboardInterrupt" not in stderr

@@ -14,17 +14,14 @@ from typing import Any
 
 import pandas as pd
 
-from importer.outcome import STOPPED_ON_REQUEST
+from importer.outcome import ENTITY_PLURALS, STOPPED_ON_REQUEST
 from importer.report import EMPTY_ROW_REASON, RunReport
 
 #: At most this many problems are listed on the page; the downloads hold them all.
 MAX_PROBLEMS_SHOWN = 1000
 
 ENTITY_LABELS = {
-    "group": "Households",
-    "individual": "People",
-    "reg_id": "ID numbers",
-    "membership": "Memberships",
+    **{entity: words[:1].upper() + words[1:] for entity, words in ENTITY_PLURALS.items()},
     "input rows": "Rows in your file",
 }
 STATUS_LABELS = {
