@@ -21,6 +21,10 @@ class Status(StrEnum):
     SKIPPED = "skipped"  # not sent because something it depends on failed
     VALID = "valid"  # dry run: would be written
     INVALID = "invalid"  # dry run: would be refused
+    #: An input row only, never a record: some of its records are in the registry, others were
+    #: refused by the server or not sent after those committed (``load`` commits per call).
+    #: Re-running the file after the fix completes it.
+    PARTLY_WRITTEN = "partly written"
 
 
 #: What a clerk calls many records of each entity (summaries, the web page's tables).

@@ -44,6 +44,7 @@ from importer.plan import (
 from importer.read import SourceTable, read_source
 from importer.report import RunReport, build_report, write_reports
 from importer.resolve import resolve_codes
+from importer.row_rules import RowVerdict, hold_back
 from importer.settings import ConnectionSettings
 from importer.validate import Validation, validate_tables
 
@@ -259,6 +260,8 @@ def _run_stages(
         matched = found.matched
         _refuse_ambiguous(validation, people, found, mapping.match_by_id)
     problems += validation.problems
+    verdict = hold_back(tables, validation, problems, dry_run=options.mode != "import")
+    tables = verdict.tables
     say("validate", 1, 1)
 
     outcomes: list[pd.DataFrame] = []
@@ -268,7 +271,7 @@ def _run_stages(
         outcomes = _all_refused(tables, validation, options.mode, catalog, namespace)
     else:
         outcomes, stopped = _plan_and_load(
-            tables, validation, catalog, mapping, namespace, xids, matched, options, client, say
+            tables, validation, verdict, catalog, mapping, namespace, xids, matched, options, client, say
         )
 
     meta["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -381,6 +384,7 @@ def _all_refused(
 def _plan_and_load(
     tables: dict[Entity, CanonicalTable],
     validation: Validation,
+    verdict: RowVerdict,
     catalog: Catalog,
     mapping: Mapping,
     namespace: str,
@@ -397,10 +401,18 @@ def _plan_and_load(
     for entity, canon in tables.items():
         bad, failed = _invalid_outcomes(canon, validation.invalid_rows(entity), mode, messages)
         outcomes.append(bad)
+        held = verdict.held.get(entity)
+        if held is not None:  # the rest of a refused row: not sent, so the row is whole or absent
+            frame = canon.frame.loc[held.index]
+            outcomes.append(_record_frame(entity, frame, Status.SKIPPED, held))
+            why = "row " + frame["_row"].astype(str) + ": another part of that row is refused"
+            for key, text in zip(frame["key"], why, strict=True):
+                failed.setdefault(key, text)
         failed_parents[entity] = failed
 
     def valid(entity: Entity) -> pd.Index:
-        return tables[entity].frame.index.difference(validation.invalid_rows(entity))
+        index = tables[entity].frame.index.difference(validation.invalid_rows(entity))
+        return index.difference(verdict.held_rows(entity))
 
     stages = build_stages(tables, catalog, namespace, valid)
     plan = Plan(namespace, stages, existing={})

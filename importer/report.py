@@ -88,6 +88,7 @@ STATUS_ORDER: tuple[str, ...] = (
     Status.UNCHANGED.value,
     Status.VALID.value,
     Status.INVALID.value,
+    Status.PARTLY_WRITTEN.value,
     Status.FAILED.value,
     Status.SKIPPED.value,
 )
@@ -634,11 +635,15 @@ def _build(
         has_error[prob_rid[is_error]] = True
     no_record = severity < 0
     bad_status = Status.FAILED if mode == "import" else Status.INVALID
-    severity[no_record & has_error] = STATUS_SEVERITY[bad_status]
+    # A row with an error is refused, whatever its records say (they were held back: row_rules).
+    severity[has_error] = np.maximum(severity[has_error], STATUS_SEVERITY[bad_status])
     skipped_rows = no_record & ~has_error
     severity[skipped_rows] = STATUS_SEVERITY[Status.SKIPPED]
     status_lookup = np.array([_NAME_BY_SEVERITY[i] for i in range(max(_NAME_BY_SEVERITY) + 1)])
     rows["status"] = status_lookup[severity].astype(object) if n_rows else np.array([], dtype=object)
+    partly = _partly_written(records, rec_rid, n_rows) if mode == "import" else np.zeros(n_rows, dtype=bool)
+    if partly.any():
+        rows.loc[partly, "status"] = Status.PARTLY_WRITTEN.value
 
     # What came from each row, joined in record order.
     rows["entities"] = _join_few(rec_rid, records["entity"].to_numpy(dtype=object), n_rows)
@@ -652,6 +657,8 @@ def _build(
     skipped_no_reason = skipped_rows & (reasons == "")
     reasons[skipped_no_reason & blank] = EMPTY_ROW_REASON
     reasons[skipped_no_reason & ~blank] = NO_RECORD_REASON
+    if partly.any():
+        reasons[partly] = _partly_written_reasons(records, rec_rid, np.flatnonzero(partly), reasons[partly])
     rows["reasons"] = reasons
 
     clean_meta = scrub_meta(dict(meta), secrets=secrets)
@@ -663,6 +670,51 @@ def _build(
         problems=problem_frame,
         meta=clean_meta,
     )
+
+
+_WRITTEN = (Status.CREATED.value, Status.UPDATED.value, Status.UNCHANGED.value)
+_NOT_WRITTEN = (Status.FAILED.value, Status.SKIPPED.value, Status.INVALID.value)
+
+
+def _partly_written(records: pd.DataFrame, rec_rid: np.ndarray, n_rows: int) -> np.ndarray:
+    """Rows some of whose records are in the registry while others are not."""
+    written = np.zeros(n_rows, dtype=bool)
+    missing = np.zeros(n_rows, dtype=bool)
+    if len(records):
+        status = records["status"].astype(str).to_numpy(dtype=object)
+        linked = rec_rid >= 0
+        written[rec_rid[linked & np.isin(status, _WRITTEN)]] = True
+        missing[rec_rid[linked & np.isin(status, _NOT_WRITTEN)]] = True
+    return written & missing
+
+
+def _partly_written_reasons(
+    records: pd.DataFrame, rec_rid: np.ndarray, rows: np.ndarray, reasons: np.ndarray
+) -> np.ndarray:
+    """ "in the registry: …; not written: …" before the row's own reasons, joined without a loop."""
+    n_rows = int(rec_rid.max()) + 1 if len(rec_rid) else 0
+    wanted = np.isin(rec_rid, rows)
+    words = _record_words(records.loc[wanted, "entity"], records.loc[wanted, "key"])
+    rid = rec_rid[wanted]
+    done = records.loc[wanted, "status"].astype(str).isin(_WRITTEN).to_numpy()
+    there = _join_by_row(np.where(done, rid, -1), words, n_rows, sep=", ", unique=True)[rows]
+    missing = _join_by_row(np.where(done, -1, rid), words, n_rows, sep=", ", unique=True)[rows]
+    head = "partly written: in the registry: " + pd.Series(there, dtype=object) + "; not written: "
+    tail = " (fix the cause below, then import the same file again to complete the row); "
+    return (head + pd.Series(missing, dtype=object) + tail + pd.Series(reasons, dtype=object)).to_numpy()
+
+
+def _record_words(entities: pd.Series, keys: pd.Series) -> np.ndarray:
+    """ "person 'P1'", "an ID of person 'P1'", "the membership" for each record."""
+    entities = entities.astype(str).to_numpy(dtype=object)
+    keys = keys.astype(str)
+    words = np.where(
+        entities == Entity.GROUP.value, "household '" + keys + "'", "person '" + keys + "'"
+    ).astype(object)
+    is_id = entities == Entity.REG_ID.value
+    words[is_id] = ("an ID of person '" + keys.str.split("__").str[0] + "'").to_numpy()[is_id]
+    words[entities == Entity.MEMBERSHIP.value] = "the membership"
+    return words
 
 
 def _reason_items(

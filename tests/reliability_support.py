@@ -50,7 +50,9 @@ NAMESPACE = "spp_roster"
 FULL = os.environ.get("SPP_RELIABILITY_FULL") == "1"
 
 OK_STATUSES = {"created", "updated", "unchanged", "valid"}
-ALL_STATUSES = OK_STATUSES | {"failed", "skipped", "invalid"}
+ALL_STATUSES = OK_STATUSES | {"failed", "skipped", "invalid", "partly written"}
+#: Row statuses that may claim records on the server: a failed or skipped row claims none.
+CLAIMING_STATUSES = {"created", "updated", "unchanged", "partly written"}
 MODEL_OF_PREFIX = {
     "grp": "res.partner",
     "ind": "res.partner",
@@ -399,6 +401,12 @@ def assert_accounted(
     not_ok = ~statuses.isin(OK_STATUSES)
     reasons = rows["reasons"].astype(str)
     assert (reasons[not_ok].str.strip() != "").all(), "a row that was not written says no reason"
+    claiming = statuses.isin(CLAIMING_STATUSES | {"valid"})
+    server_ids = rows["server_ids"].fillna("").astype(str)
+    greedy = [i for i in rows.index[~claiming] if set(_split(server_ids[i])) - {"nan", "<NA>"}]
+    assert not greedy, (
+        f"failed or skipped rows that claim server records: {rows.loc[greedy[:5], 'row'].tolist()}"
+    )
     if client is None:
         return
     on_server = server_xids(client, namespace)
@@ -414,6 +422,7 @@ def assert_accounted(
         done = records[records["status"].isin(["created", "updated", "unchanged"])]
         for xid, sid in zip(done["external_id"], done["server_id"], strict=True):
             written[str(xid)] = int(sid)
+        _assert_claimed_once(rows, done)
     missing = sorted(set(written) - set(on_server))
     assert not missing, f"report says written, server lacks: {missing[:5]}"
     wrong = [x for x, sid in written.items() if on_server[x][1] != sid]
@@ -431,6 +440,23 @@ def assert_accounted(
             gone = records[~records["status"].isin(["created", "updated", "unchanged"])]
             leaked = sorted(set(gone["external_id"].dropna().astype(str)) & set(on_server) - set(written))
             assert not leaked, f"report says not written, server has: {leaked[:5]}"
+
+
+def _assert_claimed_once(rows: pd.DataFrame, written: pd.DataFrame) -> None:
+    """Every written record is claimed by exactly one input row, and that row says it was written."""
+    twice = written["external_id"][written["external_id"].duplicated()]
+    assert twice.empty, f"records claimed by two rows: {twice.tolist()[:5]}"
+    status_of = {
+        (str(f), str(s), int(r)): str(st)
+        for f, s, r, st in zip(rows["file"], rows["sheet"], rows["row"], rows["status"], strict=True)
+    }
+    claims = zip(written["file"], written["sheet"], written["row"], written["external_id"], strict=True)
+    wrong = [
+        (xid, status_of.get((str(f), str(s), int(r))))
+        for f, s, r, xid in claims
+        if status_of.get((str(f), str(s), int(r))) not in CLAIMING_STATUSES
+    ]
+    assert not wrong, f"written records claimed by rows that say otherwise: {wrong[:5]}"
 
 
 def _iso(day_first: str) -> str:
