@@ -1,6 +1,6 @@
 """What the server knows, asked once per run: field types and lookup records.
 
-Decision 3 in DESIGN.md: ask the server, don't assume.  One ``fields_get``
+Ask the server, don't assume (docs/architecture.md §2).  One ``fields_get``
 per model the import writes and one ``search_read`` per lookup model, kept
 for the run.  Dry runs use exactly the same catalog as real runs.
 
@@ -61,7 +61,7 @@ def fetch_catalog(client: OdooClient) -> Catalog:
     kinds = client.search_read("g2p.group.membership.kind", [], ["name", "is_unique"])
     cat.membership_kinds = _values(kinds, "name")
     cat.unique_kinds = {str(k["name"]) for k in kinds if k.get("is_unique")}
-    cat.unique_kinds.add("Head")  # the registry's rule, whatever the flag says (DESIGN.md §2)
+    cat.unique_kinds.add("Head")  # the registry's rule, whatever the flag says (docs/architecture.md §2)
     cat.unique_kinds &= set(cat.membership_kinds) | {"Head"}
     cat.id_types = {
         str(r["name"]): (int(r["id"]), r.get("id_validation") or None)

@@ -44,7 +44,7 @@ from importer.settings import ConnectionSettings
 Domain = list[Any]
 
 #: Writes made by the importer skip chatter tracking, as Odoo's own import
-#: screen does: it nearly doubles the server's rate (DESIGN.md §2).
+#: screen does: it nearly doubles the server's rate (docs/architecture.md §2).
 IMPORT_CONTEXT: dict[str, Any] = {"tracking_disable": True, "mail_create_nolog": True}
 
 _READ_METHODS = frozenset(

@@ -18,7 +18,7 @@ Callers catch by meaning, not by accident::
 
 ``OutcomeUnknown`` is its own class because the pipeline needs to know: a
 write whose answer was lost is re-sent safely only because every record
-carries an external id (see DESIGN.md §3.1).
+carries an external id (see docs/architecture.md §3).
 
 No exception here ever holds the password or API key: messages are built
 from the server's answer and the call's model and method, never from the

@@ -3,7 +3,7 @@
 Why ``load``: it creates a record and its external id in one transaction,
 and updates the record when the external id already exists, so re-sending
 a batch after a crash or a lost answer never duplicates anyone
-(DESIGN.md §3.1).  Every call carries external ids only, so the client may
+(docs/architecture.md §3).  Every call carries external ids only, so the client may
 retry a lost answer (``idempotent=True``).
 
 A refused batch is resent without the rows the server named; when the

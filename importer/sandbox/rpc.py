@@ -3,7 +3,7 @@
 An answer is always HTTP 200; a failure is `{"error": {"code": 200, "message":
 "Odoo Server Error", "data": {"name", "debug", "message", "arguments", "context"}}}`
 with `data.name` naming the exception class a real server raises for the same
-mistake (see DESIGN.md §2 and the recorded transcript).
+mistake (see docs/architecture.md §2 and the recorded transcript).
 """
 
 from __future__ import annotations
