@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from importer.canonical import CanonicalTable
+from importer.normalise import isin
 from importer.outcome import Entity, Problem
 from importer.validate import Validation
 
@@ -68,12 +69,15 @@ class _Origins:
         return self._pairs.setdefault((Path(str(file)).name, str(sheet or "")), len(self._pairs))
 
     def of_frame(self, frame: pd.DataFrame) -> np.ndarray:
-        files = frame["_file"].astype(str).to_numpy(dtype=object)
-        sheets = frame["_sheet"].astype(str).to_numpy(dtype=object)
-        codes, uniques = pd.factorize(pd.Series(files) + "\x00" + pd.Series(sheets))
-        pair_ids = np.array([self.pair(*u.split("\x00", 1)) for u in uniques], dtype=np.int64)
-        rows = frame["_row"].to_numpy(dtype=np.int64)
-        return (pair_ids[codes] << 32) | rows if len(frame) else np.zeros(0, dtype=np.int64)
+        if not len(frame):
+            return np.zeros(0, dtype=np.int64)
+        file_codes, files = pd.factorize(frame["_file"])  # categoricals: a handful of values
+        sheet_codes, sheets = pd.factorize(frame["_sheet"])
+        combined = file_codes.astype(np.int64) * len(sheets) + sheet_codes
+        pair_ids = np.zeros(len(files) * len(sheets), dtype=np.int64)
+        for code in np.unique(combined):
+            pair_ids[code] = self.pair(str(files[code // len(sheets)]), str(sheets[code % len(sheets)]))
+        return (pair_ids[combined] << 32) | frame["_row"].to_numpy(dtype=np.int64)
 
     def of_problem(self, problem: Problem) -> int:
         return (self.pair(problem.file or "", problem.sheet) << 32) | int(problem.row or 0)
@@ -96,7 +100,8 @@ def hold_back(
     refused_rows = {origins.of_problem(p) for p in errors}
     codes = {entity: origins.of_frame(canon.frame) for entity, canon in tables.items()}
     gone: dict[Entity, np.ndarray] = {  # refused by validation, or held back here
-        entity: canon.frame.index.isin(validation.invalid_rows(entity)) for entity, canon in tables.items()
+        entity: _in_index(canon.frame.index, validation.invalid_rows(entity))
+        for entity, canon in tables.items()
     }
     why: dict[Entity, pd.Series] = {entity: pd.Series(dtype=object) for entity in tables}
     row_refused = ROW_REFUSED_DRY if dry_run else ROW_REFUSED
@@ -128,12 +133,12 @@ def hold_back(
                 source = tables.get(parent)
                 if source is None:
                     continue
-                lost = source.frame.loc[gone[parent], "key"]
-                sent = set(source.frame.loc[~gone[parent], "key"])
-                lost = pd.Series(sorted(set(lost) - sent), dtype=object)
+                keys = source.frame["key"]
+                lost = keys[gone[parent]]
+                lost = lost[~isin(lost, keys[~gone[parent]])]  # a key also sent on another row is not lost
                 if lost.empty:
                     continue
-                hit = frame[column].isin(lost).to_numpy()
+                hit = isin(frame[column], lost).to_numpy()
                 reason = (
                     ("would not be sent: " if dry_run else "not sent: ")
                     + f"its {PARENT_WORDS[parent]} '"
@@ -147,7 +152,7 @@ def hold_back(
         if Entity.GROUP in tables:
             needed = _needed_groups(tables, gone)
             group = tables[Entity.GROUP].frame
-            unneeded = ~group["key"].isin(needed).to_numpy()
+            unneeded = ~isin(group["key"], needed).to_numpy()
             changed |= hold(Entity.GROUP, np.isin(codes[Entity.GROUP], refused) & unneeded, row_refused)
 
     out = dict(tables)
@@ -169,12 +174,21 @@ def _own_cell_errors(group: CanonicalTable | None, errors: list[Problem], origin
     }
 
 
-def _needed_groups(tables: dict[Entity, CanonicalTable], gone: dict[Entity, np.ndarray]) -> set[str]:
+def _needed_groups(tables: dict[Entity, CanonicalTable], gone: dict[Entity, np.ndarray]) -> pd.Series:
     """Households some membership that is still to be sent points at."""
     members = tables.get(Entity.MEMBERSHIP)
     if members is None:
-        return set()
-    return set(members.frame.loc[~gone[Entity.MEMBERSHIP], "group"])
+        return pd.Series([], dtype="str")
+    return members.frame["group"][~gone[Entity.MEMBERSHIP]]
+
+
+def _in_index(index: pd.Index, among: pd.Index) -> np.ndarray:
+    """``index.isin(among)`` without a Python object per label when both are integers."""
+    if not len(among):
+        return np.zeros(len(index), dtype=bool)
+    if index.dtype.kind in "iu" and among.dtype.kind in "iu":
+        return np.isin(index.to_numpy(), among.to_numpy())
+    return index.isin(among)
 
 
 def _claimed_by_written_rows(
