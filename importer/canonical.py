@@ -37,7 +37,23 @@ class CanonicalTable:
     table: SourceTable
     derived_key: bool = False  # keys built from identity fields, not a key column
     problems: list[Problem] = field(default_factory=list)
-    written: dict[str, pd.Series] = field(default_factory=dict)  # coded columns as the clerk wrote them
+    #: canonical column -> the one source column it is read from, so a message can quote the cell
+    #: as the clerk wrote it (looked up in ``table`` when needed, never copied)
+    sources: dict[str, str] = field(default_factory=dict)
+    date_orders: dict[str, str] = field(default_factory=dict)  # date column -> "day-first", ...
+
+    def as_written(self, column: str, index: pd.Index) -> pd.Series | None:
+        """The cells behind ``column`` at these rows, as the clerk typed them (trimmed).
+
+        ``None`` when the column is not read from one source column (a
+        composed name, a derived key).  A blank cell filled by the mapping's
+        default reads as ``""``: callers fall back to the canonical value.
+        """
+        header = self.sources.get(column)
+        source = self.table.frame
+        if header is None or header not in source.columns or not source.index.is_unique:
+            return None
+        return source[header].reindex(index).astype("str").str.strip()
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -92,6 +108,8 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
     kinds = FIELD_KINDS[spec.entity]
     data: dict[str, object] = {}
     columns: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    date_orders: dict[str, str] = {}
     problems: list[Problem] = []
     empty = pd.Series("", index=src.index, dtype="str")
 
@@ -101,18 +119,22 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
             series = series.where(series != "", fspec.default)
         kind = kinds[name]
         if kind == "date":
-            series = parse_dates(series, fspec.date_order or mapping.date_order)
+            date_orders[name] = fspec.date_order or mapping.date_order
+            series = parse_dates(series, date_orders[name])
         elif kind == "number":
             series = parse_numbers(series)
         data[name] = series
         columns[name] = fspec.column or f"(default of {name})"
+        if fspec.column:
+            sources[name] = fspec.column
     for id_type, column in spec.ids.items():
         data[id_column(id_type)] = src[column].astype("str").str.strip()
-        columns[id_column(id_type)] = column
+        columns[id_column(id_type)] = sources[id_column(id_type)] = column
     if spec.entity is Entity.MEMBERSHIP:
         data["group"] = src[spec.group].astype("str").str.strip()
         data["individual"] = src[spec.individual].astype("str").str.strip()
         columns["group"], columns["individual"] = spec.group, spec.individual  # type: ignore[assignment]
+        sources["group"], sources["individual"] = spec.group, spec.individual  # type: ignore[assignment]
 
     frame = pd.DataFrame(data, index=src.index)
     if spec.entity is not Entity.MEMBERSHIP:
@@ -124,7 +146,7 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
         frame["key"] = frame["group"] + "__" + frame["individual"]
     elif spec.key:
         frame["key"] = src[spec.key].astype("str").str.strip()
-        columns["key"] = spec.key
+        columns["key"] = sources["key"] = spec.key
     else:
         # identity names are mapped fields or ID types (whose column is id:<type>)
         identity = [id_column(n) if n in spec.ids else n for n in spec.identity]
@@ -147,7 +169,9 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
     for name, value in _origin(table, src.index).items():
         frame[name] = value
     frame = _drop_blank_rows(frame, [c for c in frame.columns if c not in ORIGIN])
-    return CanonicalTable(spec.entity, frame, columns, table, derived, problems)
+    return CanonicalTable(
+        spec.entity, frame, columns, table, derived, problems, sources=sources, date_orders=date_orders
+    )
 
 
 def _drop_blank_rows(frame: pd.DataFrame, value_columns: list[str]) -> pd.DataFrame:

@@ -258,7 +258,7 @@ def _run_stages(
         found = match_by_id(client, people, mapping.match_by_id, catalog, known)
         matched = found.matched
         _refuse_ambiguous(validation, people, found, mapping.match_by_id)
-    problems += validation.problems
+    problems += validation.reported()  # one message per problem per cell
     say("validate", 1, 1)
 
     outcomes: list[pd.DataFrame] = []
