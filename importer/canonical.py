@@ -42,21 +42,23 @@ class CanonicalTable:
     sources: dict[str, str] = field(default_factory=dict)
     date_orders: dict[str, str] = field(default_factory=dict)  # date column -> "day-first", ...
 
-    def as_written(self, column: str, index: pd.Index) -> pd.Series | None:
-        """The cells behind ``column`` at these rows, as the clerk typed them (trimmed).
+    def as_written(self, column: str, index: pd.Index) -> pd.Series:
+        """The cells behind ``column`` at these rows as the clerk typed them (trimmed), for messages.
 
-        ``None`` when the column is not read from one source column (a
-        composed name, a derived key).  A blank cell filled by the mapping's
-        default reads as ``""``: callers fall back to the canonical value.
+        Looked up in the source table when asked, never copied per row.  Where
+        there is no one source cell (a composed name, a derived key) or the
+        cell was blank (filled by the mapping's default), the canonical value.
         """
+        if column not in self.frame.columns:
+            return pd.Series("", index=index, dtype="str")
+        canonical = self.frame.loc[index, column].astype("str")
         header = self.sources.get(column)
         source = self.table.frame
         if header is None or header not in source.columns or not source.index.is_unique:
-            return None
-        return source[header].reindex(index).astype("str").str.strip()
-
-    def __len__(self) -> int:
-        return len(self.frame)
+            return canonical
+        written = source[header].reindex(index, fill_value="").astype("str").str.strip().to_numpy()
+        blank = written == ""
+        return pd.Series(np.where(blank, canonical.to_numpy(), written), index=index, dtype="str")
 
 
 def id_column(id_type: str) -> str:
@@ -187,7 +189,8 @@ def _collapse_groups(group: CanonicalTable, defaults: dict[str, str]) -> Canonic
     """A roster repeats each household on every member's row: keep one record per key.
 
     The first row of each household speaks for it; later rows that disagree
-    are flagged (as warnings on those rows), not silently merged.
+    are flagged (as warnings on those rows, quoting both cells as written),
+    not silently merged.
     """
     frame = group.frame
     has_key = frame["key"] != ""
@@ -195,27 +198,35 @@ def _collapse_groups(group: CanonicalTable, defaults: dict[str, str]) -> Canonic
     if not dup.any():
         return group
     first = frame[has_key & ~dup].set_index("key")
+    first_rows = pd.Series(frame.index[has_key & ~dup], index=first.index)  # key -> its first row
     later = frame[dup]
     for name in [c for c in frame.columns if c not in (*ORIGIN, "key")]:
         ref = later["key"].map(first[name])
         differs = (later[name].str.casefold() != ref.str.casefold()) & (later[name] != "")
         if name in defaults:  # a blank cell filled by the mapping's default is not a disagreement
             differs &= later[name] != defaults[name]
-        for idx in later.index[differs][:1000]:
+        flagged = later.index[differs][:1000]
+        if not len(flagged):
+            continue
+        earlier = later.loc[flagged, "key"].map(first_rows)
+        said_before = group.as_written(name, pd.Index(earlier)).to_list()
+        said_here = group.as_written(name, flagged).to_list()
+        header = group.columns.get(name, name)
+        for idx, before, here in zip(flagged, said_before, said_here, strict=True):
             row = later.loc[idx]
             group.problems.append(
                 Problem(
                     code="group_conflict",
                     severity="warning",
                     message=(
-                        f"household '{row['key']}' has {group.columns.get(name, name)} "
-                        f"'{ref.loc[idx]}' on an earlier row; this row's '{row[name]}' is ignored"
+                        f"household '{row['key']}' has {header} '{before}' on an earlier row; "
+                        f"this row's '{here}' is ignored"
                     ),
                     file=row["_file"],
                     sheet=row["_sheet"] or None,
                     row=int(row["_row"]),
                     column=group.columns.get(name),
-                    value=str(row[name]),
+                    value=here,
                     entity=Entity.GROUP.value,
                     key=str(row["key"]),
                 )

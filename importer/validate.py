@@ -111,17 +111,6 @@ def expected_form(canon: CanonicalTable, column: str, catalog: Catalog) -> str:
     return {"email": EMAIL_FORM, "number": NUMBER_FORM, "bool": BOOLEAN_FORM}.get(kind or "", "")
 
 
-def _as_written(canon: CanonicalTable, column: str, index: pd.Index) -> pd.Series:
-    """The cells as the clerk wrote them; the canonical value where the cell was blank (a default)."""
-    if column not in canon.frame.columns:
-        return pd.Series("", index=index, dtype="str")
-    canonical = canon.frame.loc[index, column].astype("str")
-    written = canon.as_written(column, index)
-    if written is None:
-        return canonical
-    return written.where(written.notna() & (written != ""), canonical)
-
-
 def _hint(value: str, options: list[str]) -> str | None:
     """ "did you mean 'Female'?" for a coded value, else the allowed values."""
     guesses = [g for g in (suggest(v, options) for v in value.split(",")) if g]
@@ -161,11 +150,11 @@ def _problems_of_rule(
     header = canon.columns.get(column, column)
     spec = RULES.get(rule)
     template = spec.message if spec else f"{header}: check '{rule}' failed"
-    values = _as_written(canon, column, index)
+    values = canon.as_written(column, index)
     words = {"column": header, "form": expected_form(canon, column, catalog)}
     others = readings = None
     if spec and spec.other:
-        others = _as_written(canon, spec.other, index)
+        others = canon.as_written(spec.other, index)
         words["other_column"] = canon.columns.get(spec.other, spec.other)
     if "{reading}" in template:
         order = canon.date_orders.get(column, "iso")
