@@ -4,6 +4,11 @@ pandera collects every failure in one pass (``lazy=True``) as a DataFrame;
 this module joins those failures back to the rows and columns the clerk
 sees, with a sentence and, where obvious, a suggestion.  Nothing is
 re-parsed from error strings.
+
+Each sentence quotes the cell as the clerk wrote it (``'15/06/2031'``, looked
+up in the source table, not the ISO date the map stage made of it) and says
+the form expected there in words (:mod:`importer.forms`); a problem is
+reported once per cell even when the cell feeds two records.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 import pandera.pandas as pa
 
-from importer.canonical import CanonicalTable
+from importer.canonical import CanonicalTable, id_column
 from importer.catalog import Catalog
 from importer.forms import (
     BOOLEAN_FORM,
@@ -29,7 +34,7 @@ from importer.normalise import suggest
 from importer.outcome import Entity, Problem
 from importer.schemas import RULES, SAME_PROBLEM, build_schema
 
-ID_PREFIX = "id:"  # canonical ID columns are "id:<ID type>" (see importer.canonical.id_column)
+ID_PREFIX = id_column("")  # an ID type's canonical column is this prefix and the type's name
 
 
 @dataclass
@@ -75,11 +80,14 @@ def _one_message_per_cell(problems: list[Problem]) -> list[Problem]:
 
     The repeat stays (its record must still say why it is refused), but a
     row's reasons then read the same sentence once, not two wordings of it.
+    Only codes of :data:`SAME_PROBLEM` can repeat in other words, so only they
+    are looked at (a million other problems cost no lookup table).
     """
+    related = set(SAME_PROBLEM) | set(SAME_PROBLEM.values())
     first: dict[tuple[object, ...], Problem] = {}
     out: list[Problem] = []
     for problem in problems:
-        cell = _cell_problem(problem)
+        cell = _cell_problem(problem) if problem.code in related else None
         if cell is None:
             out.append(problem)
             continue
@@ -119,6 +127,12 @@ def _hint(value: str, options: list[str]) -> str | None:
     return "allowed: " + ", ".join(options) if options else None
 
 
+def _cached_hint(cache: dict[str, str | None], value: str, options: list[str]) -> str | None:
+    if value not in cache:
+        cache[value] = _hint(value, options)
+    return cache[value]
+
+
 def _problems_from(
     failures: pd.DataFrame, canon: CanonicalTable, catalog: Catalog
 ) -> tuple[list[Problem], pd.Index]:
@@ -149,7 +163,9 @@ def _problems_of_rule(
     frame = canon.frame
     header = canon.columns.get(column, column)
     spec = RULES.get(rule)
-    template = spec.message if spec else f"{header}: check '{rule}' failed"
+    template = (
+        spec.message if spec else f"{header}: check '{rule}' failed".replace("{", "{{").replace("}", "}}")
+    )
     values = canon.as_written(column, index)
     words = {"column": header, "form": expected_form(canon, column, catalog)}
     others = readings = None
@@ -160,6 +176,7 @@ def _problems_of_rule(
         order = canon.date_orders.get(column, "iso")
         readings = frame.loc[index, column].astype("str").map(lambda iso: date_reading(iso, order))
     options = _allowed(canon.entity, column, catalog) if rule == "unknown_code" else []
+    hints: dict[str, str | None] = {}  # one suggestion per distinct value, however many rows have it
     n = len(index)
     columns = {
         "value": values.to_list(),
@@ -181,7 +198,7 @@ def _problems_of_rule(
                 row=row,
                 column=header,
                 value=value,
-                suggestion=_hint(value, options) if rule == "unknown_code" else None,
+                suggestion=_cached_hint(hints, value, options) if options else None,
                 entity=canon.entity.value,
                 key=key,
             )
