@@ -37,10 +37,28 @@ class CanonicalTable:
     table: SourceTable
     derived_key: bool = False  # keys built from identity fields, not a key column
     problems: list[Problem] = field(default_factory=list)
-    written: dict[str, pd.Series] = field(default_factory=dict)  # coded columns as the clerk wrote them
+    #: canonical column -> the one source column it is read from, so a message can quote the cell
+    #: as the clerk wrote it (looked up in ``table`` when needed, never copied)
+    sources: dict[str, str] = field(default_factory=dict)
+    date_orders: dict[str, str] = field(default_factory=dict)  # date column -> "day-first", ...
 
-    def __len__(self) -> int:
-        return len(self.frame)
+    def as_written(self, column: str, index: pd.Index) -> pd.Series:
+        """The cells behind ``column`` at these rows as the clerk typed them (trimmed), for messages.
+
+        Looked up in the source table when asked, never copied per row.  Where
+        there is no one source cell (a composed name, a derived key) or the
+        cell was blank (filled by the mapping's default), the canonical value.
+        """
+        if column not in self.frame.columns:
+            return pd.Series("", index=index, dtype="str")
+        canonical = self.frame.loc[index, column].astype("str")
+        header = self.sources.get(column)
+        source = self.table.frame
+        if header is None or header not in source.columns or not source.index.is_unique:
+            return canonical
+        written = source[header].reindex(index, fill_value="").astype("str").str.strip().to_numpy()
+        blank = written == ""
+        return pd.Series(np.where(blank, canonical.to_numpy(), written), index=index, dtype="str")
 
 
 def id_column(id_type: str) -> str:
@@ -92,6 +110,8 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
     kinds = FIELD_KINDS[spec.entity]
     data: dict[str, object] = {}
     columns: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    date_orders: dict[str, str] = {}
     problems: list[Problem] = []
     empty = pd.Series("", index=src.index, dtype="str")
 
@@ -101,18 +121,22 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
             series = series.where(series != "", fspec.default)
         kind = kinds[name]
         if kind == "date":
-            series = parse_dates(series, fspec.date_order or mapping.date_order)
+            date_orders[name] = fspec.date_order or mapping.date_order
+            series = parse_dates(series, date_orders[name])
         elif kind == "number":
             series = parse_numbers(series)
         data[name] = series
         columns[name] = fspec.column or f"(default of {name})"
+        if fspec.column:
+            sources[name] = fspec.column
     for id_type, column in spec.ids.items():
         data[id_column(id_type)] = src[column].astype("str").str.strip()
-        columns[id_column(id_type)] = column
+        columns[id_column(id_type)] = sources[id_column(id_type)] = column
     if spec.entity is Entity.MEMBERSHIP:
         data["group"] = src[spec.group].astype("str").str.strip()
         data["individual"] = src[spec.individual].astype("str").str.strip()
         columns["group"], columns["individual"] = spec.group, spec.individual  # type: ignore[assignment]
+        sources["group"], sources["individual"] = spec.group, spec.individual  # type: ignore[assignment]
 
     frame = pd.DataFrame(data, index=src.index)
     if spec.entity is not Entity.MEMBERSHIP:
@@ -124,7 +148,7 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
         frame["key"] = frame["group"] + "__" + frame["individual"]
     elif spec.key:
         frame["key"] = src[spec.key].astype("str").str.strip()
-        columns["key"] = spec.key
+        columns["key"] = sources["key"] = spec.key
     else:
         # identity names are mapped fields or ID types (whose column is id:<type>)
         identity = [id_column(n) if n in spec.ids else n for n in spec.identity]
@@ -147,7 +171,9 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
     for name, value in _origin(table, src.index).items():
         frame[name] = value
     frame = _drop_blank_rows(frame, [c for c in frame.columns if c not in ORIGIN])
-    return CanonicalTable(spec.entity, frame, columns, table, derived, problems)
+    return CanonicalTable(
+        spec.entity, frame, columns, table, derived, problems, sources=sources, date_orders=date_orders
+    )
 
 
 def _drop_blank_rows(frame: pd.DataFrame, value_columns: list[str]) -> pd.DataFrame:
@@ -163,7 +189,8 @@ def _collapse_groups(group: CanonicalTable, defaults: dict[str, str]) -> Canonic
     """A roster repeats each household on every member's row: keep one record per key.
 
     The first row of each household speaks for it; later rows that disagree
-    are flagged (as warnings on those rows), not silently merged.
+    are flagged (as warnings on those rows, quoting both cells as written),
+    not silently merged.
     """
     frame = group.frame
     has_key = frame["key"] != ""
@@ -171,27 +198,35 @@ def _collapse_groups(group: CanonicalTable, defaults: dict[str, str]) -> Canonic
     if not dup.any():
         return group
     first = frame[has_key & ~dup].set_index("key")
+    first_rows = pd.Series(frame.index[has_key & ~dup], index=first.index)  # key -> its first row
     later = frame[dup]
     for name in [c for c in frame.columns if c not in (*ORIGIN, "key")]:
         ref = later["key"].map(first[name])
         differs = (later[name].str.casefold() != ref.str.casefold()) & (later[name] != "")
         if name in defaults:  # a blank cell filled by the mapping's default is not a disagreement
             differs &= later[name] != defaults[name]
-        for idx in later.index[differs][:1000]:
+        flagged = later.index[differs][:1000]
+        if not len(flagged):
+            continue
+        earlier = later.loc[flagged, "key"].map(first_rows)
+        said_before = group.as_written(name, pd.Index(earlier)).to_list()
+        said_here = group.as_written(name, flagged).to_list()
+        header = group.columns.get(name, name)
+        for idx, before, here in zip(flagged, said_before, said_here, strict=True):
             row = later.loc[idx]
             group.problems.append(
                 Problem(
                     code="group_conflict",
                     severity="warning",
                     message=(
-                        f"household '{row['key']}' has {group.columns.get(name, name)} "
-                        f"'{ref.loc[idx]}' on an earlier row; this row's '{row[name]}' is ignored"
+                        f"household '{row['key']}' has {header} '{before}' on an earlier row; "
+                        f"this row's '{here}' is ignored"
                     ),
                     file=row["_file"],
                     sheet=row["_sheet"] or None,
                     row=int(row["_row"]),
                     column=group.columns.get(name),
-                    value=str(row[name]),
+                    value=here,
                     entity=Entity.GROUP.value,
                     key=str(row["key"]),
                 )

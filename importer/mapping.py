@@ -205,7 +205,29 @@ def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: st
         raise _fail(path, "entities.membership needs 'group' and 'individual' key columns")
     if entity is not Entity.MEMBERSHIP and not spec.key and not spec.identity:
         raise _fail(path, f"entities.{entity.value} needs a 'key' column or an 'identity' list")
+    if entity is Entity.INDIVIDUAL:
+        _check_name_parts(spec, path)
     return spec
+
+
+#: The parts of a person's name the registry's own form requires (the API alone would accept fewer).
+REQUIRED_NAME_PARTS = ("given_name", "family_name")
+
+
+def _check_name_parts(spec: EntitySpec, path: Path) -> None:
+    """Refuse a mapping whose people could never have a given and a family name.
+
+    Every row would be refused for it (see ``missing_given_name`` in the
+    schemas), so it is one mapping error instead of a thousand row errors.
+    """
+    missing = [name for name in REQUIRED_NAME_PARTS if name not in spec.fields]
+    if missing:
+        raise _fail(
+            path,
+            "entities.individual needs given_name and family_name fields (missing: "
+            + ", ".join(missing)
+            + "): the registry's form refuses a person without a given name and a family name",
+        )
 
 
 def slug(text: str) -> str:

@@ -259,7 +259,7 @@ def _run_stages(
         found = match_by_id(client, people, mapping.match_by_id, catalog, known)
         matched = found.matched
         _refuse_ambiguous(validation, people, found, mapping.match_by_id)
-    problems += validation.problems
+    problems += validation.reported()  # one message per problem per cell
     verdict = hold_back(tables, validation, problems, dry_run=options.mode != "import")
     tables = verdict.tables
     say("validate", 1, 1)

@@ -2,7 +2,8 @@
 
 "M", "m", "male" and " Mâle " all become the server's ``Male`` when the
 mapping or the server's own list says so; values that match nothing are
-left as written for the validator to report with a suggestion.  Matching
+left as written for the validator to report with a suggestion (quoting the
+cell from the source table, so no copy of the column is kept).  Matching
 ignores case, surrounding spaces and accents; aliases come from the
 mapping.  Each distinct value is resolved once.
 """
@@ -42,8 +43,7 @@ def resolve_codes(
             continue
         aliases = mapping.value_map(entity, column)
         known = _known(catalog, label)
-        series = canon.frame[column]
-        canon.written[column] = series  # messages quote the clerk's own spelling
+        series = canon.frame[column]  # messages quote the clerk's own spelling from the source table
         if entity is Entity.MEMBERSHIP:
             canon.frame[column] = canonical_code_lists(series, known, aliases)
             values = {v for text in canon.frame[column].unique() for v in text.split(",") if v}

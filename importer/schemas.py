@@ -34,27 +34,47 @@ NUMBER = r"^-?\d+(\.\d+)?$"
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """How to blame and explain one failed check."""
+    """How to blame and explain one failed check.
+
+    A message may use ``{value}`` (the cell as the clerk wrote it), ``{column}``
+    (the clerk's header), ``{form}`` (the expected form in words, see
+    :mod:`importer.forms`), ``{reading}`` (a date as the importer read it) and,
+    for rules comparing two columns, ``{other}`` / ``{other_column}``.
+    """
 
     column: str | None  # canonical column the problem is shown on (None: the check's own column)
-    message: str  # may use {value} and {column}
+    message: str
+    other: str | None = None  # the canonical column a cross-column rule compares with
 
+
+#: Why a person needs both name parts, said the same way on every row.
+NAME_PARTS_WHY = "the registry refuses a person without a given name and a family name"
 
 RULES: dict[str, Rule] = {
     "missing_key": Rule(None, "the {column} is empty: every row needs its own identifier"),
     "duplicate_key": Rule(None, "{column} '{value}' appears on more than one row (each must be unique)"),
-    "missing_name": Rule("name", "no name: give a name, or a given or family name"),
-    "bad_date": Rule(None, "'{value}' is not a date in the expected format"),
-    "date_in_future": Rule(None, "{value} is in the future"),
-    "too_old": Rule(None, f"{{value}} is more than {MAX_AGE_YEARS} years ago"),
-    "registration_before_birth": Rule("registration_date", "the registration date is before the birthdate"),
-    "ended_before_start": Rule("ended_date", "the end date is before the start date"),
-    "bad_phone": Rule(None, "'{value}' does not look like a phone number"),
-    "bad_email": Rule(None, "'{value}' does not look like an e-mail address"),
-    "bad_number": Rule(None, "'{value}' is not a number"),
-    "bad_boolean": Rule(None, "'{value}' is not yes/no"),
+    "missing_name": Rule("name", "no name: the registry refuses a household without a name"),
+    "missing_given_name": Rule(None, f"no given name: {NAME_PARTS_WHY}"),
+    "missing_family_name": Rule(None, f"no family name: {NAME_PARTS_WHY}"),
+    "bad_date": Rule(None, "'{value}' is not a date: expected {form}"),
+    "date_in_future": Rule(None, "'{value}' is in the future: it reads as {reading}"),
+    "too_old": Rule(None, f"'{{value}}' reads as {{reading}}, more than {MAX_AGE_YEARS} years ago"),
+    "registration_before_birth": Rule(
+        "registration_date",
+        "the registration date '{value}' is before the birthdate '{other}' (column '{other_column}')",
+        other="birthdate",
+    ),
+    "ended_before_start": Rule(
+        "ended_date",
+        "the end date '{value}' is before the start date '{other}' (column '{other_column}')",
+        other="start_date",
+    ),
+    "bad_phone": Rule(None, "'{value}' is not a phone number: expected {form}"),
+    "bad_email": Rule(None, "'{value}' is not an e-mail address: expected {form}"),
+    "bad_number": Rule(None, "'{value}' is not a number: expected {form}"),
+    "bad_boolean": Rule(None, "'{value}' is not yes or no: expected {form}"),
     "unknown_code": Rule(None, "'{value}' is not a {column} the registry knows"),
-    "bad_id": Rule(None, "'{value}' is not a valid {column}"),
+    "bad_id": Rule(None, "'{value}' is not a valid {column}: expected {form}"),
     "duplicate_id": Rule(None, "{column} '{value}' is given to more than one person in this file"),
     "missing_reference": Rule(None, "the {column} is empty"),
     "unknown_group": Rule("group", "household '{value}' is neither in this file nor on the server"),
@@ -62,6 +82,10 @@ RULES: dict[str, Rule] = {
     "second_head": Rule("kind", "this household already has a Head on an earlier row (only one is allowed)"),
     "duplicate_member": Rule("individual", "this person is listed twice in the same household"),
 }
+
+#: Codes that state the same fact as another code when both land on one cell: a roster's
+#: person_id cell is both the person's key and the membership's pointer to that person.
+SAME_PROBLEM: dict[str, str] = {"missing_reference": "missing_key", "duplicate_member": "duplicate_key"}
 
 BOOLEAN = {"", "1", "0", "true", "false", "yes", "no", "y", "n", "x"}
 
@@ -229,6 +253,8 @@ def build_schema(
             if regex:
                 checks.append(_pattern(_anchored(regex), "bad_id"))
             extra[col] = _column(checks)
+    if entity is Entity.INDIVIDUAL:
+        schema = _with_name_parts(schema, columns, extra)
     if entity is Entity.MEMBERSHIP:
         if known_groups is not None:
             extra["group"] = _column(
@@ -243,6 +269,25 @@ def build_schema(
         if k in schema.columns and k not in {"key", "name"}:
             schema = schema.update_column(k, checks=list(schema.columns[k].checks) + list(v.checks))
     return _with_cross_checks(schema, entity, catalog, columns)
+
+
+def _with_name_parts(
+    schema: pa.DataFrameSchema, columns: set[str], extra: dict[str, pa.Column]
+) -> pa.DataFrameSchema:
+    """A person needs a given name and a family name, each refused on its own cell.
+
+    The registry's form refuses a person without either (the API alone
+    accepts one).  When both parts are mapped, the composed name can never be
+    blank, so "no name" would only repeat them on the same cell: it is dropped.
+    """
+    parts = {"given_name": "missing_given_name", "family_name": "missing_family_name"}
+    for name, code in parts.items():
+        if name in columns:
+            extra[name] = _column([pa.Check(_given, name=code)])
+    if not set(parts) <= columns:
+        return schema
+    checks = [c for c in schema.columns["name"].checks if c.name != "missing_name"]
+    return schema.update_column("name", checks=checks)
 
 
 def _anchored(regex: str) -> str:

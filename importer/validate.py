@@ -4,31 +4,98 @@ pandera collects every failure in one pass (``lazy=True``) as a DataFrame;
 this module joins those failures back to the rows and columns the clerk
 sees, with a sentence and, where obvious, a suggestion.  Nothing is
 re-parsed from error strings.
+
+Each sentence quotes the cell as the clerk wrote it (``'15/06/2031'``, looked
+up in the source table, not the ISO date the map stage made of it) and says
+the form expected there in words (:mod:`importer.forms`); a problem is
+reported once per cell even when the cell feeds two records.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import pandera.pandas as pa
 
-from importer.canonical import CanonicalTable
+from importer.canonical import CanonicalTable, id_column
 from importer.catalog import Catalog
+from importer.forms import (
+    BOOLEAN_FORM,
+    EMAIL_FORM,
+    NUMBER_FORM,
+    PHONE_FORM,
+    date_form,
+    date_reading,
+    pattern_form,
+)
+from importer.mapping import FIELD_KINDS
 from importer.normalise import suggest
 from importer.outcome import Entity, Problem
-from importer.schemas import RULES, build_schema
+from importer.schemas import RULES, SAME_PROBLEM, build_schema
+
+ID_PREFIX = id_column("")  # an ID type's canonical column is this prefix and the type's name
 
 
 @dataclass
 class Validation:
-    """Problems found, and which canonical rows (by index) they make invalid."""
+    """Problems found, and which canonical rows (by index) they make invalid.
+
+    ``problems`` holds each record's own problems, so every refused record
+    can say why.  On a roster one cell can feed two records (the person_id is
+    the person's key and the membership's pointer): :meth:`reported` keeps one
+    message per problem per cell, for the report.
+    """
 
     problems: list[Problem] = field(default_factory=list)
     invalid: dict[Entity, pd.Index] = field(default_factory=dict)
 
     def invalid_rows(self, entity: Entity) -> pd.Index:
         return self.invalid.get(entity, pd.Index([]))
+
+    def reported(self) -> list[Problem]:
+        """The problems a report lists: one per problem per cell, the first one found."""
+        seen: set[tuple[object, ...]] = set()
+        kept: list[Problem] = []
+        for problem in self.problems:
+            cell = _cell_problem(problem)
+            if cell is not None:
+                if cell in seen:
+                    continue
+                seen.add(cell)
+            kept.append(problem)
+        return kept
+
+
+def _cell_problem(problem: Problem) -> tuple[object, ...] | None:
+    """What makes two problems the same: their cell and the fact they state (None: not a cell's)."""
+    if problem.row is None:
+        return None
+    code = SAME_PROBLEM.get(problem.code, problem.code)
+    return (problem.file, problem.sheet, problem.row, problem.column, code, problem.severity)
+
+
+def _one_message_per_cell(problems: list[Problem]) -> list[Problem]:
+    """A problem repeating one already found on its cell takes that one's words.
+
+    The repeat stays (its record must still say why it is refused), but a
+    row's reasons then read the same sentence once, not two wordings of it.
+    Only codes of :data:`SAME_PROBLEM` can repeat in other words, so only they
+    are looked at (a million other problems cost no lookup table).
+    """
+    related = set(SAME_PROBLEM) | set(SAME_PROBLEM.values())
+    first: dict[tuple[object, ...], Problem] = {}
+    out: list[Problem] = []
+    for problem in problems:
+        cell = _cell_problem(problem) if problem.code in related else None
+        if cell is None:
+            out.append(problem)
+            continue
+        kept = first.setdefault(cell, problem)
+        if kept is not problem and kept.message != problem.message:
+            problem = replace(problem, message=kept.message, suggestion=kept.suggestion)
+        out.append(problem)
+    return out
 
 
 def _allowed(entity: Entity, column: str, catalog: Catalog) -> list[str]:
@@ -39,11 +106,37 @@ def _allowed(entity: Entity, column: str, catalog: Catalog) -> list[str]:
     return []
 
 
+def expected_form(canon: CanonicalTable, column: str, catalog: Catalog) -> str:
+    """The form a value of this column should take, in words ("10 digits", "a date like ...")."""
+    if column.startswith(ID_PREFIX):
+        regex = catalog.id_types.get(column.removeprefix(ID_PREFIX), (None, None))[1]
+        return pattern_form(regex) if regex else "an ID number"
+    kind = FIELD_KINDS[canon.entity].get(column)
+    if kind == "date":
+        return date_form(canon.date_orders.get(column, "iso"))
+    if kind == "phone":
+        return pattern_form(catalog.phone_regex) if catalog.phone_regex else PHONE_FORM
+    return {"email": EMAIL_FORM, "number": NUMBER_FORM, "bool": BOOLEAN_FORM}.get(kind or "", "")
+
+
+def _hint(value: str, options: list[str]) -> str | None:
+    """ "did you mean 'Female'?" for a coded value, else the allowed values."""
+    guesses = [g for g in (suggest(v, options) for v in value.split(",")) if g]
+    if guesses:
+        return f"did you mean '{guesses[0]}'?"
+    return "allowed: " + ", ".join(options) if options else None
+
+
+def _cached_hint(cache: dict[str, str | None], value: str, options: list[str]) -> str | None:
+    if value not in cache:
+        cache[value] = _hint(value, options)
+    return cache[value]
+
+
 def _problems_from(
     failures: pd.DataFrame, canon: CanonicalTable, catalog: Catalog
 ) -> tuple[list[Problem], pd.Index]:
     """One Problem per (rule, row): dataframe-wide rules are blamed on their rule's column."""
-    frame = canon.frame
     failures = failures[failures["index"].notna()].copy()
     if failures.empty:
         return [], pd.Index([])
@@ -52,41 +145,65 @@ def _problems_from(
     failures["column"] = blamed.where(blamed.notna(), failures["column"])
     failures = failures.drop_duplicates(["rule", "column", "index"])
     problems: list[Problem] = []
-    for rule, column, index in failures[["rule", "column", "index"]].itertuples(index=False):
-        row = frame.loc[index]
-        value = str(row[column]) if column in frame.columns else ""
-        if column in canon.written:
-            value = str(canon.written[column].get(index, value))
-        header = canon.columns.get(column, column)
-        spec = RULES.get(rule)
-        if spec is None:
-            message = f"{header}: check '{rule}' failed"
-        else:
-            message = spec.message.format(value=value, column=header)
-        hint = None
-        if rule == "unknown_code":
-            options = _allowed(canon.entity, column, catalog)
-            guesses = [g for g in (suggest(v, options) for v in value.split(",")) if g]
-            hint = (
-                f"did you mean '{guesses[0]}'?"
-                if guesses
-                else ("allowed: " + ", ".join(options) if options else None)
-            )
+    for (rule, column), group in failures.groupby(["rule", "column"], sort=False):
+        problems += _problems_of_rule(
+            str(rule), str(column), pd.Index(group["index"].to_list()), canon, catalog
+        )
+    return problems, pd.Index(failures["index"].unique())
+
+
+def _problems_of_rule(
+    rule: str, column: str, index: pd.Index, canon: CanonicalTable, catalog: Catalog
+) -> list[Problem]:
+    """The Problems of one rule on one column, each quoting its cell as written.
+
+    Cells are looked up in the source table per rule (a column operation),
+    not copied alongside the canonical values for every row.
+    """
+    frame = canon.frame
+    header = canon.columns.get(column, column)
+    spec = RULES.get(rule)
+    template = (
+        spec.message if spec else f"{header}: check '{rule}' failed".replace("{", "{{").replace("}", "}}")
+    )
+    values = canon.as_written(column, index)
+    words = {"column": header, "form": expected_form(canon, column, catalog)}
+    others = readings = None
+    if spec and spec.other:
+        others = canon.as_written(spec.other, index)
+        words["other_column"] = canon.columns.get(spec.other, spec.other)
+    if "{reading}" in template:
+        order = canon.date_orders.get(column, "iso")
+        readings = frame.loc[index, column].astype("str").map(lambda iso: date_reading(iso, order))
+    options = _allowed(canon.entity, column, catalog) if rule == "unknown_code" else []
+    hints: dict[str, str | None] = {}  # one suggestion per distinct value, however many rows have it
+    n = len(index)
+    columns = {
+        "value": values.to_list(),
+        "other": others.to_list() if others is not None else [""] * n,
+        "reading": readings.to_list() if readings is not None else [""] * n,
+        "file": frame.loc[index, "_file"].astype("str").to_list(),
+        "sheet": frame.loc[index, "_sheet"].astype("str").to_list(),
+        "row": frame.loc[index, "_row"].astype("int64").to_list(),
+        "key": frame.loc[index, "key"].astype("str").to_list(),
+    }
+    problems: list[Problem] = []
+    for value, other, reading, file, sheet, row, key in zip(*columns.values(), strict=True):
         problems.append(
             Problem(
                 code=rule,
-                message=message,
-                file=str(row["_file"]),
-                sheet=str(row["_sheet"]) or None,
-                row=int(row["_row"]),
+                message=template.format(**words, value=value, other=other, reading=reading),
+                file=file,
+                sheet=sheet or None,
+                row=row,
                 column=header,
                 value=value,
-                suggestion=hint,
+                suggestion=_cached_hint(hints, value, options) if options else None,
                 entity=canon.entity.value,
-                key=str(row["key"]),
+                key=key,
             )
         )
-    return problems, pd.Index(failures["index"].unique())
+    return problems
 
 
 def validate_tables(
@@ -120,6 +237,7 @@ def validate_tables(
             problems, bad = _problems_from(exc.failure_cases, canon, catalog)
             result.problems.extend(problems)
             result.invalid[entity] = bad
+    result.problems = _one_message_per_cell(result.problems)
     return result
 
 

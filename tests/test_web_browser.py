@@ -146,7 +146,7 @@ def test_a_clerk_checks_fixes_imports_and_reruns_a_file(
     assert problems.count() >= 20
     body = page.inner_text("table.problems")
     assert "'Femal' is not a Gender the registry knows" in body
-    assert "'31/02/1990' is not a date in the expected format" in body
+    assert "'31/02/1990' is not a date: expected a date like 1990-12-31 (year-month-day)" in body
     assert "have problems" in page.inner_text("#headline")
     shot(page, "03-dry-run-errors.png")
 
