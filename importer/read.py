@@ -204,8 +204,8 @@ def _unsaved_formula_errors(
                 code="formula_no_value",
                 message=(
                     f"formula with no saved result{shown}: open and save the file in Excel, "
-                    "then import it again. It was written by a program that does not "
-                    "calculate formulas, so this cell's value is unknown (it would read as empty)."
+                    "then import it again (the program that wrote the file did not calculate "
+                    "it, so the cell reads as empty)."
                 ),
                 file=path.name,
                 sheet=sheet,
