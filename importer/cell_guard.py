@@ -154,8 +154,10 @@ def check_cells(
     problems: list[Problem] = []
     for table in sources:
         columns = read.get(id(table), {})
-        problems += _no_value_problems(table, columns)
+        found = _no_value_problems(table, columns)
         for column, kinds in columns.items():
             if column in table.frame.columns:
-                problems += _formula_like(table, column, kinds, mapping)
+                found += _formula_like(table, column, kinds, mapping)
+        position = {name: i for i, name in enumerate(table.frame.columns)}
+        problems += sorted(found, key=lambda p: (p.row or 0, position.get(p.column, 0)))
     return problems

@@ -441,7 +441,7 @@ def build_all(out: Path) -> list[Path]:
     raw("error_cells.xlsx", [("People", "visible", rows_xml(error_rows), [])])
     unsaved = [
         [*HEADERS, "notes"],
-        [*ROWS[0], "=A2&B2"],
+        [*ROWS[0][:9], "0012345678", ROWS[0][10], "=A2&B2"],  # a national id the registry accepts
         [*ROWS[1][:5], "=F2", *ROWS[1][6:], ""],
         [*ROWS[2], ""],
     ]
