@@ -216,18 +216,20 @@ def _scan_sheet_xml(xml: bytes) -> tuple[dict[tuple[int, int], str], list[str]]:
     return errors, merged
 
 
-def _unsaved_formula_patterns(prefix: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
-    """(any formula, a formula with no result after it), for tags written ``<f>`` or ``<x:f>``.
+def _unsaved_formula_patterns(prefix: bytes) -> tuple[re.Pattern[bytes], ...]:
+    """(any formula, a closed formula with no result after it, a shared one with none).
 
-    Each pattern starts with a literal, so the regex engine skips to the next
-    formula at C speed instead of trying every ``<`` of the sheet.
+    Tags may be written ``<f>`` or ``<x:f>``. Each pattern starts with a literal,
+    so the regex engine skips to the next formula at C speed instead of trying
+    every ``<`` of the sheet.
     """
     p = re.escape(prefix)
     no_result = rb"\s*(?:(</" + p + rb"c>)|<" + p + rb"v\s*/>|<" + p + rb"v>\s*</" + p + rb"v>)"
-    any_formula = re.compile(rb"<" + p + rb"f[\s/>]")
-    closed = rb"</" + p + rb"f>"
-    shared = rb"<" + p + rb"f\b[^>]*/>"
-    return any_formula, re.compile(rb"(?:" + closed + rb"|" + shared + rb")" + no_result)
+    return (
+        re.compile(rb"<" + p + rb"f[\s/>]"),
+        re.compile(rb"</" + p + rb"f>" + no_result),
+        re.compile(rb"<" + p + rb"f\b[^>]*/>" + no_result),
+    )
 
 
 def _unsaved_formulas(xml: bytes) -> dict[tuple[int, int], str]:
@@ -240,13 +242,14 @@ def _unsaved_formulas(xml: bytes) -> dict[tuple[int, int], str]:
     """
     sheet_data = _SHEET_DATA.search(xml)
     prefix = (sheet_data.group(1) or b"") if sheet_data else b""
-    any_formula, no_result = _unsaved_formula_patterns(prefix)
+    any_formula, closed, shared = _unsaved_formula_patterns(prefix)
     first = any_formula.search(xml, sheet_data.end() if sheet_data else 0)
     if first is None:
         return {}
     found: dict[tuple[int, int], str] = {}
     cell_open = b"<" + prefix + b"c "
-    for match in no_result.finditer(xml, first.start()):
+    matches = [*closed.finditer(xml, first.start()), *shared.finditer(xml, first.start())]
+    for match in matches:
         start = xml.rfind(cell_open, 0, match.start())
         tag_end = xml.find(b">", start)
         ref = _CELL_REF_ATTR.search(xml, start, tag_end) if start >= 0 else None
