@@ -132,6 +132,15 @@ class Mapping:
     allowed: dict[str, list[str]]  # offline lists of coded values, for `validate` without a server
     match_by_id: str | None = None  # ID type used to find registrants already on the server
     path: Path | None = None
+    #: Text beginning with = or @ is refused as a likely formula unless allowed here: True for
+    #: every column, or the clerk's column names that may hold it (see importer.cell_guard).
+    allow_formula_text: bool | frozenset[str] = False
+
+    def allows_formula_text(self, column: str) -> bool:
+        """Whether text in this column may begin with ``=``/``@`` (and ``+``/``-`` pass unremarked)."""
+        if isinstance(self.allow_formula_text, frozenset):
+            return column in self.allow_formula_text
+        return self.allow_formula_text
 
     def value_map(self, entity: Entity, field_name: str) -> dict[str, str]:
         """Aliases for one coded field; ``entity.field`` entries win over bare ``field`` ones."""
@@ -263,6 +272,7 @@ def load_mapping(path: str | Path) -> Mapping:
         for k, v in (raw.get("values") or {}).items()
     }
     allowed = {str(k): [str(x) for x in v] for k, v in (raw.get("allowed") or {}).items()}
+    allow_formula_text = _allow_formula_text(raw.get("allow_formula_text", False), entities, path)
     name = str(raw.get("name") or path.stem)
     return Mapping(
         name=name,
@@ -274,7 +284,26 @@ def load_mapping(path: str | Path) -> Mapping:
         allowed=allowed,
         match_by_id=raw.get("match_by_id"),
         path=path,
+        allow_formula_text=allow_formula_text,
     )
+
+
+def _allow_formula_text(raw: Any, entities: dict[Entity, EntitySpec], path: Path) -> bool | frozenset[str]:
+    """``allow_formula_text``: true/false, or a list of columns the mapping reads."""
+    if isinstance(raw, bool):
+        return raw
+    if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
+        raise _fail(path, "allow_formula_text must be true, false or a list of column names")
+    read = {c for spec in entities.values() for c in spec.columns()}
+    unknown = [c for c in raw if c not in read]
+    if unknown:
+        raise _fail(
+            path,
+            f"allow_formula_text names column '{unknown[0]}', which the mapping does not read; "
+            f"columns it reads: {', '.join(sorted(read))}",
+            column=unknown[0],
+        )
+    return frozenset(raw)
 
 
 @dataclass(frozen=True, slots=True)

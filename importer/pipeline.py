@@ -23,6 +23,7 @@ from importer import __version__
 from importer.audit import AuditLog, file_sha256
 from importer.canonical import CanonicalTable, constant, map_tables
 from importer.catalog import Catalog, check_server_setup, fetch_catalog, offline_catalog
+from importer.cell_guard import check_cells
 from importer.client import CallRecord, OdooClient
 from importer.errors import AccessError, OdooError, SppError
 from importer.load import Loader, LoadOptions, StageResult
@@ -135,6 +136,7 @@ def run_import(
     say("read", len(files), len(files))
     problems: list[Problem] = [w for s in sources for w in s.warnings]
     bindings = bind(mapping, sources)
+    problems += check_cells(mapping, sources, bindings)  # no-value and formula-like cells
 
     out_dir = Path(options.out_dir or "reports")
     run_id = started.strftime("%Y%m%dT%H%M%S") + "-" + _secrets.token_hex(3)

@@ -15,8 +15,13 @@ Decisions that apply to CSV and XLSX alike:
   warning.  Duplicate headers become "Name", "Name (2)" with a warning.
 - Fully empty rows (anywhere, not only at the end) are dropped; the other rows
   keep their original numbers, so nothing shifts.
-- Cells holding an Excel error literal (``#N/A``, ``#REF!``...) keep that text
-  and get a warning; validation refuses them where a value is required.
+- A cell that holds an Excel error (``#N/A``, ``#REF!``: a typed error cell in
+  a workbook, or a cell that is exactly such a token in a CSV) keeps that text,
+  and a formula saved without a result (a workbook written by a script, never
+  opened in Excel) reads as empty; neither is a value, so each is recorded in
+  ``SourceTable.cell_errors`` ("error_cell", "formula_no_value").  Whether it
+  stops its row depends on whether the mapping reads that column:
+  :mod:`importer.cell_guard` decides, with the mapping in hand.
 - Anything unreadable raises :class:`~importer.outcome.ImportFailure` whose
   Problem names the file (and sheet/row when known) in a sentence for a clerk.
 """
@@ -59,8 +64,6 @@ EXCEL_ERRORS = frozenset(
         "#GETTING_DATA",
     }
 )
-#: Past this many error cells in one table, one summary warning stands for the rest.
-MAX_CELL_WARNINGS = 50
 _SPACES = re.compile(r"\s+")
 
 
@@ -75,6 +78,9 @@ class SourceTable:
     encoding: str | None = None
     delimiter: str | None = None
     warnings: list[Problem] = field(default_factory=list)
+    #: Cells that hold no value though they look filled (Excel errors, formulas without a
+    #: saved result), one error each, every one of them: each must stop its own row.
+    cell_errors: list[Problem] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -93,8 +99,13 @@ def _clean_headers(
     body: pd.DataFrame,
     header_row: int,
     first_col: int,
+    marked: frozenset[int] = frozenset(),
 ) -> tuple[list[str], list[int], list[Problem]]:
-    """Name every kept column; return (names, positions kept, warnings)."""
+    """Name every kept column; return (names, positions kept, warnings).
+
+    ``marked`` positions hold a formula without a result: they have a value the
+    file failed to save, so a blank-headed one is named rather than dropped.
+    """
     warnings: list[Problem] = []
     names: list[str] = []
     keep: list[int] = []
@@ -104,7 +115,8 @@ def _clean_headers(
     for position, text in enumerate(stripped):
         letter = column_letter(first_col + position)
         if not text:
-            if position >= body.shape[1] or not (body[position] != "").any():
+            unfilled = position >= body.shape[1] or not (body[position] != "").any()
+            if unfilled and position not in marked:
                 continue
             text = f"Column {letter}"
             n = 2
@@ -154,41 +166,55 @@ def _clean_headers(
     return names, keep, warnings
 
 
-def _error_cell_warnings(path: Path, sheet: str | None, frame: pd.DataFrame) -> list[Problem]:
-    """One warning per cell holding an Excel error literal (capped), found column by column."""
-    warnings: list[Problem] = []
-    total = 0
+def _error_cells(path: Path, sheet: str | None, frame: pd.DataFrame) -> list[Problem]:
+    """One error per cell holding an Excel error (#N/A, #REF!...), found column by column."""
+    problems: list[Problem] = []
     for column in frame.columns:
         hits = frame.index[frame[column].isin(EXCEL_ERRORS).to_numpy(dtype=bool)]
-        total += len(hits)
-        for row in hits[: max(0, MAX_CELL_WARNINGS - len(warnings))]:
-            value = frame.at[row, column]
-            warnings.append(
+        for row in hits:
+            value = str(frame.at[row, column])
+            problems.append(
                 Problem(
-                    code="excel_error",
+                    code="error_cell",
                     message=(
-                        f"The cell holds the Excel error {value}, not a value; fix the formula "
-                        "or type the value."
+                        f"The cell holds the Excel error {value}, not a value: fix the formula or "
+                        "type the value in the file, then import it again."
                     ),
                     file=path.name,
                     sheet=sheet,
                     row=int(row),
                     column=str(column),
-                    value=str(value),
-                    severity="warning",
+                    value=value,
                 )
             )
-    if total > len(warnings):
-        warnings.append(
+    return problems
+
+
+def _unsaved_formula_errors(
+    path: Path, sheet: str | None, unsaved: dict[tuple[int, int], str], columns: dict[int, str]
+) -> list[Problem]:
+    """One error per formula cell saved without a result (read as empty by both engines)."""
+    problems: list[Problem] = []
+    for (row, position), formula in sorted(unsaved.items()):
+        if position not in columns:
+            continue
+        shown = f" ({formula})" if formula else ""
+        problems.append(
             Problem(
-                code="excel_error",
-                message=f"{total - len(warnings)} more cells hold Excel errors (#N/A, #REF!...).",
+                code="formula_no_value",
+                message=(
+                    f"formula with no saved result{shown}: open and save the file in Excel, "
+                    "then import it again (the program that wrote the file did not calculate "
+                    "it, so the cell reads as empty)."
+                ),
                 file=path.name,
                 sheet=sheet,
-                severity="warning",
+                row=row,
+                column=columns[position],
+                value=formula or None,
             )
         )
-    return warnings
+    return problems
 
 
 def _finish(
@@ -201,9 +227,16 @@ def _finish(
     warnings: list[Problem],
     encoding: str | None = None,
     delimiter: str | None = None,
+    unsaved: dict[tuple[int, int], str] | None = None,
 ) -> SourceTable:
-    """Name the columns, drop padding columns and empty rows, and wrap it all up."""
-    names, keep, header_warnings = _clean_headers(path, sheet, header, body, header_row, first_col)
+    """Name the columns, drop padding columns and empty rows, and wrap it all up.
+
+    ``unsaved`` maps (row, column position) to a formula saved without a
+    result: such a row is kept even when every other cell is empty.
+    """
+    unsaved = unsaved or {}
+    marked = frozenset(position for _, position in unsaved)
+    names, keep, header_warnings = _clean_headers(path, sheet, header, body, header_row, first_col, marked)
     frame = body[keep] if keep != list(body.columns) else body
     frame.columns = pd.Index(names, dtype=object)
     if len(frame) and len(keep):
@@ -211,13 +244,20 @@ def _finish(
         # it (calamine drops an unpreserved " ", openpyxl keeps it): read it as blank everywhere.
         frame = frame.apply(lambda col: col.where(col.str.strip() != "", ""))
         filled = (frame != "").any(axis=1).to_numpy(dtype=bool)
+        if unsaved:
+            filled = filled | frame.index.isin([row for row, _ in unsaved])
         if not filled.all():
             frame = frame[filled]
     elif not keep:
         frame = frame.iloc[0:0]
     frame.index.name = "row"
-    warnings = warnings + header_warnings + _error_cell_warnings(path, sheet, frame)
-    return SourceTable(path, sheet, frame, header_row, encoding, delimiter, warnings)
+    cell_errors = _unsaved_formula_errors(path, sheet, unsaved, dict(zip(keep, names, strict=True)))
+    cell_errors += _error_cells(path, sheet, frame)
+    order = {name: i for i, name in enumerate(names)}
+    cell_errors.sort(key=lambda p: (p.row or 0, order.get(p.column or "", 0)))
+    return SourceTable(
+        path, sheet, frame, header_row, encoding, delimiter, warnings + header_warnings, cell_errors
+    )
 
 
 def _read_csv(path: Path) -> list[SourceTable]:
@@ -292,7 +332,16 @@ def _read_xlsx(path: Path, head: bytes, engine: str) -> list[SourceTable]:
                 ),
             )
         tables.append(
-            _finish(path, grid.name, grid.header, grid.body, grid.header_row, grid.first_col, warnings)
+            _finish(
+                path,
+                grid.name,
+                grid.header,
+                grid.body,
+                grid.header_row,
+                grid.first_col,
+                warnings,
+                unsaved=grid.unsaved,
+            )
         )
     return tables
 

@@ -6,10 +6,13 @@ hand back Python values (float, bool, datetime, str...); :func:`cell_text`
 turns each into the text the clerk typed, so ids keep their digits
 (1234567890.0 -> "1234567890"), dates become ISO and booleans TRUE/FALSE.
 
-Two things neither engine reports the same way are read from the sheet XML
-itself, once per sheet, for both engines: error cells (calamine hands back ''
-for ``#N/A``; openpyxl the text) and merged ranges (openpyxl's read-only mode
-does not expose them).  Reading the XML is a C-speed scan, not a parse.
+Three things neither engine reports (or reports the same way) are read from
+the sheet XML itself, once per sheet, for both engines: error cells (calamine
+hands back '' for ``#N/A``; openpyxl the text), formulas saved without a result
+(a script such as openpyxl writes ``=A1&B1`` without computing it; both engines
+then hand back an empty cell, which must not pass for an empty value) and
+merged ranges (openpyxl's read-only mode does not expose them).  Reading the
+XML is a C-speed scan, not a parse.
 
 Row numbers are absolute: grid row *i* is Excel row *i + 1*.
 """
@@ -17,6 +20,7 @@ Row numbers are absolute: grid row *i* is Excel row *i + 1*.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import posixpath
 import re
 import warnings
@@ -39,6 +43,8 @@ _NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _ERROR_ATTR = re.compile(rb"""\bt=["']e["']""")
 _CELL_REF_ATTR = re.compile(rb"""\br=["']([A-Z]+)(\d+)["']""")
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+_TYPE_ATTR = re.compile(rb"""\bt=["'](\w+)["']""")
+_SHEET_DATA = re.compile(rb"<(\w+:)?sheetData\b")
 _MERGE = re.compile(rb"""<(?:\w+:)?mergeCell\b[^>]*\bref=["']([A-Z]+\d+(?::[A-Z]+\d+)?)["']""")
 _ONE_SECOND = dt.timedelta(seconds=1)
 _HALF_SECOND = dt.timedelta(microseconds=500_000)
@@ -59,6 +65,8 @@ class SheetGrid:
     header_row: int
     first_col: int = 0
     warnings: list[Problem] = field(default_factory=list)
+    #: Formula cells below the header saved without a result: (Excel row, body column) -> formula.
+    unsaved: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 class WorkbookError(Exception):
@@ -208,6 +216,58 @@ def _scan_sheet_xml(xml: bytes) -> tuple[dict[tuple[int, int], str], list[str]]:
     return errors, merged
 
 
+def _unsaved_formula_patterns(prefix: bytes) -> tuple[re.Pattern[bytes], ...]:
+    """(any formula, a closed formula with no result after it, a shared one with none).
+
+    Tags may be written ``<f>`` or ``<x:f>``. Each pattern starts with a literal,
+    so the regex engine skips to the next formula at C speed instead of trying
+    every ``<`` of the sheet.
+    """
+    p = re.escape(prefix)
+    no_result = rb"\s*(?:(</" + p + rb"c>)|<" + p + rb"v\s*/>|<" + p + rb"v>\s*</" + p + rb"v>)"
+    return (
+        re.compile(rb"<" + p + rb"f[\s/>]"),
+        re.compile(rb"</" + p + rb"f>" + no_result),
+        re.compile(rb"<" + p + rb"f\b[^>]*/>" + no_result),
+    )
+
+
+def _unsaved_formulas(xml: bytes) -> dict[tuple[int, int], str]:
+    """Formula cells saved without a result: (row0, col0) -> the formula ('=A2&B2'; '' if shared).
+
+    Excel and LibreOffice save each formula's last result in ``<v>``; a program
+    that writes formulas without computing them leaves ``<v>`` out or empty. An
+    empty ``<v>`` is a real result only for a text formula (``t="str"``) whose
+    answer is "". A sheet with no formula costs one search.
+    """
+    sheet_data = _SHEET_DATA.search(xml)
+    prefix = (sheet_data.group(1) or b"") if sheet_data else b""
+    any_formula, closed, shared = _unsaved_formula_patterns(prefix)
+    first = any_formula.search(xml, sheet_data.end() if sheet_data else 0)
+    if first is None:
+        return {}
+    found: dict[tuple[int, int], str] = {}
+    cell_open = b"<" + prefix + b"c "
+    matches = [*closed.finditer(xml, first.start()), *shared.finditer(xml, first.start())]
+    for match in matches:
+        start = xml.rfind(cell_open, 0, match.start())
+        tag_end = xml.find(b">", start)
+        ref = _CELL_REF_ATTR.search(xml, start, tag_end) if start >= 0 else None
+        if ref is None:
+            continue
+        kind = _TYPE_ATTR.search(xml, start, tag_end)
+        if match.group(1) is None and kind is not None and kind.group(1) == b"str":
+            continue  # a text formula whose saved answer is the empty text
+        formula = b""
+        if xml.startswith(b"</", match.start()):
+            f_open = xml.rfind(b"<" + prefix + b"f", tag_end, match.start())
+            formula = xml[xml.find(b">", f_open) + 1 : match.start()]
+        text = html.unescape(formula.decode("utf-8", errors="replace")).strip()
+        row, col = int(ref.group(2)) - 1, _column_index(ref.group(1).decode())
+        found[(row, col)] = f"={text}" if text else ""
+    return found
+
+
 def _parse_range(ref: str) -> tuple[int, int, int, int]:
     """'B3:D4' -> (row0, col0, row1, col1), 0-based inclusive."""
     first, _, last = ref.partition(":")
@@ -269,12 +329,22 @@ def _grid(
     rows: list[list[Any]],
     errors: dict[tuple[int, int], str],
     merged: list[str],
+    unsaved: dict[tuple[int, int], str] | None = None,
 ) -> SheetGrid | None:
-    """Turn raw rows (from A1) into a SheetGrid; None for a sheet with no values at all."""
-    if not rows or not rows[0]:
+    """Turn raw rows (from A1) into a SheetGrid; None for a sheet with no values at all.
+
+    A formula saved without a result reads as an empty cell, but it is not
+    one: below the header it keeps its row and column, so the reader can say
+    which cell of which row has no value instead of dropping the row.
+    """
+    unsaved = unsaved or {}
+    height = max([len(rows), *(r + 1 for r, _ in unsaved)])
+    width = max([len(rows[0]) if rows else 0, *(c + 1 for _, c in unsaved)])
+    if not height or not width:
         return None
-    cells = np.empty((len(rows), len(rows[0])), dtype=object)
-    cells[:] = rows
+    cells = np.empty((height, width), dtype=object)
+    if rows and rows[0]:
+        cells[: len(rows), : len(rows[0])] = rows
     for (r, c), text in errors.items():
         if r < cells.shape[0] and c < cells.shape[1]:
             cells[r, c] = text
@@ -284,6 +354,11 @@ def _grid(
     if filled_rows.size == 0:
         return None
     header_at = int(filled_rows[0])
+    below = {(r, c): f for (r, c), f in unsaved.items() if r > header_at}
+    if below:
+        for r, c in below:
+            empty[r, c] = False
+        filled_rows = np.flatnonzero(~empty.all(axis=1))
     body_rows = filled_rows[1:]
     filled_cols = np.flatnonzero(~empty[header_at:].all(axis=0))
     first_col, last_col = int(filled_cols[0]), int(filled_cols[-1])
@@ -311,7 +386,8 @@ def _grid(
                 severity="warning",
             )
         )
-    return SheetGrid(name, hidden, header, body, header_at + 1, first_col, problems)
+    marks = {(r + 1, c - first_col): f for (r, c), f in below.items()}
+    return SheetGrid(name, hidden, header, body, header_at + 1, first_col, problems, marks)
 
 
 def read_xlsx_grids(path: Path, engine: str = "calamine") -> list[SheetGrid]:
@@ -346,7 +422,7 @@ def read_xlsx_grids(path: Path, engine: str = "calamine") -> list[SheetGrid]:
             part = parts.get(name)
             xml = archive.read(part) if part in names else b""
             errors, merged = _scan_sheet_xml(xml)
-            grid = _grid(path, name, hidden, rows, errors, merged)
+            grid = _grid(path, name, hidden, rows, errors, merged, _unsaved_formulas(xml))
             if grid is not None:
                 grids.append(grid)
         return grids

@@ -175,14 +175,72 @@ def test_xlsx_dates_become_iso_with_time_only_when_present(engine: str) -> None:
 
 
 @pytest.mark.parametrize("engine", ["calamine", "openpyxl"])
-def test_xlsx_error_cells_keep_their_text_and_warn(engine: str) -> None:
+def test_xlsx_error_cells_keep_their_text_and_are_cell_errors(engine: str) -> None:
     table = read_source(BAD / "error_cells.xlsx", engine=engine)[0]
     assert table.frame.loc[2, "date_of_birth"] == "#N/A"
     assert table.frame.loc[2, "national_id"] == "#REF!"
     assert table.frame.loc[3, "phone"] == "#DIV/0!"
-    assert table.frame.loc[2, "phone"] == ""  # formula without a cached value
-    errors = {(w.row, w.column) for w in table.warnings if w.code == "excel_error"}
-    assert errors == {(2, "date_of_birth"), (2, "national_id"), (3, "phone")}
+    assert table.frame.loc[3, "national_id"] == "#N/A typed as text"  # not exactly a token: a value
+    errors = {(p.code, p.row, p.column, p.value) for p in table.cell_errors}
+    assert errors == {
+        ("error_cell", 2, "date_of_birth", "#N/A"),
+        ("error_cell", 2, "national_id", "#REF!"),
+        ("error_cell", 3, "phone", "#DIV/0!"),
+        ("formula_no_value", 2, "phone", "=1/0"),
+    }
+    assert all(p.severity == "error" and p.sheet == "People" for p in table.cell_errors)
+    assert all(p.file == "error_cells.xlsx" for p in table.cell_errors)
+    assert "#N/A" in table.cell_errors[0].message
+
+
+def test_csv_cell_that_is_exactly_an_excel_error_token_is_a_cell_error() -> None:
+    table = read_source(BAD / "excel_errors.csv")[0]
+    found = [(p.code, p.row, p.column, p.value, p.sheet) for p in table.cell_errors]
+    assert found == [
+        ("error_cell", 2, "date_of_birth", "#N/A", None),
+        ("error_cell", 2, "national_id", "#REF!", None),
+    ]
+
+
+@pytest.mark.parametrize("engine", ["calamine", "openpyxl"])
+def test_formula_written_by_a_script_without_a_result_is_a_cell_error_not_an_empty_value(
+    engine: str,
+) -> None:
+    # openpyxl writes '=A2&B2' with no cached result; both engines read the cell as empty.
+    table = read_source(BAD / "unsaved_formulas.xlsx", engine=engine)[0]
+    assert table.frame.loc[3, "family_name"] == ""
+    found = [(p.code, p.row, p.column, p.value) for p in table.cell_errors]
+    assert found == [
+        ("formula_no_value", 2, "notes", "=A2&B2"),
+        ("formula_no_value", 3, "family_name", "=F2"),
+    ]
+    message = table.cell_errors[1].message
+    assert message.startswith("formula with no saved result (=F2): open and save the file in Excel")
+
+
+@pytest.mark.parametrize("engine", ["calamine", "openpyxl"])
+def test_formula_edge_cases_text_result_empty_shared_formula_and_a_formula_only_row(engine: str) -> None:
+    table = read_source(BAD / "formula_edge_cases.xlsx", engine=engine)[0]
+    assert table.frame.loc[2, "household_name"] == ""  # a text formula whose saved answer is ""
+    assert list(table.frame.index) == [2, 3, 4, 5]  # row 5 holds only a formula: not dropped
+    found = [(p.code, p.row, p.column, p.value) for p in table.cell_errors]
+    assert found == [
+        ("formula_no_value", 3, "given_name", '=UPPER("baraka")'),
+        ("formula_no_value", 4, "given_name", None),  # a shared formula's follower: no text
+        ("formula_no_value", 5, "phone", "=1+1"),
+    ]
+
+
+def test_formula_cells_in_a_namespaced_sheet_xml_are_found() -> None:
+    # Some .NET writers prefix every tag (<x:c>, <x:f>); the scan follows the sheet's prefix.
+    xml = (
+        b'<x:worksheet xmlns:x="main"><x:sheetData><x:row r="2">'
+        b'<x:c r="B2"><x:f>A2&amp;"!"</x:f></x:c>'
+        b'<x:c r="C2"><x:f>1+1</x:f><x:v>2</x:v></x:c>'
+        b'<x:c r="D2" t="str"><x:f>""</x:f><x:v></x:v></x:c>'
+        b"</x:row></x:sheetData></x:worksheet>"
+    )
+    assert read_xlsx._unsaved_formulas(xml) == {(1, 1): '=A2&"!"'}
 
 
 @pytest.mark.parametrize("engine", ["calamine", "openpyxl"])
@@ -268,6 +326,7 @@ def test_calamine_and_openpyxl_give_identical_tables(path: Path) -> None:
         pd.testing.assert_frame_equal(a.frame, b.frame)
         assert a.header_row == b.header_row
         assert [w.as_dict() for w in a.warnings] == [w.as_dict() for w in b.warnings]
+        assert [p.as_dict() for p in a.cell_errors] == [p.as_dict() for p in b.cell_errors]
 
 
 @pytest.mark.slow

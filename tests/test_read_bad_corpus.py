@@ -17,7 +17,7 @@ from importer.read import SourceTable, read_source
 BAD = Path(__file__).parent / "data" / "bad"
 FILES = sorted(p for p in BAD.iterdir() if p.is_file())
 
-# file -> ("fail", code) or ("ok", {warning codes that must appear})
+# file -> ("fail", code) or ("ok", {warning or cell-error codes that must appear})
 EXPECTED: dict[str, tuple[str, object]] = {
     "empty.csv": ("fail", "empty_file"),
     "blank_lines_only.csv": ("fail", "empty_file"),
@@ -51,7 +51,7 @@ EXPECTED: dict[str, tuple[str, object]] = {
     "rtl_emoji.csv": ("ok", set()),
     "injection.csv": ("ok", set()),
     "long_cell.csv": ("ok", set()),
-    "excel_errors.csv": ("ok", {"excel_error"}),
+    "excel_errors.csv": ("ok", {"error_cell"}),
     "xlsx_named.csv": ("fail", "not_csv"),
     "header_only.xlsx": ("ok", set()),
     "empty_workbook.xlsx": ("fail", "empty_file"),
@@ -61,8 +61,10 @@ EXPECTED: dict[str, tuple[str, object]] = {
     "encrypted.xlsx": ("fail", "encrypted_workbook"),
     "old_format.xls": ("fail", "old_excel_format"),
     "merged_cells.xlsx": ("ok", {"merged_cells"}),
-    "formulas.xlsx": ("ok", set()),
-    "error_cells.xlsx": ("ok", {"excel_error"}),
+    "formulas.xlsx": ("ok", {"formula_no_value"}),
+    "error_cells.xlsx": ("ok", {"error_cell", "formula_no_value"}),
+    "unsaved_formulas.xlsx": ("ok", {"formula_no_value"}),
+    "formula_edge_cases.xlsx": ("ok", {"formula_no_value"}),
     "serial_dates.xlsx": ("ok", set()),
     "numbers_as_numbers.xlsx": ("ok", set()),
     "hidden_sheet.xlsx": ("ok", {"hidden_sheet"}),
@@ -107,10 +109,13 @@ def test_bad_file_reads_or_fails_with_a_problem_naming_it(path: Path, engine: st
         return
     assert kind == "ok", f"expected failure {detail}, got tables"
     assert outcome and all(isinstance(t, SourceTable) for t in outcome)
-    codes = {w.code for t in outcome for w in t.warnings}
+    codes = {w.code for t in outcome for w in [*t.warnings, *t.cell_errors]}
     assert detail <= codes  # type: ignore[operator]
     for table in outcome:
         assert all(w.file == path.name for w in table.warnings)
+        for problem in table.cell_errors:  # each names its file, sheet, row and column
+            assert (problem.file, problem.sheet, problem.severity) == (path.name, table.sheet, "error")
+            assert problem.row in table.frame.index and problem.column in table.frame.columns
         assert table.frame.index.name == "row"
         assert not table.frame.isna().any().any()
         assert all(isinstance(v, str) for v in table.frame.to_numpy().ravel())

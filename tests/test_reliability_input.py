@@ -14,6 +14,7 @@ import csv
 import string
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import settings_for
 from hypothesis import HealthCheck, given, settings
@@ -62,6 +63,17 @@ def _rows_read(path: Path) -> int:
     return sum(len(t.frame) for t in read_source(path))
 
 
+def _rows_with_errors(out: Path, rows: pd.DataFrame) -> pd.Series:
+    """Which report rows an error problem names (by file, sheet and row), from ``-errors.csv``."""
+    (found,) = out.glob("*-errors.csv")
+    errors = pd.read_csv(found, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    named = errors[(errors["severity"] == "error") & (errors["row"] != "")]
+    keys = set(zip(named["file"], named["sheet"], named["row"], strict=True))
+    return pd.Series(
+        [k in keys for k in zip(rows["file"], rows["sheet"], rows["row"], strict=True)], rows.index
+    )
+
+
 @pytest.mark.parametrize("path", BAD_FILES, ids=[p.name for p in BAD_FILES])
 def test_bad_file_gives_a_plain_message_or_per_row_errors_and_writes_nothing(
     path: Path, registry: Sandbox, tmp_path: Path
@@ -87,6 +99,7 @@ def test_bad_file_gives_a_plain_message_or_per_row_errors_and_writes_nothing(
         with OdooClient(settings_for(registry)) as client:
             assert_accounted(rows, _rows_read(path), client if mode == "import" else None, nothing_else=True)
         bad = ~rows["status"].isin(["valid", "unchanged"]) & (rows["reasons"] != "empty row")
+        bad |= _rows_with_errors(out, rows)  # a cell with no value, formula-like text: the row's error
         assert bad.any() == (code == 1), rows[["row", "status", "reasons"]].head().to_dict("records")
         if code == 1:
             assert "Problems:" in stdout and "error(s)" in stdout

@@ -239,7 +239,7 @@ INJECTIONS = ['=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0",
 def test_formula_injection_is_neutralised_in_csv_and_xlsx_reports(tmp_path: Path) -> None:
     csv = tmp_path / "roster.csv"
     frame = write_roster(csv, 12, seed=4)
-    frame.loc[0, "given_name"] = INJECTIONS[0]  # written to the server as a name (data, not a formula)
+    frame.loc[0, "given_name"] = INJECTIONS[0]  # refused as likely formula text; still echoed in the reports
     frame.loc[1, "household_name"] = INJECTIONS[1]
     frame.loc[4, "sex"] = INJECTIONS[2]  # invalid: echoed in the errors
     frame.loc[5, "date_of_birth"] = INJECTIONS[3]  # invalid: echoed in the errors

@@ -42,7 +42,7 @@ CSV, structure
   rtl_emoji.csv               Arabic / Hebrew names, emoji, combining marks
   injection.csv               =HYPERLINK(...), +cmd, '; DROP TABLE, <script>
   long_cell.csv               one 100,000-character cell
-  excel_errors.csv            '#N/A', '#REF!' as exported by Excel -> warning "excel_error"
+  excel_errors.csv            '#N/A', '#REF!' as exported by Excel -> cell errors "error_cell"
   xlsx_named.csv              a workbook renamed .csv -> ImportFailure "not_csv"
 XLSX
   header_only.xlsx            header, no rows -> zero-row table
@@ -53,8 +53,12 @@ XLSX
   encrypted.xlsx              OLE2 container with an EncryptedPackage stream -> "encrypted_workbook"
   old_format.xls              OLE2 container without it -> "old_excel_format"
   merged_cells.xlsx           household name merged over three rows -> warning "merged_cells"
-  formulas.xlsx               formulas with cached values, and one without
-  error_cells.xlsx            real error cells (t="e"): #N/A, #REF!, #DIV/0!
+  formulas.xlsx               formulas with cached values, and one without -> "formula_no_value"
+  error_cells.xlsx            real error cells (t="e"): #N/A, #REF!, #DIV/0! -> "error_cell"
+  unsaved_formulas.xlsx       openpyxl writing '=A2&B2' without computing it: no cached values,
+                              in a mapped column and in an unmapped 'notes' -> "formula_no_value"
+  formula_edge_cases.xlsx     a text formula whose saved answer is '' (fine), a shared formula
+                              with no result, a row holding nothing but such a formula (kept)
   serial_dates.xlsx           Excel serial dates with date / datetime formats, and dates as text
   numbers_as_numbers.xlsx     ids and phones stored as numbers (1234567890.0), 0.1, booleans
   hidden_sheet.xlsx           a hidden and a very hidden sheet -> read, warning "hidden_sheet"
@@ -161,7 +165,8 @@ def _col(index: int) -> str:
 
 def cell_xml(ref: str, value: Cell) -> str:
     """XML for one cell. Tuples are special: ('f', formula, cached), ('e', '#N/A'), ('d', serial),
-    ('dt', serial), ('styled',) for a formatted empty cell."""
+    ('dt', serial), ('styled',) for a formatted empty cell, ('fs',) for a shared formula's
+    follower cell saved without a result."""
     if value is None:
         return ""
     if isinstance(value, tuple):
@@ -181,6 +186,8 @@ def cell_xml(ref: str, value: Cell) -> str:
             return f'<c r="{ref}" s="2"><v>{value[1]}</v></c>'
         if kind == "styled":
             return f'<c r="{ref}" s="3"/>'
+        if kind == "fs":
+            return f'<c r="{ref}"><f t="shared" si="0"/></c>'
         raise ValueError(kind)
     if isinstance(value, bool):
         return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
@@ -432,6 +439,21 @@ def build_all(out: Path) -> list[Path]:
          "#N/A typed as text", ("e", "#DIV/0!")],
     ]  # fmt: skip
     raw("error_cells.xlsx", [("People", "visible", rows_xml(error_rows), [])])
+    unsaved = [
+        [*HEADERS, "notes"],
+        [*ROWS[0][:9], "0012345678", ROWS[0][10], "=A2&B2"],  # a national id the registry accepts
+        [*ROWS[1][:5], "=F2", *ROWS[1][6:], ""],
+        [*ROWS[2], ""],
+    ]
+    book("unsaved_formulas.xlsx", lambda p: _openpyxl_book(p, unsaved))
+    edge_rows: list[list[Cell]] = [
+        HEADERS,
+        [*ROWS[0][:1], ("f", 'IF(1,"","x")', ""), *ROWS[0][2:]],
+        [*ROWS[1][:4], ("f", 'UPPER("baraka")', None), *ROWS[1][5:]],
+        [*ROWS[2][:4], ("fs",), *ROWS[2][5:]],
+        [None] * 10 + [("f", "1+1", None)],
+    ]
+    raw("formula_edge_cases.xlsx", [("People", "visible", rows_xml(edge_rows), [])])
     serial_rows: list[list[Cell]] = [
         HEADERS,
         ["HH9", "Serial", "family", "P91", "A", "B", "F", ("d", 32946), "head", "", ""],
