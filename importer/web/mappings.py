@@ -91,6 +91,7 @@ class EntityFit:
     what: str  # "people", "households"...
     where: str  # "sheet 'People'", "the only table"...
     columns: list[tuple[str, bool]]  # (column, found)
+    table_found: bool = True  # False: the file has no sheet (or file) by the name this entity reads
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def layout_fit(choice: MappingChoice, tables: Sequence[SourceTable]) -> LayoutFi
                 what=ENTITY_PLURALS.get(entity.value, entity.value),
                 where=spec.source.describe(),
                 columns=[(c, _fold(c) in have) for c in wanted],
+                table_found=bool(candidates),
             )
         )
     ignored = []

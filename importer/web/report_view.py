@@ -15,6 +15,7 @@ nothing never says that anything went through.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,13 @@ ROWS_PER_PAGE = 100
 ENTITY_LABELS = {
     **{entity: words[:1].upper() + words[1:] for entity, words in ENTITY_PLURALS.items()},
     "input rows": "Rows in your file",
+}
+#: One record of each entity, as the row table says what a row holds.
+ENTITY_WORDS = {
+    "group": "household",
+    "individual": "person",
+    "reg_id": "ID number",
+    "membership": "membership",
 }
 PARTLY = "partly written"
 STATUS_LABELS = {
@@ -349,7 +357,7 @@ def row_table(report: RunReport, *, status: str = "", problem: str = "", page: i
     if status:
         chosen = chosen[chosen["status"] == status]
     if problem:
-        chosen = chosen[chosen["codes"].str.split().apply(lambda items: problem in items)]
+        chosen = chosen[chosen["codes"].str.contains(rf"(?:^| ){re.escape(problem)}(?: |$)", regex=True)]
     pages = max(1, math.ceil(len(chosen) / ROWS_PER_PAGE))
     page = min(max(1, page), pages)
     window = chosen.iloc[(page - 1) * ROWS_PER_PAGE : page * ROWS_PER_PAGE]
@@ -360,7 +368,7 @@ def row_table(report: RunReport, *, status: str = "", problem: str = "", page: i
             "row": _int(r.get("row")),
             "status": _text(r.get("status")),
             "label": STATUS_LABELS.get(_text(r.get("status")), _text(r.get("status"))),
-            "entities": _text(r.get("entities")),
+            "entities": ", ".join(ENTITY_WORDS.get(e, e) for e in _text(r.get("entities")).split("; ") if e),
             "reasons": _text(r.get("reasons")),
             "codes": [code_label(c) for c in _text(r.get("codes")).split()],
         }
