@@ -95,7 +95,16 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 
 def shot(page, name: str, *, full_page: bool = True) -> None:
+    """Save a screenshot; a long row table is cut after its first rows (the README needs a glimpse)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    rows = page.locator("#rows")
+    if full_page and rows.count():
+        top = page.evaluate("document.getElementById('rows').getBoundingClientRect().top + window.scrollY")
+        height = min(page.evaluate("document.scrollingElement.scrollHeight"), top + 480)
+        width = page.viewport_size["width"]
+        clip = {"x": 0, "y": 0, "width": width, "height": height}
+        page.screenshot(path=str(SHOTS / name), full_page=True, clip=clip)
+        return
     page.screenshot(path=str(SHOTS / name), full_page=full_page)
 
 

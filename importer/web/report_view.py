@@ -274,7 +274,8 @@ def _import_headline(view: ReportView) -> tuple[str, str]:
         )
     if view.stopped == STOPPED_ON_REQUEST:
         return (
-            f"Import stopped, as you asked: {_rows_sentence(view)}; the rest were not sent. {wrote} "
+            f"Import stopped, as you asked: {_rows_sentence(view)}; "
+            f"the rest were not written in full. {wrote} "
             "Import the same file again at any time to finish: nothing is duplicated.",
             "warn",
         )
