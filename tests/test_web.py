@@ -578,6 +578,7 @@ def test_a_file_matching_no_layout_lists_the_expected_columns_and_lets_the_clerk
     page = text(web.get(job_url))
     assert 'id="mismatch"' in page
     mismatch = page.split('id="mismatch"', 1)[1]
+    assert "Columns of people.csv: <code>hh</code> <code>household_name</code>" in mismatch
     assert "✓ household_name" in mismatch and "✗ person_id" in mismatch  # found and missing
     assert "Check the file as “roster”" in mismatch
     assert "<code>notes</code>" in mismatch  # the file's columns the layout would ignore

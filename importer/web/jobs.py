@@ -62,6 +62,7 @@ class Job:
     source_job: str | None = None  # the dry run an import was started from
     fit: LayoutFit | None = None  # the layout's columns against the file's (found, missing, ignored)
     fits: list[LayoutFit] = field(default_factory=list)  # no layout matched: every layout, closest first
+    file_columns: list[tuple[str, list[str]]] = field(default_factory=list)  # (table label, its headers)
     stop: threading.Event = field(default_factory=threading.Event)  # the page's Stop button
     started: float = field(default_factory=time.time)
     _load_stages: int = 1
@@ -200,6 +201,7 @@ def _read_and_fit(job: Job, choices: list[MappingChoice]) -> None:
     """
     job.on_progress("detect", 0, 1)
     tables = [t for path in job.uploads for t in read_source(path)]
+    job.file_columns = [(t.label, [str(h) for h in t.frame.columns]) for t in tables]
     if job.mapping is None:
         choice, _ = detect_mapping(choices, tables)
         if choice is None:
