@@ -66,6 +66,11 @@ def is_partly(status: str) -> bool:
     }
 
 
+def status_label(status: str) -> str:
+    """A status in the clerk's words ("valid" is "ready to write")."""
+    return STATUS_LABELS[PARTLY] if is_partly(status) else STATUS_LABELS.get(status, status)
+
+
 @dataclass
 class ReportView:
     """Everything the result part of the job page needs, ready to render."""
@@ -165,7 +170,7 @@ def report_view(report: RunReport) -> ReportView:
     by_status = {str(k): int(v) for k, v in data_rows["status"].value_counts().items()} if len(rows) else {}
     view = ReportView(
         mode=report.mode,
-        statuses=[(s, STATUS_LABELS.get(s, s)) for s in statuses],
+        statuses=[(s, status_label(s)) for s in statuses],
         counts=count_rows,
         problems=shown,
         problems_total=len(problems),
@@ -350,7 +355,7 @@ def row_table(report: RunReport, *, status: str = "", problem: str = "", page: i
         rows["codes"] = ""
     rows["codes"] = rows["codes"].fillna("").astype(str)
     status_counts = rows["status"].value_counts()
-    statuses = [(str(s), STATUS_LABELS.get(str(s), str(s)), int(n)) for s, n in status_counts.items()]
+    statuses = [(str(s), status_label(str(s)), int(n)) for s, n in status_counts.items()]
     code_counts = rows["codes"].str.split().explode().dropna()
     code_counts = code_counts[code_counts != ""].value_counts()
     problems = [(str(c), code_label(str(c)), int(n)) for c, n in code_counts.items()]
@@ -368,7 +373,7 @@ def row_table(report: RunReport, *, status: str = "", problem: str = "", page: i
             "sheet": _text(r.get("sheet")),
             "row": _int(r.get("row")),
             "status": _text(r.get("status")),
-            "label": STATUS_LABELS.get(_text(r.get("status")), _text(r.get("status"))),
+            "label": status_label(_text(r.get("status"))),
             "entities": ", ".join(ENTITY_WORDS.get(e, e) for e in _text(r.get("entities")).split("; ") if e),
             "reasons": _text(r.get("reasons")),
             "codes": [code_label(c) for c in _text(r.get("codes")).split()],
