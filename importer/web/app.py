@@ -184,9 +184,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         store.drop(session.get("sid"))
         session.clear()  # a fresh session (and CSRF token) after sign-in: no fixation
         clerk = store.create(login, secret, uid, may_import=may_import)
-        session["sid"] = clerk.sid
-        if not may_import:
-            flash(CHECK_ONLY, "info")
+        session["sid"] = clerk.sid  # the page after sign-in shows CHECK_ONLY to a login that may not write
         return redirect(url_for("home"))
 
     @app.post("/sign-out")
