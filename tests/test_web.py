@@ -8,6 +8,7 @@ holds; idle sessions expire.
 
 from __future__ import annotations
 
+import csv
 import html
 import io
 import re
@@ -16,13 +17,16 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from conftest import people_in
+from conftest import people_in, settings_for
 from flask import Flask
 from flask.testing import FlaskClient
 from reliability_support import CallHook
 
+from importer.client import OdooClient
 from importer.sandbox import ADMIN_API_KEY, ADMIN_LOGIN, ADMIN_PASSWORD, Sandbox
+from importer.sandbox.auth import READONLY_LOGIN, READONLY_PASSWORD
 from importer.web.app import create_app
 from importer.web.mappings import detect_mapping, list_mappings
 from importer.web.sessions import SessionStore
@@ -378,3 +382,220 @@ def test_the_stop_button_ends_an_import_after_the_batches_in_flight(tmp_path: Pa
         finally:
             stop_posted.set()
             app.extensions["spp_sessions"].close()
+
+
+# -- a report a clerk can trust --------------------------------------------------------------
+
+
+def headline(page: str) -> str:
+    match = re.search(r'<div class="headline (\w+)" id="headline"[^>]*>([^<]*)</div>', page)
+    assert match, "the page has no headline"
+    return f"{match.group(1)}: {match.group(2)}"
+
+
+def checked(web: FlaskClient, path: Path, mapping: str = "roster", data: bytes | None = None) -> str:
+    """Upload and wait for the dry run; its page's URL."""
+    job_url = upload(web, path, mapping=mapping, data=data).headers["Location"]
+    wait_for(web, job_url)
+    return job_url
+
+
+def test_a_read_only_login_is_told_at_sign_in_it_can_check_but_not_import(
+    app: Flask, registry: Sandbox
+) -> None:
+    web = app.test_client()
+    before = people_in(registry)
+    assert sign_in(web, login=READONLY_LOGIN, password=READONLY_PASSWORD).status_code == 302
+    home = text(web.get("/"))
+    assert "you can check files here, but not import them" in home
+    job_url = checked(web, SAMPLES / "workbook.xlsx", mapping="workbook")  # never imported here
+    page = web.get(job_url)
+    assert "ready to import" in headline(text(page))  # checking works as for anyone
+    assert "Import the rows that are ready" not in text(page)
+    assert "you can check files here, but not import them" in text(page)
+
+    forced = web.post(job_url + "/import", data={"csrf_token": csrf(page.data)})
+    assert forced.status_code == 303 and forced.headers["Location"].endswith(job_url)
+    after = text(web.get(job_url))
+    assert "not import them" in after and "went through" not in after
+    store: SessionStore = app.extensions["spp_sessions"]
+    (clerk,) = [s for s in store._sessions.values() if s.login == READONLY_LOGIN]
+    assert [j.kind for j in clerk.jobs.values()] == ["dry-run"]  # no import was started
+    assert people_in(registry) == before
+
+
+def test_a_read_only_import_never_says_rows_went_through(tmp_path: Path) -> None:
+    """The issue's case: 234 rows already there, 4 changed, a read-only login: nothing is written."""
+    from importer.pipeline import ImportOptions, run_import
+    from importer.web.report_view import report_view
+
+    with Sandbox() as sb:
+        options = ImportOptions(mapping=MAPPINGS / "roster.yaml", mode="import", out_dir=tmp_path)
+        run_import([SAMPLES / "roster.csv"], options, settings_for(sb))
+        lines = (SAMPLES / "roster.csv").read_text(encoding="utf-8").splitlines()
+        for i in range(1, 5):  # four people whose family name changed since
+            cells = lines[i].split(",")
+            cells[5] = "Changed"
+            lines[i] = ",".join(cells)
+        changed = tmp_path / "roster.csv"
+        changed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        viewer = settings_for(sb, READONLY_LOGIN, READONLY_PASSWORD)
+        result = run_import([changed], options, viewer)
+        view = report_view(result.report)
+        assert "went through" not in view.headline and "fully written" not in view.headline
+        assert view.headline.startswith("Nothing was written")
+        assert "234 of 238 rows were already in the registry" in view.headline
+        assert view.tone == "bad"
+        assert people_in(sb) == 238
+        with OdooClient(settings_for(sb)) as client:
+            assert client.search_count("res.partner", [["family_name", "=", "Changed"]]) == 0
+
+
+def test_a_file_with_only_a_header_row_has_no_rows_to_import(app: Flask) -> None:
+    web = app.test_client()
+    sign_in(web)
+    header = (SAMPLES / "roster.csv").read_text(encoding="utf-8").splitlines()[0] + "\n"
+    page = text(web.get(checked(web, Path("empty.csv"), data=header.encode())))
+    line = headline(page)
+    assert "No rows to import" in line
+    assert not line.startswith("good") and "ready" not in line
+    assert "Import the rows that are ready" not in page
+
+
+def test_partly_written_rows_are_counted_apart_never_as_through() -> None:
+    from importer.report import RunReport
+    from importer.web.report_view import report_view
+
+    statuses = ["created", "partly written", "skipped", "unchanged"]
+    rows = pd.DataFrame(
+        {"file": "f.csv", "sheet": "", "row": [2, 3, 4, 5], "status": statuses,
+         "entities": "individual", "external_ids": "", "server_ids": "", "reasons": ""}
+    )  # fmt: skip
+    records = pd.DataFrame(
+        {"entity": ["individual"] * 3 + ["reg_id"], "key": list("abcd"), "file": "f.csv", "sheet": "",
+         "row": [2, 3, 5, 3], "status": ["created", "created", "unchanged", "skipped"],
+         "external_id": "", "server_id": None, "reasons": ""}
+    )  # fmt: skip
+    problems = pd.DataFrame(columns=["code", "message", "file", "sheet", "row", "severity"])
+    from importer.outcome import STOPPED_ON_REQUEST
+
+    report = RunReport("import", records, rows, problems, {"stopped": STOPPED_ON_REQUEST})
+    view = report_view(report)
+    assert "2 of 4 rows fully written (1 of them already there, unchanged)" in view.headline
+    assert "1 partly written" in view.headline
+    assert "Written to the registry: 2 people created." in view.headline
+
+
+def test_a_stopped_import_counts_rows_fully_written_and_agrees_with_the_server(
+    tmp_path: Path, clock: Clock
+) -> None:
+    arrived, stop_posted = threading.Event(), threading.Event()
+
+    def hold_until_stop_is_posted() -> None:
+        arrived.set()
+        stop_posted.wait(30)
+
+    with Sandbox() as sb:
+        config = {"SPP_URL": sb.url, "SPP_DB": sb.db, "MAPPINGS_DIR": str(MAPPINGS), "BATCH_SIZE": 20,
+                  "WORK_DIR": str(tmp_path / "work"), "CLOCK": clock, "TESTING": True}  # fmt: skip
+        app = create_app(config)
+        try:
+            web = app.test_client()
+            sign_in(web)
+            dry = checked(web, SAMPLES / "workbook.xlsx", mapping="workbook")
+            CallHook(sb, "load:individual", nth=3, action=hold_until_stop_is_posted, exclusive=False)
+            page = web.get(dry)
+            running = web.post(dry + "/import", data={"csrf_token": csrf(page.data)}).headers["Location"]
+            assert arrived.wait(60)
+            web.post(running + "/stop", data={"csrf_token": csrf(page.data)})
+            stop_posted.set()
+            wait_for(web, running)
+            result = text(web.get(running))
+            line = headline(result)
+            assert "Import stopped, as you asked" in line and "went through" not in line
+            people = int(re.search(r"(\d+) people created", line).group(1))
+            assert people == people_in(sb) > 0  # the page and the server agree
+            fully = int(re.search(r"(\d+) of 536 rows fully written", line).group(1))
+            report = web.get(running + "/files/csv").get_data(as_text=True).lstrip("\ufeff")
+            rows = list(csv.DictReader(io.StringIO(report)))
+            through = [r for r in rows if r["status"] in ("created", "updated", "unchanged")]
+            assert fully == len(through) < people_in(sb) + 60  # people sent without their ID: not counted
+            with OdooClient(settings_for(sb)) as client:  # each row counted has all its records on the server
+                for row in through:
+                    for xid in filter(None, row["external_ids"].split("; ")):
+                        module, name = xid.split(".", 1)
+                        found = [["module", "=", module], ["name", "=", name]]
+                        assert client.search_count("ir.model.data", found) == 1, xid
+            skipped = text(web.get(running + "?status=skipped"))
+            assert "not sent" in skipped
+        finally:
+            stop_posted.set()
+            app.extensions["spp_sessions"].close()
+
+
+def test_the_row_table_lists_every_row_and_filters_by_status_and_by_problem(app: Flask) -> None:
+    web = app.test_client()
+    sign_in(web)
+    job_url = checked(web, SAMPLES / "workbook_broken.xlsx", mapping="workbook")
+    page = text(web.get(job_url))
+    assert 'id="rows"' in page
+    body = page.split('id="rows"', 1)[1]
+    assert "Every row" in body and body.split("<tbody>", 1)[1].count("<tr class=") == 31
+    invalid = text(web.get(job_url + "?status=invalid")).split('id="rows"', 1)[1]
+    statuses = set(re.findall(r'<tr class="status-([\w-]+)">', invalid))
+    assert statuses == {"invalid"}
+    unknown = text(web.get(job_url + "?problem=unknown_code")).split('id="rows"', 1)[1]
+    assert "'Femal' is not a Gender the registry knows" in unknown
+    listed = unknown.split("<tbody>", 1)[1]
+    assert listed.count("<tr class=") == listed.count('class="pill code">unknown code<') > 0
+    skipped = text(web.get(job_url + "?status=skipped")).split('id="rows"', 1)[1]
+    rows = re.findall(r'<tr class="status-skipped">', skipped)
+    assert rows, "skipped rows are listed with their reason"
+    assert "not" in skipped.split("<tbody>", 1)[1]
+
+
+def test_the_row_table_of_a_big_file_is_shown_a_page_at_a_time(app: Flask) -> None:
+    web = app.test_client()
+    sign_in(web)
+    job_url = checked(web, SAMPLES / "roster.csv")
+    first = text(web.get(job_url)).split('id="rows"', 1)[1]
+    assert "page 1 of 3" in first and first.split("<tbody>", 1)[1].count("<tr class=") == 100
+    last = text(web.get(job_url + "?page=3")).split('id="rows"', 1)[1]
+    assert "page 3 of 3" in last and last.split("<tbody>", 1)[1].count("<tr class=") == 38
+    assert ">239<" in last  # the file's own row numbers: the last data row is row 239
+
+
+def test_a_file_matching_no_layout_lists_the_expected_columns_and_lets_the_clerk_choose(
+    app: Flask,
+) -> None:
+    web = app.test_client()
+    sign_in(web)
+    lines = (SAMPLES / "roster.csv").read_text(encoding="utf-8").splitlines()
+    renamed = "hh,household_name,household_kind,pid,first,last,gender,dob,relationship,nid,phone,notes"
+    data = "\n".join([renamed, *(line + ",x" for line in lines[1:])]) + "\n"
+    job_url = upload(web, Path("people.csv"), data=data.encode()).headers["Location"]
+    assert wait_for(web, job_url)["state"] == "failed"
+    page = text(web.get(job_url))
+    assert 'id="mismatch"' in page
+    mismatch = page.split('id="mismatch"', 1)[1]
+    assert "Columns of people.csv: <code>hh</code> <code>household_name</code>" in mismatch
+    assert "✓ household_name" in mismatch and "✗ person_id" in mismatch  # found and missing
+    assert "Check the file as “roster”" in mismatch
+    assert "<code>notes</code>" in mismatch  # the file's columns the layout would ignore
+    chosen = web.post(job_url + "/layout", data={"csrf_token": csrf(page.encode()), "mapping": "roster"})
+    again = chosen.headers["Location"]
+    assert again != job_url and wait_for(web, again)["state"] == "failed"
+    second = text(web.get(again))
+    assert "reads column" in second  # the check names the column to rename
+    assert "✗ person_id" in second and "this layout ignores" in second and "<code>pid</code>" in second
+
+
+def test_a_chosen_layout_names_the_columns_it_ignores(app: Flask) -> None:
+    web = app.test_client()
+    sign_in(web)
+    lines = (SAMPLES / "roster.csv").read_text(encoding="utf-8").splitlines()
+    data = "\n".join([lines[0] + ",notes", *(line + ",call back" for line in lines[1:])]) + "\n"
+    page = text(web.get(checked(web, Path("roster_notes.csv"), data=data.encode())))
+    assert headline(page).startswith("good")
+    ignored = page.split('id="ignored"', 1)[1].split("</p>", 1)[0]
+    assert "<code>notes</code>" in ignored and "person_id" not in ignored

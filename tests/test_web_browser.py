@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import people_in
 
 from importer.sandbox import ADMIN_LOGIN, ADMIN_PASSWORD, FaultPlan, FaultRule, Sandbox
+from importer.sandbox.auth import READONLY_LOGIN, READONLY_PASSWORD
 from importer.web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -92,14 +94,23 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         context.close()
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, *, full_page: bool = True) -> None:
+    """Save a screenshot; a long row table is cut after its first rows (the README needs a glimpse)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / name), full_page=True)
+    rows = page.locator("#rows")
+    if full_page and rows.count():
+        top = page.evaluate("document.getElementById('rows').getBoundingClientRect().top + window.scrollY")
+        height = min(page.evaluate("document.scrollingElement.scrollHeight"), top + 480)
+        width = page.viewport_size["width"]
+        clip = {"x": 0, "y": 0, "width": width, "height": height}
+        page.screenshot(path=str(SHOTS / name), full_page=True, clip=clip)
+        return
+    page.screenshot(path=str(SHOTS / name), full_page=full_page)
 
 
-def sign_in(page, site: str, password: str) -> None:
+def sign_in(page, site: str, password: str, login: str = ADMIN_LOGIN) -> None:
     page.goto(f"{site}/sign-in")
-    page.fill("input[name=login]", ADMIN_LOGIN)
+    page.fill("input[name=login]", login)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
 
@@ -119,10 +130,10 @@ def import_until_the_bar_moves(page) -> None:
     )
 
 
-def check_file(page, site: str, path: Path, mapping: str) -> None:
+def check_file(page, site: str, path: Path | list[Path], mapping: str) -> None:
     page.goto(site + "/")
     page.select_option("select[name=mapping]", mapping)
-    page.set_input_files("input[name=file]", str(path))
+    page.set_input_files("input[name=file]", [str(p) for p in path] if isinstance(path, list) else str(path))
     page.click("form[action='/upload'] button[type=submit]")
     page.wait_for_selector("#headline, .flash.error", timeout=WAIT_MS)
 
@@ -198,6 +209,7 @@ def test_a_clerk_stops_an_import_half_way(browser, site: str, registry: Sandbox)
     page.wait_for_selector("text=Signed in as")
     check_file(page, site, SAMPLES / "workbook.xlsx", "workbook")
     assert "ready to import" in page.inner_text("#headline")
+    before = people_in(registry)
     registry.faults = slow_loads()
     try:
         import_until_the_bar_moves(page)
@@ -207,7 +219,132 @@ def test_a_clerk_stops_an_import_half_way(browser, site: str, registry: Sandbox)
         registry.faults = None
     headline = page.inner_text("#headline")
     assert "Import stopped, as you asked" in headline
+    assert "rows fully written" in headline and "went through" not in headline
+    people = int(re.search(r"(\d+) people created", headline).group(1))
+    assert people == people_in(registry) - before > 0  # the page agrees with the server
     assert "Import the same file again at any time to finish" in headline
     assert page.locator("text=Stop the import").count() == 0
     shot(page, "08-import-stopped.png")
+    page.close()
+
+
+def test_the_row_table_filters_by_status_and_by_problem(browser, site: str) -> None:
+    browser.clear_cookies()
+    page = browser.new_page()
+    sign_in(page, site, ADMIN_PASSWORD)
+    page.wait_for_selector("text=Signed in as")
+    check_file(page, site, SAMPLES / "workbook_broken.xlsx", "workbook")
+    rows = page.locator("table.rows tbody tr")
+    assert rows.count() == 31
+    assert page.locator("table.rows tbody tr.status-skipped").count() >= 1  # skipped rows, with why
+    page.select_option("#rows select[name=problem]", "unknown_code")
+    page.click("#rows button[type=submit]")
+    page.wait_for_url("**problem=unknown_code**")
+    listed = page.locator("table.rows tbody tr")
+    assert 0 < listed.count() < 31
+    assert all("unknown code" in t for t in listed.all_inner_texts())
+    assert "'Femal' is not a Gender the registry knows" in page.inner_text("table.rows")
+    page.select_option("#rows select[name=status]", "invalid")
+    page.click("#rows button[type=submit]")
+    page.wait_for_url("**status=invalid**")
+    assert all("has problems" in t for t in page.locator("table.rows tbody tr").all_inner_texts())
+    shot(page, "09-row-table.png")
+    page.close()
+
+
+def test_a_file_matching_no_layout_shows_the_columns_and_the_layouts_to_choose(
+    browser, site: str, tmp_path: Path
+) -> None:
+    browser.clear_cookies()
+    page = browser.new_page()
+    sign_in(page, site, ADMIN_PASSWORD)
+    page.wait_for_selector("text=Signed in as")
+    lines = (SAMPLES / "roster.csv").read_text(encoding="utf-8").splitlines()
+    renamed = "hh,household_name,household_kind,pid,first,last,gender,dob,relationship,nid,phone,notes"
+    people = tmp_path / "people.csv"
+    people.write_text("\n".join([renamed, *(line + ",x" for line in lines[1:])]) + "\n", encoding="utf-8")
+    check_file(page, site, people, "detect")
+    assert "do not match any layout we know" in page.inner_text(".flash.error")
+    mismatch = page.inner_text("#mismatch")
+    assert "✗ person_id" in mismatch and "✓ household_name" in mismatch
+    assert "notes" in mismatch
+    shot(page, "10-layout-mismatch.png")
+    page.click("text=Check the file as “roster”")
+    page.wait_for_selector("#layout-columns", timeout=WAIT_MS)
+    assert "pid" in page.inner_text("#ignored")  # the columns the chosen layout ignores
+    page.close()
+
+
+def test_a_read_only_login_can_check_but_not_import(browser, site: str) -> None:
+    browser.clear_cookies()
+    page = browser.new_page()
+    sign_in(page, site, READONLY_PASSWORD, login=READONLY_LOGIN)
+    page.wait_for_selector("#check-only")
+    assert "you can check files here, but not import them" in page.inner_text("#check-only")
+    assert "check only" in page.inner_text(".topbar")
+    check_file(page, site, SAMPLES / "workbook.xlsx", "workbook")
+    assert page.locator("text=Import the rows that are ready").count() == 0
+    assert "but not import them" in page.inner_text("#check-only")
+    shot(page, "11-check-only.png")
+    page.close()
+
+
+def test_a_header_only_file_has_no_rows_to_import(browser, site: str, tmp_path: Path) -> None:
+    browser.clear_cookies()
+    page = browser.new_page()
+    sign_in(page, site, ADMIN_PASSWORD)
+    page.wait_for_selector("text=Signed in as")
+    empty = tmp_path / "empty.csv"
+    empty.write_text((SAMPLES / "roster.csv").read_text(encoding="utf-8").splitlines()[0] + "\n")
+    check_file(page, site, empty, "roster")
+    headline = page.locator("#headline")
+    assert "No rows to import" in headline.inner_text()
+    assert "good" not in (headline.get_attribute("class") or "")
+    assert page.locator("text=Import the rows that are ready").count() == 0
+    page.close()
+
+
+def test_on_a_phone_the_page_fits_and_progress_is_announced(browser, site: str, registry: Sandbox) -> None:
+    """375 px wide: no sideways scrolling of the page, a short top bar; a screen reader hears progress."""
+    browser.clear_cookies()
+    page = browser.new_page()
+    page.set_viewport_size({"width": 375, "height": 812})
+    sign_in(page, site, ADMIN_PASSWORD)
+    page.wait_for_selector("text=Signed in as")
+
+    def fits() -> None:
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= 375
+        assert page.locator(".topbar").bounding_box()["height"] <= 60  # one line, not four
+
+    fits()
+    check_file(page, site, SAMPLES / "workbook_broken.xlsx", "workbook")
+    fits()  # the wide problem and row tables scroll inside their cards
+    wrap = page.locator("#rows .table-wrap")
+    assert wrap.evaluate("e => e.scrollWidth > e.clientWidth")  # the table itself is wider: it scrolls
+    page.evaluate("document.getElementById('rows').scrollIntoView()")
+    shot(page, "12-phone-row-table.png", full_page=False)
+
+    files = [SAMPLES / n for n in ("households.csv", "individuals.csv", "memberships.csv")]
+    check_file(page, site, files, "csv-files")
+    assert "ready to import" in page.inner_text("#headline")
+    registry.faults = slow_loads()
+    try:
+        page.click("text=Import the rows that are ready")
+        live = page.locator("#announce")
+        live.wait_for(state="attached", timeout=WAIT_MS)
+        assert live.get_attribute("aria-live") == "polite" and live.get_attribute("role") == "status"
+        first = live.inner_text()
+        page.wait_for_function(
+            "t => { const e = document.getElementById('announce'); return e && e.textContent.trim() !== t"
+            " && /Writing/.test(e.textContent); }",
+            arg=first,
+            timeout=WAIT_MS,
+        )
+        fits()
+        shot(page, "13-phone-import-progress.png", full_page=False)
+        page.wait_for_selector("#headline", timeout=WAIT_MS)
+    finally:
+        registry.faults = None
+    assert "Import finished" in page.inner_text("#headline")
+    fits()
     page.close()

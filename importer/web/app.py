@@ -46,7 +46,7 @@ from importer.outcome import ImportFailure
 from importer.settings import ConnectionSettings, Retry, Secret, Timeout, load_settings
 from importer.web.jobs import STOPPING, Job, start_job
 from importer.web.mappings import MappingChoice, list_mappings
-from importer.web.report_view import report_view
+from importer.web.report_view import report_view, row_table
 from importer.web.sessions import ClerkSession, SessionStore
 from importer.web.uploads import UploadRefused, new_upload_dir, save_upload
 
@@ -73,6 +73,12 @@ DEFAULTS: dict[str, Any] = {
 
 #: Scripts only from our own static folder; inline styles allowed for the progress bar's width.
 CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
+
+#: Told at sign-in, and wherever Import would be, to a login the registry lets read but not write.
+CHECK_ONLY = (
+    "This login may read the registry but not add to it: you can check files here, "
+    "but not import them. Ask your administrator for the right to create registrants."
+)
 
 DOWNLOADS = {
     "xlsx": ("Annotated workbook", "xlsx"),
@@ -118,7 +124,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.context_processor
     def common() -> dict[str, Any]:
-        return {"clerk": g.get("clerk"), "server": app.config["SPP_URL"], "database": app.config["SPP_DB"]}
+        return {
+            "clerk": g.get("clerk"),
+            "server": app.config["SPP_URL"],
+            "database": app.config["SPP_DB"],
+            "check_only": CHECK_ONLY,
+        }
 
     def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -160,6 +171,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             quick = dataclasses.replace(_settings(app.config, login, secret), retry=Retry(attempts=2))
             with OdooClient(quick) as client:
                 uid = client.authenticate()
+                may_import = _may_import(client)
         except AuthenticationError:
             flash("The registry did not accept this login and password. Check them and try again.", "error")
             return render_template("sign_in.html", login=login), 401
@@ -171,8 +183,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             return render_template("sign_in.html", login=login), 401
         store.drop(session.get("sid"))
         session.clear()  # a fresh session (and CSRF token) after sign-in: no fixation
-        clerk = store.create(login, secret, uid)
-        session["sid"] = clerk.sid
+        clerk = store.create(login, secret, uid, may_import=may_import)
+        session["sid"] = clerk.sid  # the page after sign-in shows CHECK_ONLY to a login that may not write
         return redirect(url_for("home"))
 
     @app.post("/sign-out")
@@ -234,8 +246,36 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         running = clerk.running_job()
         if running is not None:  # a double click lands on the run already going
             return redirect(url_for("job_page", job_id=running.id))
+        if not clerk.may_import and not _may_import_now(clerk):
+            flash(CHECK_ONLY, "error")  # nothing is sent: the report never claims rows went through
+            return redirect(url_for("job_page", job_id=checked.id), code=303)
         job = Job("import", checked.uploads, checked.out_dir, checked.mapping, detected=checked.detected)
-        job.source_job = checked.id
+        job.source_job, job.fit = checked.id, checked.fit
+        return _launch(clerk, job)
+
+    def _may_import_now(clerk: ClerkSession) -> bool:
+        """Ask the registry again (rights may have been granted since sign-in); remember a yes."""
+        try:
+            with OdooClient(settings_for(clerk)) as client:
+                clerk.may_import = _may_import(client)
+        except SppError:
+            return False
+        return clerk.may_import
+
+    @app.post("/jobs/<job_id>/layout")
+    @signed_in
+    def choose_layout(job_id: str) -> Any:
+        """No layout matched the file: check it again with the layout the clerk chose."""
+        clerk: ClerkSession = g.clerk
+        unmatched = own_job(job_id)
+        known = {c.key: c for c in choices()}
+        choice = known.get(request.form.get("mapping", ""))
+        if unmatched.kind != "dry-run" or not unmatched.finished or choice is None:
+            abort(400)
+        running = clerk.running_job()
+        if running is not None:
+            return redirect(url_for("job_page", job_id=running.id))
+        job = Job("dry-run", unmatched.uploads, unmatched.out_dir, choice)
         return _launch(clerk, job)
 
     @app.post("/jobs/<job_id>/stop")
@@ -256,12 +296,27 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @signed_in
     def job_page(job_id: str) -> Any:
         job = own_job(job_id)
-        view = report_view(job.result.report) if job.state == "done" and job.result else None
+        view = table = None
+        if job.state == "done" and job.result:
+            view = report_view(job.result.report)
+            table = row_table(
+                job.result.report,
+                status=request.args.get("status", ""),
+                problem=request.args.get("problem", ""),
+                page=request.args.get("page", 1, type=int),
+            )
         follow_up = next((j for j in g.clerk.jobs.values() if j.source_job == job.id), None)
         files = {}
         if job.result:
             files = {k: v for k, v in DOWNLOADS.items() if k in job.result.files}
-        return render_template("job.html", job=job, view=view, files=files, follow_up=follow_up)
+        return render_template(
+            "job.html",
+            job=job,
+            view=view,
+            table=table,
+            files=files,
+            follow_up=follow_up,
+        )
 
     @app.get("/jobs/<job_id>/status")
     @signed_in
@@ -320,6 +375,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         return render_template("message.html", title="Not found", message=message), 404
 
     return app
+
+
+def _may_import(client: OdooClient) -> bool:
+    """Whether the signed-in login may create every kind of record an import writes."""
+    from importer.catalog import MODELS_WRITTEN
+
+    return all(client.check_access(model, "create") for model in MODELS_WRITTEN)
 
 
 def _clock(config: dict[str, Any]) -> dict[str, Any]:

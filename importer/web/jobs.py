@@ -23,12 +23,12 @@ from importer.outcome import Entity, ImportFailure
 from importer.pipeline import ImportOptions, RunResult, run_import
 from importer.read import read_source
 from importer.settings import ConnectionSettings
-from importer.web.mappings import MappingChoice, detect_mapping
+from importer.web.mappings import LayoutFit, MappingChoice, detect_mapping, layout_fit, layout_fits
 
 log = logging.getLogger("importer.web")
 
 STAGE_WORDS = {
-    "detect": "Recognising the layout",
+    "detect": "Reading the column headers",
     "read": "Reading the file",
     "validate": "Checking every row against the registry",
     "load group": "Writing households",
@@ -60,6 +60,9 @@ class Job:
     details: list[str] = field(default_factory=list)
     result: RunResult | None = None
     source_job: str | None = None  # the dry run an import was started from
+    fit: LayoutFit | None = None  # the layout's columns against the file's (found, missing, ignored)
+    fits: list[LayoutFit] = field(default_factory=list)  # no layout matched: every layout, closest first
+    file_columns: list[tuple[str, list[str]]] = field(default_factory=list)  # (table label, its headers)
     stop: threading.Event = field(default_factory=threading.Event)  # the page's Stop button
     started: float = field(default_factory=time.time)
     _load_stages: int = 1
@@ -96,7 +99,14 @@ class Job:
             "written": self.written,
             "finished": self.finished,
             "stoppable": self.stoppable,
+            "announce": self.announcement,
         }
+
+    @property
+    def announcement(self) -> str:
+        """What a screen reader hears: the stage and the progress in steps of 10 %, not every tick."""
+        step = int(self.percent // 10) * 10
+        return f"{self.stage}: {step}% done." if self.state == "running" else f"{self.stage}."
 
     def on_progress(self, stage: str, done: int, total: int) -> None:
         """Pipeline callback: turn stage counters into one bar that only moves forward."""
@@ -149,17 +159,10 @@ def run_job(
     with gate:
         job.state = "running"
         try:
-            if job.mapping is None:
-                job.on_progress("detect", 0, 1)
-                tables = [t for path in job.uploads for t in read_source(path)]
-                choice, _ = detect_mapping(choices, tables)
-                if choice is None:
-                    job.fail(
-                        "The columns of this file do not match any layout we know. "
-                        "Choose the layout yourself, or download an empty template and copy your data in."
-                    )
+            if job.kind == "dry-run":
+                _read_and_fit(job, choices)
+                if job.mapping is None:
                     return
-                job.mapping, job.detected = choice, True
             job._load_stages = _load_stage_count(job.mapping.path)
             options = ImportOptions(
                 mapping=job.mapping.path,
@@ -188,6 +191,29 @@ def run_job(
                 "Something went wrong inside spp-import; nothing more was written. "
                 "Tell your administrator the time it happened."
             )
+
+
+def _read_and_fit(job: Job, choices: list[MappingChoice]) -> None:
+    """Read the upload's headers once: pick the layout if asked to, and compare it with the file.
+
+    When no layout matches, every layout's fit is kept on the job so the
+    page can show the clerk which columns each one expects and let them choose.
+    """
+    job.on_progress("detect", 0, 1)
+    tables = [t for path in job.uploads for t in read_source(path)]
+    job.file_columns = [(t.label, [str(h) for h in t.frame.columns]) for t in tables]
+    if job.mapping is None:
+        choice, _ = detect_mapping(choices, tables)
+        if choice is None:
+            job.fits = layout_fits(choices, tables)
+            job.fail(
+                "The columns of this file do not match any layout we know. "
+                "Compare them below and choose the layout yourself, or download an empty template "
+                "and copy your data in."
+            )
+            return
+        job.mapping, job.detected = choice, True
+    job.fit = layout_fit(job.mapping, tables)
 
 
 def _sentence(text: str) -> str:

@@ -38,6 +38,7 @@ class ClerkSession:
     uid: int
     folder: Path
     last_seen: float
+    may_import: bool = True  # the registry lets this login create registrants (checked at sign-in)
     jobs: dict[str, Job] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # never the secret, never the full session id
@@ -62,11 +63,11 @@ class SessionStore:
     def __len__(self) -> int:
         return len(self._sessions)
 
-    def create(self, login: str, secret: Secret, uid: int) -> ClerkSession:
+    def create(self, login: str, secret: Secret, uid: int, *, may_import: bool = True) -> ClerkSession:
         """A new session with a fresh random id (never reuse the visitor's: no fixation)."""
         sid = secrets.token_urlsafe(32)
         folder = Path(tempfile.mkdtemp(prefix="clerk-", dir=self.base_dir))  # mode 0700
-        session = ClerkSession(sid, login, secret, uid, folder, self.clock())
+        session = ClerkSession(sid, login, secret, uid, folder, self.clock(), may_import)
         with self._lock:
             self._sessions[sid] = session
         return session
