@@ -51,7 +51,7 @@ def _refused_rows(answer: dict[str, Any]) -> list[tuple[int, str]]:
 
 
 def test_two_loads_on_one_household_the_later_gets_a_serialization_message_per_row(sb: Sandbox) -> None:
-    sb.overlap_loads(2)  # both calls arrive before either commits, as two workers' calls do
+    sb.overlap_loads(2, timeout=30)  # both calls arrive before either commits, as two workers' do
     first = _members([(1, 0), (1, 1), (2, 2)])  # household 1 (two rows), household 2
     second = _members([(3, 3), (1, 4), (3, 5), (1, 6)])  # household 3, and household 1 again
     answers = _at_once(sb.url, [first, second])
@@ -73,7 +73,7 @@ def test_two_loads_on_one_household_the_later_gets_a_serialization_message_per_r
 
 
 def test_two_loads_on_different_households_never_conflict(sb: Sandbox) -> None:
-    sb.overlap_loads(2)
+    sb.overlap_loads(2, timeout=30)
     answers = _at_once(sb.url, [_members([(1, 0), (1, 1)]), _members([(2, 2), (3, 3)])])
     assert [a["messages"] for a in answers] == [[], []]
     assert sb.conflicted_rows == 0
@@ -85,7 +85,7 @@ def test_updating_a_member_conflicts_with_a_concurrent_membership_of_the_same_ho
     """A person's write recomputes their households on OpenG2P: it too writes the household's row."""
     rpc = Rpc(sb.url)
     assert rpc("g2p.group.membership", "load", MEMBERS, _members([(1, 0)]))["messages"] == []
-    sb.overlap_loads(2)
+    sb.overlap_loads(2, timeout=30)
     answers: list[dict[str, Any]] = [{}, {}]
 
     def rename() -> None:

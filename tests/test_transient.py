@@ -268,7 +268,7 @@ def test_straddling_batches_conflict_and_household_whole_batches_never_do(
                 assert _import(sb, csv, tmp_path / f"first-{cut}").exit_code == 0
                 wanted = _changed(frame)
                 wanted.to_csv(csv, index=False)
-            sb.overlap_loads(2, timeout=0.5)
+            sb.overlap_loads(2, timeout=2.0)
             result = _import(sb, csv, tmp_path / cut, batch_size=10)
             sb.overlap_loads(None)
             found[cut] = sb.conflicted_rows
@@ -288,7 +288,7 @@ def test_a_big_household_in_several_batches_is_never_written_by_two_calls_at_onc
         people = [[f"t.ind_{i}", f"P{i}", "1", "0"] for i in range(30)]
         groups = [["t.grp_A", "A", "1", "1"], ["t.grp_B", "B", "1", "1"]]
         assert client.load(PARTNER, fields, groups + people)["messages"] == []
-        sb.overlap_loads(2, timeout=0.5)
+        sb.overlap_loads(2, timeout=0.5)  # its batches wait for each other: each goes alone
         stage = _members(["A"] * 25 + ["B"] * 5)
         result = Loader(client, LoadOptions(batch_size=5, workers=2)).run_stage(stage, {}, {})
         assert (result.status == Status.CREATED).all()
@@ -308,7 +308,7 @@ def _at_size(tmp_path: Path, households: int) -> int:
     frame = roster(households, seed=24)
     frame.to_csv(csv, index=False)
     with Sandbox() as sb:
-        sb.overlap_loads(2, timeout=0.5)
+        sb.overlap_loads(2, timeout=2.0)
         result = _import(sb, csv, tmp_path / "out", batch_size=500)
         sb.overlap_loads(None)
         assert not (result.report.records["status"] == Status.FAILED.value).any()
