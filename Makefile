@@ -27,7 +27,7 @@ test: $(STAMP) lint
 
 # The crash and fault tests at full size (5,000 people, 20+ kills); CI runs them smaller.
 reliability: $(STAMP)
-	SPP_RELIABILITY_FULL=1 $(BIN)/python -m pytest -q -m slow tests/test_reliability_crash.py tests/test_reliability_faults.py
+	SPP_RELIABILITY_FULL=1 $(BIN)/python -m pytest -q -m slow tests/test_reliability_crash.py tests/test_reliability_faults.py tests/test_transient.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

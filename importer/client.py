@@ -39,7 +39,7 @@ from importer.errors import (
     TransportError,
     error_from_payload,
 )
-from importer.settings import ConnectionSettings
+from importer.settings import ConnectionSettings, Retry
 
 Domain = list[Any]
 
@@ -137,10 +137,17 @@ class OdooClient:
         rpc_method: str | None = None,
         rows: int = 0,
         idempotent: bool = False,
+        first_attempt: int = 1,
     ) -> Any:
-        """POST one JSON-RPC call, retrying what is safe to retry."""
+        """POST one JSON-RPC call, retrying what is safe to retry.
+
+        ``first_attempt`` numbers the attempts the observer sees from there: a
+        caller re-sending rows the server could not write yet (a concurrent
+        update) says which attempt this is, so the audit log counts it as a retry.
+        """
         retry = self.settings.retry
         label_method = rpc_method or method
+        shift = first_attempt - 1  # attempts the caller already made, as the observer counts them
         payload = {
             "jsonrpc": "2.0",
             "method": "call",
@@ -162,7 +169,9 @@ class OdooClient:
                     verify=self.settings.verify_tls,
                 )
             except requests.exceptions.SSLError as exc:
-                self._observe(service, model, label_method, rows, started, "transport_error", None, attempt)
+                self._observe(
+                    service, model, label_method, rows, started, "transport_error", None, attempt + shift
+                )
                 fatal = ConnectError(
                     f"TLS certificate of {self.settings.safe_url} could not be verified "
                     f"({type(exc).__name__}); use --insecure only if you trust this server",
@@ -172,7 +181,7 @@ class OdooClient:
             except requests.exceptions.RequestException as exc:
                 sent = _was_sent(exc)
                 outcome = "outcome_unknown" if sent else "transport_error"
-                self._observe(service, model, label_method, rows, started, outcome, None, attempt)
+                self._observe(service, model, label_method, rows, started, outcome, None, attempt + shift)
                 if sent:
                     last = OutcomeUnknown(
                         f"{model or service}.{label_method}: the request was sent but no answer "
@@ -195,7 +204,9 @@ class OdooClient:
                 raise fatal
             if response.status_code != 200:
                 status = response.status_code
-                self._observe(service, model, label_method, rows, started, f"http_{status}", None, attempt)
+                self._observe(
+                    service, model, label_method, rows, started, f"http_{status}", None, attempt + shift
+                )
                 last = HTTPStatusError(
                     f"{self.settings.safe_url} answered HTTP {status} to {model or service}.{label_method}",
                     status=status,
@@ -216,22 +227,22 @@ class OdooClient:
             try:
                 body = response.json()
             except ValueError:
-                self._observe(service, model, label_method, rows, started, "invalid", None, attempt)
+                self._observe(service, model, label_method, rows, started, "invalid", None, attempt + shift)
                 raise InvalidResponse(
                     f"{self.settings.safe_url} did not answer JSON-RPC (is this an Odoo/OpenSPP server?)",
                     url=self.settings.safe_url,
                 ) from None
             if not isinstance(body, dict) or ("result" not in body and "error" not in body):
-                self._observe(service, model, label_method, rows, started, "invalid", None, attempt)
+                self._observe(service, model, label_method, rows, started, "invalid", None, attempt + shift)
                 raise InvalidResponse(
                     f"{self.settings.safe_url} gave an answer that is not JSON-RPC",
                     url=self.settings.safe_url,
                 )
             if "error" in body:
                 err = error_from_payload(body["error"], model=model, method=label_method)
-                self._observe(service, model, label_method, rows, started, "error", err.name, attempt)
+                self._observe(service, model, label_method, rows, started, "error", err.name, attempt + shift)
                 raise err
-            self._observe(service, model, label_method, rows, started, "ok", None, attempt)
+            self._observe(service, model, label_method, rows, started, "ok", None, attempt + shift)
             return body["result"]
         assert last is not None
         last.attempts = retry.attempts
@@ -241,10 +252,7 @@ class OdooClient:
         retry = self.settings.retry
         if attempt >= retry.attempts:
             return
-        cap = min(retry.max_backoff, retry.backoff * (2 ** (attempt - 1)))
-        # "equal jitter": at least half the backoff (so a restarting server is ridden out), plus
-        # a random half that spreads the workers' retries apart
-        self._sleep(cap / 2 + random.uniform(0, cap / 2))
+        self._sleep(backoff_delay(retry, attempt))
 
     def _observe(
         self,
@@ -312,8 +320,12 @@ class OdooClient:
         context: dict[str, Any] | None = None,
         rows: int = 0,
         idempotent: bool | None = None,
+        attempt: int = 1,
     ) -> Any:
-        """Call ``model.method(*args, **kwargs)`` on the server as this user."""
+        """Call ``model.method(*args, **kwargs)`` on the server as this user.
+
+        ``attempt`` > 1 marks a re-send by the caller (see :meth:`_call`).
+        """
         kw = dict(kwargs or {})
         if context:
             kw["context"] = {**kw.get("context", {}), **context}
@@ -326,6 +338,7 @@ class OdooClient:
             rpc_method=method,
             rows=rows,
             idempotent=method in _READ_METHODS if idempotent is None else idempotent,
+            first_attempt=attempt,
         )
 
     def create(
@@ -401,11 +414,14 @@ class OdooClient:
         *,
         context: dict[str, Any] | None = None,
         idempotent: bool = False,
+        attempt: int = 1,
     ) -> dict[str, Any]:
         """Odoo's bulk import: ``{"ids": [...] | False, "messages": [...]}``.
 
         Pass ``idempotent=True`` only when every row carries an external id:
-        then a lost answer is safely re-sent (it becomes an update).
+        then a lost answer is safely re-sent (it becomes an update).  Pass
+        ``attempt`` > 1 when re-sending rows the server could not write the
+        first time (a concurrent update): the audit log counts it as a retry.
         """
         return self.execute_kw(
             model,
@@ -414,6 +430,7 @@ class OdooClient:
             context=context,
             rows=len(rows),
             idempotent=idempotent,
+            attempt=attempt,
         )
 
     def check_access(self, model: str, operation: str) -> bool:
@@ -424,6 +441,17 @@ class OdooClient:
             )
         except OdooError:
             return False
+
+
+def backoff_delay(retry: Retry, attempt: int) -> float:
+    """Seconds to wait after failed attempt ``attempt`` (1-based) before the next one.
+
+    "Equal jitter": at least half the step (so a restarting server, or a
+    concurrent transaction, is ridden out), plus a random half that spreads
+    the workers' retries apart.
+    """
+    cap = min(retry.max_backoff, retry.backoff * (2 ** (attempt - 1)))
+    return cap / 2 + random.uniform(0, cap / 2)
 
 
 class ClientPool:

@@ -11,6 +11,18 @@ server names none (an exception instead of messages), the batch is split in
 halves until the bad rows are alone.  Records whose parent failed are
 skipped, with the parent's reason.
 
+Transient is not failed.  A row refused because another transaction was
+writing the same record (PostgreSQL's serialization failure, lock not
+available, deadlock: :data:`TRANSIENT_MESSAGES`) is nothing wrong with the
+row: it is sent again, alone with the other such rows, once the rest of its
+batch has committed, after a backoff, a bounded number of times (the
+client's :class:`~importer.settings.Retry`), and only then reported failed
+with the server's message.  Odoo retries such conflicts for a whole call,
+but inside ``load`` each row's savepoint catches them, so they come back as
+row messages.  The cause is removed upstream: batches are cut so that one
+household's rows are never in two calls in flight at once
+(:func:`households_written`, :func:`cut_batches`, :meth:`Loader._send_all`).
+
 A run can be asked to stop (Ctrl-C on the command line, the page's Stop
 button) through :attr:`LoadOptions.stop`: the batches already sent finish
 and are reported, nothing more is sent, and every row left is reported as
@@ -21,19 +33,39 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from importer.client import IMPORT_CONTEXT, ClientPool, OdooClient
+from importer.client import IMPORT_CONTEXT, ClientPool, OdooClient, backoff_delay
 from importer.errors import AccessError, AuthenticationError, OdooError, SppError, TransportError
 from importer.outcome import STOPPED_ON_REQUEST, Entity, Status
 from importer.plan import StagePlan
 
 ProgressCallback = Callable[[Entity, int, int], None]
+
+#: How a record the server refused begins its reason (the server's own message follows).
+REFUSED_BY_SERVER = "refused by the server: "
+
+#: What PostgreSQL says, through Odoo, when a row met another transaction writing the same
+#: record: nothing is wrong with the row, and sent again once that transaction is over it
+#: goes through (matched case-insensitively, anywhere in the server's message).
+TRANSIENT_MESSAGES = (
+    "could not serialize access due to concurrent update",
+    "could not serialize access due to read/write dependencies",
+    "could not obtain lock",
+    "lock not available",
+    "deadlock detected",
+)
+
+
+def is_transient(message: str) -> bool:
+    """Whether the server refused a row only because a concurrent transaction held its record."""
+    text = message.casefold()
+    return any(t in text for t in TRANSIENT_MESSAGES)
 
 
 @dataclass
@@ -88,6 +120,99 @@ class StageResult:
         return dict(zip(frame["key"], frame["why"], strict=True))
 
 
+def households_written(stage: StagePlan, memberships: StagePlan | None = None) -> pd.Series:
+    """The households whose own record each row's write updates on the server, by household key.
+
+    Indexed by the stage's rows, a row repeated for each household it touches
+    (a person in two households), rows that touch none left out.  Read from
+    OpenG2P's registry (``g2p_registry_membership``, 17.0):
+
+    - creating, changing or removing a membership recomputes its group's stored
+      ``force_recompute_canary`` (``_recompute_parent_groups``): the household's
+      ``res.partner`` row is updated, by every membership row;
+    - writing an individual does the same for the groups the person is already
+      in: a person being *updated* touches their households (the file's
+      memberships say which); a person being created belongs to none yet
+      (memberships are sent in the next wave);
+    - a household being updated writes its own row;
+    - an ID (``g2p.reg.id``) has no override and no stored field on its person:
+      it touches no household.
+
+    Two transactions updating one household row at once is what makes the later
+    one fail with a serialization error, hence the cut of :func:`cut_batches`.
+    """
+    rows = stage.rows
+    if stage.entity is Entity.MEMBERSHIP:
+        return rows["group_key"].astype(object)
+    updated = rows[(rows["action"] == "update").to_numpy()]
+    if stage.entity is Entity.GROUP:
+        return updated["key"].astype(object)
+    if stage.entity is Entity.INDIVIDUAL and memberships is not None and len(updated):
+        where = memberships.rows[["individual_key", "group_key"]].drop_duplicates()
+        lives = pd.DataFrame({"key": updated["key"].to_numpy(), "row": updated.index})
+        joined = lives.merge(where, left_on="key", right_on="individual_key", sort=False)
+        return pd.Series(joined["group_key"].to_numpy(dtype=object), index=pd.Index(joined["row"]))
+    return pd.Series([], dtype=object)
+
+
+def cut_batches(rows: pd.DataFrame, households: pd.Series, size: int) -> list[tuple[pd.DataFrame, frozenset]]:
+    """``rows`` in batches of at most ``size``, one household's rows never in two; with each one's households.
+
+    ``households`` is :func:`households_written` for these rows.  The rows of
+    one household are gathered where its first row stands (the rest keep the
+    file's order) and batches are cut between households only.  A household
+    bigger than ``size`` gets batches of its own, which the loader sends one
+    after the other since they share it.
+    """
+    size = max(1, size)
+    if households.empty:
+        return [(rows.iloc[i : i + size], frozenset()) for i in range(0, len(rows), size)]
+    n = len(rows)
+    primary = households[~households.index.duplicated()].reindex(rows.index)
+    codes, uniques = pd.factorize(primary)  # -1: the row writes no household
+    positions = np.arange(n)
+    first = np.full(len(uniques), n, dtype=np.int64)
+    np.minimum.at(first, codes[codes >= 0], positions[codes >= 0])
+    sort_key = np.where(codes >= 0, first[np.maximum(codes, 0)], positions)
+    order = np.argsort(sort_key, kind="stable")
+    ordered = sort_key[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    lengths = np.diff(np.r_[starts, n])
+    cuts = {0, n}
+    filled = 0
+    for start, length in zip(starts.tolist(), lengths.tolist(), strict=True):
+        if filled and filled + length > size:
+            cuts.add(start)
+            filled = 0
+        if length > size:  # batches of its own, sent one after the other (they share the household)
+            cuts.update(range(start, start + length, size))
+            cuts.add(start + length)
+            filled = 0
+            continue
+        filled += length
+    bounds = sorted(cuts)
+    batch_of = pd.Series(np.searchsorted(bounds, positions, side="right") - 1, index=rows.index[order])
+    pairs = pd.DataFrame(
+        {"batch": batch_of.reindex(households.index).to_numpy(), "key": households.to_numpy()}
+    )
+    touched = {int(b): frozenset(keys) for b, keys in pairs.groupby("batch")["key"]}
+    sorted_rows = rows.iloc[order]
+    return [
+        (sorted_rows.iloc[bounds[b] : bounds[b + 1]], touched.get(b, frozenset()))
+        for b in range(len(bounds) - 1)
+    ]
+
+
+@dataclass(frozen=True)
+class LoadBatch:
+    """One ``load`` call's worth of one stage's rows, and the households its write updates."""
+
+    stage: StagePlan
+    rows: pd.DataFrame
+    result: StageResult
+    households: frozenset
+
+
 class Loader:
     """Runs plan stages against one server with a pool of workers, one HTTP session each."""
 
@@ -97,10 +222,15 @@ class Loader:
         options: LoadOptions,
         *,
         progress: ProgressCallback | None = None,
+        memberships: StagePlan | None = None,
     ) -> None:
+        """``memberships``: the plan's membership stage, which says which people live in which
+        household (so updates of people are batched household-whole, see :func:`households_written`).
+        """
         self.client = client
         self.options = options
         self.progress = progress
+        self.memberships = memberships
         self.context = {} if options.track_history else dict(IMPORT_CONTEXT)
         self._clients = ClientPool(client, options.workers)
         self._stop = threading.Event()
@@ -132,7 +262,7 @@ class Loader:
         entity while another still has rows to send.
         """
         results: dict[Entity, StageResult] = {}
-        jobs: list[tuple[StagePlan, pd.DataFrame, StageResult]] = []
+        batches: list[LoadBatch] = []
         todos: dict[Entity, pd.DataFrame] = {}
         for stage in stages:
             rows = stage.rows
@@ -149,18 +279,14 @@ class Loader:
             known = rows.loc[unchanged, "key"].map(existing.get(stage.entity, {}))
             result.server_id.loc[rows.index[unchanged]] = known.astype("float64").to_numpy()
             todo = todos[stage.entity] = rows[~held & ~unchanged]
-            size = self.options.batch_size
-            jobs += [(stage, todo.iloc[i : i + size], result) for i in range(0, len(todo), size)]
-        if jobs and not self._stopping():
-            done = dict.fromkeys(results, 0)
-            with ThreadPoolExecutor(max_workers=max(1, self.options.workers)) as pool:
-                futures = {pool.submit(self._send, *job): job for job in jobs}
-                for future in as_completed(futures):
-                    future.result()
-                    stage, batch, _ = futures[future]
-                    done[stage.entity] += len(batch)
-                    if self.progress:
-                        self.progress(stage.entity, done[stage.entity], len(todos[stage.entity]))
+            households = households_written(stage, self.memberships)
+            households = households[households.index.isin(todo.index)]
+            batches += [
+                LoadBatch(stage, part, result, touched)
+                for part, touched in cut_batches(todo, households, self.options.batch_size)
+            ]
+        if batches and not self._stopping():
+            self._send_all(batches, todos)
             self._clients.close()  # the wave's threads are gone: so are their sessions
         why = str(self._stopped_by) if self._stopped_by else "the run stopped"
         for entity, todo in todos.items():
@@ -169,12 +295,80 @@ class Loader:
                 results[entity].mark(todo.index[left], Status.SKIPPED, f"not sent: {why}")
         return results
 
+    def _send_all(self, batches: list[LoadBatch], todos: dict[Entity, pd.DataFrame]) -> None:
+        """Send the batches on the pool, never two that write the same household at once.
+
+        A batch waits while another one writing one of its households is in
+        flight; later batches writing other households go ahead meanwhile, so
+        no worker idles.
+        """
+        workers = max(1, self.options.workers)
+        done = dict.fromkeys(todos, 0)
+        waiting = list(batches)
+        running: dict[Future, LoadBatch] = {}
+        busy: set = set()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            while waiting or running:
+                if self._stopping():
+                    waiting.clear()  # rows never sent are reported "not sent" by run_wave
+                i = 0
+                while len(running) < workers and i < len(waiting):
+                    batch = waiting[i]
+                    if busy.isdisjoint(batch.households):
+                        del waiting[i]
+                        busy |= batch.households
+                        running[pool.submit(self._send, batch.stage, batch.rows, batch.result)] = batch
+                    else:
+                        i += 1
+                if not running:
+                    continue
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    batch = running.pop(future)
+                    busy -= batch.households
+                    future.result()
+                    entity = batch.stage.entity
+                    done[entity] += len(batch.rows)
+                    if self.progress:
+                        self.progress(entity, done[entity], len(todos[entity]))
+
     def _send(self, stage: StagePlan, batch: pd.DataFrame, result: StageResult) -> None:
-        """Send one batch, peeling off the rows the server refuses, until the rest commits."""
+        """Send one batch until each row is written or refused; rows that met a concurrent writer go again.
+
+        Those rows (:func:`is_transient`) are sent again once the rest of the
+        batch has committed, after a backoff, until the client's
+        :class:`~importer.settings.Retry` runs out of attempts; only then are
+        they failed, with the server's message.
+        """
+        retry = self.client.settings.retry
+        part, attempt = batch, 1
+        while True:
+            again = self._send_once(stage, part, result, attempt)
+            if not again:
+                return
+            if attempt >= retry.attempts:
+                for index, message in again.items():
+                    self._fail(result, [index], message)
+                return
+            self.options.stop.wait(backoff_delay(retry, attempt))
+            if self._stopping():
+                return
+            attempt += 1
+            part = batch[batch.index.isin(list(again))]
+
+    def _send_once(
+        self, stage: StagePlan, batch: pd.DataFrame, result: StageResult, attempt: int
+    ) -> dict[Any, str]:
+        """Send rows, peeling off the ones the server refuses, until the rest commits.
+
+        Returns the rows refused only for a concurrent writer (index -> the
+        server's message), for :meth:`_send` to send again.
+        """
+        again: dict[Any, str] = {}
         pending = [batch]
         while pending:
             if self._stopping():
-                return
+                return {}
             part = pending.pop()
             if part.empty:
                 continue
@@ -185,13 +379,17 @@ class Loader:
                     stage.payload(part).to_numpy().tolist(),
                     context=self.context,
                     idempotent=True,
+                    attempt=attempt,
                 )
             except (AuthenticationError, AccessError, TransportError) as exc:
                 self._halt(exc)
-                return
+                return {}
             except OdooError as exc:
-                if len(part) == 1:
-                    self._fail(result, part.index, _plain(exc.server_message))
+                message = _plain(exc.server_message)
+                if is_transient(message):  # the whole call met a concurrent writer: all of it again
+                    again.update(dict.fromkeys(part.index, message))
+                elif len(part) == 1:
+                    self._fail(result, part.index, message)
                 else:
                     half = len(part) // 2
                     pending += [part.iloc[half:], part.iloc[:half]]
@@ -208,22 +406,30 @@ class Loader:
             denied = _access_refusal(answer.get("messages") or [])
             if denied:  # real Odoo reports lost rights row by row inside load: the run cannot go on
                 self._halt(AccessError(denied, name="odoo.exceptions.AccessError"))
-                return
+                return {}
             refused = _refused_rows(answer.get("messages") or [], len(part))
             if refused:
                 for pos, message in refused.items():
-                    self._fail(result, [part.index[pos]], message)
+                    if is_transient(message):
+                        again[part.index[pos]] = message
+                    else:
+                        self._fail(result, [part.index[pos]], message)
                 keep = [p for p in range(len(part)) if p not in refused]
                 pending.append(part.iloc[keep])
             elif len(part) == 1:
-                self._fail(result, part.index, _first_message(answer) or "refused by the server")
+                message = _first_message(answer) or "refused by the server"
+                if is_transient(message):
+                    again[part.index[0]] = message
+                else:
+                    self._fail(result, part.index, message)
             else:
                 half = len(part) // 2
                 pending += [part.iloc[half:], part.iloc[:half]]
+        return again
 
     def _fail(self, result: StageResult, index, message: str) -> None:
         with self._lock:
-            result.mark(index, Status.FAILED, f"refused by the server: {message}")
+            result.mark(index, Status.FAILED, REFUSED_BY_SERVER + message)
 
     def _stopping(self) -> bool:
         """Whether to send nothing more: the server stopped the run, or its user asked to stop."""

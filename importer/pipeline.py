@@ -428,7 +428,12 @@ def _plan_and_load(
 
     stopped: str | None = None
     if mode == "import" and client is not None:
-        loader = Loader(client, options.load, progress=lambda e, d, t: say(f"load {e.value}", d, t))
+        loader = Loader(
+            client,
+            options.load,
+            progress=lambda e, d, t: say(f"load {e.value}", d, t),
+            memberships=stages.get(Entity.MEMBERSHIP),
+        )
         for wave in LOAD_WAVES:
             sent = [stages[e] for e in wave if e in stages]
             for entity, result in loader.run_wave(sent, plan.existing, failed_parents).items():

@@ -39,6 +39,7 @@ import pyarrow.csv as pa_csv
 
 from importer.audit import jsonable
 from importer.cells import neutralise_arrow, to_arrow_text
+from importer.load import REFUSED_BY_SERVER, is_transient
 from importer.outcome import (
     ENTITY_PLURALS,
     STATUS_SEVERITY,
@@ -885,9 +886,56 @@ def summary_json(report: RunReport) -> dict[str, Any]:
 
 
 def errors_table(report: RunReport) -> pd.DataFrame:
-    """Problems in the column order a person reads them (where, what, how to fix)."""
-    problems = report.problems
-    return problems.reindex(columns=ERROR_REPORT_COLUMNS)
+    """Problems, then every record the server refused, in the column order a person reads them.
+
+    A row the server refused is an error of that row as much as a validation
+    problem is: a clerk working through the errors file must find it there,
+    with the server's message, not only in the per-row status CSV.
+    """
+    problems = report.problems.reindex(columns=ERROR_REPORT_COLUMNS)
+    refused = _server_refusals(report.records)
+    if not len(refused):
+        return problems
+    if not len(problems):
+        return refused
+    return pd.concat([problems, refused], ignore_index=True)
+
+
+#: What to do about a refused row, by whether the server was only busy with the same household.
+REFUSED_SUGGESTION = "correct the row as the server's message says, then import the same file again"
+TRANSIENT_SUGGESTION = (
+    "another import was writing the same household at the time: import the same file again "
+    "(rows already written are not written twice)"
+)
+
+
+def _server_refusals(records: pd.DataFrame) -> pd.DataFrame:
+    """One error line per record the server refused (code ``server_refused``, the server's message)."""
+    if not len(records):
+        return pd.DataFrame(columns=ERROR_REPORT_COLUMNS)
+    reasons = records["reasons"].astype(object).fillna("").astype(str)
+    failed = records["status"] == Status.FAILED.value
+    refused = records[failed & reasons.str.startswith(REFUSED_BY_SERVER)]
+    if not len(refused):
+        return pd.DataFrame(columns=ERROR_REPORT_COLUMNS)
+    messages = reasons[refused.index]
+    transient = messages.map(is_transient).to_numpy(dtype=bool)
+    n = len(refused)
+    return pd.DataFrame(
+        {
+            "file": refused["file"].to_numpy(dtype=object),
+            "sheet": refused["sheet"].to_numpy(dtype=object),
+            "row": refused["row"].to_numpy(),
+            "column": np.full(n, None, dtype=object),
+            "value": np.full(n, None, dtype=object),
+            "severity": np.full(n, "error", dtype=object),
+            "code": np.full(n, "server_refused", dtype=object),
+            "message": messages.to_numpy(dtype=object),
+            "suggestion": np.where(transient, TRANSIENT_SUGGESTION, REFUSED_SUGGESTION).astype(object),
+            "entity": refused["entity"].to_numpy(dtype=object),
+            "key": refused["key"].to_numpy(dtype=object),
+        }
+    ).astype({"row": "Int64"})
 
 
 def write_csv(report: RunReport, path: str | Path) -> Path:

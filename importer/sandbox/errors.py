@@ -66,3 +66,18 @@ class IntegrityViolation(ValidationError):
     def __init__(self, message: str, load_info: dict) -> None:
         super().__init__(message)
         self.load_info = load_info
+
+
+class SerializationFailure(OdooException):
+    """PostgreSQL's SQLSTATE 40001 (psycopg2.errors.SerializationFailure).
+
+    Raised when this transaction updates a row that another transaction,
+    committed after this one's snapshot, updated first (REPEATABLE READ, Odoo's
+    isolation level).  ``load`` reports it row by row with PostgreSQL's own text,
+    which psycopg2 ends with a newline.
+    """
+
+    odoo_name = "psycopg2.errors.SerializationFailure"
+
+    def __init__(self) -> None:
+        super().__init__("could not serialize access due to concurrent update\n")

@@ -6,6 +6,10 @@ Kinds:
 - "drop_before": close the connection without running the call.
 - "drop_after": run and commit the call, then close without answering (the answer
   is lost: the client cannot know whether it happened).
+- "conflict": the call runs as if another transaction had written every household
+  it touches just before (concurrency.py): a ``load`` gets PostgreSQL's "could not
+  serialize access due to concurrent update" on each such row; other calls are
+  retried by Odoo itself and never show it.
 
 A plan has per-kind rates (seeded RNG, so a run is reproducible) and/or rules that
 pick exact calls (by model/method and the nth matching call). By default only
@@ -18,7 +22,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-KINDS = ("latency", "http_502", "http_503", "drop_before", "drop_after")
+KINDS = ("latency", "http_502", "http_503", "drop_before", "drop_after", "conflict")
 TERMINAL = ("http_502", "http_503", "drop_before", "drop_after")
 
 
@@ -90,7 +94,7 @@ class FaultPlan:
         return cls(rules=[FaultRule(kind, model, method, picks)], latency_seconds=latency_seconds)
 
     def decide(self, service: str | None, model: str | None, method: str | None) -> list[str]:
-        """The faults for one call: maybe "latency", then at most one terminal kind."""
+        """The faults for one call: maybe "latency", maybe "conflict", then at most one terminal kind."""
         if service not in self.services:
             return []
         chosen: list[str] = []
@@ -108,6 +112,6 @@ class FaultPlan:
                 rate = self.rates.get(kind, 0.0)
                 if rate and self._rng.random() < rate:
                     chosen.append(kind)
-        out = ["latency"] if "latency" in chosen else []
+        out = [k for k in ("latency", "conflict") if k in chosen]
         terminal = [k for k in chosen if k in TERMINAL]
         return out + terminal[:1]

@@ -10,6 +10,9 @@ Behaviour follows odoo/models.py `load`, `_extract_records`, `_convert_records`,
   field_name, moreinfo) while the row is still tried without the bad field;
 - the rows are created/updated in one batch; if that fails, row by row to collect
   each failing row's message, stopping after 10 errors if more than 1 in 10 fail;
+- a row that meets a concurrent writer of its household (concurrency.py) gets
+  PostgreSQL's "could not serialize access due to concurrent update" as its
+  message, as the row's savepoint catches psycopg2 errors;
 - any error message rolls the whole call back: ids False;
 - external ids without a module live in '__import__'; an existing external id
   updates its record, a new one creates record and ir.model.data row together.
@@ -40,7 +43,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .errors import IntegrityViolation, UserError
+from .errors import IntegrityViolation, SerializationFailure, UserError
 from .models import MODELS, Field, Model
 from .orm import to_date, to_datetime
 
@@ -498,6 +501,7 @@ def load(env: Env, model_name: str, fields: list, data: list) -> dict:
     batch: list[tuple[str | None, dict, dict]] = []
     batch_xids: set[str] = set()
     env.execute("SAVEPOINT load_call")
+    call_mark = env.savepoint_mark()
 
     creatable = {model.name} | {
         f.relation for f in model.fields.values() if f.type == "one2many" and f.relation
@@ -519,6 +523,7 @@ def load(env: Env, model_name: str, fields: list, data: list) -> dict:
         batch_xids.clear()
         converter.forget()
         env.execute("SAVEPOINT load_batch")
+        mark = env.savepoint_mark()
         try:
             ids.extend(_load_records(env, model, items))
             env.execute("RELEASE SAVEPOINT load_batch")
@@ -526,14 +531,20 @@ def load(env: Env, model_name: str, fields: list, data: list) -> dict:
         except Exception:
             env.execute("ROLLBACK TO SAVEPOINT load_batch")
             env.execute("RELEASE SAVEPOINT load_batch")
+            env.rollback_households(mark)
         errors = 0
         for i, item in enumerate(items, 1):
             info = item[2]
             env.execute("SAVEPOINT load_row")
+            mark = env.savepoint_mark()
             try:
                 ids.extend(_load_records(env, model, [item]))
                 env.execute("RELEASE SAVEPOINT load_row")
                 continue
+            except SerializationFailure as exc:  # a psycopg2 error: Odoo reports PostgreSQL's own text
+                messages.append({**info, "type": "error", "message": str(exc)})
+                if env.households is not None:
+                    env.households.count_refusal()
             except IntegrityViolation as exc:
                 msg = dict(exc.load_info)
                 if msg.pop("table", model.table) != model.table:
@@ -552,6 +563,7 @@ def load(env: Env, model_name: str, fields: list, data: list) -> dict:
                 )
             env.execute("ROLLBACK TO SAVEPOINT load_row")
             env.execute("RELEASE SAVEPOINT load_row")
+            env.rollback_households(mark)
             errors += 1
             if errors >= ERROR_LIMIT and errors >= i / 10:
                 messages.append(
@@ -609,6 +621,7 @@ def load(env: Env, model_name: str, fields: list, data: list) -> dict:
     if any(m["type"] == "error" for m in messages):
         env.execute("ROLLBACK TO SAVEPOINT load_call")
         env.execute("RELEASE SAVEPOINT load_call")
+        env.rollback_households(call_mark)
         return {"ids": False, "messages": messages, "nextrow": nextrow}
     env.execute("RELEASE SAVEPOINT load_call")
     return {"ids": ids, "messages": messages, "nextrow": nextrow}

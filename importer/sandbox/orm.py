@@ -15,7 +15,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from . import commands, constraints
+from . import commands, concurrency, constraints
+from .concurrency import Households
 from .domain import DomainCompiler, and_domains
 from .errors import AccessError, IntegrityViolation, MissingError, ValidationError
 from .models import MODELS, RESTRICTING_FKS, Field, Model
@@ -85,6 +86,11 @@ class Env:
         self.today = self.now.date()
         self.now_str = self.now.strftime(DATETIME_FORMAT)  # formatted once, used per record
         self._selection_cache: dict[str, list[tuple[str, str]]] = {}
+        # Concurrent writers of one household (concurrency.py): the sandbox's registry, this
+        # call's snapshot (None: the call never meets a conflict) and what it has written so far.
+        self.households: Households | None = None
+        self.snapshot: int | None = None
+        self.households_written: list[int] = []
 
     # -- helpers ------------------------------------------------------------
 
@@ -93,6 +99,22 @@ class Env:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self.cr.execute(sql, params)
+
+    def touch_households(self, model: Model, ids: list[int], rows: list[dict] | None = None) -> None:
+        """This write updates households' rows on a real server: refuse it if another call got there first."""
+        if self.households is None:
+            return
+        found = concurrency.touched(self, model, ids, rows)
+        if found:
+            self.households.check(self.snapshot, found)
+            self.households_written.extend(found)
+
+    def savepoint_mark(self) -> int:
+        """Where the households written so far end, to forget later ones when a savepoint rolls back."""
+        return len(self.households_written)
+
+    def rollback_households(self, mark: int) -> None:
+        del self.households_written[mark:]
 
     def check_write_access(self, model: Model, operation: str) -> None:
         """Refuse writes for a read-only user, in Odoo's AccessError wording."""
@@ -283,6 +305,7 @@ class Env:
                     commands.apply(self, model, model.fields[fname], rid, value)
         fnames = set().union(*(set(r) for r in rows), *(set(x) for x in x2ms))
         constraints.after_create(self, model, ids, rows, fnames)
+        self.touch_households(model, ids, rows)
         self._log_creation(model, ids)
         return ids
 
@@ -342,6 +365,7 @@ class Env:
             for rid in ids:
                 commands.apply(self, model, model.fields[fname], rid, value)
         constraints.after_write(self, model, ids, set(cols) | set(x2m))
+        self.touch_households(model, ids)
 
     def unlink(self, model_name: str, ids: Any) -> bool:
         model = MODELS[model_name]
@@ -354,6 +378,7 @@ class Env:
         if not ids:
             return
         constraints.before_unlink(self, model, ids)
+        self.touch_households(model, ids)
         for part in chunks(ids):
             marks = ",".join("?" * len(part))
             for ref_model, fname in RESTRICTING_FKS.get(model.name, []):

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import load as load_module
 from .auth import FULL, READ_ONLY, SANDBOX_DB, Users
+from .concurrency import Households
 from .errors import AccessDenied, AccessError, DatabaseMissing, UserError, error_name
 from .models import MODELS
 from .orm import Env, _as_ids, chunks
@@ -80,6 +81,7 @@ class Dispatcher:
         self.users = users
         self._log: deque[tuple[str, str, str | None, str | None, str]] = deque(maxlen=CALL_LOG_SIZE)
         self._log_lock = threading.Lock()
+        self.households = Households()
 
     @property
     def call_log(self) -> list[tuple[str, str, str | None, str | None, str]]:
@@ -162,11 +164,17 @@ class Dispatcher:
         if model == "ir.model.data" and level != FULL and name != "check_access_rights":
             raise AccessError(MODEL_DATA_REFUSED)
         context = kwargs.pop("context", None) or {}
+        # Only `load` shows a concurrent writer to its caller (row by row); Odoo retries any other
+        # call that meets one, and the retry succeeds: those calls take no snapshot.
+        snapshot = self.households.arrive() if name == "load" else None
         with self.store.transaction() as cr:
             context = context if isinstance(context, dict) else {}
             env = Env(cr, uid, readonly=level == READ_ONLY, context=context)
             env.technical = level == FULL
-            return _METHODS[name](env, model, args, kwargs)
+            env.households, env.snapshot = self.households, snapshot
+            result = _METHODS[name](env, model, args, kwargs)
+            self.households.commit(env.households_written)
+            return result
 
 
 def _pad(args: list, n: int) -> list:

@@ -29,6 +29,7 @@ from .auth import (
     SANDBOX_DB,
     Users,
 )
+from .concurrency import Rendezvous
 from .faults import KINDS, TERMINAL, FaultPlan
 from .rpc import VERSION_INFO, Dispatcher
 from .seed import seed
@@ -130,7 +131,8 @@ class _Handler(BaseHTTPRequestHandler):
             sandbox.dispatcher.record(service, method, model, rpc_method, terminal)
             self._drop()
             return
-        answer = sandbox.dispatcher.handle(payload)
+        with sandbox.dispatcher.households.forced("conflict" in faults):
+            answer = sandbox.dispatcher.handle(payload)
         if terminal == "drop_after":
             sandbox.dispatcher.record(service, method, model, rpc_method, terminal)
             self._drop()
@@ -260,6 +262,21 @@ class Sandbox:
     def faults(self, plan: FaultPlan | None) -> None:
         with self._faults_lock:
             self._faults = plan
+
+    def overlap_loads(self, size: int | None = 2, timeout: float = 2.0) -> None:
+        """Hold each ``load`` call until ``size`` have arrived (None: stop holding them).
+
+        Their snapshots then all predate their commits, as under a real
+        server's load, so whether two batches conflict on a household depends
+        on what they write, not on timing (see concurrency.py).
+        """
+        households = self.dispatcher.households
+        households.rendezvous = Rendezvous(size, timeout) if size else None
+
+    @property
+    def conflicted_rows(self) -> int:
+        """Rows ``load`` has refused so far because another call wrote their household first."""
+        return self.dispatcher.households.refused_rows
 
     def set_password(self, login: str, new_password: str) -> None:
         """New password; the old one and the user's API key are refused from now on."""
