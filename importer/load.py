@@ -150,7 +150,7 @@ class Loader:
             result.server_id.loc[rows.index[unchanged]] = known.astype("float64").to_numpy()
             todo = todos[stage.entity] = rows[~held & ~unchanged]
             size = self.options.batch_size
-            jobs += [(stage, todo.iloc[i : i + size], result) for i in range(0, len(todo), size)]
+            jobs += [(stage, batch, result) for batch in stage.batches(todo, size)]
         if jobs and not self._stopping():
             done = dict.fromkeys(results, 0)
             with ThreadPoolExecutor(max_workers=max(1, self.options.workers)) as pool:
@@ -179,10 +179,11 @@ class Loader:
             if part.empty:
                 continue
             try:
+                fields = stage.load_fields(part)  # an update leaves its empty cells out
                 answer = self._clients.current().load(
                     stage.model,
-                    stage.fields,
-                    stage.payload(part).to_numpy().tolist(),
+                    fields,
+                    stage.payload(part)[fields].to_numpy().tolist(),
                     context=self.context,
                     idempotent=True,
                 )
