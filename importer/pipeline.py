@@ -44,7 +44,7 @@ from importer.plan import (
     reg_id_stage,
 )
 from importer.read import SourceTable, read_source
-from importer.report import RunReport, build_report, write_reports
+from importer.report import RunReport, build_report, has_data_rows, write_reports
 from importer.resolve import resolve_codes
 from importer.settings import ConnectionSettings
 from importer.validate import Validation, validate_tables
@@ -135,6 +135,9 @@ def run_import(
     say("read", 0, len(files))
     sources = read_all(files, options.engine)
     say("read", len(files), len(files))
+    if not any(has_data_rows(s.frame) for s in sources):  # not "everything went through": nothing did
+        names = ", ".join(dict.fromkeys(s.label for s in sources)) or ", ".join(f.name for f in files)
+        raise ImportFailure(f"no rows to import: {names} has a header but no row with data")
     problems: list[Problem] = [w for s in sources for w in s.warnings]
     bindings = bind(mapping, sources)
 

@@ -56,6 +56,7 @@ __all__ = [
     "RunReport",
     "SourceLike",
     "build_report",
+    "has_data_rows",
     "scrub_meta",
     "source_key",
     "summary_json",
@@ -570,6 +571,11 @@ def _join_few(rid: np.ndarray, values: np.ndarray, n_rows: int, sep: str = "; ")
         dtype=object,
     )
     return labels[inverse.reshape(-1)] if n_rows else np.zeros(0, dtype=object)
+
+
+def has_data_rows(frame: pd.DataFrame) -> bool:
+    """Whether a source table holds any row with something in it (a header-only sheet does not)."""
+    return bool(len(frame)) and not bool(_blank_rows(frame).all())
 
 
 def _blank_rows(frame: pd.DataFrame) -> np.ndarray:

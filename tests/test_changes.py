@@ -137,16 +137,20 @@ def test_a_changed_coded_value_shows_names_not_ids(server, tmp_path, capsys) -> 
 def test_a_header_only_file_is_no_rows_to_import_exit_2(server, tmp_path, capsys) -> None:
     path = tmp_path / "empty.csv"
     path.write_text(ROSTER.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
-    for extra in ((), ("--dry-run",)):
-        code, out, _err = _import(capsys, path, tmp_path / f"out{len(extra)}", *extra)
+    for argv in (("import",), ("import", "--dry-run"), ("validate",)):
+        code, out, err = _cli(capsys, argv[0], str(path), "-m", MAPPING, "--out", str(tmp_path), *argv[1:])
         assert code == 2
-        assert "no rows to import" in out
-        assert "went through" not in out
-    code, out, _err = _cli(
-        capsys, "validate", str(path), "-m", MAPPING, "--out", str(tmp_path / "v"), "--json"
-    )
-    assert code == 2
-    assert json.loads(out)["changes"]["headline"] == "no rows to import"
+        assert err.startswith("spp-import: cannot run: no rows to import: empty.csv has a header"), err
+        assert "went through" not in out + err
+
+
+def test_a_report_with_no_rows_says_so_and_exits_2() -> None:
+    from importer.report import build_report, summary_json, summary_text
+
+    report = build_report([], None, [], mode="import", meta={})
+    assert report.exit_code() == 2
+    assert summary_text(report).splitlines()[1] == "no rows to import"
+    assert summary_json(report)["changes"]["headline"] == "no rows to import"
 
 
 def test_a_read_only_user_is_told_and_their_import_never_claims_to_have_gone_through(
