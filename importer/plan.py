@@ -73,7 +73,8 @@ ENTITY_WORDS = {
 
 PayloadBuilder = Callable[[pd.DataFrame], pd.DataFrame]
 #: skeleton rows -> (which optional cells the file left empty, the file's values in words)
-FileView = Callable[[pd.DataFrame], "tuple[pd.DataFrame, pd.DataFrame]"]
+#: (the words are only worked out when asked: a re-run compares every row but words few)
+FileView = Callable[[pd.DataFrame, bool], "tuple[pd.DataFrame, pd.DataFrame | None]"]
 #: One line per field that differs from the server, per record: see :class:`Comparison`.
 CHANGE_COLUMNS = ["field", "column", "before", "after", "cleared"]
 DATE_FORMATS = {"day-first": "{d}/{m}/{y}", "month-first": "{m}/{d}/{y}", "iso": "{y}-{m}-{d}"}
@@ -138,12 +139,12 @@ class StagePlan:
         """Load columns whose empty cell leaves the server's value alone on an update ("keep")."""
         return [c for c in self.fields if c in self.optional and c not in self.clear]
 
-    def file_view(self, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def file_view(self, rows: pd.DataFrame, words: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         """(empty: optional cells the file left empty, words: the file's values as a clerk reads them)."""
         if self.view is None:
             empty = pd.DataFrame(index=rows.index)
-            return empty, self.payload(rows).drop(columns="id")
-        return self.view(rows)
+            return empty, self.payload(rows).drop(columns="id") if words else None
+        return self.view(rows, words)
 
     def _left_alone(self, rows: pd.DataFrame) -> np.ndarray:
         """Per row, a bit mask of the kept columns it must not send (updates with an empty cell only)."""
@@ -152,10 +153,10 @@ class StagePlan:
         mask = np.zeros(len(rows), dtype=np.int64)
         if not kept or not update.any():
             return mask
-        empty = self.file_view(rows)[0]
+        empty = self.file_view(rows[update], False)[0]
         for bit, column in enumerate(kept):
-            mask |= empty[column].to_numpy(dtype=bool).astype(np.int64) << bit
-        return np.where(update, mask, 0)
+            mask[update] |= empty[column].to_numpy(dtype=bool).astype(np.int64) << bit
+        return mask
 
     def batches(self, rows: pd.DataFrame, size: int) -> list[pd.DataFrame]:
         """Rows to send, cut into batches that each share one field list (:meth:`load_fields`).
@@ -313,18 +314,20 @@ def _file_view(
 ) -> FileView:
     """A stage's :data:`FileView`: ``columns`` is load column -> (canonical column, kind)."""
 
-    def view(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        part = source.loc[rows.index]
-        cells = {c: written.get(c, part[c]).reindex(rows.index) for c, _k in columns.values()}
+    def view(rows: pd.DataFrame, words: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        cells = {c: written.get(c, source[c]).reindex(rows.index) for c, _k in columns.values()}
         empty = pd.DataFrame({load: cells[c] == "" for load, (c, _k) in columns.items()}, index=rows.index)
-        words = pd.DataFrame(
+        if not words:
+            return empty, None
+        part = source.loc[rows.index, list(dict.fromkeys(c for c, _k in columns.values()))]
+        shown = pd.DataFrame(
             {
                 load: _words(c, kind, part, written, orders.get(c, "iso"))
                 for load, (c, kind) in columns.items()
             },
             index=rows.index,
         )
-        return empty, words
+        return empty, shown
 
     return view
 
@@ -668,7 +671,7 @@ def compare_existing(
         server = _server_frame(records, kinds)
         found = server_ids.isin(server.index).to_numpy()
         same = found.copy()
-        empty, words = stage.file_view(rows[on_server])
+        empty = stage.file_view(rows[on_server], False)[0]
         kept = set(stage.kept)
         _keep_name_parts(stage, server, server_ids, empty)
         payload = stage.payload(rows[on_server])
@@ -693,7 +696,7 @@ def compare_existing(
         rows.loc[on_server, "action"] = "update"
         rows.loc[same_rows, "action"] = "unchanged"
         by_id = {rec["id"]: rec for rec in records} if differs else {}
-        changes[entity] = _change_lines(stage, catalog, differs, server_ids, by_id, empty, words)
+        changes[entity] = _change_lines(stage, catalog, differs, server_ids, by_id, empty)
     return Comparison(existing, changes)
 
 
@@ -733,10 +736,14 @@ def _change_lines(
     server_ids: pd.Series,
     records: dict[int, dict[str, Any]],
     empty: pd.DataFrame,
-    words: pd.DataFrame,
 ) -> pd.DataFrame:
     """One line per (record, field) that an update changes: CHANGE_COLUMNS, by stage row index."""
     kinds = _compare_kinds(stage, catalog)
+    hit_any = np.zeros(len(server_ids), dtype=bool)
+    for hit in differs.values():
+        hit_any |= hit
+    words = stage.file_view(stage.rows.loc[server_ids.index[hit_any]])[1]
+    assert words is not None
     kind_names = {v: k for k, v in catalog.membership_kinds.items()}
     parts = []
     for column, hit in differs.items():
