@@ -742,6 +742,8 @@ def _change_lines(
     hit_any = np.zeros(len(server_ids), dtype=bool)
     for hit in differs.values():
         hit_any |= hit
+    if not hit_any.any():
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in CHANGE_COLUMNS})
     words = stage.file_view(stage.rows.loc[server_ids.index[hit_any]])[1]
     assert words is not None
     kind_names = {v: k for k, v in catalog.membership_kinds.items()}

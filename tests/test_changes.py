@@ -126,12 +126,18 @@ def test_a_changed_coded_value_shows_names_not_ids(server, tmp_path, capsys) -> 
     assert _import(capsys, ROSTER, tmp_path / "first")[0] == 0
     frame = pd.read_csv(ROSTER, dtype=str, keep_default_na=False)
     frame.loc[frame["person_id"] == "P0000002", "sex"] = "M"
+    old_id = frame.loc[frame["person_id"] == "P0000003", "national_id"].iloc[0]
+    frame.loc[frame["person_id"] == "P0000003", "national_id"] = "1234567897"
     frame.to_csv(path := tmp_path / "roster.csv", index=False)
     code, _out, _err = _import(capsys, path, tmp_path / "real")
     assert code == 0
     rows = pd.read_csv(_report(tmp_path / "real"), dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert rows.loc[rows["row"] == "3", "changes"].iloc[0] == "sex: 'Female' → 'Male'"  # names, not ids
     assert _person(server, "P0000002", ["gender"])["gender"] == "Male"
+    assert rows.loc[rows["row"] == "4", "changes"].iloc[0] == f"national_id: '{old_id}' → '1234567897'"
+    with OdooClient(settings_for(server)) as c:
+        assert c.search_count("g2p.reg.id", [["value", "=", "1234567897"]]) == 1
+        assert c.search_count("g2p.reg.id", [["value", "=", old_id]]) == 0
 
 
 def test_a_header_only_file_is_no_rows_to_import_exit_2(server, tmp_path, capsys) -> None:
