@@ -97,6 +97,13 @@ def _import_args(parser: argparse.ArgumentParser, *, online: bool = True) -> Non
         parser.add_argument(
             "--all-or-nothing", action="store_true", help="write nothing if any row is invalid"
         )
+        parser.add_argument(
+            "--empty-cells",
+            choices=("keep", "clear"),
+            default="keep",
+            help="an empty cell on a record already in the registry: keep the registry's value (default) "
+            "or clear it; a mapping field's own 'empty:' option wins. The report names every cleared value",
+        )
         _connection_args(parser)
 
 
@@ -219,7 +226,7 @@ class _StopOnCtrlC:
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from importer.load import LoadOptions
-    from importer.pipeline import ImportOptions, run_import
+    from importer.pipeline import ImportOptions, read_only_message, run_import
     from importer.report import summary_json, summary_text
 
     mode = "validate" if args.command == "validate" else ("dry-run" if args.dry_run else "import")
@@ -229,6 +236,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         mode=mode,
         namespace=getattr(args, "namespace", None),
         all_or_nothing=getattr(args, "all_or_nothing", False),
+        empty_cells=getattr(args, "empty_cells", "keep"),
         load=LoadOptions(
             batch_size=max(1, getattr(args, "batch_size", 500)),
             workers=max(1, getattr(args, "workers", 2)),
@@ -237,6 +245,15 @@ def _cmd_import(args: argparse.Namespace) -> int:
         engine=args.engine,
         out_dir=args.out,
     )
+    if settings is not None and not _may_write(settings):
+        if mode == "import":
+            raise ImportFailure(read_only_message(settings.login))
+        print(
+            f"spp-import: note: the user '{settings.login}' may check files but not import them: this "
+            "dry run checks the file against the registry; an import by this user would be refused.",
+            file=sys.stderr,
+            flush=True,
+        )
     bars = _Bars(enabled=not args.quiet and not args.json and sys.stderr.isatty())
     try:
         if mode == "import":
@@ -253,6 +270,23 @@ def _cmd_import(args: argparse.Namespace) -> int:
     else:
         print(summary_text(result.report))
     return result.exit_code
+
+
+def _may_write(settings: ConnectionSettings) -> bool:
+    """Whether the user may write registrants (as ``ping`` shows); True when that cannot be told yet.
+
+    A server that cannot be reached or a login refused is left to the run
+    itself, which says so in its own words.
+    """
+    from importer.client import OdooClient
+    from importer.pipeline import may_write
+
+    try:
+        with OdooClient(settings) as client:
+            client.authenticate()
+            return may_write(client)
+    except SppError:
+        return True
 
 
 def _cmd_ping(args: argparse.Namespace) -> int:

@@ -281,9 +281,11 @@ class Loader:
             todo = todos[stage.entity] = rows[~held & ~unchanged]
             households = households_written(stage, self.memberships)
             households = households[households.index.isin(todo.index)]
-            batches += [
+            size = self.options.batch_size
+            batches += [  # whole households, then one field list per call (StagePlan.batches)
                 LoadBatch(stage, part, result, touched)
-                for part, touched in cut_batches(todo, households, self.options.batch_size)
+                for cut, touched in cut_batches(todo, households, size)
+                for part in stage.batches(cut, size)
             ]
         if batches and not self._stopping():
             self._send_all(batches, todos)
@@ -373,10 +375,11 @@ class Loader:
             if part.empty:
                 continue
             try:
+                fields = stage.load_fields(part)  # an update leaves its empty cells out
                 answer = self._clients.current().load(
                     stage.model,
-                    stage.fields,
-                    stage.payload(part).to_numpy().tolist(),
+                    fields,
+                    stage.payload(part)[fields].to_numpy().tolist(),
                     context=self.context,
                     idempotent=True,
                     attempt=attempt,

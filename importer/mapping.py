@@ -65,6 +65,9 @@ FIELD_KINDS: dict[Entity, dict[str, str]] = {
 }
 
 DATE_ORDERS = ("iso", "day-first", "month-first")
+#: What an empty cell does to a record already on the server: "keep" leaves the server's value,
+#: "clear" empties it.  ``None`` on a field: the run's choice (``--empty-cells``, default keep).
+EMPTY_CELLS = ("keep", "clear")
 _SLUG = re.compile(r"[^a-z0-9_]+")
 
 
@@ -76,6 +79,7 @@ class FieldSpec:
     column: str | None = None
     default: str | None = None
     date_order: str | None = None
+    empty: str | None = None  # "keep" / "clear" for an empty cell on an update; None: the run's choice
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +152,17 @@ class Mapping:
         merged.update(self.values.get(f"{entity.value}.{field_name}", {}))
         return merged
 
+    def cleared_fields(self, entity: Entity, run_default: str = "keep") -> frozenset[str]:
+        """Fields of ``entity`` whose empty cell empties the server's value on an update.
+
+        A field's own ``empty:`` option wins; the others follow the run's
+        choice (``--empty-cells``), which is "keep" unless asked otherwise.
+        """
+        spec = self.entities.get(entity)
+        if spec is None:
+            return frozenset()
+        return frozenset(name for name, f in spec.fields.items() if (f.empty or run_default) == "clear")
+
 
 def _fail(path: Path | str, message: str, column: str | None = None) -> ImportFailure:
     return ImportFailure(
@@ -164,13 +179,16 @@ def _field_spec(entity: Entity, name: str, raw: Any, path: Path, date_order: str
     if isinstance(raw, str):
         return FieldSpec(name, column=raw, date_order=date_order)
     if isinstance(raw, dict):
-        unknown = set(raw) - {"column", "default", "date_order"}
+        unknown = set(raw) - {"column", "default", "date_order", "empty"}
         if unknown:
             raise _fail(path, f"{entity.value}.{name}: unknown option(s) {sorted(unknown)}")
         order = raw.get("date_order", date_order)
         if order not in DATE_ORDERS:
             raise _fail(path, f"{entity.value}.{name}: date_order must be one of {DATE_ORDERS}")
         default = raw.get("default")
+        empty = raw.get("empty")
+        if empty is not None and empty not in EMPTY_CELLS:
+            raise _fail(path, f"{entity.value}.{name}: empty must be one of {EMPTY_CELLS}, not {empty!r}")
         if raw.get("column") is None and default is None:
             raise _fail(path, f"{entity.value}.{name}: give a column or a default")
         return FieldSpec(
@@ -178,6 +196,7 @@ def _field_spec(entity: Entity, name: str, raw: Any, path: Path, date_order: str
             column=raw.get("column"),
             default=None if default is None else str(default),
             date_order=order,
+            empty=empty,
         )
     raise _fail(path, f"{entity.value}.{name}: expected a column name or a table, got {raw!r}")
 

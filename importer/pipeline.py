@@ -22,7 +22,7 @@ import pandas as pd
 from importer import __version__
 from importer.audit import AuditLog, file_sha256
 from importer.canonical import CanonicalTable, constant, map_tables
-from importer.catalog import Catalog, check_server_setup, fetch_catalog, offline_catalog
+from importer.catalog import MODELS_WRITTEN, Catalog, check_server_setup, fetch_catalog, offline_catalog
 from importer.cell_guard import check_cells
 from importer.client import CallRecord, OdooClient
 from importer.errors import AccessError, OdooError, SppError
@@ -31,19 +31,21 @@ from importer.mapping import Binding, Mapping, bind, load_mapping
 from importer.normalise import isin
 from importer.outcome import Entity, ImportFailure, Problem, Status
 from importer.plan import (
+    CHANGE_COLUMNS,
+    EmptyCells,
     IdMatches,
     Plan,
     StagePlan,
     build_stages,
+    compare_existing,
     existing_xids,
     make_xids,
-    mark_existing,
     match_by_id,
     matched_xids,
     reg_id_stage,
 )
 from importer.read import SourceTable, read_source
-from importer.report import RunReport, build_report, write_reports
+from importer.report import RunReport, build_report, has_data_rows, write_reports
 from importer.resolve import resolve_codes
 from importer.row_rules import RowVerdict, hold_back
 from importer.settings import ConnectionSettings
@@ -64,6 +66,7 @@ class ImportOptions:
     mode: str = "import"  # "import", "dry-run" or "validate" (offline)
     namespace: str | None = None
     all_or_nothing: bool = False
+    empty_cells: str = "keep"  # an empty cell on an update: "keep" the server's value, or "clear" it
     load: LoadOptions = field(default_factory=LoadOptions)
     engine: str = "calamine"
     out_dir: str | Path | None = "reports"
@@ -134,6 +137,9 @@ def run_import(
     say("read", 0, len(files))
     sources = read_all(files, options.engine)
     say("read", len(files), len(files))
+    if not any(has_data_rows(s.frame) for s in sources):  # not "everything went through": nothing did
+        names = ", ".join(dict.fromkeys(s.label for s in sources)) or ", ".join(f.name for f in files)
+        raise ImportFailure(f"no rows to import: {names} has a header but no row with data")
     problems: list[Problem] = [w for s in sources for w in s.warnings]
     bindings = bind(mapping, sources)
     problems += check_cells(mapping, sources, bindings)  # no-value and formula-like cells
@@ -156,6 +162,7 @@ def run_import(
             "batch_size": options.load.batch_size,
             "workers": options.load.workers,
             "all_or_nothing": options.all_or_nothing,
+            "empty_cells": options.empty_cells,
             "track_history": options.load.track_history,
         },
     }
@@ -234,6 +241,8 @@ def _run_stages(
     else:
         catalog = offline_catalog(mapping)
 
+    if options.mode == "import" and not may_write(client):  # type: ignore[arg-type]
+        raise ImportFailure(read_only_message(settings.login if settings else "this user"))
     used = resolve_codes(tables, catalog, mapping)
     if online:
         check_server_setup(catalog, mapping, used)
@@ -267,12 +276,13 @@ def _run_stages(
     say("validate", 1, 1)
 
     outcomes: list[pd.DataFrame] = []
+    changes: list[pd.DataFrame] = []
     stopped: str | None = None
     has_errors = any(p.severity == "error" for p in validation.problems)
     if options.all_or_nothing and has_errors:
         outcomes = _all_refused(tables, validation, options.mode, catalog, namespace)
     else:
-        outcomes, stopped = _plan_and_load(
+        outcomes, stopped, changes = _plan_and_load(
             tables, validation, verdict, catalog, mapping, namespace, xids, matched, options, client, say
         )
 
@@ -286,10 +296,27 @@ def _run_stages(
     del tables, validation
     records = pd.concat(outcomes, ignore_index=True) if outcomes else None
     outcomes.clear()
-    report = build_report(sources, records, problems, mode=options.mode, meta=meta, secrets=secrets)
+    changed = pd.concat(changes, ignore_index=True) if changes else None
+    report = build_report(
+        sources, records, problems, mode=options.mode, meta=meta, secrets=secrets, changes=changed
+    )
     if client is not None:
         client.observer = None
     return report, stopped
+
+
+def may_write(client: OdooClient) -> bool:
+    """Whether this user may create and change every kind of record an import writes."""
+    return all(client.check_access(m, op) for m in MODELS_WRITTEN for op in ("create", "write"))
+
+
+def read_only_message(login: str) -> str:
+    """What a user who may only read is told before anything is checked or sent."""
+    return (
+        f"the user '{login}' may check files against the registry but not import them (the server "
+        "does not let this user create or change registrants): a dry run (--dry-run) shows what an "
+        "import would do; nothing is written. Ask for a user who may write to import."
+    )
 
 
 def _counts(report: RunReport) -> dict[str, Any]:
@@ -395,7 +422,8 @@ def _plan_and_load(
     options: ImportOptions,
     client: OdooClient | None,
     say: StageProgress,
-) -> tuple[list[pd.DataFrame], str | None]:
+) -> tuple[list[pd.DataFrame], str | None, list[pd.DataFrame]]:
+    """Plan, then load (or say what a load would do); returns outcomes, why it stopped, the changes."""
     mode = options.mode
     messages = _error_messages(validation.problems)
     outcomes: list[pd.DataFrame] = []
@@ -416,7 +444,7 @@ def _plan_and_load(
         index = tables[entity].frame.index.difference(validation.invalid_rows(entity))
         return index.difference(verdict.held_rows(entity))
 
-    stages = build_stages(tables, catalog, namespace, valid)
+    stages = build_stages(tables, catalog, namespace, valid, EmptyCells.of(mapping, options.empty_cells))
     plan = Plan(namespace, stages, existing={})
     if client is not None:
         if mapping.match_by_id and matched:
@@ -424,7 +452,8 @@ def _plan_and_load(
             if links and mode == "import":
                 _link_matched(client, links)
             xids = {**xids, **links}
-        plan.existing = mark_existing(client, stages, catalog, xids, options.load.workers)
+        found = compare_existing(client, stages, catalog, xids, options.load.workers)
+        plan.existing, plan.changes = found.existing, found.changes
 
     stopped: str | None = None
     if mode == "import" and client is not None:
@@ -438,15 +467,20 @@ def _plan_and_load(
             sent = [stages[e] for e in wave if e in stages]
             for entity, result in loader.run_wave(sent, plan.existing, failed_parents).items():
                 failed_parents.setdefault(entity, {}).update(result.failed_keys(stages[entity].rows))
-                outcomes.append(_stage_outcomes(stages[entity], result))
+                outcomes.append(_stage_outcomes(stages[entity], result, plan.changes.get(entity)))
         if loader.stopped is not None:
             stopped = str(loader.stopped)
     else:
         for entity in LOAD_ORDER:
             stage = stages.get(entity)
             if stage is not None:
-                outcomes.append(_dry_outcomes(stage, plan.existing.get(entity, {}), failed_parents))
-    return outcomes, stopped
+                outcomes.append(
+                    _dry_outcomes(
+                        stage, plan.existing.get(entity, {}), failed_parents, plan.changes.get(entity)
+                    )
+                )
+    changed = [_changed_cells(o, plan.changes.get(Entity(o["entity"].iloc[0]))) for o in outcomes if len(o)]
+    return outcomes, stopped, [c for c in changed if c is not None]
 
 
 def _refuse_ambiguous(validation: Validation, people: CanonicalTable, found: IdMatches, id_type: str) -> None:
@@ -505,8 +539,10 @@ def _link_matched(client: OdooClient, links: dict[str, tuple[str, int]]) -> None
         ) from None
 
 
-def _stage_outcomes(stage: StagePlan, result: StageResult) -> pd.DataFrame:
-    return _record_frame(
+def _stage_outcomes(
+    stage: StagePlan, result: StageResult, changes: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    frame = _record_frame(
         stage.entity,
         stage.rows,
         result.status.fillna(Status.SKIPPED).astype(str),
@@ -514,10 +550,43 @@ def _stage_outcomes(stage: StagePlan, result: StageResult) -> pd.DataFrame:
         stage.rows["xid"],
         result.server_id,
     )
+    return _with_changes(frame, stage, changes, frame["status"] == Status.UPDATED.value)
+
+
+def _with_changes(
+    frame: pd.DataFrame, stage: StagePlan, changes: pd.DataFrame | None, changed: pd.Series
+) -> pd.DataFrame:
+    """Add each record's planned action and, where ``changed``, its changes in words (before → after)."""
+    frame["action"] = stage.rows["action"].astype(str)
+    frame["changes"] = ""
+    if changes is not None and len(changes):
+        quote = "'" + changes["before"].astype(str) + "'"
+        before = quote.where(changes["before"] != "", "(empty)")
+        after = ("'" + changes["after"].astype(str) + "'").where(changes["after"] != "", "(empty)")
+        after = after.where(~changes["cleared"].astype(bool), "(cleared)")
+        text = (changes["column"].astype(str) + ": " + before + " → " + after).groupby(level=0).agg("; ".join)
+        hit = text.index[changed.reindex(text.index, fill_value=False).to_numpy(dtype=bool)]
+        frame.loc[hit, "changes"] = text[hit]
+    return frame
+
+
+def _changed_cells(outcomes: pd.DataFrame, changes: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Where each change sits in the file (file, sheet, row + CHANGE_COLUMNS), for changes that stand."""
+    if changes is None or not len(changes) or "changes" not in outcomes.columns:
+        return None
+    shown = outcomes.index[outcomes["changes"].astype(str) != ""]
+    lines = changes[changes.index.isin(shown)]
+    if not len(lines):
+        return None
+    where = outcomes.loc[lines.index, ["file", "sheet", "row"]].astype({"file": object, "sheet": object})
+    return pd.concat([where, lines[CHANGE_COLUMNS]], axis=1).reset_index(drop=True)
 
 
 def _dry_outcomes(
-    stage: StagePlan, existing: dict[str, int], failed_parents: dict[Entity, dict[str, str]]
+    stage: StagePlan,
+    existing: dict[str, int],
+    failed_parents: dict[Entity, dict[str, str]],
+    changes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """What a real run would do with each row, without sending anything."""
     rows = stage.rows
@@ -535,4 +604,5 @@ def _dry_outcomes(
         )
         failed_here = failed_parents.setdefault(stage.entity, {})
         failed_here.update(dict(zip(rows.loc[blocked.index, "key"], reasons[blocked.index], strict=True)))
-    return _record_frame(stage.entity, rows, status, reasons, rows["xid"], rows["key"].map(existing))
+    frame = _record_frame(stage.entity, rows, status, reasons, rows["xid"], rows["key"].map(existing))
+    return _with_changes(frame, stage, changes, (rows["action"] == "update") & (status == Status.VALID.value))

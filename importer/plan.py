@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from importer.canonical import CanonicalTable, id_column
+from importer.canonical import CanonicalTable, compose_names, id_column
 from importer.catalog import MEMBERSHIP, PARTNER, REG_ID, Catalog
 from importer.client import ClientPool, OdooClient
 from importer.errors import AccessError
-from importer.mapping import slug
+from importer.mapping import Mapping, slug
 from importer.normalise import isin
 from importer.outcome import Entity
 
@@ -72,6 +72,12 @@ ENTITY_WORDS = {
 
 
 PayloadBuilder = Callable[[pd.DataFrame], pd.DataFrame]
+#: skeleton rows -> (which optional cells the file left empty, the file's values in words)
+#: (the words are only worked out when asked: a re-run compares every row but words few)
+FileView = Callable[[pd.DataFrame, bool], "tuple[pd.DataFrame, pd.DataFrame | None]"]
+#: One line per field that differs from the server, per record: see :class:`Comparison`.
+CHANGE_COLUMNS = ["field", "column", "before", "after", "cleared"]
+DATE_FORMATS = {"day-first": "{d}/{m}/{y}", "month-first": "{m}/{d}/{y}", "iso": "{y}-{m}-{d}"}
 
 
 @dataclass
@@ -90,6 +96,15 @@ class StagePlan:
     rows: pd.DataFrame  # key, xid, action, _file, _sheet, _row (+ parents' keys); index = canonical index
     depends: dict[Entity, str] = field(default_factory=dict)  # parent entity -> column holding its key
     build: PayloadBuilder | None = None  # skeleton rows -> load columns; None: they are in ``rows``
+    #: load column -> canonical column, for the fields an empty cell may leave as the server has them
+    optional: dict[str, str] = field(default_factory=dict)
+    clear: frozenset[str] = frozenset()  # optional load columns whose empty cell clears the server's value
+    labels: dict[str, str] = field(default_factory=dict)  # load column -> the clerk's column header
+    date_orders: dict[str, str] = field(default_factory=dict)  # load column -> how the file writes dates
+    view: FileView | None = None  # the file's side of a change, in words
+    #: load column -> values for some rows that replace the built ones (a composed name, see
+    #: :func:`_keep_name_parts`); set by :func:`compare_existing`
+    overrides: dict[str, pd.Series] = field(default_factory=dict)
 
     def blocked_by(self, failed_parents: dict[Entity, dict[str, str]]) -> pd.DataFrame:
         """Rows whose parent did not make it: ``what`` ("its household 'H1'") and ``why``.
@@ -112,7 +127,59 @@ class StagePlan:
     def payload(self, rows: pd.DataFrame) -> pd.DataFrame:
         """The load columns (``fields``) for these skeleton rows, in their order."""
         built = rows if self.build is None else self.build(rows)
+        if self.overrides:
+            built = built.copy()
+            for column, values in self.overrides.items():
+                hit = rows.index.intersection(values.index)
+                built.loc[hit, column] = values[hit]
         return built[self.fields]
+
+    @property
+    def kept(self) -> list[str]:
+        """Load columns whose empty cell leaves the server's value alone on an update ("keep")."""
+        return [c for c in self.fields if c in self.optional and c not in self.clear]
+
+    def file_view(self, rows: pd.DataFrame, words: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """(empty: optional cells the file left empty, words: the file's values as a clerk reads them)."""
+        if self.view is None:
+            empty = pd.DataFrame(index=rows.index)
+            return empty, self.payload(rows).drop(columns="id") if words else None
+        return self.view(rows, words)
+
+    def _left_alone(self, rows: pd.DataFrame) -> np.ndarray:
+        """Per row, a bit mask of the kept columns it must not send (updates with an empty cell only)."""
+        kept = self.kept
+        update = (rows["action"] == "update").to_numpy()
+        mask = np.zeros(len(rows), dtype=np.int64)
+        if not kept or not update.any():
+            return mask
+        empty = self.file_view(rows[update], False)[0]
+        for bit, column in enumerate(kept):
+            mask[update] |= empty[column].to_numpy(dtype=bool).astype(np.int64) << bit
+        return mask
+
+    def batches(self, rows: pd.DataFrame, size: int) -> list[pd.DataFrame]:
+        """Rows to send, cut into batches that each share one field list (:meth:`load_fields`).
+
+        ``load`` takes one field list per call, and an update must not send
+        the fields its file left empty (they would blank the server's value):
+        updates are grouped by which of their cells are empty.  A concurrent
+        edit of a field the file left empty is never overwritten, which
+        sending the server's current value instead could not promise.
+        """
+        mask = self._left_alone(rows)
+        groups = [rows] if not mask.any() else [rows[mask == m] for m in np.unique(mask)]
+        return [g.iloc[i : i + size] for g in groups for i in range(0, len(g), size)]
+
+    def load_fields(self, rows: pd.DataFrame) -> list[str]:
+        """The field list to send these rows with (one batch from :meth:`batches`)."""
+        mask = np.unique(self._left_alone(rows))
+        if len(mask) > 1:
+            raise ValueError("rows with different empty cells cannot share one load call: use batches()")
+        if not len(mask) or not mask[0]:
+            return self.fields
+        skip = {c for bit, c in enumerate(self.kept) if int(mask[0]) >> bit & 1}
+        return [c for c in self.fields if c not in skip]
 
 
 @dataclass
@@ -120,6 +187,8 @@ class Plan:
     namespace: str
     stages: dict[Entity, StagePlan]
     existing: dict[Entity, dict[str, int]]  # key -> server id, for records already on the server
+    #: per entity, one line per field an update changes (CHANGE_COLUMNS; index = the stage's row index)
+    changes: dict[Entity, pd.DataFrame] = field(default_factory=dict)
 
 
 _UNSAFE = r"[^A-Za-z0-9_-]"
@@ -191,8 +260,97 @@ def _partner_payload(entity: Entity, frame: pd.DataFrame, xids: pd.Series, catal
     return out
 
 
+@dataclass(frozen=True)
+class EmptyCells:
+    """How one run treats empty cells: which fields clear, and how the file writes each date field."""
+
+    cleared: dict[Entity, frozenset[str]] = field(default_factory=dict)  # entity -> canonical fields
+    date_orders: dict[Entity, dict[str, str]] = field(default_factory=dict)  # entity -> field -> order
+
+    @classmethod
+    def of(cls, mapping: Mapping | None, run_default: str = "keep") -> EmptyCells:
+        if mapping is None:
+            return cls()
+        return cls(
+            cleared={e: mapping.cleared_fields(e, run_default) for e in mapping.entities},
+            date_orders={
+                e: {n: f.date_order or mapping.date_order for n, f in spec.fields.items()}
+                for e, spec in mapping.entities.items()
+            },
+        )
+
+
+def date_words(series: pd.Series, order: str) -> pd.Series:
+    """ISO dates (or datetimes) written the way the file writes them (day-first: 26/03/1950)."""
+    text = series.astype("str")
+    parts = text.str.extract(r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})")
+    pattern = DATE_FORMATS.get(order, DATE_FORMATS["iso"])
+    first, second, third = (pattern[i] for i in (1, 5, 9))  # the letters y/m/d in their order
+    sep = pattern[3]
+    shown = parts[first] + sep + parts[second] + sep + parts[third]
+    return shown.where(parts["y"].notna(), text).astype("str")
+
+
+def _words(column: str, kind: str, part: pd.DataFrame, canon: CanonicalTable, order: str) -> pd.Series:
+    """One canonical column as a clerk reads it: dates in the file's order, yes/no, codes by name."""
+    values = part[column]
+    if kind in ("date", "datetime"):
+        return date_words(values, order)
+    if kind == "bool":
+        return _bool_text(values).map({"1": "yes", "0": "no"}).astype("str")
+    if kind == "coded":  # the server's name, or the clerk's word when it maps to none ("spouse" -> "")
+        raw = canon.as_written(column, values.index)
+        return values.where(values != "", raw).astype("str")
+    return values.astype("str")
+
+
+def _file_view(
+    canon: CanonicalTable,
+    columns: dict[str, tuple[str, str]],
+    orders: dict[str, str],
+) -> FileView:
+    """A stage's :data:`FileView`: ``columns`` is load column -> (canonical column, kind).
+
+    A coded cell is empty only when the clerk left it empty: "spouse" resolves
+    to no membership kind, which is a value to send, not a cell to keep.
+    """
+    source = canon.frame
+
+    def cells(column: str, kind: str, index: pd.Index) -> pd.Series:
+        return canon.as_written(column, index) if kind == "coded" else source[column].reindex(index)
+
+    def view(rows: pd.DataFrame, words: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        empty = pd.DataFrame(
+            {load: cells(c, kind, rows.index) == "" for load, (c, kind) in columns.items()}, index=rows.index
+        )
+        if not words:
+            return empty, None
+        part = source.loc[rows.index, list(dict.fromkeys(c for c, _k in columns.values()))]
+        shown = pd.DataFrame(
+            {load: _words(c, kind, part, canon, orders.get(c, "iso")) for load, (c, kind) in columns.items()},
+            index=rows.index,
+        )
+        return empty, shown
+
+    return view
+
+
+def _labels(canon: CanonicalTable, columns: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Load column -> the clerk's header; a name made from its parts is the "full name"."""
+    labels = {load: canon.columns.get(c, c) for load, (c, _k) in columns.items()}
+    names = canon.columns
+    if "name" in labels and names.get("name") in (names.get("given_name"), names.get("family_name")):
+        labels["name"] = "full name"
+    return labels
+
+
 def _partner_stage(
-    entity: Entity, canon: CanonicalTable, catalog: Catalog, namespace: str, valid: pd.Index
+    entity: Entity,
+    canon: CanonicalTable,
+    catalog: Catalog,
+    namespace: str,
+    valid: pd.Index,
+    empty_cells: EmptyCells,
 ) -> StagePlan:
     frame = canon.frame.loc[valid, ["key", *ORIGIN]]
     rows = _skeleton(frame, make_xids(namespace, entity, frame["key"]))
@@ -202,7 +360,24 @@ def _partner_stage(
         return _partner_payload(entity, source.loc[part.index], part["xid"], catalog)
 
     fields = _partner_fields(entity, source.columns, catalog)
-    return StagePlan(entity, PARTNER, fields, rows, build=build)
+    columns = {path: (c, kind) for c, (path, kind) in PARTNER_FIELDS.items() if c in source.columns}
+    for load in fields:
+        if load.split("/")[0] in ("gender", "kind"):
+            columns[load] = (load.split("/")[0], "coded")
+    cleared = empty_cells.cleared.get(entity, frozenset())
+    orders = empty_cells.date_orders.get(entity, {})
+    return StagePlan(
+        entity,
+        PARTNER,
+        fields,
+        rows,
+        build=build,
+        optional={load: c for load, (c, _k) in columns.items()},
+        clear=frozenset(load for load, (c, _k) in columns.items() if c in cleared),
+        labels=_labels(canon, columns),
+        date_orders={load: orders.get(c, "iso") for load, (c, _k) in columns.items()},
+        view=_file_view(canon, columns, orders),
+    )
 
 
 def reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str) -> StagePlan:
@@ -223,15 +398,17 @@ def reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str) -> Sta
         )
         part["partner_id/id"] = make_xids(namespace, Entity.INDIVIDUAL, given["key"])
         part["id_type/.id"] = str(type_id or "")
+        part["header"] = canon.columns.get(col, id_type)  # the clerk's column, for the report's changes
         parts.append(part)
     fields = ["id", "partner_id/id", "id_type/.id", "value"]
     if parts:
         rows = pd.concat(parts, ignore_index=True)  # a person with two ID types has two rows
     else:
         rows = pd.DataFrame(
-            columns=["key", "xid", "parent", "value", *ORIGIN, "partner_id/id", "id_type/.id"]
+            columns=["key", "xid", "parent", "value", *ORIGIN, "partner_id/id", "id_type/.id", "header"]
         )
     rows["id"] = rows["xid"]
+    rows["header"] = rows["header"].astype("category")
     return StagePlan(Entity.REG_ID, REG_ID, fields, rows, depends={Entity.INDIVIDUAL: "parent"})
 
 
@@ -255,7 +432,9 @@ def _membership_payload(
     return out
 
 
-def _membership_stage(canon: CanonicalTable, catalog: Catalog, namespace: str, valid: pd.Index) -> StagePlan:
+def _membership_stage(
+    canon: CanonicalTable, catalog: Catalog, namespace: str, valid: pd.Index, empty_cells: EmptyCells
+) -> StagePlan:
     frame = canon.frame.loc[valid, ["key", "group", "individual", *ORIGIN]]
     rows = _skeleton(
         frame,
@@ -271,6 +450,9 @@ def _membership_stage(canon: CanonicalTable, catalog: Catalog, namespace: str, v
     def build(part: pd.DataFrame) -> pd.DataFrame:
         return _membership_payload(source.loc[part.index], part, catalog, namespace)
 
+    columns = {f: (f.split("/")[0], "coded" if f == "kind/.id" else "datetime") for f in fields[3:]}
+    cleared = empty_cells.cleared.get(Entity.MEMBERSHIP, frozenset())
+    orders = empty_cells.date_orders.get(Entity.MEMBERSHIP, {})
     return StagePlan(
         Entity.MEMBERSHIP,
         MEMBERSHIP,
@@ -278,6 +460,11 @@ def _membership_stage(canon: CanonicalTable, catalog: Catalog, namespace: str, v
         rows,
         depends={Entity.GROUP: "group_key", Entity.INDIVIDUAL: "individual_key"},
         build=build,
+        optional={load: c for load, (c, _k) in columns.items()},
+        clear=frozenset(load for load, (c, _k) in columns.items() if c in cleared),
+        labels=_labels(canon, columns),
+        date_orders={load: orders.get(c, "iso") for load, (c, _k) in columns.items()},
+        view=_file_view(canon, columns, orders),
     )
 
 
@@ -286,12 +473,20 @@ def build_stages(
     catalog: Catalog,
     namespace: str,
     valid: Callable[[Entity], pd.Index],
+    empty_cells: EmptyCells | None = None,
 ) -> dict[Entity, StagePlan]:
-    """Payloads for every entity, in load order, from the rows that passed validation."""
+    """Payloads for every entity, in load order, from the rows that passed validation.
+
+    ``empty_cells`` says which fields an empty cell clears on an update;
+    by default none does (the server's value is kept).
+    """
+    empty_cells = empty_cells or EmptyCells()
     stages: dict[Entity, StagePlan] = {}
     for entity in (Entity.GROUP, Entity.INDIVIDUAL):
         if entity in tables:
-            stages[entity] = _partner_stage(entity, tables[entity], catalog, namespace, valid(entity))
+            stages[entity] = _partner_stage(
+                entity, tables[entity], catalog, namespace, valid(entity), empty_cells
+            )
     if Entity.INDIVIDUAL in tables and catalog.id_types:
         # Every person's IDs, the invalid people's too: those are then skipped with their person's
         # reason (StagePlan.blocked_by) instead of vanishing from the report's counts.
@@ -300,7 +495,7 @@ def build_stages(
             stages[Entity.REG_ID] = stage
     if Entity.MEMBERSHIP in tables:
         stages[Entity.MEMBERSHIP] = _membership_stage(
-            tables[Entity.MEMBERSHIP], catalog, namespace, valid(Entity.MEMBERSHIP)
+            tables[Entity.MEMBERSHIP], catalog, namespace, valid(Entity.MEMBERSHIP), empty_cells
         )
     for stage in stages.values():
         stage.rows["action"] = pd.Categorical.from_codes(
@@ -415,6 +610,21 @@ def _compare_kinds(stage: StagePlan, catalog: Catalog) -> dict[str, tuple[str, s
     return kinds
 
 
+@dataclass
+class Comparison:
+    """What the server already holds, as :func:`compare_existing` found it.
+
+    ``existing``: per entity, key -> server id of the records already there.
+    ``changes``: per entity, one line per field an update changes
+    (:data:`CHANGE_COLUMNS`: load field, the clerk's column, the server's
+    value and the file's, in words, and whether the file's empty cell clears
+    it), indexed by the stage's row index.  Rows planned unchanged have none.
+    """
+
+    existing: dict[Entity, dict[str, int]]
+    changes: dict[Entity, pd.DataFrame]
+
+
 def mark_existing(
     client: OdooClient,
     stages: dict[Entity, StagePlan],
@@ -422,16 +632,30 @@ def mark_existing(
     xids: dict[str, tuple[str, int]],
     workers: int = 1,
 ) -> dict[Entity, dict[str, int]]:
+    """:func:`compare_existing` for callers that only need the server ids."""
+    return compare_existing(client, stages, catalog, xids, workers).existing
+
+
+def compare_existing(
+    client: OdooClient,
+    stages: dict[Entity, StagePlan],
+    catalog: Catalog,
+    xids: dict[str, tuple[str, int]],
+    workers: int = 1,
+) -> Comparison:
     """Set each row's action (create / update / unchanged) from what the server holds.
 
     Reads the records behind the file's external ids in bulk (one ``read``
     per few thousand records) and compares them with the payload, field by
-    field, in the payload's own text form.
+    field, in the payload's own text form.  A cell the file leaves empty
+    does not count as a difference unless its field clears ("keep", the
+    default: the update will not send it, see :meth:`StagePlan.batches`).
     """
     res_ids = pd.Series(
         [res_id for _m, res_id in xids.values()], index=pd.Index(list(xids), dtype=object), dtype="int64"
     )
     existing: dict[Entity, dict[str, int]] = {}
+    changes: dict[Entity, pd.DataFrame] = {}
     for entity, stage in stages.items():
         rows = stage.rows
         ids = rows["xid"].astype(object).map(res_ids)
@@ -446,9 +670,15 @@ def mark_existing(
         chunks = [wanted[i : i + READ_CHUNK] for i in range(0, len(wanted), READ_CHUNK)]
         with ClientPool(client, workers) as pool:
             pages = pool.map(lambda c, ids, m=stage.model, f=server_fields: c.read(m, ids, f), chunks)
-        server = _server_frame([rec for page in pages for rec in page], kinds)
-        same = server_ids.isin(server.index).to_numpy().copy()
+        records = [rec for page in pages for rec in page]
+        server = _server_frame(records, kinds)
+        found = server_ids.isin(server.index).to_numpy()
+        same = found.copy()
+        empty = stage.file_view(rows[on_server], False)[0]
+        kept = set(stage.kept)
+        _keep_name_parts(stage, server, server_ids, empty)
         payload = stage.payload(rows[on_server])
+        differs: dict[str, np.ndarray] = {}
         for column, (_field, kind) in kinds.items():
             sent = payload[column].astype(object)
             if kind == "xid":  # compare the database id the external id stands for
@@ -459,11 +689,115 @@ def mark_existing(
             elif kind == "m2m":
                 sent = sent.map(lambda s: ",".join(sorted(s.split(","), key=_num)) if s else "")
             held = server[column].reindex(server_ids.to_numpy()).fillna("\x00missing")
-            same &= sent.astype(str).to_numpy() == held.astype(str).to_numpy()
+            equal = sent.astype(str).to_numpy() == held.astype(str).to_numpy()
+            if column in kept:  # "keep": the file's empty cell is not sent, so it changes nothing
+                equal |= empty[column].to_numpy(dtype=bool)
+            same &= equal
+            if not equal.all():
+                differs[column] = ~equal & found
         same_rows = rows.index[on_server][same]
         rows.loc[on_server, "action"] = "update"
         rows.loc[same_rows, "action"] = "unchanged"
-    return existing
+        by_id = {rec["id"]: rec for rec in records} if differs else {}
+        changes[entity] = _change_lines(stage, catalog, differs, server_ids, by_id, empty)
+    return Comparison(existing, changes)
+
+
+NAME_PARTS = ("family_name", "given_name", "addl_name")
+
+
+def _keep_name_parts(
+    stage: StagePlan, server: pd.DataFrame, server_ids: pd.Series, empty: pd.DataFrame
+) -> None:
+    """A person's composed name, on an update whose file leaves a name part empty, uses the server's part.
+
+    Otherwise "keep" would keep the given name on the server and still send
+    a name composed without it ("RAMOS" for "RAMOS, ANA").
+    """
+    parts = [c for c in NAME_PARTS if c in stage.kept]
+    if stage.labels.get("name") != "full name" or not parts or "name" not in server.columns:
+        return
+    hole = empty[parts].any(axis=1).to_numpy()
+    if not hole.any():
+        return
+    index = server_ids.index[hole]
+    ids = server_ids[hole].to_numpy()
+    file_parts = stage.payload(stage.rows.loc[index])
+    frame = pd.DataFrame(index=index)
+    for column in NAME_PARTS:
+        if column in file_parts.columns:
+            mine = file_parts[column].astype("str")
+            held = pd.Series(server[column].reindex(ids).fillna("").to_numpy(), index=index, dtype="str")
+            frame[column] = mine.where(mine != "", held) if column in parts else mine
+    stage.overrides["name"] = compose_names(frame)
+
+
+def _change_lines(
+    stage: StagePlan,
+    catalog: Catalog,
+    differs: dict[str, np.ndarray],
+    server_ids: pd.Series,
+    records: dict[int, dict[str, Any]],
+    empty: pd.DataFrame,
+) -> pd.DataFrame:
+    """One line per (record, field) that an update changes: CHANGE_COLUMNS, by stage row index."""
+    kinds = _compare_kinds(stage, catalog)
+    hit_any = np.zeros(len(server_ids), dtype=bool)
+    for hit in differs.values():
+        hit_any |= hit
+    if not hit_any.any():
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in CHANGE_COLUMNS})
+    words = stage.file_view(stage.rows.loc[server_ids.index[hit_any]])[1]
+    assert words is not None
+    kind_names = {v: k for k, v in catalog.membership_kinds.items()}
+    parts = []
+    for column, hit in differs.items():
+        if column not in words.columns or not hit.any():
+            continue
+        index = server_ids.index[hit]
+        server_field, kind = kinds[column]
+        kind = PARTNER_FIELDS.get(column, ("", kind))[1] if kind == "text" else kind  # dates
+        held = [records[int(i)].get(server_field) for i in server_ids[hit]]
+        before = _server_words(held, kind, stage.date_orders.get(column, "iso"), kind_names)
+        label = stage.labels.get(column, column)
+        header = stage.rows.loc[index, "header"].astype(str) if "header" in stage.rows else label
+        cleared = empty[column].loc[index] if column in empty.columns else False
+        parts.append(
+            pd.DataFrame(
+                {
+                    "field": column,
+                    "column": header,
+                    "before": before,
+                    "after": words[column].loc[index].to_numpy(),
+                    "cleared": cleared,
+                },
+                index=index,
+            )
+        )
+    if not parts:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in CHANGE_COLUMNS})
+    lines = pd.concat(parts)
+    full = lines["column"] == "full name"
+    if full.any():  # a name part changed: the composed name changing with it is no news
+        parts_changed = lines.index[~full & lines["field"].isin(["given_name", "family_name", "addl_name"])]
+        lines = lines[~(full & lines.index.isin(parts_changed))]
+    return lines.astype({"cleared": bool})
+
+
+def _server_words(values: list[Any], kind: str, order: str, kind_names: dict[int, str]) -> list[str]:
+    """The server's values as a clerk reads them: names, not ids; dates as the file writes them."""
+    if kind in ("m2o", "xid"):
+        return [str(v[1]) if isinstance(v, list | tuple) else "" if not v else str(v) for v in values]
+    if kind == "m2m":
+        return [",".join(kind_names.get(int(i), str(i)) for i in v) if v else "" for v in values]
+    if kind == "bool":
+        return ["yes" if v else "no" for v in values]
+    if kind == "float":
+        return [_float_form(v) for v in values]
+    text = pd.Series(["" if v is False or v is None else str(v) for v in values], dtype="str")
+    if kind in ("date", "datetime"):
+        text = date_words(text, order)
+    return text.tolist()
 
 
 def _server_frame(records: list[dict[str, Any]], kinds: dict[str, tuple[str, str]]) -> pd.DataFrame:

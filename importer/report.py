@@ -57,6 +57,7 @@ __all__ = [
     "RunReport",
     "SourceLike",
     "build_report",
+    "has_data_rows",
     "scrub_meta",
     "source_key",
     "summary_json",
@@ -106,6 +107,8 @@ RECORD_COLUMNS = [
     "external_id",
     "server_id",
     "reasons",
+    "action",  # what the plan meant to do: create / update / unchanged ("" when not planned)
+    "changes",  # an update's changes in words: "given_name: 'Ana' → 'Anna'; phone: '0701' → (cleared)"
 ]
 ROW_COLUMNS = [
     "file",
@@ -116,7 +119,11 @@ ROW_COLUMNS = [
     "external_ids",
     "server_ids",
     "reasons",
+    "changes",
 ]
+#: One line per field an update changes (or would change): where in the file, and before → after.
+CHANGE_REPORT_COLUMNS = ["file", "sheet", "row", "column", "field", "before", "after", "cleared"]
+NO_ROWS = "no rows to import"
 PROBLEM_COLUMNS = [
     "code",
     "message",
@@ -180,6 +187,10 @@ class RunReport:
     problems: pd.DataFrame
     meta: dict[str, Any]
     files: dict[str, Path] = field(default_factory=dict)
+    #: one line per changed field (CHANGE_REPORT_COLUMNS): the XLSX marks these cells
+    changes: pd.DataFrame = field(default_factory=lambda: _empty_changes())
+    #: input rows by fate: new, to_update, unchanged, attention; values_change, cleared (see :func:`headline`)
+    fates: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> pd.DataFrame:
         """Records per entity and status, plus an ``input rows`` line; a ``total`` column.
@@ -216,6 +227,8 @@ class RunReport:
         """
         if self.meta.get("stopped"):
             return 2
+        if not self.has_rows:
+            return 2  # a header-only file: nothing to import is not "everything went through"
         rows = self.rows
         bad_rows = ~rows["status"].isin(OK_STATUSES) & (rows["reasons"] != EMPTY_ROW_REASON)
         if bool(bad_rows.any()):
@@ -225,6 +238,12 @@ class RunReport:
         if len(self.problems) and bool((self.problems["severity"] == "error").any()):
             return 1
         return 0
+
+    @property
+    def has_rows(self) -> bool:
+        """Whether any input row holds data (a header-only or blank file has none)."""
+        rows = self.rows
+        return bool(((rows["status"] != Status.SKIPPED.value) | (rows["reasons"] != EMPTY_ROW_REASON)).any())
 
     @property
     def error_count(self) -> int:
@@ -366,6 +385,8 @@ def _records_from_table(table: pd.DataFrame, aliases: Mapping[str, str]) -> pd.D
         "external_id": text("external_id"),
         "server_id": ints("server_id"),
         "reasons": text("reasons"),
+        "action": text("action"),
+        "changes": text("changes"),
     }
     return pd.DataFrame({k: _as_column(v) for k, v in columns.items()})
 
@@ -388,6 +409,8 @@ def _records_frame(
         "external_id": _text_column(_pluck(outcomes, "external_id")),
         "server_id": _nullable_ints(_pluck(outcomes, "server_id")),
         "reasons": _joined_lists(_pluck(outcomes, "reasons")),
+        "action": np.full(len(outcomes), "", dtype=object),
+        "changes": np.full(len(outcomes), "", dtype=object),
     }
     return pd.DataFrame({k: _as_column(v) for k, v in columns.items()})
 
@@ -411,6 +434,25 @@ def _empty_records() -> pd.DataFrame:
     frame = pd.DataFrame({c: pd.Series([], dtype="object") for c in RECORD_COLUMNS})
     frame["row"] = frame["row"].astype("Int64")
     frame["server_id"] = frame["server_id"].astype("Int64")
+    return frame
+
+
+def _empty_changes() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series([], dtype="object") for c in CHANGE_REPORT_COLUMNS})
+    return frame.astype({"row": "Int64", "cleared": bool})
+
+
+def _changes_frame(changes: pd.DataFrame | None, aliases: Mapping[str, str]) -> pd.DataFrame:
+    """The plan's changed fields with file names as in the rows table (see CHANGE_REPORT_COLUMNS)."""
+    if changes is None or not len(changes):
+        return _empty_changes()
+    frame = changes.reindex(columns=CHANGE_REPORT_COLUMNS).reset_index(drop=True)
+    frame["file"] = _recode_series(frame["file"], _file_converter(aliases))
+    frame["sheet"] = frame["sheet"].fillna("").astype(str)
+    frame["row"] = pd.to_numeric(frame["row"], errors="coerce").astype("Int64")
+    frame["cleared"] = frame["cleared"].fillna(False).astype(bool)
+    for column in ("column", "field", "before", "after"):
+        frame[column] = frame[column].fillna("").astype(str)
     return frame
 
 
@@ -533,6 +575,11 @@ def _join_few(rid: np.ndarray, values: np.ndarray, n_rows: int, sep: str = "; ")
     return labels[inverse.reshape(-1)] if n_rows else np.zeros(0, dtype=object)
 
 
+def has_data_rows(frame: pd.DataFrame) -> bool:
+    """Whether a source table holds any row with something in it (a header-only sheet does not)."""
+    return bool(len(frame)) and not bool(_blank_rows(frame).all())
+
+
 def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
     """True where every cell of an input row is empty or whitespace (column-wise, vectorised)."""
     blank = np.ones(len(frame), dtype=bool)
@@ -552,6 +599,7 @@ def build_report(
     mode: str,
     meta: dict[str, Any],
     secrets: Iterable[str] = (),
+    changes: pd.DataFrame | None = None,
 ) -> RunReport:
     """Join records and problems back to every input row and give each row one status.
 
@@ -568,7 +616,11 @@ def build_report(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _build(sources, outcomes, problems, mode=mode, meta=meta, secrets=secrets)
+        report = _build(sources, outcomes, problems, mode=mode, meta=meta, secrets=secrets)
+        report.changes = _changes_frame(changes, _file_aliases(sources))
+        cleared = int(report.changes["cleared"].sum())
+        report.fates.update(values_change=len(report.changes) - cleared, cleared=cleared)
+        return report
     finally:
         if was_enabled:
             gc.enable()
@@ -652,6 +704,8 @@ def _build(
     server_text = pc.cast(pa.array(records["server_id"].array), pa.large_string())
     rows["server_ids"] = _join_by_row(rec_rid, server_text, n_rows)
 
+    rows["changes"] = _join_by_row(rec_rid, records["changes"], n_rows, unique=True)
+
     # Why: the records' reasons, then the problems' errors, then warnings (marked).
     reason_rid, reason_text = _reason_items(records, rec_rid, problem_frame, prob_rid)
     reasons = _join_by_row(reason_rid, reason_text, n_rows, unique=True)
@@ -670,6 +724,7 @@ def _build(
         rows=rows[ROW_COLUMNS],
         problems=problem_frame,
         meta=clean_meta,
+        fates=_fates(rows, records, rec_rid),
     )
 
 
@@ -716,6 +771,34 @@ def _record_words(entities: pd.Series, keys: pd.Series) -> np.ndarray:
     words[is_id] = ("an ID of person '" + keys.str.split("__").str[0] + "'").to_numpy()[is_id]
     words[entities == Entity.MEMBERSHIP.value] = "the membership"
     return words
+
+
+def _fates(rows: pd.DataFrame, records: pd.DataFrame, rec_rid: np.ndarray) -> dict[str, int]:
+    """Input rows by what happens to them: new (a record made), to update, unchanged, need attention.
+
+    A row that makes a record is "new" (a new person in an existing
+    household too); one that only changes records is "to update".  In a
+    dry run the records are all "valid": their planned ``action`` tells.
+    """
+    n_rows = len(rows)
+    status = records["status"].to_numpy(dtype=object)
+    action = records["action"].to_numpy(dtype=object)
+    valid = status == Status.VALID.value
+    makes = (status == Status.CREATED.value) | (valid & ~np.isin(action, ["update", "unchanged"]))
+    changes = (status == Status.UPDATED.value) | (valid & (action == "update"))
+    flags = np.zeros(n_rows, dtype=np.int64)
+    linked = rec_rid >= 0
+    np.bitwise_or.at(flags, rec_rid[linked], (makes.astype(np.int64) | changes.astype(np.int64) << 1)[linked])
+    ok = rows["status"].isin(OK_STATUSES).to_numpy()
+    empty = (rows["status"] == Status.SKIPPED.value).to_numpy() & (
+        rows["reasons"] == EMPTY_ROW_REASON
+    ).to_numpy()
+    return {
+        "new": int((ok & (flags & 1 == 1)).sum()),
+        "to_update": int((ok & (flags == 2)).sum()),
+        "unchanged": int((ok & (flags == 0)).sum()),
+        "attention": int((~ok & ~empty).sum()),
+    }
 
 
 def _reason_items(
@@ -816,9 +899,54 @@ def _written_before_the_stop(report: RunReport) -> str:
     return "Written before the stop: " + (", ".join(parts) if parts else "nothing") + "."
 
 
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def headline(report: RunReport) -> str:
+    """The run in one line, in the clerk's words, counting input rows.
+
+    Dry run: "12 new, 3 to update (7 values change, 1 cleared), 223 already
+    there"; an import says the same in the past tense.  "values change"
+    counts the fields whose value changes, "cleared" those emptied on
+    purpose (``--empty-cells clear``); each is counted once per record.
+    """
+    if not report.has_rows:
+        return NO_ROWS
+    fates = report.fates
+    attention = fates.get("attention", 0)
+    tail = f", {attention} {'needs' if attention == 1 else 'need'} attention" if attention else ""
+    if report.mode == "validate":  # offline: nothing is known of what the server holds
+        ok = fates.get("new", 0) + fates.get("to_update", 0) + fates.get("unchanged", 0)
+        return f"{ok} valid{tail}"
+    done = report.mode == "import"
+    values, cleared = fates.get("values_change", 0), fates.get("cleared", 0)
+    detail = []
+    if values:
+        detail.append(
+            _plural(
+                values,
+                "value changed" if done else "value changes",
+                "values changed" if done else "values change",
+            )
+        )
+    if cleared:
+        detail.append(f"{cleared} cleared")
+    update = f"{fates.get('to_update', 0)} {'updated' if done else 'to update'}"
+    if detail:
+        update += " (" + ", ".join(detail) + ")"
+    new = f"{fates.get('new', 0)} {'added' if done else 'new'}"
+    return f"{new}, {update}, {fates.get('unchanged', 0)} already there{tail}"
+
+
 def summary_text(report: RunReport, *, max_errors: int = 5) -> str:
-    """What the terminal shows at the end of a run: counts, row totals, first errors, report files."""
-    lines = [MODE_TITLES.get(report.mode, report.mode)]
+    """What the terminal shows at the end of a run: the headline, counts, first errors, report files."""
+    lines = [MODE_TITLES.get(report.mode, report.mode), headline(report)]
+    if not report.has_rows:
+        lines += ["", "The file has a header but no rows: nothing was checked or sent (exit code 2)."]
+        if report.files:
+            lines += ["", "Reports:"] + [f"  {kind}: {path}" for kind, path in report.files.items()]
+        return "\n".join(lines)
     counts = report.counts()
     if len(counts):
         lines += ["", counts.to_string()]
@@ -872,6 +1000,8 @@ def summary_json(report: RunReport) -> dict[str, Any]:
             "exit_code": report.exit_code(),
             "counts": per_entity,
             "input_rows": {"total": len(report.rows), **_status_counts(report.rows["status"])},
+            # input rows by fate, and the values an update changes or clears (see headline())
+            "changes": {**report.fates, "headline": headline(report)},
             "errors": report.error_count,
             "warnings": report.warning_count,
             "files": {k: str(v) for k, v in report.files.items()},

@@ -37,14 +37,16 @@ from importer.report import (
     EMPTY_ROW_REASON,
     ERROR_REPORT_COLUMNS,
     MODE_TITLES,
+    NO_ROWS,
     OK_STATUSES,
     RunReport,
     SourceLike,
     errors_table,
+    headline,
     source_key,
 )
 
-__all__ = ["DEFAULT_MAX_COPY_ROWS", "ERROR_FILL", "WARNING_FILL", "sheet_names", "write_xlsx"]
+__all__ = ["CHANGED_FILL", "DEFAULT_MAX_COPY_ROWS", "ERROR_FILL", "WARNING_FILL", "sheet_names", "write_xlsx"]
 
 #: Above this many rows in one input sheet, only rows needing attention are copied
 #: (a full copy of a 20,000-row sheet took 4 s here, as long as importing it).
@@ -56,6 +58,8 @@ MAX_COMMENT_CHARS = 2_000
 
 ERROR_FILL = PatternFill(fill_type="solid", start_color="FFFFC7CE", end_color="FFFFC7CE")
 WARNING_FILL = PatternFill(fill_type="solid", start_color="FFFFEB9C", end_color="FFFFEB9C")
+#: A value an update changes (or, in a dry run, would change): its comment holds the server's old value.
+CHANGED_FILL = PatternFill(fill_type="solid", start_color="FFBDD7EE", end_color="FFBDD7EE")
 OK_FILL = PatternFill(fill_type="solid", start_color="FFC6EFCE", end_color="FFC6EFCE")
 HEADER_FONT = Font(bold=True)
 TITLE_FONT = Font(bold=True, size=14)
@@ -167,6 +171,7 @@ class _SheetPlan:
         rows: pd.DataFrame,
         problems: pd.DataFrame,
         max_copy_rows: int,
+        changes: pd.DataFrame | None = None,
     ) -> None:
         self.source = source
         self.title = title
@@ -177,6 +182,8 @@ class _SheetPlan:
         self.reasons = rows["reasons"].to_numpy(dtype=object)
         # (position, column index or -1 for Status) -> (is_error, text)
         self.marks: dict[tuple[int, int], tuple[bool, str]] = self._marks(problems)
+        # (position, column index) -> the server's old value, for cells an update changes
+        self.changed: dict[tuple[int, int], str] = self._changed(changes)
         self.total_rows = len(frame)
         self.truncated = self.total_rows > max_copy_rows
         if self.truncated:
@@ -184,8 +191,9 @@ class _SheetPlan:
                 self.reasons != EMPTY_ROW_REASON
             )
             marked = np.zeros(self.total_rows, dtype=bool)
-            if self.marks:
-                marked[np.fromiter((p for p, _ in self.marks), dtype=np.int64)] = True
+            for cells in (self.marks, self.changed):
+                if cells:
+                    marked[np.fromiter((p for p, _ in cells), dtype=np.int64)] = True
             self.positions = np.flatnonzero(attention | marked)
         else:
             self.positions = np.arange(self.total_rows)
@@ -236,6 +244,24 @@ class _SheetPlan:
                 marks[key] = (is_error, str(self.reasons[p]).replace("; ", "\n"))
         return marks
 
+    def _changed(self, changes: pd.DataFrame | None) -> dict[tuple[int, int], str]:
+        """Cells an update changes, with the comment that says what the server held before."""
+        if changes is None or not len(changes):
+            return {}
+        position = pd.Index(self.row_numbers).get_indexer(changes["row"].astype("int64").to_numpy())
+        column = self._column_indexes(changes["column"])
+        out: dict[tuple[int, int], str] = {}
+        for p, c, before, cleared in zip(
+            position, column, changes["before"], changes["cleared"].astype(bool), strict=True
+        ):
+            if p < 0 or c < 0:
+                continue
+            was = f"'{before}'" if before else "(empty)"
+            out[(int(p), int(c))] = (
+                f"cleared: the server held {was}" if cleared else f"changed: the server held {was}"
+            )
+        return out
+
     def _column_indexes(self, columns: pd.Series) -> np.ndarray:
         """Header text -> column index in the source (exact, then case/space-insensitive); -1 if none."""
         exact = {name: i for i, name in enumerate(self.columns)}
@@ -277,7 +303,9 @@ def _plans(report: RunReport, sources: Sequence[SourceLike], max_copy_rows: int)
         positions = by_source.get(key) if key not in seen else None
         seen.add(key)
         source_problems = with_row.iloc[positions] if positions is not None else with_row.iloc[0:0]
-        plans.append(_SheetPlan(source, title, rows, source_problems, max_copy_rows))
+        changes = report.changes
+        mine = changes[(changes["file"] == key[0]) & (changes["sheet"] == key[1])] if len(changes) else None
+        plans.append(_SheetPlan(source, title, rows, source_problems, max_copy_rows, mine))
     return plans
 
 
@@ -318,8 +346,11 @@ def _write_summary(
         ws.column_dimensions[letter].width = 12
     ws.append([_text_cell(ws, "spp-import report", font=TITLE_FONT)])
     ws.append(["Mode", _cell_value(MODE_TITLES.get(report.mode, report.mode))])
+    ws.append(["Rows", _cell_value(headline(report))])
     good = report.exit_code() == 0
     result = "everything went through" if good else "some rows need attention (see Errors)"
+    if not report.has_rows:
+        result = NO_ROWS
     ws.append(["Result", _text_cell(ws, result, fill=OK_FILL if good else ERROR_FILL)])
     ws.append(["Problems", f"{report.error_count} error(s), {report.warning_count} warning(s)"])
     ws.append([])
@@ -354,6 +385,12 @@ def _write_summary(
     ws.append(_header(ws, ["Legend", ""]))
     ws.append([_text_cell(ws, "light red cell", fill=ERROR_FILL), "an error: hover for the reason"])
     ws.append([_text_cell(ws, "yellow cell", fill=WARNING_FILL), "a warning: written, but check it"])
+    ws.append(
+        [
+            _text_cell(ws, "blue cell", fill=CHANGED_FILL),
+            "a value this run changes on the server (a dry run: would change): hover for the old value",
+        ]
+    )
     ws.append(["Status column", "what happened to the row; a marked Status cell explains why"])
     ws.append(["Row column", "the row number in your original file (as Excel shows it)"])
     for status, meaning in STATUS_LEGEND:
@@ -417,6 +454,10 @@ def _write_copy(ws: WriteOnlyWorksheet, plan: _SheetPlan) -> None:
     marked_rows: dict[int, list[tuple[int, bool, str]]] = {}
     for (p, c), (is_error, text) in marks.items():
         marked_rows.setdefault(p, []).append((c, is_error, text))
+    changed_rows: dict[int, list[tuple[int, str]]] = {}
+    for (p, c), text in plan.changed.items():
+        if (p, c) not in marks:  # a problem on the same cell speaks first
+            changed_rows.setdefault(p, []).append((c, text))
     for k, line in enumerate(zip(status, row_numbers.tolist(), *columns, strict=True)):
         values = list(line)
         annotations = marked_rows.get(int(positions[k]))
@@ -427,6 +468,8 @@ def _write_copy(ws: WriteOnlyWorksheet, plan: _SheetPlan) -> None:
                 cell.fill = ERROR_FILL if is_error else WARNING_FILL
                 cell.comment = _comment(text)
                 values[at] = cell
+        for c, text in changed_rows.get(int(positions[k]), ()):
+            values[c + 2] = _text_cell(ws, values[c + 2] or "", fill=CHANGED_FILL, comment=_comment(text))
         ws.append(values)
     if len(plan.columns):
         last = get_column_letter(len(plan.columns) + 2)

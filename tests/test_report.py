@@ -196,6 +196,8 @@ def test_records_table_has_one_row_per_outcome() -> None:
         "external_id",
         "server_id",
         "reasons",
+        "action",
+        "changes",
     ]
 
 
@@ -340,17 +342,18 @@ def test_csv_has_one_line_per_input_row_and_an_errors_csv(tmp_path: Path) -> Non
         "external_ids",
         "server_ids",
         "reasons",
+        "changes",
     ]
     assert frame["row"].tolist() == ["2", "3", "4", "5", "6"]
     errors = pd.read_csv(tmp_path / "out" / "run-errors.csv", dtype=str, keep_default_na=False)
     assert errors["code"].tolist() == ["unknown_gender", "missing_person"]
 
 
-def test_empty_sources_and_outcomes_make_an_empty_clean_report() -> None:
+def test_empty_sources_and_outcomes_make_an_empty_report_that_says_no_rows() -> None:
     report = build_report([], [], [], mode="validate", meta={})
     assert len(report.rows) == 0
-    assert report.exit_code() == 0
-    json.dumps(summary_json(report))
+    assert report.exit_code() == 2  # nothing to import is not "everything went through"
+    assert json.loads(json.dumps(summary_json(report)))["changes"]["headline"] == "no rows to import"
 
 
 def test_unknown_mode_is_refused() -> None:

@@ -158,12 +158,15 @@ def test_read_only_user_can_dry_run_but_a_real_import_stops_with_a_plain_message
         base = ["import", str(csv), "-m", str(ROSTER_MAPPING), "--quiet"]
         code, stdout, stderr = run_cli_inprocess([*base, "--out", str(tmp_path / "dry"), "--dry-run"], env)
         assert code == 0, stdout + stderr
+        assert "may check files but not import them" in stderr  # told before the dry run
         assert set(report_rows(tmp_path / "dry")["status"]) == {"valid"}
         code, stdout, stderr = run_cli_inprocess([*base, "--out", str(tmp_path / "real")], env)
         said = stdout + stderr
         assert code == 2
         assert "Traceback" not in said and "internal error" not in said
-        assert "The run STOPPED" in stdout and "not allowed to create" in stdout, said
+        # told before anything is checked or sent, and never that rows went through
+        assert "may check files against the registry but not import them" in stderr, said
+        assert "went through" not in said
         with OdooClient(settings_for(sb)) as c:
             assert c.search_count("res.partner", [["is_registrant", "=", True]]) == 0
             if (tmp_path / "real").exists() and any((tmp_path / "real").glob("*.csv")):
