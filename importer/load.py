@@ -46,6 +46,8 @@ from importer.outcome import STOPPED_ON_REQUEST, Entity, Status
 from importer.plan import StagePlan
 
 ProgressCallback = Callable[[Entity, int, int], None]
+#: Record statuses that mean the server confirmed the write (what progress counts).
+WRITTEN = (Status.CREATED, Status.UPDATED)
 
 #: How a record the server refused begins its reason (the server's own message follows).
 REFUSED_BY_SERVER = "refused by the server: "
@@ -267,12 +269,8 @@ class Loader:
         for stage in stages:
             rows = stage.rows
             result = results[stage.entity] = StageResult(stage.entity, rows.index)
-            blocked = stage.blocked_by(failed_parents)
-            result.mark(
-                blocked.index,
-                Status.SKIPPED,
-                "not sent: " + blocked["what"] + " was not written (" + blocked["why"] + ")",
-            )
+            blocked = stage.blocked_notes(failed_parents, "not sent: ", "was not written")
+            result.mark(blocked.index, Status.SKIPPED, blocked)
             held = rows.index.isin(blocked.index)
             unchanged = (rows["action"] == "unchanged").to_numpy() & ~held
             result.mark(rows.index[unchanged], Status.UNCHANGED)
@@ -330,7 +328,9 @@ class Loader:
                     busy -= batch.households
                     future.result()
                     entity = batch.stage.entity
-                    done[entity] += len(batch.rows)
+                    # Progress counts what the server confirmed, never rows skipped after a stop.
+                    confirmed = batch.result.status.loc[batch.rows.index].isin(WRITTEN)
+                    done[entity] += int(confirmed.sum())
                     if self.progress:
                         self.progress(entity, done[entity], len(todos[entity]))
 

@@ -596,12 +596,10 @@ def _dry_outcomes(
     unchanged = rows["action"] == "unchanged"
     status[unchanged] = Status.UNCHANGED.value
     reasons[unchanged] = "already on the server as in the file"
-    blocked = stage.blocked_by(failed_parents)
+    blocked = stage.blocked_notes(failed_parents, "would be skipped: ", "is invalid")
     if len(blocked):
         status[blocked.index] = Status.SKIPPED.value
-        reasons[blocked.index] = (
-            "would be skipped: " + blocked["what"] + " is invalid (" + blocked["why"] + ")"
-        )
+        reasons[blocked.index] = blocked
         failed_here = failed_parents.setdefault(stage.entity, {})
         failed_here.update(dict(zip(rows.loc[blocked.index, "key"], reasons[blocked.index], strict=True)))
     frame = _record_frame(stage.entity, rows, status, reasons, rows["xid"], rows["key"].map(existing))

@@ -95,6 +95,9 @@ class StagePlan:
     fields: list[str]  # load columns; "id" first
     rows: pd.DataFrame  # key, xid, action, _file, _sheet, _row (+ parents' keys); index = canonical index
     depends: dict[Entity, str] = field(default_factory=dict)  # parent entity -> column holding its key
+    #: parents that always stand on the record's own input row (a person's IDs): a note that they
+    #: failed does not repeat the row's own reasons
+    same_row: frozenset[Entity] = frozenset()
     build: PayloadBuilder | None = None  # skeleton rows -> load columns; None: they are in ``rows``
     #: load column -> canonical column, for the fields an empty cell may leave as the server has them
     optional: dict[str, str] = field(default_factory=dict)
@@ -119,10 +122,21 @@ class StagePlan:
                 continue
             hit = isin(self.rows[column], failed.keys()) & ~blocked
             keys = self.rows.loc[hit, column]
-            what = f"its {ENTITY_WORDS[parent]} '" + keys + "'"
-            parts.append(pd.DataFrame({"what": what, "why": keys.map(failed)}, index=keys.index))
+            if parent in self.same_row:  # the row's own reasons already say why: no repeat
+                what = pd.Series(f"its {ENTITY_WORDS[parent]} on this row", index=keys.index)
+                why = pd.Series("", index=keys.index)
+            else:
+                what, why = f"its {ENTITY_WORDS[parent]} '" + keys + "'", keys.map(failed)
+            parts.append(pd.DataFrame({"what": what, "why": why}, index=keys.index))
             blocked |= hit
         return pd.concat(parts) if parts else pd.DataFrame({"what": [], "why": []}, dtype="str")
+
+    def blocked_notes(self, failed_parents: dict[Entity, dict[str, str]], lead: str, verb: str) -> pd.Series:
+        """Why each blocked row is not sent: "not sent: its household 'H1' was not written (row 3: …)"."""
+        blocked = self.blocked_by(failed_parents)
+        why = blocked["why"].astype(str)
+        because = pd.Series(np.where(why != "", " (" + why + ")", ""), index=blocked.index, dtype=object)
+        return (lead + blocked["what"].astype(str) + " " + verb + because).astype(object)
 
     def payload(self, rows: pd.DataFrame) -> pd.DataFrame:
         """The load columns (``fields``) for these skeleton rows, in their order."""
@@ -409,7 +423,14 @@ def reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str) -> Sta
         )
     rows["id"] = rows["xid"]
     rows["header"] = rows["header"].astype("category")
-    return StagePlan(Entity.REG_ID, REG_ID, fields, rows, depends={Entity.INDIVIDUAL: "parent"})
+    return StagePlan(
+        Entity.REG_ID,
+        REG_ID,
+        fields,
+        rows,
+        depends={Entity.INDIVIDUAL: "parent"},
+        same_row=frozenset({Entity.INDIVIDUAL}),
+    )
 
 
 def _membership_payload(

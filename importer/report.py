@@ -954,10 +954,14 @@ def summary_text(report: RunReport, *, max_errors: int = 5) -> str:
     total = len(report.rows)
     detail = ", ".join(f"{n} {s}" for s, n in row_counts.items())
     lines += ["", f"Input rows: {total}" + (f" ({detail})" if detail else "")]
-    errors, warnings = report.error_count, report.warning_count
-    lines.append(f"Problems: {errors} error(s), {warnings} warning(s)")
+    table = errors_table(report)  # validation problems, then what the server refused
+    all_errors = table[table["severity"] == "error"] if len(table) else table
+    errors, warnings = len(all_errors), report.warning_count
+    refused = errors - report.error_count
+    by_server = f" ({refused} refused by the server)" if refused else ""
+    lines.append(f"Problems: {errors} error(s){by_server}, {warnings} warning(s)")
     if errors:
-        first = report.problems[report.problems["severity"] == "error"].head(max_errors)
+        first = all_errors.head(max_errors)
         lines.append("")
         lines.append(f"First {len(first)} error(s):" if errors > len(first) else "Errors:")
         for record in first.to_dict("records"):

@@ -425,7 +425,12 @@ def test_a_read_only_login_is_told_at_sign_in_it_can_check_but_not_import(
 
 
 def test_a_read_only_import_never_says_rows_went_through(tmp_path: Path) -> None:
-    """The issue's case: 234 rows already there, 4 changed, a read-only login: nothing is written."""
+    """The issue's case: 234 rows already there, 4 changed, a read-only login: nothing is written.
+
+    A login that may only read is refused before anything is sent; one that loses its
+    rights before its first write gets a report that says nothing was written.
+    """
+    from importer.outcome import ImportFailure
     from importer.pipeline import ImportOptions, run_import
     from importer.web.report_view import report_view
 
@@ -440,12 +445,17 @@ def test_a_read_only_import_never_says_rows_went_through(tmp_path: Path) -> None
         changed = tmp_path / "roster.csv"
         changed.write_text("\n".join(lines) + "\n", encoding="utf-8")
         viewer = settings_for(sb, READONLY_LOGIN, READONLY_PASSWORD)
-        result = run_import([changed], options, viewer)
+        with pytest.raises(ImportFailure, match="may check files against the registry but not import"):
+            run_import([changed], options, viewer)
+
+        CallHook(sb, "load:individual", 1, lambda: sb.set_readonly(ADMIN_LOGIN, True))
+        result = run_import([changed], options, settings_for(sb))
         view = report_view(result.report)
         assert "went through" not in view.headline and "fully written" not in view.headline
         assert view.headline.startswith("Nothing was written")
         assert "234 of 238 rows were already in the registry" in view.headline
         assert view.tone == "bad"
+        sb.set_readonly(ADMIN_LOGIN, False)
         assert people_in(sb) == 238
         with OdooClient(settings_for(sb)) as client:
             assert client.search_count("res.partner", [["family_name", "=", "Changed"]]) == 0
@@ -599,3 +609,45 @@ def test_a_chosen_layout_names_the_columns_it_ignores(app: Flask) -> None:
     assert headline(page).startswith("good")
     ignored = page.split('id="ignored"', 1)[1].split("</p>", 1)[0]
     assert "<code>notes</code>" in ignored and "person_id" not in ignored
+
+
+def test_a_dry_run_page_counts_new_and_to_update_and_shows_each_change(
+    app: Flask, registry: Sandbox, tmp_path: Path
+) -> None:
+    """The page says the report's count line and, in the row table, each value before -> after."""
+    header = (
+        "household_id,household_name,household_kind,person_id,given_name,family_name,sex,"
+        "date_of_birth,relationship,national_id,phone"
+    )
+    rows = ["HWEB1,Chen household,Household,PWEB1,Wei,Chen,M,01/02/1980,head,,"]
+    first = tmp_path / "first.csv"
+    first.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    from importer.pipeline import ImportOptions, run_import
+
+    done = run_import(
+        [first], ImportOptions(mapping=MAPPINGS / "roster.yaml", write_files=False), settings_for(registry)
+    )
+    assert done.exit_code == 0
+    second = tmp_path / "second.csv"
+    second.write_text(
+        "\n".join(
+            [
+                header,
+                rows[0].replace(",Wei,", ",Weiwei,"),
+                "HWEB1,Chen household,Household,PWEB2,Lin,Chen,F,03/04/1982,spouse,,",
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    web = app.test_client()
+    sign_in(web)
+    page = text(web.get(checked(web, second)))
+    numbers = re.search(r'id="in-numbers">In numbers: ([^<]*)<', page)
+    assert numbers and numbers.group(1).startswith("1 new, 1 to update (1 value changes)"), numbers
+    assert (
+        "Changes: given_name: &#39;Wei&#39; → &#39;Weiwei&#39;" in page
+        or "Changes: given_name: 'Wei' → 'Weiwei'" in page
+    )
+    with OdooClient(settings_for(registry)) as c:  # a dry run: the registry still holds the old name
+        assert c.search_count("res.partner", [["given_name", "=", "Wei"], ["family_name", "=", "Chen"]]) == 1

@@ -66,8 +66,8 @@ class Job:
     stop: threading.Event = field(default_factory=threading.Event)  # the page's Stop button
     started: float = field(default_factory=time.time)
     _load_stages: int = 1
-    _stages_finished: set[str] = field(default_factory=set)
-    _written_before: int = 0
+    #: per load stage: (records the server confirmed, records to send); stages of a wave interleave
+    _load_counts: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -119,12 +119,10 @@ class Job:
             elif stage == "validate":
                 percent = 5 + 5 * fraction
             else:
-                finished = len(self._stages_finished - {stage})
-                percent = 10 + 90 * min(1.0, (finished + fraction) / self._load_stages)
-                self.written = self._written_before + done
-                if done >= total and stage not in self._stages_finished:
-                    self._stages_finished.add(stage)
-                    self._written_before += total
+                self._load_counts[stage] = (done, total)
+                fractions = sum(d / t if t else 1.0 for d, t in self._load_counts.values())
+                percent = 10 + 90 * min(1.0, fractions / self._load_stages)
+                self.written = sum(d for d, _t in self._load_counts.values())  # confirmed, never ahead
         else:
             percent = {"read": 40 * fraction, "validate": 40 + 55 * fraction}.get(stage, self.percent)
         self.percent = max(self.percent, percent)

@@ -23,6 +23,7 @@ import pandas as pd
 
 from importer.outcome import ENTITY_PLURALS, STOPPED_ON_REQUEST
 from importer.report import EMPTY_ROW_REASON, RunReport
+from importer.report import headline as report_headline
 
 #: At most this many problems are listed on the page; the downloads hold them all.
 MAX_PROBLEMS_SHOWN = 1000
@@ -91,7 +92,9 @@ class ReportView:
     headline: str
     tone: str  # "good", "warn", "bad" or "none"
     notes: list[str] = field(default_factory=list)
-    stopped: str | None = None  # why an import stopped before the end (the Stop button, lost rights...)
+    stopped: str | None = None
+    #: the report's own count line: "12 new, 3 to update (7 values change, 1 cleared), 223 already there"
+    in_numbers: str = ""  # why an import stopped before the end (the Stop button, lost rights...)
 
     @property
     def no_rows(self) -> bool:
@@ -185,6 +188,7 @@ def report_view(report: RunReport) -> ReportView:
         headline="",
         tone="good",
         stopped=report.meta.get("stopped"),
+        in_numbers=report_headline(report) if report.has_rows else "",
     )
     view.headline, view.tone = _headline(view)
     return view
@@ -376,6 +380,7 @@ def row_table(report: RunReport, *, status: str = "", problem: str = "", page: i
             "label": status_label(_text(r.get("status"))),
             "entities": ", ".join(ENTITY_WORDS.get(e, e) for e in _text(r.get("entities")).split("; ") if e),
             "reasons": _text(r.get("reasons")),
+            "changes": _text(r.get("changes")),
             "codes": [code_label(c) for c in _text(r.get("codes")).split()],
         }
         for r in window.to_dict("records")
