@@ -378,20 +378,7 @@ def _partner_stage(
     for load in fields:
         if load.split("/")[0] in ("gender", "kind"):
             columns[load] = (load.split("/")[0], "coded")
-    cleared = empty_cells.cleared.get(entity, frozenset())
-    orders = empty_cells.date_orders.get(entity, {})
-    return StagePlan(
-        entity,
-        PARTNER,
-        fields,
-        rows,
-        build=build,
-        optional={load: c for load, (c, _k) in columns.items()},
-        clear=frozenset(load for load, (c, _k) in columns.items() if c in cleared),
-        labels=_labels(canon, columns),
-        date_orders={load: orders.get(c, "iso") for load, (c, _k) in columns.items()},
-        view=_file_view(canon, columns, orders),
-    )
+    return StagePlan(entity, PARTNER, fields, rows, build=build, **_cell_rules(canon, columns, empty_cells))
 
 
 def reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str) -> StagePlan:
@@ -472,8 +459,6 @@ def _membership_stage(
         return _membership_payload(source.loc[part.index], part, catalog, namespace)
 
     columns = {f: (f.split("/")[0], "coded" if f == "kind/.id" else "datetime") for f in fields[3:]}
-    cleared = empty_cells.cleared.get(Entity.MEMBERSHIP, frozenset())
-    orders = empty_cells.date_orders.get(Entity.MEMBERSHIP, {})
     return StagePlan(
         Entity.MEMBERSHIP,
         MEMBERSHIP,
@@ -481,12 +466,26 @@ def _membership_stage(
         rows,
         depends={Entity.GROUP: "group_key", Entity.INDIVIDUAL: "individual_key"},
         build=build,
-        optional={load: c for load, (c, _k) in columns.items()},
-        clear=frozenset(load for load, (c, _k) in columns.items() if c in cleared),
-        labels=_labels(canon, columns),
-        date_orders={load: orders.get(c, "iso") for load, (c, _k) in columns.items()},
-        view=_file_view(canon, columns, orders),
+        **_cell_rules(canon, columns, empty_cells),
     )
+
+
+def _cell_rules(
+    canon: CanonicalTable, columns: dict[str, tuple[str, str]], empty_cells: EmptyCells
+) -> dict[str, Any]:
+    """A stage's rules for its cells: which may be left out when empty, which clear, how they read.
+
+    ``columns`` is load column -> (canonical column, kind).
+    """
+    cleared = empty_cells.cleared.get(canon.entity, frozenset())
+    orders = empty_cells.date_orders.get(canon.entity, {})
+    return {
+        "optional": {load: c for load, (c, _k) in columns.items()},
+        "clear": frozenset(load for load, (c, _k) in columns.items() if c in cleared),
+        "labels": _labels(canon, columns),
+        "date_orders": {load: orders.get(c, "iso") for load, (c, _k) in columns.items()},
+        "view": _file_view(canon, columns, orders),
+    }
 
 
 def build_stages(
