@@ -22,47 +22,14 @@ from typing import Any
 
 import yaml
 
+from importer.fields import FIELDS, cell_kinds
 from importer.outcome import Entity, ImportFailure, Problem
 from importer.read import SourceTable
 
-#: The fields each canonical table knows, with the kind of value each holds.
-#: ``coded`` values are resolved against the server's lookups; ``date`` values
-#: are parsed with the mapping's date order.
-FIELD_KINDS: dict[Entity, dict[str, str]] = {
-    Entity.INDIVIDUAL: {
-        "name": "text",
-        "given_name": "text",
-        "family_name": "text",
-        "addl_name": "text",
-        "gender": "coded",
-        "birthdate": "date",
-        "birth_place": "text",
-        "birthdate_not_exact": "bool",
-        "registration_date": "date",
-        "phone": "phone",
-        "mobile": "phone",
-        "email": "email",
-        "income": "number",
-        "occupation": "text",
-        "civil_status": "text",
-        "address": "text",
-    },
-    Entity.GROUP: {
-        "name": "text",
-        "kind": "coded",
-        "registration_date": "date",
-        "phone": "phone",
-        "mobile": "phone",
-        "email": "email",
-        "income": "number",
-        "address": "text",
-    },
-    Entity.MEMBERSHIP: {
-        "kind": "coded_list",
-        "start_date": "date",
-        "ended_date": "date",
-    },
-}
+#: The fields each canonical table knows, with how each cell is read (declared in
+#: importer.fields): ``coded`` values are resolved against the server's lookups; ``date``
+#: values are parsed with the mapping's date order.
+FIELD_KINDS: dict[Entity, dict[str, str]] = {entity: cell_kinds(entity) for entity in FIELDS}
 
 DATE_ORDERS = ("iso", "day-first", "month-first")
 #: What an empty cell does to a record already on the server: "keep" leaves the server's value,

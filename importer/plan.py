@@ -22,6 +22,7 @@ from importer.canonical import CanonicalTable, compose_names, id_column
 from importer.catalog import MEMBERSHIP, PARTNER, REG_ID, Catalog
 from importer.client import ClientPool, OdooClient
 from importer.errors import AccessError
+from importer.fields import compare_kinds, partner_fields
 from importer.mapping import Mapping, slug
 from importer.normalise import isin
 from importer.outcome import Entity
@@ -41,25 +42,8 @@ MODEL = {
 READ_CHUNK = 2000
 ORIGIN = ["_file", "_sheet", "_row"]
 
-#: canonical column -> (load field path, server field read back, kind)
-#: kinds: text, date, datetime, float, bool, m2o (compare ids), m2m (compare sorted ids), xid
-PARTNER_FIELDS = {
-    "name": ("name", "text"),
-    "given_name": ("given_name", "text"),
-    "family_name": ("family_name", "text"),
-    "addl_name": ("addl_name", "text"),
-    "birthdate": ("birthdate", "date"),
-    "birth_place": ("birth_place", "text"),
-    "birthdate_not_exact": ("birthdate_not_exact", "bool"),
-    "registration_date": ("registration_date", "date"),
-    "phone": ("phone", "text"),
-    "mobile": ("mobile", "text"),
-    "email": ("email", "text"),
-    "income": ("income", "float"),
-    "occupation": ("occupation", "text"),
-    "civil_status": ("civil_status", "text"),
-    "address": ("address", "text"),
-}
+#: canonical column -> (load column, how it compares), for the registrant fields sent as they are
+PARTNER_FIELDS = {name: (f.path, f.kind.compare) for name, f in partner_fields().items()}
 TRUE = {"1", "true", "yes", "y", "x"}
 
 
@@ -611,22 +595,12 @@ def _float_form(value: Any) -> str:
 
 
 def _compare_kinds(stage: StagePlan, catalog: Catalog) -> dict[str, tuple[str, str]]:
-    """load column -> (server field, kind) for every column the diff compares."""
+    """load column -> (server field, kind) for every column the diff compares (importer.fields)."""
+    declared = compare_kinds(stage.entity)
     kinds: dict[str, tuple[str, str]] = {}
     for column in stage.fields[1:]:
         base = column.split("/")[0]
-        if column.endswith("/.id"):
-            kinds[column] = (base, "m2m" if stage.entity is Entity.MEMBERSHIP and base == "kind" else "m2o")
-        elif column.endswith("/id"):
-            kinds[column] = (base, "xid")
-        elif base in ("start_date", "ended_date"):
-            kinds[column] = (base, "datetime")
-        elif base == "income":
-            kinds[column] = (base, "float")
-        elif base in ("is_registrant", "is_group", "birthdate_not_exact"):
-            kinds[column] = (base, "bool")
-        else:
-            kinds[column] = (base, "text")
+        kinds[column] = (base, "xid" if column.endswith("/id") else declared.get(column, "text"))
     return kinds
 
 
@@ -776,7 +750,6 @@ def _change_lines(
             continue
         index = server_ids.index[hit]
         server_field, kind = kinds[column]
-        kind = PARTNER_FIELDS.get(column, ("", kind))[1] if kind == "text" else kind  # dates
         held = [records[int(i)].get(server_field) for i in server_ids[hit]]
         before = _server_words(held, kind, stage.date_orders.get(column, "iso"), kind_names)
         label = stage.labels.get(column, column)

@@ -1,0 +1,124 @@
+"""Every registry field a mapping may name, declared once, with its kind.
+
+A field's :class:`Kind` says how its cell is read (the map and validate
+stages: text, a phone, a number, a date, a coded value…) and how the
+server's value is compared with the file's (the plan: as text, a float, a
+boolean, a date, a many2one id…); its load path says how it is sent.  The
+mapping's field list, the template's notes, the cell guard, the schemas'
+messages and the plan's payload and comparison all read this table, so a new
+field is one line here (``docs/architecture.md`` §5).  The issue "The whole
+registry" will fill it from the server's ``fields_get`` as well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from importer.outcome import Entity
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """How one kind of field is read from a cell and compared with the server's value."""
+
+    cell: str  # how the cell is read: text, phone, email, number, bool, date, coded, coded_list
+    compare: str  # how the plan compares: text, float, bool, date, datetime, m2o, m2m
+
+
+TEXT = Kind("text", "text")
+PHONE = Kind("phone", "text")
+EMAIL = Kind("email", "text")
+NUMBER = Kind("number", "float")  # the server reads an unset float back as 0
+BOOLEAN = Kind("bool", "bool")
+DATE = Kind("date", "date")
+DATETIME = Kind("date", "datetime")  # read as a date; the server stores a datetime (midnight)
+SELECTION = Kind("coded", "text")  # a selection value resolved against the server's list
+MANY2ONE = Kind("coded", "m2o")  # a name resolved to a record, sent as its database id
+MANY2MANY = Kind("coded_list", "m2m")  # comma-separated names, sent as ids
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryField:
+    """One field of one entity: its name in the mapping, its kind and its ``load`` column."""
+
+    name: str
+    kind: Kind
+    load: str = ""  # the load column when it is not the name ("kind/.id")
+
+    @property
+    def path(self) -> str:
+        return self.load or self.name
+
+
+def _fields(*fields: RegistryField) -> dict[str, RegistryField]:
+    return {f.name: f for f in fields}
+
+
+#: The standard registry fields each entity may map (OpenSPP 17 / OpenG2P 17.0).
+FIELDS: dict[Entity, dict[str, RegistryField]] = {
+    Entity.INDIVIDUAL: _fields(
+        RegistryField("name", TEXT),
+        RegistryField("given_name", TEXT),
+        RegistryField("family_name", TEXT),
+        RegistryField("addl_name", TEXT),
+        # a selection on OpenSPP 17 (many2one on some servers: the plan asks fields_get)
+        RegistryField("gender", SELECTION),
+        RegistryField("birthdate", DATE),
+        RegistryField("birth_place", TEXT),
+        RegistryField("birthdate_not_exact", BOOLEAN),
+        RegistryField("registration_date", DATE),
+        RegistryField("phone", PHONE),
+        RegistryField("mobile", PHONE),
+        RegistryField("email", EMAIL),
+        RegistryField("income", NUMBER),
+        RegistryField("occupation", TEXT),
+        RegistryField("civil_status", TEXT),
+        RegistryField("address", TEXT),
+    ),
+    Entity.GROUP: _fields(
+        RegistryField("name", TEXT),
+        RegistryField("kind", MANY2ONE, "kind/.id"),
+        RegistryField("registration_date", DATE),
+        RegistryField("phone", PHONE),
+        RegistryField("mobile", PHONE),
+        RegistryField("email", EMAIL),
+        RegistryField("income", NUMBER),
+        RegistryField("address", TEXT),
+    ),
+    # A person's IDs, one record per ID type (the mapping names them under the person's ``ids``).
+    Entity.REG_ID: _fields(
+        RegistryField("id_type", MANY2ONE, "id_type/.id"),
+        RegistryField("value", TEXT),
+    ),
+    Entity.MEMBERSHIP: _fields(
+        RegistryField("kind", MANY2MANY, "kind/.id"),
+        RegistryField("start_date", DATETIME),
+        RegistryField("ended_date", DATETIME),
+    ),
+}
+
+#: Load columns every registrant carries whatever the mapping says, and how they compare.
+PARTNER_FLAGS: dict[str, str] = {"is_registrant": "bool", "is_group": "bool"}
+
+
+def cell_kinds(entity: Entity) -> dict[str, str]:
+    """Field name -> how its cell is read, for one entity."""
+    return {name: f.kind.cell for name, f in FIELDS[entity].items()}
+
+
+def partner_fields() -> dict[str, RegistryField]:
+    """The registrant fields sent as they are (coded ones are resolved to ids first), people's first."""
+    out: dict[str, RegistryField] = {}
+    for entity in (Entity.INDIVIDUAL, Entity.GROUP):
+        for name, f in FIELDS[entity].items():
+            if f.kind.cell not in ("coded", "coded_list"):
+                out.setdefault(name, f)
+    return out
+
+
+def compare_kinds(entity: Entity) -> dict[str, str]:
+    """Load column -> how the plan compares it with the server's value, for one entity."""
+    kinds = {f.path: f.kind.compare for f in FIELDS[entity].values()}
+    if entity in (Entity.INDIVIDUAL, Entity.GROUP):
+        kinds |= PARTNER_FLAGS | {"gender/.id": "m2o"}  # gender as a many2one, where a server has one
+    return kinds
