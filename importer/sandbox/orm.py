@@ -9,16 +9,20 @@ order, return shapes, value formats and error classes/wording. Constraints live 
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import commands, constraints
 from .domain import DomainCompiler, and_domains
 from .errors import AccessError, IntegrityViolation, MissingError, ValidationError
 from .models import MODELS, RESTRICTING_FKS, Field, Model
+
+if TYPE_CHECKING:
+    from .store import Sequences
 
 DATE_FORMAT = "%Y-%m-%d"
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -85,6 +89,8 @@ class Env:
         self.today = self.now.date()
         self.now_str = self.now.strftime(DATETIME_FORMAT)  # formatted once, used per record
         self._selection_cache: dict[str, list[tuple[str, str]]] = {}
+        self.sequences: Sequences | None = None  # the store's ids outside transactions, if given
+        self.schema_changed = False  # the call added fields: the store rebuilds its models
 
     # -- helpers ------------------------------------------------------------
 
@@ -157,6 +163,8 @@ class Env:
             return None if value in (None, False, "") else to_date(value)
         if t == "datetime":
             return None if value in (None, False, "") else to_datetime(value)
+        if t == "json":  # Odoo's Json field stores nothing for an empty value ({} and [] too)
+            return json.dumps(value) if value else None
         if t == "selection":
             if value is None or value is False:
                 return None
@@ -265,7 +273,8 @@ class Env:
         self.check_required(model, rows, creating=True)
         self.check_many2one_targets(model, rows)
         row = self.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (model.table,)).fetchone()
-        first = (row[0] if row else 0) + 1
+        stored = row[0] if row else 0
+        first = self.sequences.take(model.table, len(rows), stored) if self.sequences else stored + 1
         ids = list(range(first, first + len(rows)))
         stamp = self.now_str
         columns = model.columns
@@ -514,7 +523,9 @@ class Env:
         else:
             model = MODELS[model_name]
             table = model.table
-            if model.rec_name:
+            if model.display_sql:
+                sql = f'SELECT t.id, {model.display_sql} FROM "{table}" t WHERE t.id IN ({{}})'
+            elif model.rec_name:
                 sql = f'SELECT id, "{model.rec_name}" FROM "{table}" WHERE id IN ({{}})'
             elif model.name == "ir.model.data":
                 sql = "SELECT id, module || '.' || name FROM ir_model_data WHERE id IN ({})"
@@ -557,6 +568,8 @@ class Env:
             return [v or 0 for v in raw]
         if t == "float":
             return [float(v or 0.0) for v in raw]
+        if t == "json":
+            return [json.loads(v) if v else False for v in raw]
         return [v if v not in (None, "") or (v == "" and t in ("char", "text")) else False for v in raw]
 
     def x2many_ids(self, model: Model, field: Field, ids: list[int]) -> list[list[int]]:
@@ -598,11 +611,10 @@ class Env:
                 "store": field.store,
                 "searchable": field.store or name == "display_name",
                 "sortable": field.column,
-                "manual": False,
+                "manual": field.manual,
                 "depends": [],
                 "company_dependent": False,
                 "change_default": False,
-                "help": "",
                 "name": name,
                 "exportable": True,
             }
@@ -614,11 +626,13 @@ class Env:
                 desc["relation_field"] = field.inverse
             if field.type == "selection":
                 desc["selection"] = [list(p) for p in self.selection(model, field)]
+            if field.help:  # Odoo leaves out an empty help
+                desc["help"] = field.help
             if field.type == "char":
                 desc["trim"] = True
                 desc["translate"] = False
-                if model.name == "g2p.reg.id" and name == "value":
-                    desc["size"] = 100
+                if field.size:
+                    desc["size"] = field.size
             if attributes:
                 desc = {k: v for k, v in desc.items() if k in attributes}
             out[name] = desc
@@ -711,13 +725,14 @@ class Env:
 
 
 _COLUMN, _X2MANY, _IGNORED = 0, 1, 2
-_ROLES: dict[str, dict[str, tuple[int, Field]]] = {}
-_DEFAULTED: dict[str, list[Field]] = {}
+# Keyed by the model object: a database with manual fields has its own res.partner.
+_ROLES: dict[Model, dict[str, tuple[int, Field]]] = {}
+_DEFAULTED: dict[Model, list[Field]] = {}
 
 
 def _roles(model: Model) -> dict[str, tuple[int, Field]]:
     """What a value for each field name does on create/write, worked out once per model."""
-    roles = _ROLES.get(model.name)
+    roles = _ROLES.get(model)
     if roles is None:
         roles = {}
         for name, field in model.fields.items():
@@ -729,14 +744,14 @@ def _roles(model: Model) -> dict[str, tuple[int, Field]]:
                 roles[name] = (_COLUMN, field)
             else:
                 roles[name] = (_IGNORED, field)
-        _ROLES[model.name] = roles
+        _ROLES[model] = roles
     return roles
 
 
 def _defaulted(model: Model) -> list[Field]:
-    fields = _DEFAULTED.get(model.name)
+    fields = _DEFAULTED.get(model)
     if fields is None:
-        fields = _DEFAULTED[model.name] = [f for f in model.fields.values() if f.default is not None]
+        fields = _DEFAULTED[model] = [f for f in model.fields.values() if f.default is not None]
     return fields
 
 

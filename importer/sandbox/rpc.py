@@ -18,7 +18,7 @@ from typing import Any
 from . import load as load_module
 from .auth import FULL, READ_ONLY, SANDBOX_DB, Users
 from .errors import AccessDenied, AccessError, DatabaseMissing, UserError, error_name
-from .models import MODELS
+from .models import MODELS, using
 from .orm import Env, _as_ids, chunks
 from .store import Store
 
@@ -155,18 +155,22 @@ class Dispatcher:
         uid, level = user
         if not isinstance(name, str) or _PRIVATE.match(name):
             raise AccessError(f"Private methods (such as {name}) cannot be called remotely.")
-        if model not in MODELS:
+        if model not in self.store.models:
             raise UserError(f"Object {model} doesn't exist")
         if name not in PUBLIC_METHODS:
             raise AttributeError(f"The method '{name}' does not exist on the model '{model}'")
         if model == "ir.model.data" and level != FULL and name != "check_access_rights":
             raise AccessError(MODEL_DATA_REFUSED)
         context = kwargs.pop("context", None) or {}
-        with self.store.transaction() as cr:
+        with using(self.store.models), self.store.transaction() as cr:
             context = context if isinstance(context, dict) else {}
             env = Env(cr, uid, readonly=level == READ_ONLY, context=context)
             env.technical = level == FULL
-            return _METHODS[name](env, model, args, kwargs)
+            env.sequences = self.store.sequences
+            result = _METHODS[name](env, model, args, kwargs)
+            if env.schema_changed:
+                self.store.reload_models(cr)
+            return result
 
 
 def _pad(args: list, n: int) -> list:

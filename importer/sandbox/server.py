@@ -194,6 +194,7 @@ class Sandbox:
         id_types: bool = True,
         genders: bool = True,
         threads: int | None = None,
+        used_ids: dict[str, int] | None = None,
     ) -> None:
         self.db = SANDBOX_DB
         self.host = host
@@ -203,7 +204,7 @@ class Sandbox:
         self._faults_lock = threading.Lock()
         self.store = Store(db_path)
         self.users = Users(self.store)
-        seed(self.store, self.users, bare=bare, id_types=id_types, genders=genders)
+        seed(self.store, self.users, bare=bare, id_types=id_types, genders=genders, used_ids=used_ids)
         self.dispatcher = Dispatcher(self.store, self.users)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

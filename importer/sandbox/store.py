@@ -14,12 +14,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from . import custom_fields
 from .models import MODELS, Model
 
 _SQL_TYPES = {
     "char": "TEXT",
     "text": "TEXT",
     "selection": "TEXT",
+    "json": "TEXT",
     "date": "TEXT",
     "datetime": "TEXT",
     "boolean": "INTEGER",
@@ -81,6 +83,26 @@ SCHEMA: list[str] = [stmt for model in MODELS.values() for stmt in _table_sql(mo
 ]
 
 
+class Sequences:
+    """Ids handed out per table, kept outside transactions as PostgreSQL's sequences are.
+
+    Why: on a real server a rolled-back insert still uses up its id (a `load` whose row
+    failed, a refused `create`), so the next record's id shows the gap. Replaying a
+    recorded session gives the same ids only if the sandbox does the same.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, table: str, count: int, stored: int) -> int:
+        """First of `count` new ids for `table`; `stored` is the table's highest id ever kept."""
+        with self._lock:
+            first = max(self._last.get(table, 0), stored) + 1
+            self._last[table] = first + count - 1
+            return first
+
+
 class Store:
     """The sandbox database: one SQLite connection guarded by a lock."""
 
@@ -94,9 +116,17 @@ class Store:
         if path != ":memory:":
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.sequences = Sequences()
         with self.transaction() as cr:
             for stmt in SCHEMA:
                 cr.execute(stmt)
+            custom_fields.ensure_ir_model(cr)
+            #: this database's models (the shipped ones plus its manual fields); see `reload_models`
+            self.models = custom_fields.build(cr)
+
+    def reload_models(self, cr: sqlite3.Cursor) -> None:
+        """Rebuild `models` after a call added fields (read through that call's cursor)."""
+        self.models = custom_fields.build(cr)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
