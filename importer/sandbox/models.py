@@ -121,7 +121,7 @@ _BASE: dict[str, Model] = {
                 Field("birthdate", "date", "Date of Birth"),
                 Field("birth_place", "char", "Birth Place"),
                 Field("birthdate_not_exact", "boolean", "Approximate Birthdate"),
-                Field("age", "char", "Age", readonly=True, store=False, computed=True),
+                Field("age", "char", "Age", readonly=True, store=False, computed=True, size=50),
                 Field("gender", "selection", "Gender", dynamic_selection="gender"),
                 Field("kind", "many2one", "Kind", relation="g2p.group.kind"),
                 Field("is_partial_group", "boolean", "Partial Group"),
@@ -196,6 +196,77 @@ _BASE: dict[str, Model] = {
                 ),
                 Field("disabled", "datetime", "Date Disabled"),
                 Field("disabled_reason", "text", "Reason for Disabling"),
+                Field("disabled_by", "many2one", "Disabled By", relation="res.users"),
+                # Plain contact fields a registry spreadsheet may carry (Odoo's base res.partner).
+                Field("ref", "char", "Reference"),
+                Field("street", "char", "Street"),
+                Field("street2", "char", "Street2"),
+                Field("zip", "char", "Zip"),
+                Field("city", "char", "City"),
+                Field("country_id", "many2one", "Country", relation="res.country"),
+                Field(
+                    "vat",
+                    "char",
+                    "Tax ID",
+                    help=(
+                        "The Tax Identification Number. Values here will be validated based on the "
+                        "country format. You can use '/' to indicate that the partner is not subject to tax."
+                    ),
+                ),
+                Field("function", "char", "Job Position"),
+                Field("website", "char", "Website Link"),
+                Field(
+                    "lang",
+                    "selection",
+                    "Language",
+                    selection=(("en_US", "English (US)"),),
+                    help=(
+                        "All the emails and documents sent to this contact will be translated in this "
+                        "language."
+                    ),
+                ),
+                Field(
+                    "is_company",
+                    "boolean",
+                    "Is a Company",
+                    help="Check if the contact is a company, otherwise it is a person",
+                ),
+                Field("color", "integer", "Color Index"),
+                Field("partner_latitude", "float", "Geo Latitude"),
+                Field("partner_longitude", "float", "Geo Longitude"),
+                Field(
+                    "company_registry",
+                    "char",
+                    "Company ID",
+                    help=(
+                        "The registry number of the company. Use it if it is different from the Tax ID. "
+                        "It must be unique across all partners of a same country"
+                    ),
+                ),
+                Field("date", "date", "Date"),
+                Field("additional_info", "char", "Additional info"),
+                Field(
+                    "employee", "boolean", "Employee", help="Check this box if this contact is an Employee."
+                ),
+                Field(
+                    "type",
+                    "selection",
+                    "Address Type",
+                    selection=(
+                        ("contact", "Contact"),
+                        ("invoice", "Invoice Address"),
+                        ("delivery", "Delivery Address"),
+                        ("other", "Other Address"),
+                    ),
+                    help=(
+                        "- Contact: Use this to organize the contact details of employees of a given "
+                        "company (e.g. CEO, CFO, ...).\n- Invoice Address: Preferred address for all "
+                        "invoices. Selected by default when you invoice an order that belongs to this "
+                        "company.\n- Delivery Address: Preferred address for all deliveries. Selected by "
+                        "default when you deliver an order that belongs to this company.\n- Other: Other "
+                        "address for the company (e.g. subsidiary, ...)"
+                    ),
+                ),
             ],
         ),
         _model(
@@ -283,7 +354,7 @@ _BASE: dict[str, Model] = {
                 Field(
                     "id_type_as_str",
                     "char",
-                    "Id Type As Str",
+                    "Name",
                     readonly=True,
                     store=False,
                     computed=True,
@@ -308,6 +379,7 @@ _BASE: dict[str, Model] = {
                 Field("phone_sanitized", "char", "Phone Sanitized", readonly=True),
                 Field("date_collected", "date", "Date Collected", default="today"),
                 Field("disabled", "datetime", "Date Disabled"),
+                Field("disabled_by", "many2one", "Disabled By", relation="res.users"),
                 Field("country_id", "many2one", "Country", relation="res.country"),
             ],
         ),
@@ -324,7 +396,7 @@ _BASE: dict[str, Model] = {
         _model(
             "g2p.registrant.tags",
             "Registrant Tags",
-            "id desc",
+            "id asc",
             "name",
             [
                 Field("name", "char", "Tags", required=True),
@@ -361,6 +433,7 @@ _BASE: dict[str, Model] = {
                 Field("destination", "many2one", "Destination", relation="res.partner", required=True),
                 Field("relation", "many2one", "Relation", relation="g2p.relationship"),
                 Field("disabled", "datetime", "Date Disabled"),
+                Field("disabled_by", "many2one", "Disabled By", relation="res.users"),
                 Field("start_date", "datetime", "Start Date"),
                 Field("end_date", "datetime", "End Date"),
                 Field("relation_as_str", "char", "Name", readonly=True, store=False, computed=True),
@@ -375,7 +448,10 @@ _BASE: dict[str, Model] = {
             [
                 Field("name", "char", "Name", required=True),
                 Field("street", "char", "Street"),
+                Field("street2", "char", "Street2"),
+                Field("zip", "char", "Zip"),
                 Field("city", "char", "City"),
+                Field("country", "many2one", "Country", relation="res.country"),
                 Field("email", "char", "Email"),
                 Field("phone", "char", "Phone"),
                 Field("active", "boolean", "Active", default=True),
@@ -408,6 +484,25 @@ _BASE: dict[str, Model] = {
                 Field("bank_id", "many2one", "Bank", relation="res.bank"),
                 Field("sequence", "integer", "Sequence", default=10),
                 Field("iban", "char", "IBAN", readonly=True, store=False, computed=True),
+                Field(
+                    "acc_type",
+                    "selection",
+                    "Type",
+                    readonly=True,
+                    store=False,
+                    computed=True,
+                    selection=(("bank", "Normal"),),
+                    help="Bank account type: Normal or IBAN. Inferred from the bank account number.",
+                ),
+                Field("bank_name", "char", "Name", store=False, computed=True),
+                Field(
+                    "bank_bic",
+                    "char",
+                    "Bank Identifier Code",
+                    store=False,
+                    computed=True,
+                    help="Sometimes called BIC or Swift.",
+                ),
             ],
         ),
         _model(
@@ -436,6 +531,15 @@ _BASE: dict[str, Model] = {
                 Field("code", "char", "Code"),
                 Field("altnames", "char", "Alternate Name"),
                 Field("level", "integer", "Level", help="This is the area level for importing"),
+                Field(
+                    "area_level",
+                    "integer",
+                    "Area Level",
+                    readonly=True,
+                    store=False,
+                    computed=True,
+                    help="This is the main area level",
+                ),
                 Field(
                     "child_ids",
                     "one2many",

@@ -277,10 +277,13 @@ class Env:
         first = self.sequences.take(model.table, len(rows), stored) if self.sequences else stored + 1
         ids = list(range(first, first + len(rows)))
         stamp = self.now_str
-        columns = model.columns
         magic = {"create_uid": self.uid, "write_uid": self.uid, "create_date": stamp, "write_date": stamp}
+        # Only the columns some row sets: the others start NULL anyway, and a wide model
+        # (res.partner with a deployment's fields) then costs what its payload costs.
+        present = set(magic).union(*rows)
+        columns = [c for c in model.columns if c in present]
         data = [
-            (rid, *[magic.get(c, r.get(c)) if c in magic else r.get(c) for c in columns])
+            (rid, *[magic[c] if c in magic else r.get(c) for c in columns])
             for rid, r in zip(ids, rows, strict=True)
         ]
         col_sql = ", ".join(f'"{c}"' for c in ["id", *columns])

@@ -160,12 +160,25 @@ def computed_values(
             "g2p.relationship", [rows[i]["relation"] for i in ids if rows[i]["relation"]]
         )
         return [names.get(rows[i]["relation"], False) for i in ids]
+    if key == ("res.partner.bank", "acc_type"):
+        return ["bank" for _ in ids]
+    if key in (("res.partner.bank", "bank_name"), ("res.partner.bank", "bank_bic")):
+        column = "name" if field.name == "bank_name" else "bic"
+        banks = [rows[i]["bank_id"] for i in ids if rows[i]["bank_id"]]
+        found = (
+            dict(env.execute(f'SELECT id, "{column}" FROM res_bank WHERE id IN ({_marks(banks)})', banks))
+            if banks
+            else {}
+        )
+        return [found.get(rows[i]["bank_id"]) or False for i in ids]
+    if key == ("spp.area", "area_level"):
+        return [_complete_name(env, model, i, depth=True) for i in ids]
     if key in (("spp.area", "complete_name"), ("spp.area.kind", "complete_name")):
         return [_complete_name(env, model, i) for i in ids]
     return None
 
 
-def _complete_name(env: Env, model: Model, rid: int) -> str | bool:
+def _complete_name(env: Env, model: Model, rid: int, depth: bool = False) -> Any:
     """ "Parent / Child" names up the tree (the area's own name at each level)."""
     parts: list[str] = []
     seen: set[int] = set()
@@ -177,4 +190,6 @@ def _complete_name(env: Env, model: Model, rid: int) -> str | bool:
             break
         parts.append(row[0] or "")
         current = row[1]
+    if depth:
+        return max(len(parts) - 1, 0)
     return " / ".join(reversed(parts)) if parts else False
