@@ -94,6 +94,26 @@ def test_the_same_custom_field_twice_is_refused(rpc: Rpc) -> None:
     assert err.message == "Field names must be unique per model."
 
 
+def test_a_computed_indicator_is_read_only_and_ignores_writes(rpc: Rpc) -> None:
+    _add_field(
+        rpc, "x_ind_grp_num_children", "integer", compute="for r in self: r['x_ind_grp_num_children'] = 0"
+    )
+    desc = rpc("res.partner", "fields_get", ["x_ind_grp_num_children"], attributes=["readonly", "manual"])
+    assert desc == {"x_ind_grp_num_children": {"readonly": True, "manual": True}}
+    pid = _person(rpc, x_ind_grp_num_children=5)
+    assert rpc("res.partner", "read", [pid], ["x_ind_grp_num_children"])[0]["x_ind_grp_num_children"] == 0
+
+
+def test_deleting_a_custom_field_removes_it_from_the_model(rpc: Rpc) -> None:
+    fid = _add_field(rpc, "x_cst_indv_score", "integer")
+    _person(rpc, x_cst_indv_score=3)
+    rpc("ir.model.fields", "unlink", [fid])
+    assert rpc("res.partner", "fields_get", ["x_cst_indv_score"]) == {}
+    _add_field(rpc, "x_cst_indv_score", "char")  # the name is free again, with another type
+    pid = _person(rpc, x_cst_indv_score="high")
+    assert rpc("res.partner", "read", [pid], ["x_cst_indv_score"])[0]["x_cst_indv_score"] == "high"
+
+
 def _field_vals(rpc: Rpc, name: str) -> dict:
     [model_id] = rpc("ir.model", "search", [["model", "=", "res.partner"]])
     return {

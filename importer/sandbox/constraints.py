@@ -87,6 +87,8 @@ def _check_model(env: Env, model: Model, ids: list[int], fnames: set[str], creat
 
 
 def before_unlink(env: Env, model: Model, ids: list[int]) -> None:
+    if model.name == "ir.model.fields":
+        registry_rules.before_unlink_fields(env, ids)
     if model.name == "g2p.group.membership.kind" and _is_protected(env, ids):
         raise ValidationError("Can't delete default kinds")
 

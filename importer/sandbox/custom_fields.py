@@ -50,9 +50,9 @@ def ensure_ir_model(conn: sqlite3.Connection | sqlite3.Cursor) -> None:
 def build(conn: sqlite3.Connection | sqlite3.Cursor) -> dict[str, Model]:
     """The models of one database: the shipped ones plus its manual fields."""
     extra: dict[str, list[Field]] = {}
-    for model, name, label, ttype, selection, size, required, readonly, help_text in conn.execute(
-        "SELECT model, name, field_description, ttype, selection, size, required, readonly, help "
-        "FROM ir_model_fields WHERE state = 'manual' ORDER BY id"
+    for model, name, label, ttype, selection, size, required, readonly, help_text, compute in conn.execute(
+        "SELECT model, name, field_description, ttype, selection, size, required, readonly, help, "
+        "compute FROM ir_model_fields WHERE state = 'manual' ORDER BY id"
     ):
         if model not in BASE_MODELS:
             continue
@@ -62,7 +62,10 @@ def build(conn: sqlite3.Connection | sqlite3.Cursor) -> dict[str, Model]:
                 ttype,
                 label,
                 required=bool(required),
-                readonly=bool(readonly),
+                # A computed indicator (x_ind_*): stored, read-only, never written by a caller;
+                # the sandbox does not run its code, so it reads as empty (0 / False).
+                readonly=bool(readonly or compute),
+                computed=bool(compute),
                 selection=parse_selection(selection) if ttype == "selection" else None,
                 size=size or None,
                 help=help_text or "",
@@ -86,6 +89,18 @@ def parse_selection(text: str | None) -> tuple[tuple[str, str], ...]:
     except (ValueError, SyntaxError, TypeError):
         raise ValidationError(BAD_SELECTION) from None
     return pairs
+
+
+def before_unlink(env: Env, ids: list[int]) -> None:
+    """Deleting a manual field drops its column (and its values), as Odoo does."""
+    marks = ",".join("?" * len(ids))
+    for name, model_name in env.execute(
+        f"SELECT name, model FROM ir_model_fields WHERE state = 'manual' AND id IN ({marks})", ids
+    ).fetchall():
+        model = BASE_MODELS.get(model_name)
+        if model is not None and name not in model.fields:
+            env.execute(f'ALTER TABLE "{model.table}" DROP COLUMN "{name}"')
+            env.schema_changed = True
 
 
 def after_create(env: Env, ids: list[int]) -> None:

@@ -584,6 +584,8 @@ _BASE: dict[str, Model] = {
                 Field("ttype", "selection", "Field Type", required=True, selection=FIELD_TYPES),
                 Field("selection", "char", "Selection Options (Deprecated)"),
                 Field("size", "integer", "Size"),
+                Field("compute", "text", "Compute"),
+                Field("depends", "char", "Dependencies"),
                 Field("required", "boolean", "Required"),
                 Field("readonly", "boolean", "Readonly"),
                 Field(

@@ -60,6 +60,10 @@ def check(env: Env, model: Model, ids: list[int], fnames: set[str], creating: bo
         custom_fields.after_create(env, ids)
 
 
+def before_unlink_fields(env: Env, ids: list[int]) -> None:
+    custom_fields.before_unlink(env, ids)
+
+
 def _marks(ids: list) -> str:
     return ",".join("?" * len(ids))
 
