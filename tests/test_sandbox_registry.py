@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from sandbox_rpc import Refused, Rpc
 
-from importer.sandbox import Sandbox
+from importer.sandbox import REGISTRAR_PASSWORD, Sandbox
+from importer.sandbox.auth import REGISTRAR_UID
 
 IMPORT = {"context": {"tracking_disable": True, "mail_create_nolog": True}}
 
@@ -112,6 +113,21 @@ def test_deleting_a_custom_field_removes_it_from_the_model(rpc: Rpc) -> None:
     _add_field(rpc, "x_cst_indv_score", "char")  # the name is free again, with another type
     pid = _person(rpc, x_cst_indv_score="high")
     assert rpc("res.partner", "read", [pid], ["x_cst_indv_score"])[0]["x_cst_indv_score"] == "high"
+
+
+def test_only_an_administrator_adds_fields() -> None:
+    with Sandbox() as sb:
+        registrar = Rpc(sb.url, uid=REGISTRAR_UID, secret=REGISTRAR_PASSWORD)
+        params = {
+            "model_id": 1,
+            "name": "x_cst_a",
+            "field_description": "A",
+            "ttype": "char",
+            "state": "manual",
+        }
+        err = _refused(registrar, "ir.model.fields", "create", params)
+        assert err.name == "odoo.exceptions.AccessError"
+        assert err.message.startswith("You are not allowed to create 'Fields' (ir.model.fields) records.")
 
 
 def _field_vals(rpc: Rpc, name: str) -> dict:

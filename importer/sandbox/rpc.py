@@ -50,6 +50,18 @@ MODEL_DATA_REFUSED = (
     "Contact your administrator to request access if necessary."
 )
 CALL_LOG_SIZE = 10_000
+#: Models only "Administration / Settings" may change: a deployment's fields are its schema.
+SETTINGS_MODELS = frozenset({"ir.model", "ir.model.fields"})
+WRITE_METHODS = frozenset({"create", "write", "unlink", "load"})
+
+
+def _settings_refused(method: str, model: Any) -> str:
+    verb = {"create": "create", "unlink": "delete"}.get(method, "modify")
+    return (
+        f"You are not allowed to {verb} '{model.description}' ({model.name}) records.\n\n"
+        "This operation is allowed for the following groups:\n\t- Administration/Settings\n\n"
+        "Contact your administrator to request access if necessary."
+    )
 
 
 def error_payload(exc: BaseException) -> dict:
@@ -161,6 +173,8 @@ class Dispatcher:
             raise AttributeError(f"The method '{name}' does not exist on the model '{model}'")
         if model == "ir.model.data" and level != FULL and name != "check_access_rights":
             raise AccessError(MODEL_DATA_REFUSED)
+        if model in SETTINGS_MODELS and level != FULL and name in WRITE_METHODS:
+            raise AccessError(_settings_refused(name, self.store.models[model]))
         context = kwargs.pop("context", None) or {}
         with using(self.store.models), self.store.transaction() as cr:
             context = context if isinstance(context, dict) else {}
