@@ -95,6 +95,15 @@ def test_the_same_custom_field_twice_is_refused(rpc: Rpc) -> None:
     assert err.message == "Field names must be unique per model."
 
 
+def test_a_custom_char_field_keeps_at_most_its_size(rpc: Rpc) -> None:
+    _add_field(rpc, "x_cst_indv_note", "char", size=5)
+    assert rpc("res.partner", "fields_get", ["x_cst_indv_note"], attributes=["size"]) == {
+        "x_cst_indv_note": {"size": 5}
+    }
+    pid = _person(rpc, x_cst_indv_note="abcdefgh")
+    assert rpc("res.partner", "read", [pid], ["x_cst_indv_note"])[0]["x_cst_indv_note"] == "abcde"
+
+
 def test_a_computed_indicator_is_read_only_and_ignores_writes(rpc: Rpc) -> None:
     _add_field(
         rpc, "x_ind_grp_num_children", "integer", compute="for r in self: r['x_ind_grp_num_children'] = 0"

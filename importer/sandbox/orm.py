@@ -152,7 +152,7 @@ class Env:
             if value is None or value is False:
                 return None
             text = value if isinstance(value, str) else str(value)
-            return text[:100] if (model.name == "g2p.reg.id" and field.name == "value") else text
+            return text[: field.size] if field.size else text  # Odoo's Char cuts at its size
         if t == "boolean":
             return 1 if value else 0
         if t in ("integer", "many2one_reference"):
