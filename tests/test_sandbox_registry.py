@@ -270,6 +270,22 @@ def test_an_area_is_named_from_its_code_and_renamed_when_the_code_changes(rpc: R
     )
 
 
+def test_areas_keep_their_path_from_the_root_and_refuse_a_loop(rpc: Rpc) -> None:
+    region = rpc("spp.area", "create", {"draft_name": "Region", "code": "R"})
+    district = rpc("spp.area", "create", {"draft_name": "District", "code": "D", "parent_id": region})
+    village = rpc("spp.area", "create", {"draft_name": "Village", "code": "V", "parent_id": district})
+    paths = rpc("spp.area", "search_read", [], ["parent_path"])
+    assert paths == [
+        {"id": region, "parent_path": f"{region}/"},
+        {"id": district, "parent_path": f"{region}/{district}/"},
+        {"id": village, "parent_path": f"{region}/{district}/{village}/"},
+    ]
+    assert _refused(rpc, "spp.area", "write", [region], {"parent_id": village}).name == (
+        "odoo.exceptions.ValidationError"
+    )
+    assert rpc("spp.area", "read", [region], ["parent_id"])[0]["parent_id"] is False
+
+
 def test_additional_info_keeps_json_and_stores_nothing_for_an_empty_object(rpc: Rpc) -> None:
     full = _person(rpc, "A", additional_g2p_info={"school": "Primary", "livestock": 3})
     empty = _person(rpc, "B", additional_g2p_info={})

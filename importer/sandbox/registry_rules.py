@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .orm import Env
 
 MODELS_WITH_RULES = frozenset(
-    {"g2p.registrant.tags", "g2p.reg.rel", "res.partner.bank", "spp.area", "ir.model.fields"}
+    {"g2p.registrant.tags", "g2p.reg.rel", "res.partner.bank", "spp.area", "spp.area.kind", "ir.model.fields"}
 )
 AREA_CODE_TAKEN = (
     "The value for the field 'code' already exists (this is probably 'Code' in the current model)."
@@ -52,8 +52,10 @@ def check(env: Env, model: Model, ids: list[int], fnames: set[str], creating: bo
     elif name == "res.partner.bank":
         if creating or fnames & {"acc_number", "partner_id"}:
             _check_accounts(env, ids)
-    elif name == "spp.area":
-        if creating or fnames & {"code", "draft_name"}:
+    elif name in ("spp.area", "spp.area.kind"):
+        if creating or "parent_id" in fnames:
+            _set_parent_paths(env, model, ids)
+        if name == "spp.area" and (creating or fnames & {"code", "draft_name"}):
             _name_areas(env, ids)
             _check_area_codes(env, ids)
     elif name == "ir.model.fields" and creating:
@@ -128,6 +130,28 @@ def _check_accounts(env: Env, ids: list[int]) -> None:
             "The operation cannot be completed: The combination Account Number/Partner must be unique.",
             {"message": ACCOUNT_TAKEN},
         )
+
+
+def _set_parent_paths(env: Env, model: Model, ids: list[int]) -> None:
+    """`parent_path` ("1/4/") of records and of everything below them, as Odoo's _parent_store."""
+    table = model.table
+    pending = list(ids)
+    seen: set[int] = set()
+    while pending:
+        rid = pending.pop(0)
+        if rid in seen:
+            raise ValidationError("Error! You cannot create recursive areas.")
+        seen.add(rid)
+        parent = env.execute(
+            f'SELECT p.parent_path FROM "{table}" t LEFT JOIN "{table}" p ON p.id = t.parent_id '
+            "WHERE t.id = ?",
+            (rid,),
+        ).fetchone()
+        env.execute(
+            f'UPDATE "{table}" SET parent_path = ? WHERE id = ?',
+            (f"{(parent or [None])[0] or ''}{rid}/", rid),
+        )
+        pending.extend(r[0] for r in env.execute(f'SELECT id FROM "{table}" WHERE parent_id = ?', (rid,)))
 
 
 def _name_areas(env: Env, ids: list[int]) -> None:
