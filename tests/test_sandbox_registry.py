@@ -180,6 +180,23 @@ def test_tag_names_in_load_are_not_trimmed(rpc: Rpc) -> None:
     assert rpc("res.partner", "search_count", [["name", "=", "P"]]) == 0
 
 
+@pytest.mark.parametrize(("import_match", "kept"), [(True, True), (False, False)])
+def test_an_empty_tags_cell_clears_the_tags_only_without_spp_import_match(
+    import_match: bool, kept: bool
+) -> None:
+    with Sandbox(import_match=import_match) as sb:
+        rpc = Rpc(sb.url)
+        tag = rpc("g2p.registrant.tags", "create", {"name": "Vulnerable"})
+        [pid] = rpc(
+            "res.partner", "load", ["id", "name", "tags_ids"], [["t.p", "P", "Vulnerable"]], **IMPORT
+        )["ids"]
+        rpc("res.partner", "load", ["id", "name", "tags_ids", "given_name"], [["t.p", "P", "", ""]], **IMPORT)
+        rpc("res.partner", "write", [pid], {"tags_ids": []})
+        assert rpc("res.partner", "read", [pid], ["tags_ids"])[0]["tags_ids"] == ([tag] if kept else [])
+        rpc("res.partner", "write", [pid], {"tags_ids": [[5]]})  # an explicit clear always clears
+        assert rpc("res.partner", "read", [pid], ["tags_ids"])[0]["tags_ids"] == []
+
+
 # -- relationships ----------------------------------------------------------------------
 
 

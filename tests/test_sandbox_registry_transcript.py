@@ -30,8 +30,13 @@ from importer.sandbox.models import BASE_MODELS
 
 TRANSCRIPT = (Path(__file__).parents[1] / "../shared/openspp17-registry-transcript.json").resolve()
 # Like the recorded server: a fresh install (no gender types, no ID types) whose res.partner
-# ids 1-6 are taken by Odoo's own partners and where one bank had been made before.
-LIKE_RECORDED_SERVER: dict[str, Any] = {"bare": True, "used_ids": {"res.partner": 6, "res.bank": 1}}
+# ids 1-6 are taken by Odoo's own partners, where one bank had been made before, and with
+# OpenSPP's spp_import_match installed.
+LIKE_RECORDED_SERVER: dict[str, Any] = {
+    "bare": True,
+    "used_ids": {"res.partner": 6, "res.bank": 1},
+    "import_match": True,
+}
 TECHNICAL_MODELS = {"ir.model", "ir.model.fields", "ir.model.data"}
 # Writable stored fields of the recorded server the sandbox does not model: pictures,
 # company hierarchy, time zones (a 600-entry selection), sign-up and mail machinery.

@@ -91,6 +91,9 @@ class Env:
         self._selection_cache: dict[str, list[tuple[str, str]]] = {}
         self.sequences: Sequences | None = None  # the store's ids outside transactions, if given
         self.schema_changed = False  # the call added fields: the store rebuilds its models
+        # OpenSPP's spp_import_match overrides every model's write to drop x2many values that are
+        # empty (False, []): on such a server an empty tags cell in `load` leaves the tags alone.
+        self.drop_empty_x2many = False
 
     # -- helpers ------------------------------------------------------------
 
@@ -339,6 +342,8 @@ class Env:
         if not ids:
             return
         cols, x2m = self.split_vals(model, vals)
+        if self.drop_empty_x2many and x2m:
+            x2m = {name: value for name, value in x2m.items() if value}
         constraints.compute_stored(self, model, cols)
         self.check_required(model, [cols], creating=False)
         self.check_many2one_targets(model, [cols])

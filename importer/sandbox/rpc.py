@@ -181,6 +181,7 @@ class Dispatcher:
             env = Env(cr, uid, readonly=level == READ_ONLY, context=context)
             env.technical = level == FULL
             env.sequences = self.store.sequences
+            env.drop_empty_x2many = self.store.import_match
             result = _METHODS[name](env, model, args, kwargs)
             if env.schema_changed:
                 self.store.reload_models(cr)

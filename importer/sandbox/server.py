@@ -195,6 +195,7 @@ class Sandbox:
         genders: bool = True,
         threads: int | None = None,
         used_ids: dict[str, int] | None = None,
+        import_match: bool = False,
     ) -> None:
         self.db = SANDBOX_DB
         self.host = host
@@ -203,6 +204,7 @@ class Sandbox:
         self._faults = faults
         self._faults_lock = threading.Lock()
         self.store = Store(db_path)
+        self.store.import_match = import_match  # OpenSPP's spp_import_match: see orm.Env
         self.users = Users(self.store)
         seed(self.store, self.users, bare=bare, id_types=id_types, genders=genders, used_ids=used_ids)
         self.dispatcher = Dispatcher(self.store, self.users)

@@ -117,6 +117,7 @@ class Store:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
         self.sequences = Sequences()
+        self.import_match = False  # behave as with OpenSPP's spp_import_match installed (orm.Env)
         with self.transaction() as cr:
             for stmt in SCHEMA:
                 cr.execute(stmt)
