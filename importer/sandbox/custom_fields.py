@@ -91,6 +91,12 @@ def parse_selection(text: str | None) -> tuple[tuple[str, str], ...]:
     return pairs
 
 
+def _schema_changed(env: Env) -> None:
+    """Have the store rebuild its models once the call commits (a rollback forgets it)."""
+    if env.store is not None:
+        env.store.schema_changed = True
+
+
 def before_unlink(env: Env, ids: list[int]) -> None:
     """Deleting a manual field drops its column (and its values), as Odoo does."""
     marks = ",".join("?" * len(ids))
@@ -100,7 +106,7 @@ def before_unlink(env: Env, ids: list[int]) -> None:
         model = BASE_MODELS.get(model_name)
         if model is not None and name not in model.fields:
             env.execute(f'ALTER TABLE "{model.table}" DROP COLUMN "{name}"')
-            env.schema_changed = True
+            _schema_changed(env)
 
 
 def after_create(env: Env, ids: list[int]) -> None:
@@ -131,4 +137,4 @@ def after_create(env: Env, ids: list[int]) -> None:
             parse_selection(selection)
         env.execute("UPDATE ir_model_fields SET model = ? WHERE id = ?", (model_name, fid))
         env.execute(f'ALTER TABLE "{model.table}" ADD COLUMN "{name}" {_COLUMN_TYPES[ttype]}')
-    env.schema_changed = True
+    _schema_changed(env)

@@ -14,15 +14,13 @@ import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import commands, constraints
 from .domain import DomainCompiler, and_domains
 from .errors import AccessError, IntegrityViolation, MissingError, ValidationError
 from .models import MODELS, RESTRICTING_FKS, Field, Model
-
-if TYPE_CHECKING:
-    from .store import Sequences
+from .store import Sequences, Store
 
 DATE_FORMAT = "%Y-%m-%d"
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -85,15 +83,17 @@ class Env:
         self.readonly = readonly
         self.technical = not readonly  # may read and write ir.model.data (an administrator)
         self.context = context or {}
+        # The database's own settings, from the Store that owns the cursor (None for a bare one):
+        # its ids outside transactions, and whether it behaves as with OpenSPP's spp_import_match,
+        # which overrides every model's write to drop empty x2many values (False, []): on such a
+        # server an empty tags cell in `load` leaves the tags alone.
+        self.store: Store | None = Store.owning(cr)
+        self.sequences: Sequences | None = self.store.sequences if self.store else None
+        self.drop_empty_x2many = bool(self.store and self.store.import_match)
         self.now = datetime.now().replace(microsecond=0)
         self.today = self.now.date()
         self.now_str = self.now.strftime(DATETIME_FORMAT)  # formatted once, used per record
         self._selection_cache: dict[str, list[tuple[str, str]]] = {}
-        self.sequences: Sequences | None = None  # the store's ids outside transactions, if given
-        self.schema_changed = False  # the call added fields: the store rebuilds its models
-        # OpenSPP's spp_import_match overrides every model's write to drop x2many values that are
-        # empty (False, []): on such a server an empty tags cell in `load` leaves the tags alone.
-        self.drop_empty_x2many = False
 
     # -- helpers ------------------------------------------------------------
 

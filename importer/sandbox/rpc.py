@@ -139,10 +139,12 @@ class Dispatcher:
                 db, uid, secret, model, name, *rest = _pad(args, 5)
                 margs = rest[0] if rest else []
                 kwargs = rest[1] if len(rest) > 1 else {}
-                return self.execute(db, uid, secret, model, name, list(margs or []), dict(kwargs or {}))
+                with using(self.store.models):  # this database's models, with its own fields
+                    return self.execute(db, uid, secret, model, name, list(margs or []), dict(kwargs or {}))
             if method == "execute":
                 db, uid, secret, model, name, *margs = _pad(args, 5)
-                return self.execute(db, uid, secret, model, name, list(margs), {})
+                with using(self.store.models):
+                    return self.execute(db, uid, secret, model, name, list(margs), {})
             raise NameError(f"Method not available {method}")
         if service == "db" and method == "list":
             return [SANDBOX_DB]
@@ -176,16 +178,11 @@ class Dispatcher:
         if model in SETTINGS_MODELS and level != FULL and name in WRITE_METHODS:
             raise AccessError(_settings_refused(name, self.store.models[model]))
         context = kwargs.pop("context", None) or {}
-        with using(self.store.models), self.store.transaction() as cr:
+        with self.store.transaction() as cr:
             context = context if isinstance(context, dict) else {}
             env = Env(cr, uid, readonly=level == READ_ONLY, context=context)
             env.technical = level == FULL
-            env.sequences = self.store.sequences
-            env.drop_empty_x2many = self.store.import_match
-            result = _METHODS[name](env, model, args, kwargs)
-            if env.schema_changed:
-                self.store.reload_models(cr)
-            return result
+            return _METHODS[name](env, model, args, kwargs)
 
 
 def _pad(args: list, n: int) -> list:

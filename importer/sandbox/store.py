@@ -103,6 +103,9 @@ class Sequences:
             return first
 
 
+_OWNERS: dict[int, Store] = {}  # id(connection) -> its Store, for `Store.owning`
+
+
 class Store:
     """The sandbox database: one SQLite connection guarded by a lock."""
 
@@ -110,6 +113,8 @@ class Store:
         self.path = path
         self.lock = threading.RLock()
         self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        _OWNERS[id(self.conn)] = self
+        self.schema_changed = False  # set by a call that added or dropped fields (custom_fields)
         self.conn.create_function("py_lower", 1, _lower, deterministic=True)
         self.conn.execute("PRAGMA foreign_keys = OFF")  # restrictions are checked explicitly
         self.conn.execute("PRAGMA case_sensitive_like = ON")
@@ -122,12 +127,15 @@ class Store:
             for stmt in SCHEMA:
                 cr.execute(stmt)
             custom_fields.ensure_ir_model(cr)
-            #: this database's models (the shipped ones plus its manual fields); see `reload_models`
+            #: this database's models (the shipped ones plus its manual fields), rebuilt by
+            #: `transaction` after a commit that changed them
             self.models = custom_fields.build(cr)
 
-    def reload_models(self, cr: sqlite3.Cursor) -> None:
-        """Rebuild `models` after a call added fields (read through that call's cursor)."""
-        self.models = custom_fields.build(cr)
+    @staticmethod
+    def owning(cr: sqlite3.Cursor) -> Store | None:
+        """The Store whose connection `cr` belongs to (None for a cursor of another connection)."""
+        store = _OWNERS.get(id(cr.connection))
+        return store if store is not None and store.conn is cr.connection else None
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -139,9 +147,13 @@ class Store:
                 yield cr
             except BaseException:
                 cr.execute("ROLLBACK")
+                self.schema_changed = False
                 raise
             else:
                 cr.execute("COMMIT")
+                if self.schema_changed:  # a deployment's fields changed: rebuild this database's models
+                    self.schema_changed = False
+                    self.models = custom_fields.build(self.conn)
             finally:
                 cr.close()
 
@@ -152,4 +164,5 @@ class Store:
 
     def close(self) -> None:
         with self.lock:
+            _OWNERS.pop(id(self.conn), None)
             self.conn.close()
