@@ -24,16 +24,19 @@ class Refused(Exception):
 class Rpc:
     """``rpc(model, method, *args, **kwargs)`` as the admin user, over one keep-alive session."""
 
-    def __init__(self, url: str, timeout: float = 30) -> None:
+    def __init__(
+        self, url: str, timeout: float = 30, uid: int = ADMIN_UID, secret: str = ADMIN_PASSWORD
+    ) -> None:
         self.url = url
         self.timeout = timeout
+        self.uid, self.secret = uid, secret
         self.http = requests.Session()
 
     def __call__(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
         params = {
             "service": "object",
             "method": "execute_kw",
-            "args": [SANDBOX_DB, ADMIN_UID, ADMIN_PASSWORD, model, method, list(args), kwargs],
+            "args": [SANDBOX_DB, self.uid, self.secret, model, method, list(args), kwargs],
         }
         got = self.http.post(
             f"{self.url}/jsonrpc",

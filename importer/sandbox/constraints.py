@@ -14,6 +14,7 @@ import re
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from . import registry_rules
 from .errors import ValidationError
 from .models import MODELS, Field, Model
 
@@ -32,7 +33,10 @@ PROTECTED_KIND_XMLID = ("g2p_registry_membership", "group_membership_kind_head")
 def compute_stored(env: Env, model: Model, cols: dict[str, Any], creating: bool = False) -> None:
     """Stored computed columns derived from the values being written."""
     if model.name == "g2p.phone.number" and "phone_no" in cols:
-        cols["phone_sanitized"] = re.sub(r"[^0-9+]", "", cols["phone_no"] or "") or None
+        # Without the `phonenumbers` library (as on the recorded server) the number is kept as given.
+        cols["phone_sanitized"] = cols["phone_no"]
+    if model.name in registry_rules.MODELS_WITH_RULES:
+        registry_rules.compute_stored(model, cols)
     if model.name == "g2p.group.membership" and ("ended_date" in cols or creating):
         ended = cols.get("ended_date")
         is_ended = bool(ended) and ended <= env.now_str
@@ -50,7 +54,9 @@ def after_write(env: Env, model: Model, ids: list[int], fnames: set[str]) -> Non
 
 def _check_model(env: Env, model: Model, ids: list[int], fnames: set[str], creating: bool) -> None:
     name = model.name
-    if name == "res.partner":
+    if name in registry_rules.MODELS_WITH_RULES:
+        registry_rules.check(env, model, ids, fnames, creating)
+    elif name == "res.partner":
         if "registration_date" in fnames:
             _check_registration_dates(env, ids)
         if not creating:
@@ -81,6 +87,8 @@ def _check_model(env: Env, model: Model, ids: list[int], fnames: set[str], creat
 
 
 def before_unlink(env: Env, model: Model, ids: list[int]) -> None:
+    if model.name == "ir.model.fields":
+        registry_rules.before_unlink_fields(env, ids)
     if model.name == "g2p.group.membership.kind" and _is_protected(env, ids):
         raise ValidationError("Can't delete default kinds")
 
@@ -230,6 +238,9 @@ def computed_values(
         return [names.get(i, False) for i in ids]
     if name == "age":
         return [_age(rows[i].get("birthdate"), env.today) for i in ids]
+    found = registry_rules.computed_values(env, model, field, ids, rows)
+    if found is not None:
+        return found
     if name == "complete_name":
         return [f"{rows[i]['module']}.{rows[i]['name']}" for i in ids]
     if name == "z_ind_grp_num_individuals":

@@ -39,6 +39,7 @@ checked and inserted per batch (commands.link_new), ISO dates without strptime.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -252,14 +253,14 @@ class Converter:
                 return int(text), []
             except ValueError:
                 raise ConversionError(
-                    f"'{_esc(text)}' does not seem to be an integer for field '%(field)s'"
+                    f"'{_esc(text)}' does not seem to be an integer for field '%(field)s'", None
                 ) from None
         if t == "float":
             try:
                 return float(text), []
             except ValueError:
                 raise ConversionError(
-                    f"'{_esc(text)}' does not seem to be a number for field '%(field)s'"
+                    f"'{_esc(text)}' does not seem to be a number for field '%(field)s'", None
                 ) from None
         if t == "date":
             try:
@@ -276,6 +277,13 @@ class Converter:
                 raise ConversionError(
                     f"'{_esc(text)}' does not seem to be a valid datetime for field '%(field)s'",
                     {"moreinfo": "Use the format '2012-12-31 23:59:59'"},
+                ) from None
+        if t == "json":
+            try:
+                return json.loads(text), []
+            except ValueError:
+                raise ConversionError(
+                    f"'{_esc(text)}' does not seem to be a valid JSON for field '%(field)s'", None
                 ) from None
         if t == "selection":
             choices = self.env.selection(model, field)

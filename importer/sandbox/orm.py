@@ -9,6 +9,7 @@ order, return shapes, value formats and error classes/wording. Constraints live 
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -20,6 +21,7 @@ from .concurrency import Households
 from .domain import DomainCompiler, and_domains
 from .errors import AccessError, IntegrityViolation, MissingError, ValidationError
 from .models import MODELS, RESTRICTING_FKS, Field, Model
+from .store import Sequences, Store
 
 DATE_FORMAT = "%Y-%m-%d"
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -82,6 +84,13 @@ class Env:
         self.readonly = readonly
         self.technical = not readonly  # may read and write ir.model.data (an administrator)
         self.context = context or {}
+        # The database's own settings, from the Store that owns the cursor (None for a bare one):
+        # its ids outside transactions, and whether it behaves as with OpenSPP's spp_import_match,
+        # which overrides every model's write to drop empty x2many values (False, []): on such a
+        # server an empty tags cell in `load` leaves the tags alone.
+        self.store: Store | None = Store.owning(cr)
+        self.sequences: Sequences | None = self.store.sequences if self.store else None
+        self.drop_empty_x2many = bool(self.store and self.store.import_match)
         self.now = datetime.now().replace(microsecond=0)
         self.today = self.now.date()
         self.now_str = self.now.strftime(DATETIME_FORMAT)  # formatted once, used per record
@@ -168,7 +177,7 @@ class Env:
             if value is None or value is False:
                 return None
             text = value if isinstance(value, str) else str(value)
-            return text[:100] if (model.name == "g2p.reg.id" and field.name == "value") else text
+            return text[: field.size] if field.size else text  # Odoo's Char cuts at its size
         if t == "boolean":
             return 1 if value else 0
         if t in ("integer", "many2one_reference"):
@@ -179,6 +188,8 @@ class Env:
             return None if value in (None, False, "") else to_date(value)
         if t == "datetime":
             return None if value in (None, False, "") else to_datetime(value)
+        if t == "json":  # Odoo's Json field stores nothing for an empty value ({} and [] too)
+            return json.dumps(value) if value else None
         if t == "selection":
             if value is None or value is False:
                 return None
@@ -287,13 +298,17 @@ class Env:
         self.check_required(model, rows, creating=True)
         self.check_many2one_targets(model, rows)
         row = self.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (model.table,)).fetchone()
-        first = (row[0] if row else 0) + 1
+        stored = row[0] if row else 0
+        first = self.sequences.take(model.table, len(rows), stored) if self.sequences else stored + 1
         ids = list(range(first, first + len(rows)))
         stamp = self.now_str
-        columns = model.columns
         magic = {"create_uid": self.uid, "write_uid": self.uid, "create_date": stamp, "write_date": stamp}
+        # Only the columns some row sets: the others start NULL anyway, and a wide model
+        # (res.partner with a deployment's fields) then costs what its payload costs.
+        present = set(magic).union(*rows)
+        columns = [c for c in model.columns if c in present]
         data = [
-            (rid, *[magic.get(c, r.get(c)) if c in magic else r.get(c) for c in columns])
+            (rid, *[magic[c] if c in magic else r.get(c) for c in columns])
             for rid, r in zip(ids, rows, strict=True)
         ]
         col_sql = ", ".join(f'"{c}"' for c in ["id", *columns])
@@ -350,6 +365,8 @@ class Env:
         if not ids:
             return
         cols, x2m = self.split_vals(model, vals)
+        if self.drop_empty_x2many and x2m:
+            x2m = {name: value for name, value in x2m.items() if value}
         constraints.compute_stored(self, model, cols)
         self.check_required(model, [cols], creating=False)
         self.check_many2one_targets(model, [cols])
@@ -539,7 +556,9 @@ class Env:
         else:
             model = MODELS[model_name]
             table = model.table
-            if model.rec_name:
+            if model.display_sql:
+                sql = f'SELECT t.id, {model.display_sql} FROM "{table}" t WHERE t.id IN ({{}})'
+            elif model.rec_name:
                 sql = f'SELECT id, "{model.rec_name}" FROM "{table}" WHERE id IN ({{}})'
             elif model.name == "ir.model.data":
                 sql = "SELECT id, module || '.' || name FROM ir_model_data WHERE id IN ({})"
@@ -582,6 +601,8 @@ class Env:
             return [v or 0 for v in raw]
         if t == "float":
             return [float(v or 0.0) for v in raw]
+        if t == "json":
+            return [json.loads(v) if v else False for v in raw]
         return [v if v not in (None, "") or (v == "" and t in ("char", "text")) else False for v in raw]
 
     def x2many_ids(self, model: Model, field: Field, ids: list[int]) -> list[list[int]]:
@@ -623,11 +644,10 @@ class Env:
                 "store": field.store,
                 "searchable": field.store or name == "display_name",
                 "sortable": field.column,
-                "manual": False,
+                "manual": field.manual,
                 "depends": [],
                 "company_dependent": False,
                 "change_default": False,
-                "help": "",
                 "name": name,
                 "exportable": True,
             }
@@ -639,11 +659,13 @@ class Env:
                 desc["relation_field"] = field.inverse
             if field.type == "selection":
                 desc["selection"] = [list(p) for p in self.selection(model, field)]
+            if field.help:  # Odoo leaves out an empty help
+                desc["help"] = field.help
             if field.type == "char":
                 desc["trim"] = True
                 desc["translate"] = False
-                if model.name == "g2p.reg.id" and name == "value":
-                    desc["size"] = 100
+                if field.size:
+                    desc["size"] = field.size
             if attributes:
                 desc = {k: v for k, v in desc.items() if k in attributes}
             out[name] = desc
@@ -736,13 +758,14 @@ class Env:
 
 
 _COLUMN, _X2MANY, _IGNORED = 0, 1, 2
-_ROLES: dict[str, dict[str, tuple[int, Field]]] = {}
-_DEFAULTED: dict[str, list[Field]] = {}
+# Keyed by the model object: a database with manual fields has its own res.partner.
+_ROLES: dict[Model, dict[str, tuple[int, Field]]] = {}
+_DEFAULTED: dict[Model, list[Field]] = {}
 
 
 def _roles(model: Model) -> dict[str, tuple[int, Field]]:
     """What a value for each field name does on create/write, worked out once per model."""
-    roles = _ROLES.get(model.name)
+    roles = _ROLES.get(model)
     if roles is None:
         roles = {}
         for name, field in model.fields.items():
@@ -754,14 +777,14 @@ def _roles(model: Model) -> dict[str, tuple[int, Field]]:
                 roles[name] = (_COLUMN, field)
             else:
                 roles[name] = (_IGNORED, field)
-        _ROLES[model.name] = roles
+        _ROLES[model] = roles
     return roles
 
 
 def _defaulted(model: Model) -> list[Field]:
-    fields = _DEFAULTED.get(model.name)
+    fields = _DEFAULTED.get(model)
     if fields is None:
-        fields = _DEFAULTED[model.name] = [f for f in model.fields.values() if f.default is not None]
+        fields = _DEFAULTED[model] = [f for f in model.fields.values() if f.default is not None]
     return fields
 
 

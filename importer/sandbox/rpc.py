@@ -19,7 +19,7 @@ from . import load as load_module
 from .auth import FULL, READ_ONLY, SANDBOX_DB, Users
 from .concurrency import Households
 from .errors import AccessDenied, AccessError, DatabaseMissing, UserError, error_name
-from .models import MODELS
+from .models import MODELS, using
 from .orm import Env, _as_ids, chunks
 from .store import Store
 
@@ -51,6 +51,18 @@ MODEL_DATA_REFUSED = (
     "Contact your administrator to request access if necessary."
 )
 CALL_LOG_SIZE = 10_000
+#: Models only "Administration / Settings" may change: a deployment's fields are its schema.
+SETTINGS_MODELS = frozenset({"ir.model", "ir.model.fields"})
+WRITE_METHODS = frozenset({"create", "write", "unlink", "load"})
+
+
+def _settings_refused(method: str, model: Any) -> str:
+    verb = {"create": "create", "unlink": "delete"}.get(method, "modify")
+    return (
+        f"You are not allowed to {verb} '{model.description}' ({model.name}) records.\n\n"
+        "This operation is allowed for the following groups:\n\t- Administration/Settings\n\n"
+        "Contact your administrator to request access if necessary."
+    )
 
 
 def error_payload(exc: BaseException) -> dict:
@@ -129,10 +141,12 @@ class Dispatcher:
                 db, uid, secret, model, name, *rest = _pad(args, 5)
                 margs = rest[0] if rest else []
                 kwargs = rest[1] if len(rest) > 1 else {}
-                return self.execute(db, uid, secret, model, name, list(margs or []), dict(kwargs or {}))
+                with using(self.store.models):  # this database's models, with its own fields
+                    return self.execute(db, uid, secret, model, name, list(margs or []), dict(kwargs or {}))
             if method == "execute":
                 db, uid, secret, model, name, *margs = _pad(args, 5)
-                return self.execute(db, uid, secret, model, name, list(margs), {})
+                with using(self.store.models):
+                    return self.execute(db, uid, secret, model, name, list(margs), {})
             raise NameError(f"Method not available {method}")
         if service == "db" and method == "list":
             return [SANDBOX_DB]
@@ -157,12 +171,14 @@ class Dispatcher:
         uid, level = user
         if not isinstance(name, str) or _PRIVATE.match(name):
             raise AccessError(f"Private methods (such as {name}) cannot be called remotely.")
-        if model not in MODELS:
+        if model not in self.store.models:
             raise UserError(f"Object {model} doesn't exist")
         if name not in PUBLIC_METHODS:
             raise AttributeError(f"The method '{name}' does not exist on the model '{model}'")
         if model == "ir.model.data" and level != FULL and name != "check_access_rights":
             raise AccessError(MODEL_DATA_REFUSED)
+        if model in SETTINGS_MODELS and level != FULL and name in WRITE_METHODS:
+            raise AccessError(_settings_refused(name, self.store.models[model]))
         context = kwargs.pop("context", None) or {}
         # Only `load` shows a concurrent writer to its caller (row by row); Odoo retries any other
         # call that meets one, and the retry succeeds: those calls take no snapshot.

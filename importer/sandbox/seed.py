@@ -27,9 +27,20 @@ def _xmlid(env: Env, module: str, name: str, model: str, res_id: int) -> None:
 
 
 def seed(
-    store: Store, users: Users, *, bare: bool = False, id_types: bool = True, genders: bool = True
+    store: Store,
+    users: Users,
+    *,
+    bare: bool = False,
+    id_types: bool = True,
+    genders: bool = True,
+    used_ids: dict[str, int] | None = None,
 ) -> None:
-    """Fill an empty database once; a database that was seeded before is left alone."""
+    """Fill an empty database once; a database that was seeded before is left alone.
+
+    `used_ids` ({model: n}) makes the first new record of a model get id n + 1, as on a
+    server where records of it already exist (a fresh Odoo holds six partners): replays
+    of a recorded session then see the recorded ids.
+    """
     users.seed()
     if not store.is_empty():
         return
@@ -61,6 +72,12 @@ def seed(
                     {"name": "Passport", "id_validation": PASSPORT_REGEX},
                 ],
             )
+        # spp_area ships one area kind.
+        env.create_records(MODELS["spp.area.kind"], [{"name": "Admin Area"}])
+        for model_name, count in (used_ids or {}).items():
+            table = MODELS[model_name].table
+            cr.execute("DELETE FROM sqlite_sequence WHERE name = ?", (table,))
+            cr.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, count))
         cr.execute(
             "INSERT INTO sandbox_meta (key, value) VALUES ('seeded', ?)", ("bare" if bare else "demo",)
         )

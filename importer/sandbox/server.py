@@ -196,6 +196,8 @@ class Sandbox:
         id_types: bool = True,
         genders: bool = True,
         threads: int | None = None,
+        used_ids: dict[str, int] | None = None,
+        import_match: bool = False,
     ) -> None:
         self.db = SANDBOX_DB
         self.host = host
@@ -204,8 +206,9 @@ class Sandbox:
         self._faults = faults
         self._faults_lock = threading.Lock()
         self.store = Store(db_path)
+        self.store.import_match = import_match  # OpenSPP's spp_import_match: see orm.Env
         self.users = Users(self.store)
-        seed(self.store, self.users, bare=bare, id_types=id_types, genders=genders)
+        seed(self.store, self.users, bare=bare, id_types=id_types, genders=genders, used_ids=used_ids)
         self.dispatcher = Dispatcher(self.store, self.users)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

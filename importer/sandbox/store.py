@@ -14,12 +14,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from . import custom_fields
 from .models import MODELS, Model
 
 _SQL_TYPES = {
     "char": "TEXT",
     "text": "TEXT",
     "selection": "TEXT",
+    "json": "TEXT",
     "date": "TEXT",
     "datetime": "TEXT",
     "boolean": "INTEGER",
@@ -81,6 +83,29 @@ SCHEMA: list[str] = [stmt for model in MODELS.values() for stmt in _table_sql(mo
 ]
 
 
+class Sequences:
+    """Ids handed out per table, kept outside transactions as PostgreSQL's sequences are.
+
+    Why: on a real server a rolled-back insert still uses up its id (a `load` whose row
+    failed, a refused `create`), so the next record's id shows the gap. Replaying a
+    recorded session gives the same ids only if the sandbox does the same.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, table: str, count: int, stored: int) -> int:
+        """First of `count` new ids for `table`; `stored` is the table's highest id ever kept."""
+        with self._lock:
+            first = max(self._last.get(table, 0), stored) + 1
+            self._last[table] = first + count - 1
+            return first
+
+
+_OWNERS: dict[int, Store] = {}  # id(connection) -> its Store, for `Store.owning`
+
+
 class Store:
     """The sandbox database: one SQLite connection guarded by a lock."""
 
@@ -88,15 +113,29 @@ class Store:
         self.path = path
         self.lock = threading.RLock()
         self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        _OWNERS[id(self.conn)] = self
+        self.schema_changed = False  # set by a call that added or dropped fields (custom_fields)
         self.conn.create_function("py_lower", 1, _lower, deterministic=True)
         self.conn.execute("PRAGMA foreign_keys = OFF")  # restrictions are checked explicitly
         self.conn.execute("PRAGMA case_sensitive_like = ON")
         if path != ":memory:":
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.sequences = Sequences()
+        self.import_match = False  # behave as with OpenSPP's spp_import_match installed (orm.Env)
         with self.transaction() as cr:
             for stmt in SCHEMA:
                 cr.execute(stmt)
+            custom_fields.ensure_ir_model(cr)
+            #: this database's models (the shipped ones plus its manual fields), rebuilt by
+            #: `transaction` after a commit that changed them
+            self.models = custom_fields.build(cr)
+
+    @staticmethod
+    def owning(cr: sqlite3.Cursor) -> Store | None:
+        """The Store whose connection `cr` belongs to (None for a cursor of another connection)."""
+        store = _OWNERS.get(id(cr.connection))
+        return store if store is not None and store.conn is cr.connection else None
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -108,9 +147,13 @@ class Store:
                 yield cr
             except BaseException:
                 cr.execute("ROLLBACK")
+                self.schema_changed = False
                 raise
             else:
                 cr.execute("COMMIT")
+                if self.schema_changed:  # a deployment's fields changed: rebuild this database's models
+                    self.schema_changed = False
+                    self.models = custom_fields.build(self.conn)
             finally:
                 cr.close()
 
@@ -121,4 +164,5 @@ class Store:
 
     def close(self) -> None:
         with self.lock:
+            _OWNERS.pop(id(self.conn), None)
             self.conn.close()
