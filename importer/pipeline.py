@@ -293,7 +293,7 @@ def _run_stages(
         meta["stopped"] = stopped
     # Only the outcomes are needed from here on: free the canonical tables and the pieces
     # before the report is built (at a million rows, each copy costs hundreds of MB).
-    del tables, validation
+    del tables, validation, verdict
     records = pd.concat(outcomes, ignore_index=True) if outcomes else None
     outcomes.clear()
     changed = pd.concat(changes, ignore_index=True) if changes else None
@@ -557,9 +557,10 @@ def _with_changes(
     frame: pd.DataFrame, stage: StagePlan, changes: pd.DataFrame | None, changed: pd.Series
 ) -> pd.DataFrame:
     """Add each record's planned action and, where ``changed``, its changes in words (before → after)."""
-    frame["action"] = stage.rows["action"].astype(str)
-    frame["changes"] = ""
+    frame["action"] = stage.rows["action"]  # categorical: three texts, stored once
+    frame["changes"] = constant("", len(frame))  # most records change nothing: one text, stored once
     if changes is not None and len(changes):
+        frame["changes"] = frame["changes"].astype(object)
         quote = "'" + changes["before"].astype(str) + "'"
         before = quote.where(changes["before"] != "", "(empty)")
         after = ("'" + changes["after"].astype(str) + "'").where(changes["after"] != "", "(empty)")

@@ -385,7 +385,12 @@ def _records_from_table(table: pd.DataFrame, aliases: Mapping[str, str]) -> pd.D
         "external_id": text("external_id"),
         "server_id": ints("server_id"),
         "reasons": text("reasons"),
-        "action": text("action"),
+        # a few texts (create / update / unchanged): one shared object each, not one per record
+        "action": (
+            _recode_series(table["action"], _sheet_text)
+            if "action" in table.columns
+            else np.full(len(table), "", dtype=object)
+        ),
         "changes": text("changes"),
     }
     return pd.DataFrame({k: _as_column(v) for k, v in columns.items()})
