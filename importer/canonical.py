@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from importer.mapping import FIELD_KINDS, Binding, EntitySpec, Mapping
+from importer.mapping import Binding, EntitySpec, Mapping
 from importer.normalise import parse_dates, parse_numbers
 from importer.outcome import Entity, Problem
 from importer.read import SourceTable
@@ -107,7 +107,6 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
     spec: EntitySpec = binding.spec
     table = binding.table
     src = table.frame
-    kinds = FIELD_KINDS[spec.entity]
     data: dict[str, object] = {}
     columns: dict[str, str] = {}
     sources: dict[str, str] = {}
@@ -119,11 +118,11 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
         series = src[fspec.column].astype("str").str.strip() if fspec.column else empty
         if fspec.default is not None:
             series = series.where(series != "", fspec.default)
-        kind = kinds[name]
+        kind = mapping.registry_field(spec.entity, name).kind.cell
         if kind == "date":
             date_orders[name] = fspec.date_order or mapping.date_order
             series = parse_dates(series, date_orders[name])
-        elif kind == "number":
+        elif kind in ("number", "integer"):
             series = parse_numbers(series)
         data[name] = series
         columns[name] = fspec.column or f"(default of {name})"

@@ -53,7 +53,7 @@ def _column_kinds(spec: EntitySpec) -> dict[str, set[str]]:
             kinds.setdefault(column, set()).add("key")
     for name, field_spec in spec.fields.items():
         if field_spec.column:
-            kinds.setdefault(field_spec.column, set()).add(FIELD_KINDS[spec.entity][name])
+            kinds.setdefault(field_spec.column, set()).add(FIELD_KINDS[spec.entity].get(name, "text"))
     return kinds
 
 

@@ -398,7 +398,16 @@ class OdooClient:
         self,
         model: str,
         fields: Sequence[str] | None = None,
-        attributes: Sequence[str] = ("type", "relation", "required", "selection", "string", "readonly"),
+        attributes: Sequence[str] = (
+            "type",
+            "relation",
+            "required",
+            "selection",
+            "string",
+            "readonly",
+            "store",
+            "size",
+        ),
     ) -> dict[str, dict[str, Any]]:
         args = [list(fields)] if fields else []
         return self.execute_kw(model, "fields_get", args, {"attributes": list(attributes)})

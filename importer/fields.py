@@ -37,13 +37,24 @@ MANY2ONE = Kind("coded", "m2o")  # a name resolved to a record, sent as its data
 MANY2MANY = Kind("coded_list", "m2m")  # comma-separated names, sent as ids
 
 
+INTEGER = Kind("integer", "int")
+
+
 @dataclass(frozen=True, slots=True)
 class RegistryField:
-    """One field of one entity: its name in the mapping, its kind and its ``load`` column."""
+    """One field of one entity: its name in the mapping, its kind and its ``load`` column.
+
+    A deployment's own fields (``x_cst_indv_*``…) come from the server's
+    ``fields_get`` (:func:`server_field`) and also carry the server's label,
+    the text size and the selection's values.
+    """
 
     name: str
     kind: Kind
     load: str = ""  # the load column when it is not the name ("kind/.id")
+    label: str = ""
+    size: int | None = None  # a char field's size, when the server sets one
+    selection: tuple[tuple[str, str], ...] = ()  # (value, label) of a selection field
 
     @property
     def path(self) -> str:
@@ -122,3 +133,54 @@ def compare_kinds(entity: Entity) -> dict[str, str]:
     if entity in (Entity.INDIVIDUAL, Entity.GROUP):
         kinds |= PARTNER_FLAGS | {"gender/.id": "m2o"}  # gender as a many2one, where a server has one
     return kinds
+
+
+# -- the server's own fields --------------------------------------------------------------
+
+#: fields_get types a deployment's field may have, and the kind each is read as.
+SERVER_KINDS: dict[str, Kind] = {
+    "char": TEXT,
+    "text": TEXT,
+    "html": TEXT,
+    "integer": INTEGER,
+    "float": NUMBER,
+    "monetary": NUMBER,
+    "boolean": BOOLEAN,
+    "date": DATE,
+    "selection": SELECTION,
+}
+
+
+def looks_like_server_field(name: str) -> bool:
+    """A name the mapping may use before the server is asked: a custom field or a label.
+
+    Custom fields are named ``x_…`` (the custom-fields screen) or ``z_…``
+    (modules); a label ("Disability Level") has a space or a capital.  Any
+    other unknown name is a typo of a standard field, refused at once.
+    """
+    return name.startswith(("x_", "z_")) or " " in name or name != name.lower()
+
+
+def server_field(name: str, description: dict[str, object]) -> RegistryField | str:
+    """The field ``fields_get`` describes, or why a mapping may not write it."""
+    label = str(description.get("string") or name)
+    kind = SERVER_KINDS.get(str(description.get("type")))
+    if description.get("readonly") or description.get("store") is False or description.get("compute"):
+        return f"'{label}' ({name}) is computed by the server (read-only): it cannot be imported"
+    if kind is None:
+        return (
+            f"'{label}' ({name}) is a {description.get('type')} field, which spp-import cannot "
+            "write from a column yet"
+        )
+    size = description.get("size")
+    selection = tuple((str(v), str(t)) for v, t in (description.get("selection") or []))  # type: ignore[union-attr]
+    return RegistryField(name, kind, label=label, size=int(size) if size else None, selection=selection)
+
+
+def find_server_field(wanted: str, partner_fields: dict[str, dict[str, object]]) -> str | None:
+    """The technical name of a field named by its technical name or its label (case ignored)."""
+    if wanted in partner_fields:
+        return wanted
+    folded = wanted.strip().casefold()
+    hits = [n for n, d in partner_fields.items() if str(d.get("string", "")).strip().casefold() == folded]
+    return hits[0] if len(hits) == 1 else None

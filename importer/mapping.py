@@ -16,13 +16,21 @@ import difflib
 import fnmatch
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from importer.fields import FIELDS, cell_kinds
+from importer.fields import (
+    FIELDS,
+    TEXT,
+    RegistryField,
+    cell_kinds,
+    find_server_field,
+    looks_like_server_field,
+    server_field,
+)
 from importer.outcome import Entity, ImportFailure, Problem
 from importer.read import SourceTable
 
@@ -106,6 +114,64 @@ class Mapping:
     #: Text beginning with = or @ is refused as a likely formula unless allowed here: True for
     #: every column, or the clerk's column names that may hold it (see importer.cell_guard).
     allow_formula_text: bool | frozenset[str] = False
+    #: The deployment's own fields the mapping names (``x_cst_…``, or by their label), as the
+    #: server describes them; filled by :meth:`with_server_fields` once the server is asked.
+    server_fields: dict[Entity, dict[str, RegistryField]] = field(default_factory=dict)
+
+    def registry_field(self, entity: Entity, name: str) -> RegistryField:
+        """What the registry says of one field the mapping names (standard, or the server's own).
+
+        Before the server is asked (offline ``validate``) a deployment's field is read as text.
+        """
+        known = FIELDS[entity].get(name) or self.server_fields.get(entity, {}).get(name)
+        return known or RegistryField(name, TEXT)
+
+    def deferred_fields(self) -> list[tuple[Entity, str]]:
+        """Fields only the server can describe, not yet looked up (:meth:`with_server_fields`)."""
+        return [
+            (entity, name)
+            for entity, spec in self.entities.items()
+            for name in spec.fields
+            if name not in FIELDS[entity] and name not in self.server_fields.get(entity, {})
+        ]
+
+    def with_server_fields(self, partner_fields: dict[str, dict[str, Any]]) -> Mapping:
+        """This mapping with the deployment's fields looked up in the server's ``fields_get``.
+
+        A field named by its label is renamed to its technical name.  A name
+        the server does not have, one that matches several labels, or a field
+        the server computes (read-only) refuses the whole mapping, before any
+        row is read: every row would fail the same way.
+        """
+        problems: list[str] = []
+        entities = dict(self.entities)
+        found: dict[Entity, dict[str, RegistryField]] = {}
+        for entity, spec in self.entities.items():
+            if entity not in (Entity.INDIVIDUAL, Entity.GROUP):
+                continue
+            renamed: dict[str, FieldSpec] = {}
+            for name, fspec in spec.fields.items():
+                if name in FIELDS[entity]:
+                    renamed[name] = fspec
+                    continue
+                technical = find_server_field(name, partner_fields)
+                if technical is None:
+                    near = difflib.get_close_matches(name, list(partner_fields), n=1)
+                    hint = f" (did you mean '{near[0]}'?)" if near else ""
+                    problems.append(f"{entity.value}: the server has no field '{name}'{hint}")
+                    continue
+                described = server_field(technical, partner_fields[technical])
+                if isinstance(described, str):
+                    problems.append(f"{entity.value}: {described}")
+                    continue
+                found.setdefault(entity, {})[technical] = described
+                renamed[technical] = replace(fspec, field=technical)
+            entities[entity] = replace(spec, fields=renamed)
+        if problems:
+            raise _fail(
+                self.path or self.name, "the mapping names fields it cannot write: " + "; ".join(problems)
+            )
+        return replace(self, entities=entities, server_fields=found)
 
     def allows_formula_text(self, column: str) -> bool:
         """Whether text in this column may begin with ``=``/``@`` (and ``+``/``-`` pass unremarked)."""
@@ -138,7 +204,8 @@ def _fail(path: Path | str, message: str, column: str | None = None) -> ImportFa
 
 
 def _field_spec(entity: Entity, name: str, raw: Any, path: Path, date_order: str) -> FieldSpec:
-    if name not in FIELD_KINDS[entity]:
+    deferred = entity is not Entity.MEMBERSHIP and looks_like_server_field(name)
+    if name not in FIELD_KINDS[entity] and not deferred:
         near = difflib.get_close_matches(name, FIELD_KINDS[entity], n=1)
         hint = f" (did you mean '{near[0]}'?)" if near else ""
         known = ", ".join(sorted(FIELD_KINDS[entity]))

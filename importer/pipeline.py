@@ -22,7 +22,14 @@ import pandas as pd
 from importer import __version__
 from importer.audit import AuditLog, file_sha256
 from importer.canonical import CanonicalTable, constant, map_tables
-from importer.catalog import MODELS_WRITTEN, Catalog, check_server_setup, fetch_catalog, offline_catalog
+from importer.catalog import (
+    MODELS_WRITTEN,
+    PARTNER,
+    Catalog,
+    check_server_setup,
+    fetch_catalog,
+    offline_catalog,
+)
 from importer.cell_guard import check_cells
 from importer.client import CallRecord, OdooClient
 from importer.errors import AccessError, OdooError, SppError
@@ -224,7 +231,6 @@ def _run_stages(
     say: StageProgress,
 ) -> tuple[RunReport, str | None]:
     """map → resolve → validate → plan → load → report, once the file is read and bound."""
-    tables = map_tables(bindings, mapping)
     secrets = [settings.secret.reveal()] if settings is not None and settings.secret else []
     online = options.mode != "validate"
     if online:
@@ -238,8 +244,13 @@ def _run_stages(
             catalog = fetch_catalog(client)
         except SppError as exc:
             raise ImportFailure(_cannot_start(exc, settings)) from None
+        # The deployment's own fields, as the server describes them (refused here if unknown).
+        mapping = mapping.with_server_fields(catalog.fields.get(PARTNER, {}))
+        bindings = [Binding(mapping.entities[b.spec.entity], b.table) for b in bindings]
     else:
         catalog = offline_catalog(mapping)
+        problems += _unchecked_server_fields(mapping)
+    tables = map_tables(bindings, mapping)
 
     if options.mode == "import" and not may_write(client):  # type: ignore[arg-type]
         raise ImportFailure(read_only_message(settings.login if settings else "this user"))
@@ -317,6 +328,23 @@ def read_only_message(login: str) -> str:
         "does not let this user create or change registrants): a dry run (--dry-run) shows what an "
         "import would do; nothing is written. Ask for a user who may write to import."
     )
+
+
+def _unchecked_server_fields(mapping: Mapping) -> list[Problem]:
+    """Offline, a deployment's own field is read as text: say so once per field."""
+    return [
+        Problem(
+            code="unchecked_field",
+            severity="warning",
+            message=(
+                f"{entity.value} field '{name}' is the deployment's own: without a server it is "
+                "checked as text only (a dry run checks it against the server)"
+            ),
+            file=str(mapping.path or mapping.name),
+            column=mapping.entities[entity].fields[name].column,
+        )
+        for entity, name in mapping.deferred_fields()
+    ]
 
 
 def _counts(report: RunReport) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from importer.canonical import CanonicalTable, compose_names, id_column
 from importer.catalog import MEMBERSHIP, PARTNER, REG_ID, Catalog
 from importer.client import ClientPool, OdooClient
 from importer.errors import AccessError
-from importer.fields import compare_kinds, partner_fields
+from importer.fields import FIELDS, RegistryField, compare_kinds, partner_fields, server_field
 from importer.mapping import Mapping, slug
 from importer.normalise import isin
 from importer.outcome import Entity
@@ -226,8 +226,25 @@ def _skeleton(frame: pd.DataFrame, xids: pd.Series, **extra: pd.Series) -> pd.Da
     return rows
 
 
+def _sent_fields(entity: Entity, columns: pd.Index, catalog: Catalog) -> dict[str, tuple[str, str]]:
+    """canonical column -> (load column, compare kind) of the registrant fields sent as they are.
+
+    The standard ones (importer.fields), then the deployment's own that the
+    mapping names, as the server's ``fields_get`` describes them.
+    """
+    sent = {c: v for c, v in PARTNER_FIELDS.items() if c in columns}
+    described = catalog.fields.get(PARTNER, {})
+    for column in columns:
+        if column in sent or column in FIELDS[entity] or column not in described:
+            continue
+        field = server_field(column, described[column])
+        if isinstance(field, RegistryField):
+            sent[column] = (field.path, field.kind.compare)
+    return sent
+
+
 def _partner_fields(entity: Entity, columns: pd.Index, catalog: Catalog) -> list[str]:
-    fields = ["id"] + [path for column, (path, _k) in PARTNER_FIELDS.items() if column in columns]
+    fields = ["id"] + [path for path, _k in _sent_fields(entity, columns, catalog).values()]
     fields += ["is_registrant", "is_group"]
     if entity is Entity.INDIVIDUAL and "gender" in columns:
         fields.append("gender/.id" if catalog.gender_type == "many2one" else "gender")
@@ -239,11 +256,10 @@ def _partner_fields(entity: Entity, columns: pd.Index, catalog: Catalog) -> list
 def _partner_payload(entity: Entity, frame: pd.DataFrame, xids: pd.Series, catalog: Catalog) -> pd.DataFrame:
     """Load columns for people or households, from their canonical rows."""
     out = pd.DataFrame({"id": xids}, index=frame.index)
-    for column, (path, kind) in PARTNER_FIELDS.items():
-        if column in frame.columns:
-            out[path] = _bool_text(frame[column]) if kind == "bool" else frame[column]
-            if kind == "float":  # the server reads an unset float back as 0: send both alike
-                out[path] = out[path].where(out[path] != "0", "")
+    for column, (path, kind) in _sent_fields(entity, frame.columns, catalog).items():
+        out[path] = _bool_text(frame[column]) if kind == "bool" else frame[column]
+        if kind in ("float", "int"):  # the server reads an unset number back as 0: send both alike
+            out[path] = out[path].where(out[path] != "0", "")
     out["is_registrant"] = "1"
     out["is_group"] = "1" if entity is Entity.GROUP else "0"
     if entity is Entity.INDIVIDUAL and "gender" in frame.columns:
@@ -358,7 +374,7 @@ def _partner_stage(
         return _partner_payload(entity, source.loc[part.index], part["xid"], catalog)
 
     fields = _partner_fields(entity, source.columns, catalog)
-    columns = {path: (c, kind) for c, (path, kind) in PARTNER_FIELDS.items() if c in source.columns}
+    columns = {path: (c, kind) for c, (path, kind) in _sent_fields(entity, source.columns, catalog).items()}
     for load in fields:
         if load.split("/")[0] in ("gender", "kind"):
             columns[load] = (load.split("/")[0], "coded")
@@ -582,6 +598,8 @@ def _server_column(values: list[Any], kind: str) -> list[str]:
         return [",".join(str(i) for i in sorted(v)) if v else "" for v in values]
     if kind == "float":
         return [_float_form(v) for v in values]
+    if kind == "int":  # an unset integer reads back as 0
+        return ["" if v is False or v is None or v == 0 else str(int(v)) for v in values]
     return ["" if v is False or v is None else str(v) for v in values]
 
 
@@ -597,6 +615,9 @@ def _float_form(value: Any) -> str:
 def _compare_kinds(stage: StagePlan, catalog: Catalog) -> dict[str, tuple[str, str]]:
     """load column -> (server field, kind) for every column the diff compares (importer.fields)."""
     declared = compare_kinds(stage.entity)
+    if stage.entity in (Entity.INDIVIDUAL, Entity.GROUP):  # and the deployment's own fields
+        sent = _sent_fields(stage.entity, pd.Index([f.split("/")[0] for f in stage.fields]), catalog)
+        declared = {path: kind for path, kind in sent.values()} | declared
     kinds: dict[str, tuple[str, str]] = {}
     for column in stage.fields[1:]:
         base = column.split("/")[0]

@@ -11,7 +11,7 @@ mapping.  Each distinct value is resolved once.
 from __future__ import annotations
 
 from importer.canonical import CanonicalTable
-from importer.catalog import Catalog
+from importer.catalog import PARTNER, Catalog
 from importer.mapping import Mapping
 from importer.normalise import canonical_code_lists, canonical_codes
 from importer.outcome import Entity
@@ -51,4 +51,20 @@ def resolve_codes(
             canon.frame[column] = canonical_codes(series, known, aliases)
             values = {v for v in canon.frame[column].unique() if v}
         used[label] = values
+    _resolve_selections(tables, catalog, mapping)
     return used
+
+
+def _resolve_selections(tables: dict[Entity, CanonicalTable], catalog: Catalog, mapping: Mapping) -> None:
+    """A deployment's own selection fields: the server's value, by value or by label ("Severe")."""
+    described = catalog.fields.get(PARTNER, {})
+    for entity in (Entity.INDIVIDUAL, Entity.GROUP):
+        canon = tables.get(entity)
+        if canon is None:
+            continue
+        for name, field in mapping.server_fields.get(entity, {}).items():
+            if not field.selection or name not in canon.frame.columns or name not in described:
+                continue
+            labels = {label: value for value, label in field.selection}
+            aliases = {**labels, **mapping.value_map(entity, name)}
+            canon.frame[name] = canonical_codes(canon.frame[name], [v for v, _ in field.selection], aliases)

@@ -22,7 +22,8 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from importer.canonical import id_column
-from importer.catalog import Catalog
+from importer.catalog import PARTNER, Catalog
+from importer.fields import FIELDS, server_field
 from importer.normalise import ISO_DATE, isin
 from importer.outcome import Entity
 
@@ -73,6 +74,8 @@ RULES: dict[str, Rule] = {
     "bad_email": Rule(None, "'{value}' is not an e-mail address: expected {form}"),
     "bad_number": Rule(None, "'{value}' is not a number: expected {form}"),
     "bad_boolean": Rule(None, "'{value}' is not yes or no: expected {form}"),
+    "bad_integer": Rule(None, "'{value}' is not a whole number: expected digits only, like 42"),
+    "too_long": Rule(None, "'{value}' is longer than the registry keeps for {column}"),
     "unknown_code": Rule(None, "'{value}' is not a {column} the registry knows"),
     "bad_id": Rule(None, "'{value}' is not a valid {column}: expected {form}"),
     "duplicate_id": Rule(None, "{column} '{value}' is given to more than one person in this file"),
@@ -225,6 +228,7 @@ def build_schema(
         extra["birthdate_not_exact"] = _column(
             [pa.Check(lambda s: s.str.casefold().isin(BOOLEAN), name="bad_boolean")]
         )
+    _server_field_checks(entity, columns, catalog, extra)
     coded = {
         Entity.INDIVIDUAL: {"gender": catalog.genders},
         Entity.GROUP: {"kind": list(catalog.group_kinds)},
@@ -269,6 +273,39 @@ def build_schema(
         if k in schema.columns and k not in {"key", "name"}:
             schema = schema.update_column(k, checks=list(schema.columns[k].checks) + list(v.checks))
     return _with_cross_checks(schema, entity, catalog, columns)
+
+
+INTEGER = r"^-?\d+$"
+
+
+def _server_field_checks(
+    entity: Entity, columns: set[str], catalog: Catalog, extra: dict[str, pa.Column]
+) -> None:
+    """Checks for the deployment's own fields, from their kind as the server describes them."""
+    described = catalog.fields.get(PARTNER, {})
+    for name in sorted(columns - set(FIELDS[entity])):
+        if name not in described:
+            continue
+        field = server_field(name, described[name])
+        if isinstance(field, str):
+            continue
+        checks: list[pa.Check] = []
+        cell = field.kind.cell
+        if cell == "date":
+            checks = _date_checks()
+        elif cell == "integer":
+            checks = [_pattern(INTEGER, "bad_integer")]
+        elif cell == "number":
+            checks = [_pattern(NUMBER, "bad_number")]
+        elif cell == "bool":
+            checks = [pa.Check(lambda s: s.str.casefold().isin(BOOLEAN), name="bad_boolean")]
+        elif field.selection:
+            allowed = {v for v, _label in field.selection} | {""}
+            checks = [pa.Check(lambda s, a=allowed: s.isin(a), name="unknown_code")]
+        if field.size:
+            checks.append(pa.Check(lambda s, n=field.size: s.str.len() <= n, name="too_long"))
+        if checks:
+            extra[name] = _column(checks)
 
 
 def _with_name_parts(

@@ -18,7 +18,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from importer.catalog import Catalog, fetch_catalog, offline_catalog
 from importer.client import OdooClient
 from importer.errors import SppError
-from importer.mapping import FIELD_KINDS, EntitySpec, Mapping, load_mapping
+from importer.mapping import EntitySpec, Mapping, load_mapping
 from importer.outcome import Entity, ImportFailure
 from importer.settings import ConnectionSettings
 
@@ -67,7 +67,7 @@ def _column_notes(spec: EntitySpec, mapping: Mapping) -> dict[str, str]:
     for name, fspec in spec.fields.items():
         if fspec.column is None:
             continue
-        kind = FIELD_KINDS[spec.entity][name]
+        kind = mapping.registry_field(spec.entity, name).kind.cell
         text = NOTES.get(kind, "Pick a value from the list.")
         if kind == "date":
             text = text.format(order=_date_hint(fspec.date_order or mapping.date_order))

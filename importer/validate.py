@@ -19,7 +19,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from importer.canonical import CanonicalTable, id_column
-from importer.catalog import Catalog
+from importer.catalog import PARTNER, Catalog
 from importer.forms import (
     BOOLEAN_FORM,
     EMAIL_FORM,
@@ -103,7 +103,8 @@ def _allowed(entity: Entity, column: str, catalog: Catalog) -> list[str]:
         return catalog.genders
     if column == "kind":
         return list(catalog.group_kinds if entity is Entity.GROUP else catalog.membership_kinds)
-    return []
+    selection = catalog.fields.get(PARTNER, {}).get(column, {}).get("selection") or []
+    return [str(value) for value, _label in selection]  # a deployment's own selection field
 
 
 def expected_form(canon: CanonicalTable, column: str, catalog: Catalog) -> str:

@@ -215,7 +215,16 @@ def test_fields_get_returns_type_relation_and_selection(client: OdooClient) -> N
     assert got["gender"]["selection"] == [["Male", "Male"], ["Female", "Female"]]
     assert (got["kind"]["type"], got["kind"]["relation"]) == ("many2one", "g2p.group.kind")
     assert (got["reg_ids"]["type"], got["reg_ids"]["relation"]) == ("one2many", "g2p.reg.id")
-    assert set(got["name"]) <= {"type", "relation", "required", "selection", "string", "readonly"}
+    assert set(got["name"]) <= {
+        "type",
+        "relation",
+        "required",
+        "selection",
+        "string",
+        "readonly",
+        "store",
+        "size",
+    }
     only = client.fields_get("g2p.reg.id", attributes=["required"])
     assert only["partner_id"] == {"required": True} and "value" in only
 
