@@ -15,7 +15,9 @@ from typing import Any
 
 from importer.client import OdooClient
 from importer.errors import OdooError
+from importer.fields import RegistryField, linked_fields
 from importer.mapping import Mapping
+from importer.normalise import fold
 from importer.outcome import Entity, ImportFailure, Problem
 
 PARTNER = "res.partner"
@@ -38,6 +40,24 @@ class Catalog:
     phone_regex: str | None = None
     fields: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # model -> fields_get
     online: bool = False
+    #: registrant field (area_id, tags_ids) -> the records a cell may name (fetch_linked_records)
+    linked: dict[str, LinkedRecords] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LinkedRecords:
+    """The records one relational field may point at, by every text a cell may name them with.
+
+    ``names`` maps each record's name as the server shows it (the value the
+    resolver writes into the table) to its id; ``by_text`` maps a folded code
+    or name to that name when it names one record only, ``ambiguous`` to the
+    names of every record it names when it names several (never guessed).
+    """
+
+    label: str
+    names: dict[str, int]
+    by_text: dict[str, str]
+    ambiguous: dict[str, list[str]]
 
 
 def _values(rows: list[dict[str, Any]], key: str) -> dict[str, int]:
@@ -75,6 +95,42 @@ def fetch_catalog(client: OdooClient) -> Catalog:
     except OdooError:
         cat.phone_regex = None  # the parameter model is not readable by every user
     return cat
+
+
+def fetch_linked_records(client: OdooClient, catalog: Catalog, mapping: Mapping) -> None:
+    """Read once the records the mapping's relational fields may name (areas, tags).
+
+    A field the server does not have (its module is not installed) refuses
+    the run before any row is read.
+    """
+    described = catalog.fields.get(PARTNER, {})
+    wanted: dict[str, RegistryField] = {}
+    for entity in (Entity.INDIVIDUAL, Entity.GROUP):
+        spec = mapping.entities.get(entity)
+        for name, linked in linked_fields(entity).items():
+            if spec is not None and name in spec.fields:
+                wanted[name] = linked
+    missing = [name for name in wanted if name not in described]
+    if missing:
+        raise ImportFailure(
+            f"the server has no field {', '.join(missing)} on registrants (is its module installed?): "
+            "remove it from the mapping or ask an administrator"
+        )
+    for name, linked in wanted.items():
+        rows = client.search_read(linked.relation, [], ["name", *linked.match])
+        catalog.linked[name] = _linked_records(str(described[name].get("string") or name), rows, linked.match)
+
+
+def _linked_records(label: str, rows: list[dict[str, Any]], match: tuple[str, ...]) -> LinkedRecords:
+    names = {str(r["name"]): int(r["id"]) for r in rows if r.get("name")}
+    found: dict[str, set[str]] = {}
+    for r in rows:
+        for key in ("name", *match):
+            if r.get(key):
+                found.setdefault(fold(str(r[key])), set()).add(str(r["name"]))
+    by_text = {text: next(iter(hits)) for text, hits in found.items() if len(hits) == 1}
+    ambiguous = {text: sorted(hits) for text, hits in found.items() if len(hits) > 1}
+    return LinkedRecords(label, names, by_text, ambiguous)
 
 
 def offline_catalog(mapping: Mapping) -> Catalog:

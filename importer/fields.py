@@ -55,6 +55,8 @@ class RegistryField:
     label: str = ""
     size: int | None = None  # a char field's size, when the server sets one
     selection: tuple[tuple[str, str], ...] = ()  # (value, label) of a selection field
+    relation: str = ""  # a relational field's target model, looked up once per run
+    match: tuple[str, ...] = ()  # the target's fields a cell may name a record by
 
     @property
     def path(self) -> str:
@@ -64,6 +66,16 @@ class RegistryField:
 def _fields(*fields: RegistryField) -> dict[str, RegistryField]:
     return {f.name: f for f in fields}
 
+
+#: Records people and households point at, named in a cell by code or name (sent as ids).
+_REGISTRANT_LINKS = (
+    # spp_area: "R1" (its code), "Region One" (its name) or "R1 - Region One" (as the server shows it)
+    RegistryField(
+        "area_id", MANY2ONE, "area_id/.id", relation="spp.area", match=("code", "draft_name", "name")
+    ),
+    # g2p_registry: several tags in one cell, comma-separated
+    RegistryField("tags_ids", MANY2MANY, "tags_ids/.id", relation="g2p.registrant.tags", match=("name",)),
+)
 
 #: The standard registry fields each entity may map (OpenSPP 17 / OpenG2P 17.0).
 FIELDS: dict[Entity, dict[str, RegistryField]] = {
@@ -85,6 +97,7 @@ FIELDS: dict[Entity, dict[str, RegistryField]] = {
         RegistryField("occupation", TEXT),
         RegistryField("civil_status", TEXT),
         RegistryField("address", TEXT),
+        *_REGISTRANT_LINKS,
     ),
     Entity.GROUP: _fields(
         RegistryField("name", TEXT),
@@ -95,6 +108,7 @@ FIELDS: dict[Entity, dict[str, RegistryField]] = {
         RegistryField("email", EMAIL),
         RegistryField("income", NUMBER),
         RegistryField("address", TEXT),
+        *_REGISTRANT_LINKS,
     ),
     # A person's IDs, one record per ID type (the mapping names them under the person's ``ids``).
     Entity.REG_ID: _fields(
@@ -184,3 +198,8 @@ def find_server_field(wanted: str, partner_fields: dict[str, dict[str, object]])
     folded = wanted.strip().casefold()
     hits = [n for n, d in partner_fields.items() if str(d.get("string", "")).strip().casefold() == folded]
     return hits[0] if len(hits) == 1 else None
+
+
+def linked_fields(entity: Entity) -> dict[str, RegistryField]:
+    """The fields of an entity that name records of another model (areas, tags)."""
+    return {name: f for name, f in FIELDS.get(entity, {}).items() if f.relation}

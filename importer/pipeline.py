@@ -28,6 +28,7 @@ from importer.catalog import (
     Catalog,
     check_server_setup,
     fetch_catalog,
+    fetch_linked_records,
     offline_catalog,
 )
 from importer.cell_guard import check_cells
@@ -247,6 +248,10 @@ def _run_stages(
         # The deployment's own fields, as the server describes them (refused here if unknown).
         mapping = mapping.with_server_fields(catalog.fields.get(PARTNER, {}))
         bindings = [Binding(mapping.entities[b.spec.entity], b.table) for b in bindings]
+        try:
+            fetch_linked_records(client, catalog, mapping)  # areas, tags the file may name
+        except SppError as exc:
+            raise ImportFailure(_cannot_start(exc, settings)) from None
     else:
         catalog = offline_catalog(mapping)
         problems += _unchecked_server_fields(mapping)

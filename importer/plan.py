@@ -22,7 +22,7 @@ from importer.canonical import CanonicalTable, compose_names, id_column
 from importer.catalog import MEMBERSHIP, PARTNER, REG_ID, Catalog
 from importer.client import ClientPool, OdooClient
 from importer.errors import AccessError
-from importer.fields import FIELDS, RegistryField, compare_kinds, partner_fields, server_field
+from importer.fields import FIELDS, RegistryField, compare_kinds, linked_fields, partner_fields, server_field
 from importer.mapping import Mapping, slug
 from importer.normalise import isin
 from importer.outcome import Entity
@@ -250,7 +250,20 @@ def _partner_fields(entity: Entity, columns: pd.Index, catalog: Catalog) -> list
         fields.append("gender/.id" if catalog.gender_type == "many2one" else "gender")
     if entity is Entity.GROUP and "kind" in columns:
         fields.append("kind/.id")
+    fields += [
+        f.path for name, f in linked_fields(entity).items() if name in columns and name in catalog.linked
+    ]
     return fields
+
+
+def _linked_ids(values: pd.Series, ids: dict[str, int]) -> pd.Series:
+    """Names of areas or tags (comma-separated) as the ids ``load`` takes, decided once per value."""
+
+    def one(text: str) -> str:
+        return ",".join(str(ids[p]) for p in text.split(",") if p in ids)
+
+    uniques = values.unique()
+    return values.map(dict(zip(uniques, map(one, uniques), strict=True))).astype("str")
 
 
 def _partner_payload(entity: Entity, frame: pd.DataFrame, xids: pd.Series, catalog: Catalog) -> pd.DataFrame:
@@ -271,6 +284,9 @@ def _partner_payload(entity: Entity, frame: pd.DataFrame, xids: pd.Series, catal
     if entity is Entity.GROUP and "kind" in frame.columns:
         ids = frame["kind"].map(catalog.group_kinds)
         out["kind/.id"] = ids.map(lambda v: "" if pd.isna(v) else str(int(v))).astype("str")
+    for name, linked in linked_fields(entity).items():
+        if name in frame.columns and name in catalog.linked:
+            out[linked.path] = _linked_ids(frame[name], catalog.linked[name].names)
     return out
 
 
@@ -376,7 +392,7 @@ def _partner_stage(
     fields = _partner_fields(entity, source.columns, catalog)
     columns = {path: (c, kind) for c, (path, kind) in _sent_fields(entity, source.columns, catalog).items()}
     for load in fields:
-        if load.split("/")[0] in ("gender", "kind"):
+        if load.split("/")[0] in ("gender", "kind", *linked_fields(entity)):
             columns[load] = (load.split("/")[0], "coded")
     return StagePlan(entity, PARTNER, fields, rows, build=build, **_cell_rules(canon, columns, empty_cells))
 
@@ -772,7 +788,9 @@ def _change_lines(
         index = server_ids.index[hit]
         server_field, kind = kinds[column]
         held = [records[int(i)].get(server_field) for i in server_ids[hit]]
-        before = _server_words(held, kind, stage.date_orders.get(column, "iso"), kind_names)
+        linked = catalog.linked.get(server_field)
+        names = {v: k for k, v in linked.names.items()} if linked else kind_names  # tags by name
+        before = _server_words(held, kind, stage.date_orders.get(column, "iso"), names)
         label = stage.labels.get(column, column)
         header = stage.rows.loc[index, "header"].astype(str) if "header" in stage.rows else label
         cleared = empty[column].loc[index] if column in empty.columns else False

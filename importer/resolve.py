@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from importer.canonical import CanonicalTable
 from importer.catalog import PARTNER, Catalog
+from importer.fields import FIELDS
 from importer.mapping import Mapping
-from importer.normalise import canonical_code_lists, canonical_codes
+from importer.normalise import canonical_code_lists, canonical_codes, fold
 from importer.outcome import Entity
 
 #: entity, column, the catalog list it resolves against, report label
@@ -52,7 +53,33 @@ def resolve_codes(
             values = {v for v in canon.frame[column].unique() if v}
         used[label] = values
     _resolve_selections(tables, catalog, mapping)
+    _resolve_linked(tables, catalog)
     return used
+
+
+def _resolve_linked(tables: dict[Entity, CanonicalTable], catalog: Catalog) -> None:
+    """Areas and tags named by code or name become the record's name as the server shows it.
+
+    A text that names no record, or several, is left as written: the
+    validator reports it (``unknown_code``, ``ambiguous_code``), never guesses.
+    """
+    for entity in (Entity.INDIVIDUAL, Entity.GROUP):
+        canon = tables.get(entity)
+        if canon is None:
+            continue
+        for name, records in catalog.linked.items():
+            if name not in canon.frame.columns:
+                continue
+
+            many = FIELDS[entity][name].kind.cell == "coded_list"  # several in one cell
+
+            def one(text: str, by_text: dict[str, str] = records.by_text, many: bool = many) -> str:
+                parts = [p.strip() for p in text.split(",")] if many else [text]
+                return ",".join(by_text.get(fold(p), p) for p in parts if p)
+
+            uniques = canon.frame[name].unique()
+            table = {u: one(u) if u else "" for u in uniques}
+            canon.frame[name] = canon.frame[name].map(table).astype("str")
 
 
 def _resolve_selections(tables: dict[Entity, CanonicalTable], catalog: Catalog, mapping: Mapping) -> None:

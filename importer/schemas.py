@@ -24,7 +24,7 @@ from pandera.typing import Series
 from importer.canonical import id_column
 from importer.catalog import PARTNER, Catalog
 from importer.fields import FIELDS, server_field
-from importer.normalise import ISO_DATE, isin
+from importer.normalise import ISO_DATE, fold, isin
 from importer.outcome import Entity
 
 MAX_AGE_YEARS = 120
@@ -76,6 +76,7 @@ RULES: dict[str, Rule] = {
     "bad_boolean": Rule(None, "'{value}' is not yes or no: expected {form}"),
     "bad_integer": Rule(None, "'{value}' is not a whole number: expected digits only, like 42"),
     "too_long": Rule(None, "'{value}' is longer than the registry keeps for {column}"),
+    "ambiguous_code": Rule(None, "'{value}' names several records in the registry: write its code instead"),
     "unknown_code": Rule(None, "'{value}' is not a {column} the registry knows"),
     "bad_id": Rule(None, "'{value}' is not a valid {column}: expected {form}"),
     "duplicate_id": Rule(None, "{column} '{value}' is given to more than one person in this file"),
@@ -229,6 +230,7 @@ def build_schema(
             [pa.Check(lambda s: s.str.casefold().isin(BOOLEAN), name="bad_boolean")]
         )
     _server_field_checks(entity, columns, catalog, extra)
+    _linked_checks(columns, catalog, extra)
     coded = {
         Entity.INDIVIDUAL: {"gender": catalog.genders},
         Entity.GROUP: {"kind": list(catalog.group_kinds)},
@@ -276,6 +278,27 @@ def build_schema(
 
 
 INTEGER = r"^-?\d+$"
+
+
+def _linked_checks(columns: set[str], catalog: Catalog, extra: dict[str, pa.Column]) -> None:
+    """Areas and tags: each name must be one record the server has (the resolver named it so)."""
+    for name, records in catalog.linked.items():
+        if name not in columns:
+            continue
+        known = set(records.names) | {""}
+        ambiguous = set(records.ambiguous)
+        extra[name] = _column(
+            [
+                pa.Check(lambda s, a=ambiguous: ~_any_part(s, lambda p: fold(p) in a), name="ambiguous_code"),
+                pa.Check(lambda s, k=known: _lists_within(s, k), name="unknown_code"),
+            ]
+        )
+
+
+def _any_part(series: pd.Series, test) -> pd.Series:
+    """Whether any comma-separated part of each value passes ``test`` (decided once per value)."""
+    verdict = {v: any(test(p.strip()) for p in v.split(",") if p.strip()) for v in series.unique()}
+    return series.map(verdict).astype(bool)
 
 
 def _server_field_checks(

@@ -103,6 +103,8 @@ def _allowed(entity: Entity, column: str, catalog: Catalog) -> list[str]:
         return catalog.genders
     if column == "kind":
         return list(catalog.group_kinds if entity is Entity.GROUP else catalog.membership_kinds)
+    if column in catalog.linked:  # areas, tags: the names the server shows
+        return list(catalog.linked[column].names)
     selection = catalog.fields.get(PARTNER, {}).get(column, {}).get("selection") or []
     return [str(value) for value, _label in selection]  # a deployment's own selection field
 
