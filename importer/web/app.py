@@ -105,7 +105,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("SECRET_KEY", None)
     app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or secret_key(state_dir)  # survives a restart
     if app.config["BEHIND_PROXY"]:  # the proxy speaks HTTPS to the clerks: cookies only over HTTPS
-        app.config.update(SESSION_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https")
+        # No Referer check on HTTPS: the page sends no Referer (Referrer-Policy: no-referrer); the
+        # CSRF token and the SameSite cookie still guard every POST.
+        app.config.update(SESSION_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https", WTF_CSRF_SSL_STRICT=False)
     area = None if app.config["WORK_DIR"] else WorkArea(state_dir)
     work_dir = Path(app.config["WORK_DIR"]) if area is None else area.path
     store = SessionStore(work_dir, float(app.config["IDLE_TIMEOUT"]), **_clock(app.config))
@@ -122,9 +124,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     per_address = AttemptLimiter(int(app.config["SIGN_IN_LIMIT_ADDRESS"]), window, clock)
     CSRFProtect(app)
 
-    def shut_down() -> list[Job]:
+    def shut_down(stopping: Callable[[int], None] | None = None) -> list[Job]:
         """Stop the imports, let their batches in flight finish, record them, delete the clerks' files."""
-        unfinished = drain(store.all_jobs(), float(app.config["DRAIN_TIMEOUT"]))
+        unfinished = drain(store.all_jobs(), float(app.config["DRAIN_TIMEOUT"]), stopping)
         store.close()
         if area is not None:
             area.close()

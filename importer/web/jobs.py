@@ -324,14 +324,17 @@ def start_job(job: Job, settings: ConnectionSettings, choices: list[MappingChoic
     job.thread.start()
 
 
-def drain(jobs: list[Job], timeout: float) -> list[Job]:
+def drain(jobs: list[Job], timeout: float, stopping: Callable[[int], None] | None = None) -> list[Job]:
     """Stop every import as the Stop button does and wait for all runs to end; returns those that did not.
 
     The batches already sent finish and the reports are written, so what the
-    registry holds is recorded before the uploads are deleted.
+    registry holds is recorded before the uploads are deleted.  ``stopping``
+    is told how many runs are still going once none of them sends anything new.
     """
     for job in jobs:
         job.stop_for_shutdown()
+    if stopping is not None:
+        stopping(sum(1 for j in jobs if not j.finished))
     end = time.monotonic() + timeout
     for job in jobs:
         if job.thread is not None:

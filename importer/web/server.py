@@ -117,14 +117,20 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the drain short
-        print("stopping: imports finish their batches in flight, then the uploads are deleted", flush=True)
-        unfinished = app.extensions["spp_shutdown"]()
+        unfinished = app.extensions["spp_shutdown"](_say_stopping)
         signal.signal(signal.SIGTERM, previous)
     if unfinished:
         print(f"{len(unfinished)} import(s) did not stop in time; they are recorded as interrupted")
         return 1
     print("stopped")
     return 0
+
+
+def _say_stopping(running: int) -> None:
+    """Printed once no run sends anything new: the batches in flight finish, then the files go."""
+    print(
+        f"stopping: {running} run(s) finish their batches in flight, then the uploads are deleted", flush=True
+    )
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:
