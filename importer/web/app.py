@@ -101,6 +101,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(DEFAULTS)
     app.config.update(config or {})
+    temporary = not app.config["STATE_DIR"]  # tests and one-off pages: removed at shut-down
     state_dir = Path(app.config["STATE_DIR"] or tempfile.mkdtemp(prefix="spp-import-state-"))
     app.config.setdefault("SECRET_KEY", None)
     app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or secret_key(state_dir)  # survives a restart
@@ -130,9 +131,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         store.close()
         if area is not None:
             area.close()
+        if temporary:
+            shutil.rmtree(state_dir, ignore_errors=True)
         return unfinished
 
+    def tidy() -> None:
+        """Drop idle sessions (and their files) and old records, even when no request comes."""
+        store.sweep()
+        records.sweep()
+
     app.extensions["spp_shutdown"] = shut_down
+    app.extensions["spp_tidy"] = tidy
 
     def choices() -> list[MappingChoice]:
         return list_mappings(Path(app.config["MAPPINGS_DIR"]))
@@ -380,7 +389,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     def _launch(clerk: ClerkSession, job: Job) -> Any:
         job.login = clerk.login
-        job.record = lambda j: records.save(j.outcome())
+        job.record = lambda j: records.keep(j.outcome())
         clerk.jobs[job.id] = job
         start_job(job, settings_for(clerk), choices(), batch_size=int(app.config["BATCH_SIZE"]), gate=gate)
         return redirect(url_for("job_page", job_id=job.id))

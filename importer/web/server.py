@@ -15,6 +15,8 @@ import argparse
 import ipaddress
 import logging
 import signal
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -111,12 +113,15 @@ def serve(args: argparse.Namespace) -> int:
     print(f"state folder: {config['STATE_DIR']}", flush=True)
     if not _is_loopback(args.host) and not args.behind_proxy:
         print("Note: listening beyond this machine. Put it behind HTTPS before clerks use it.", flush=True)
+    tidying = threading.Event()
+    threading.Thread(target=_tidy, args=(app.extensions["spp_tidy"], tidying), daemon=True).start()
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.run()  # returns after SIGINT/SIGTERM (KeyboardInterrupt), having closed the listener
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the drain short
+        tidying.set()
         unfinished = app.extensions["spp_shutdown"](_say_stopping)
         signal.signal(signal.SIGTERM, previous)
     if unfinished:
@@ -124,6 +129,15 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     print("stopped")
     return 0
+
+
+def _tidy(tidy: Callable[[], None], done: threading.Event, every: float = 60.0) -> None:
+    """Every minute: idle sessions' files and expired records go, whether or not anyone visits."""
+    while not done.wait(every):
+        try:
+            tidy()
+        except OSError as exc:  # a full or read-only disk must not stop the page
+            log.warning("tidying the state folder failed: %s", exc)
 
 
 def _say_stopping(running: int) -> None:

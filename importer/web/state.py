@@ -137,6 +137,13 @@ class ImportRecords:
         with self._lock:
             _write_private(self.dir / f"{record['id']}.json", json.dumps(record))
 
+    def keep(self, record: dict[str, Any]) -> None:
+        """Keep a record the clerk must be told about; forget one that ended while they watched."""
+        if record.get("tell"):
+            self.save(record)
+        else:
+            (self.dir / f"{record['id']}.json").unlink(missing_ok=True)
+
     def _records(self) -> Iterator[tuple[Path, dict[str, Any]]]:
         for path in sorted(self.dir.glob("*.json")):
             try:
