@@ -24,8 +24,9 @@ from reliability_support import CallHook
 from test_web import MAPPINGS, SAMPLES, Clock, checked, csrf, sign_in, text, wait_for
 
 from importer.client import OdooClient
+from importer.pipeline import ImportOptions, run_import
 from importer.sandbox import ADMIN_PASSWORD, Sandbox
-from importer.sandbox.auth import REGISTRAR_LOGIN, REGISTRAR_PASSWORD
+from importer.sandbox.auth import ADMIN_UID, REGISTRAR_LOGIN, REGISTRAR_PASSWORD
 from importer.sandbox.faults import FaultPlan
 from importer.web.app import create_app
 from importer.web.jobs import news_sentence
@@ -261,3 +262,50 @@ def test_the_restart_notice_says_what_was_written_and_what_not() -> None:
         "The import of roster.xlsx was interrupted by a restart of this page: 1,500 households and "
         "5,950 people written, IDs and memberships not yet; import the same file again to finish."
     )
+
+
+# -- "created" means it was not there ----------------------------------------------------------
+
+
+def test_a_run_that_races_another_says_created_only_for_what_it_created(own: tuple[Sandbox, Flask]) -> None:
+    """The page's import plans "create" for every row; after its plan, before its first batch, a
+    command-line run of the same file (by the Registrar) writes them all. The page's import then
+    updated them, and its report says so: "created" only for a record that was not there."""
+    registry, app = own
+    web = app.test_client()
+    sign_in(web)  # as admin
+    dry = checked(web, SAMPLES / "roster.csv")
+    other: list = []
+    original, fired, done = registry.dispatcher.handle, threading.Event(), threading.Event()
+
+    def the_command_line_run_first() -> None:
+        options = ImportOptions(mapping=MAPPINGS / "roster.yaml", out_dir=None, write_files=False)
+        settings = settings_for(registry, REGISTRAR_LOGIN, REGISTRAR_PASSWORD)
+        other.append(run_import([SAMPLES / "roster.csv"], options, settings))
+
+    def once_the_page_is_about_to_write(payload: dict) -> dict:
+        params = payload.get("params", {})
+        args = params.get("args") or []
+        kwargs = args[6] if len(args) > 6 else {}
+        # The page's import asks for the newest id just before its first batch: its plan is done.
+        newest = args[3:5] == ["res.partner", "search"] and kwargs.get("order") == "id desc"
+        if newest and not fired.is_set():
+            fired.set()
+            the_command_line_run_first()
+            done.set()
+        elif fired.is_set() and args[1:2] == [ADMIN_UID]:
+            done.wait(60)  # the page's other calls wait for the command-line run, as if it came first
+        return original(payload)
+
+    registry.dispatcher.handle = once_the_page_is_about_to_write  # type: ignore[method-assign]
+    running = start_import(web, dry)
+    status = wait_for(web, running)
+    job = app.extensions["spp_sessions"].all_jobs()[-1]
+    assert status["state"] == "done", (job.error, job.details)
+    [cli] = other
+    assert set(cli.report.records["status"]) == {"created"}  # all of it was the command line's
+    assert people_in(registry) == 238  # and nothing twice
+    page_records = job.result.report.records
+    assert set(page_records["status"]) == {"updated"}, page_records.groupby(["entity", "status"]).size()
+    numbers = re.search(r'id="in-numbers">([^<]*)<', text(web.get(running)))
+    assert numbers and "0 added" in numbers.group(1)
