@@ -71,7 +71,7 @@ def app(registry: Sandbox, tmp_path: Path, clock: Clock) -> Iterator[Flask]:
         }
     )
     yield app
-    app.extensions["spp_sessions"].close()
+    app.extensions["spp_shutdown"]()
 
 
 def csrf(page: bytes) -> str:
@@ -381,7 +381,7 @@ def test_the_stop_button_ends_an_import_after_the_batches_in_flight(tmp_path: Pa
             assert people_in(sb) == 238
         finally:
             stop_posted.set()
-            app.extensions["spp_sessions"].close()
+            app.extensions["spp_shutdown"]()
 
 
 # -- a report a clerk can trust --------------------------------------------------------------
@@ -540,7 +540,7 @@ def test_a_stopped_import_counts_rows_fully_written_and_agrees_with_the_server(
             assert "not sent" in skipped
         finally:
             stop_posted.set()
-            app.extensions["spp_sessions"].close()
+            app.extensions["spp_shutdown"]()
 
 
 def test_the_row_table_lists_every_row_and_filters_by_status_and_by_problem(app: Flask) -> None:
