@@ -148,9 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo_arguments(p)
 
     p = sub.add_parser("serve", help="the web page for data clerks")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--mappings", default="mappings", help="folder of mapping files")
+    from importer.web.server import add_arguments as serve_arguments
+
+    serve_arguments(p)
     _connection_args(p)
     return parser
 
@@ -337,7 +337,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from importer.web.app import serve
+    from importer.web.server import serve
 
     return serve(args)
 

@@ -374,6 +374,7 @@ class Loader:
             part = pending.pop()
             if part.empty:
                 continue
+            newest = self._newest_id(stage, part)
             try:
                 fields = stage.load_fields(part)  # an update leaves its empty cells out
                 answer = self._clients.current().load(
@@ -401,7 +402,9 @@ class Loader:
             with self._lock:
                 result.calls += 1
                 if ids and len(ids) == len(part):
-                    created = (part["action"] == "create").to_numpy()
+                    # "created" only for a record newer than the call: one another run made since the
+                    # plan read the server was there already, and this call updated it.
+                    created = (part["action"] == "create").to_numpy() & (np.asarray(ids) > newest)
                     result.mark(part.index[created], Status.CREATED)
                     result.mark(part.index[~created], Status.UPDATED)
                     result.server_id.loc[part.index] = np.asarray(ids, dtype="float64")
@@ -433,6 +436,20 @@ class Loader:
     def _fail(self, result: StageResult, index, message: str) -> None:
         with self._lock:
             result.mark(index, Status.FAILED, REFUSED_BY_SERVER + message)
+
+    def _newest_id(self, stage: StagePlan, part: pd.DataFrame) -> int:
+        """The model's highest id just before a call that creates records (0: no check).
+
+        Ids only grow, so a record the call answers with at or below it existed
+        before the call.  One small ``search`` per batch with rows to create.
+        """
+        if not (part["action"] == "create").any():
+            return 0
+        try:
+            found = self._clients.current().search(stage.model, [], limit=1, order="id desc")
+        except SppError:
+            return 0  # the load itself will meet the same trouble and say so
+        return int(found[0]) if found else 0
 
     def _stopping(self) -> bool:
         """Whether to send nothing more: the server stopped the run, or its user asked to stop."""

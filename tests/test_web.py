@@ -71,7 +71,7 @@ def app(registry: Sandbox, tmp_path: Path, clock: Clock) -> Iterator[Flask]:
         }
     )
     yield app
-    app.extensions["spp_sessions"].close()
+    app.extensions["spp_shutdown"]()
 
 
 def csrf(page: bytes) -> str:
@@ -138,7 +138,7 @@ def test_right_password_signs_in_and_the_cookie_holds_only_a_session_id(app: Fla
     response = sign_in(web, password=ADMIN_API_KEY)
     assert response.status_code == 302
     values = cookie_values(app, web)
-    assert set(values) <= {"sid", "csrf_token", "_flashes"}
+    assert set(values) <= {"sid", "boot", "csrf_token", "_flashes"}  # boot: which start of the page
     assert ADMIN_API_KEY not in repr(values)
     page = web.get("/")
     assert page.status_code == 200 and "Signed in as" in text(page)
@@ -365,7 +365,7 @@ def test_the_stop_button_ends_an_import_after_the_batches_in_flight(tmp_path: Pa
             )
             assert web.post(running + "/stop", data={"csrf_token": csrf(page.data)}).status_code == 302
             stop_posted.set()
-            assert wait_for(web, running)["state"] == "done"
+            assert wait_for(web, running)["state"] == "stopped"  # never "done" after a stop
             result = text(web.get(running))
             assert "Import stopped, as you asked" in result
             assert "Stop the import" not in result
@@ -381,7 +381,7 @@ def test_the_stop_button_ends_an_import_after_the_batches_in_flight(tmp_path: Pa
             assert people_in(sb) == 238
         finally:
             stop_posted.set()
-            app.extensions["spp_sessions"].close()
+            app.extensions["spp_shutdown"]()
 
 
 # -- a report a clerk can trust --------------------------------------------------------------
@@ -519,7 +519,7 @@ def test_a_stopped_import_counts_rows_fully_written_and_agrees_with_the_server(
             assert arrived.wait(60)
             web.post(running + "/stop", data={"csrf_token": csrf(page.data)})
             stop_posted.set()
-            wait_for(web, running)
+            assert wait_for(web, running)["state"] == "stopped"
             result = text(web.get(running))
             line = headline(result)
             assert "Import stopped, as you asked" in line and "went through" not in line
@@ -540,7 +540,7 @@ def test_a_stopped_import_counts_rows_fully_written_and_agrees_with_the_server(
             assert "not sent" in skipped
         finally:
             stop_posted.set()
-            app.extensions["spp_sessions"].close()
+            app.extensions["spp_shutdown"]()
 
 
 def test_the_row_table_lists_every_row_and_filters_by_status_and_by_problem(app: Flask) -> None:

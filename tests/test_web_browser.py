@@ -75,7 +75,7 @@ def site(registry: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()
-    app.extensions["spp_sessions"].close()
+    app.extensions["spp_shutdown"]()
 
 
 @pytest.fixture(scope="module")

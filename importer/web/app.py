@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
-import ipaddress
 import logging
 import secrets
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,10 +44,12 @@ from importer.client import OdooClient
 from importer.errors import AuthenticationError, SppError, TransportError
 from importer.outcome import ImportFailure
 from importer.settings import ConnectionSettings, Retry, Secret, Timeout, load_settings
-from importer.web.jobs import STOPPING, Job, start_job
+from importer.web.jobs import STOPPING, Job, drain, files_digest, news_sentence, start_job
+from importer.web.limits import AttemptLimiter, minutes
 from importer.web.mappings import MappingChoice, list_mappings
 from importer.web.report_view import report_view, row_table
 from importer.web.sessions import ClerkSession, SessionStore
+from importer.web.state import ImportRecords, WorkArea, secret_key
 from importer.web.uploads import UploadRefused, new_upload_dir, save_upload
 
 log = logging.getLogger("importer.web")
@@ -59,7 +61,14 @@ DEFAULTS: dict[str, Any] = {
     "SPP_VERIFY_TLS": True,
     "SPP_TIMEOUT": 300.0,
     "MAPPINGS_DIR": "mappings",
-    "WORK_DIR": None,  # default: a fresh private temp folder
+    "STATE_DIR": None,  # secret key, import records, clerks' files; default: a fresh private temp folder
+    "WORK_DIR": None,  # clerks' uploads and reports; default: this process's folder under STATE_DIR/work
+    "RECORD_RETENTION": 14 * 24 * 3600,  # seconds an import's record is kept for the notice after a restart
+    "BEHIND_PROXY": False,  # cookies marked Secure (the server trusts the proxy's X-Forwarded-* headers)
+    "DRAIN_TIMEOUT": 60.0,  # seconds to wait, on the way out, for imports to finish their batches in flight
+    "SIGN_IN_LIMIT_LOGIN": 5,  # failed sign-ins per login ...
+    "SIGN_IN_LIMIT_ADDRESS": 30,  # ... and per client address ...
+    "SIGN_IN_WINDOW": 15 * 60,  # ... within this many seconds
     "IDLE_TIMEOUT": 30 * 60,  # seconds without a request before a session (and its password) is dropped
     "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
     "BATCH_SIZE": 100,  # smaller than the CLI's 500 so the progress bar moves on ordinary files
@@ -91,13 +100,48 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application; ``config`` overrides :data:`DEFAULTS` (tests pass a sandbox's URL)."""
     app = Flask(__name__)
     app.config.update(DEFAULTS)
-    app.config["SECRET_KEY"] = secrets.token_hex(32)  # per process: cookies die with the server
     app.config.update(config or {})
-    work_dir = Path(app.config["WORK_DIR"] or tempfile.mkdtemp(prefix="spp-import-web-"))
+    temporary = not app.config["STATE_DIR"]  # tests and one-off pages: removed at shut-down
+    state_dir = Path(app.config["STATE_DIR"] or tempfile.mkdtemp(prefix="spp-import-state-"))
+    app.config.setdefault("SECRET_KEY", None)
+    app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or secret_key(state_dir)  # survives a restart
+    if app.config["BEHIND_PROXY"]:  # the proxy speaks HTTPS to the clerks: cookies only over HTTPS
+        # No Referer check on HTTPS: the page sends no Referer (Referrer-Policy: no-referrer); the
+        # CSRF token and the SameSite cookie still guard every POST.
+        app.config.update(SESSION_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https", WTF_CSRF_SSL_STRICT=False)
+    area = None if app.config["WORK_DIR"] else WorkArea(state_dir)
+    work_dir = Path(app.config["WORK_DIR"]) if area is None else area.path
     store = SessionStore(work_dir, float(app.config["IDLE_TIMEOUT"]), **_clock(app.config))
     app.extensions["spp_sessions"] = store
+    records = ImportRecords(state_dir, float(app.config["RECORD_RETENTION"]))
+    records.recover()  # imports a killed process left "running" were interrupted
+    records.sweep()
+    boot = secrets.token_hex(8)  # in the cookie: a sid from another boot means "restarted", not "idle"
     gate = threading.BoundedSemaphore(int(app.config["MAX_JOBS"]))
+    importing: dict[str, Job] = {}  # file digest -> the import writing it (same rows never twice at once)
+    importing_lock = threading.Lock()
+    window, clock = float(app.config["SIGN_IN_WINDOW"]), app.config.get("CLOCK") or time.monotonic
+    per_login = AttemptLimiter(int(app.config["SIGN_IN_LIMIT_LOGIN"]), window, clock)
+    per_address = AttemptLimiter(int(app.config["SIGN_IN_LIMIT_ADDRESS"]), window, clock)
     CSRFProtect(app)
+
+    def shut_down(stopping: Callable[[int], None] | None = None) -> list[Job]:
+        """Stop the imports, let their batches in flight finish, record them, delete the clerks' files."""
+        unfinished = drain(store.all_jobs(), float(app.config["DRAIN_TIMEOUT"]), stopping)
+        store.close()
+        if area is not None:
+            area.close()
+        if temporary:
+            shutil.rmtree(state_dir, ignore_errors=True)
+        return unfinished
+
+    def tidy() -> None:
+        """Drop idle sessions (and their files) and old records, even when no request comes."""
+        store.sweep()
+        records.sweep()
+
+    app.extensions["spp_shutdown"] = shut_down
+    app.extensions["spp_tidy"] = tidy
 
     def choices() -> list[MappingChoice]:
         return list_mappings(Path(app.config["MAPPINGS_DIR"]))
@@ -109,6 +153,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def load_clerk() -> None:
         g.clerk = store.get(session.get("sid"))
         g.expired = bool(session.get("sid")) and g.clerk is None
+        g.restarted = g.expired and session.get("boot") != boot
         if g.expired:
             session.pop("sid", None)
 
@@ -137,7 +182,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             if g.clerk is None:
                 if request.path.endswith("/status"):
                     return jsonify({"state": "signed-out", "finished": True}), 401
-                if g.expired:
+                if g.restarted:
+                    flash(
+                        "This page was restarted, which signs everyone out (passwords are never kept "
+                        "on disk). Please sign in again.",
+                        "info",
+                    )
+                elif g.expired:
                     flash("You were signed out after a while without activity. Please sign in again.", "info")
                 return redirect(url_for("sign_in"))
             return view(*args, **kwargs)
@@ -166,6 +217,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         if not login or not secret:
             flash("Enter your login and your password.", "error")
             return render_template("sign_in.html", login=login), 400
+        address = request.remote_addr or "unknown"
+        wait_login, wait_address = per_login.wait(login.casefold()), per_address.wait(address)
+        if wait_login or wait_address:
+            whom = "this login" if wait_login >= wait_address else "this computer"
+            flash(
+                f"Too many sign-in attempts for {whom}: wait {minutes(max(wait_login, wait_address))} "
+                "and try again. Other clerks can still sign in.",
+                "error",
+            )
+            return render_template("sign_in.html", login=login), 429
         try:
             # One quick retry only: a clerk waiting at the sign-in form wants an answer, not backoff.
             quick = dataclasses.replace(_settings(app.config, login, secret), retry=Retry(attempts=2))
@@ -173,6 +234,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                 uid = client.authenticate()
                 may_import = _may_import(client)
         except AuthenticationError:
+            per_login.failed(login.casefold())
+            per_address.failed(address)
             flash("The registry did not accept this login and password. Check them and try again.", "error")
             return render_template("sign_in.html", login=login), 401
         except TransportError:
@@ -183,8 +246,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             return render_template("sign_in.html", login=login), 401
         store.drop(session.get("sid"))
         session.clear()  # a fresh session (and CSRF token) after sign-in: no fixation
+        per_login.succeeded(login.casefold())
         clerk = store.create(login, secret, uid, may_import=may_import)
         session["sid"] = clerk.sid  # the page after sign-in shows CHECK_ONLY to a login that may not write
+        session["boot"] = boot
+        for record in records.take_news(login):  # imports a restart cut off, told once
+            flash(news_sentence(record), "warning")
         return redirect(url_for("home"))
 
     @app.post("/sign-out")
@@ -210,7 +277,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.post("/upload")
     @signed_in
     def upload() -> Any:
-        clerk: ClerkSession = g.clerk
+        with g.clerk.launch_lock:  # checking for a run and starting one is a single step
+            return _upload(g.clerk)
+
+    def _upload(clerk: ClerkSession) -> Any:
         running = clerk.running_job()
         if running is not None:
             flash("Wait for the current run to finish before starting another.", "error")
@@ -226,14 +296,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             return redirect(url_for("home"))
         target_dir = new_upload_dir(clerk.folder)
         paths: list[Path] = []
+        names: dict[str, str] = {}
         for file in files:
             try:
-                paths.append(save_upload(file.filename, file.stream, target_dir))
+                if file.filename in names.values():
+                    raise UploadRefused("two files have the same name")
+                path, shown = save_upload(file.filename, file.stream, target_dir)
             except UploadRefused as exc:
                 shutil.rmtree(target_dir, ignore_errors=True)
                 flash(f"{file.filename}: {exc}.", "error")
                 return redirect(url_for("home"))
-        job = Job("dry-run", paths, target_dir / "reports", known.get(key))
+            paths.append(path)
+            names[path.name] = shown
+        job = Job("dry-run", paths, target_dir / "reports", known.get(key), names=names)
         return _launch(clerk, job)
 
     @app.post("/jobs/<job_id>/import")
@@ -243,15 +318,39 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         checked = own_job(job_id)
         if checked.kind != "dry-run" or checked.state != "done" or checked.mapping is None:
             abort(400)
-        running = clerk.running_job()
-        if running is not None:  # a double click lands on the run already going
-            return redirect(url_for("job_page", job_id=running.id))
-        if not clerk.may_import and not _may_import_now(clerk):
-            flash(CHECK_ONLY, "error")  # nothing is sent: the report never claims rows went through
-            return redirect(url_for("job_page", job_id=checked.id), code=303)
-        job = Job("import", checked.uploads, checked.out_dir, checked.mapping, detected=checked.detected)
-        job.source_job, job.fit = checked.id, checked.fit
-        return _launch(clerk, job)
+        with clerk.launch_lock:  # four clicks at once: one import, the others land on it
+            running = clerk.running_job()
+            if running is not None:  # a double click lands on the run already going
+                return redirect(url_for("job_page", job_id=running.id))
+            if not clerk.may_import and not _may_import_now(clerk):
+                flash(CHECK_ONLY, "error")  # nothing is sent: the report never claims rows went through
+                return redirect(url_for("job_page", job_id=checked.id), code=303)
+            job = Job("import", checked.uploads, checked.out_dir, checked.mapping, detected=checked.detected)
+            job.source_job, job.fit, job.names = checked.id, checked.fit, checked.names
+            job.digest = files_digest(checked.uploads)
+            holder = _claim(job, clerk.login)
+            if holder is not None:
+                since = time.strftime("%H:%M", time.localtime(holder.started))
+                who = "You are" if holder.login == clerk.login else f"{holder.login} is"
+                flash(
+                    f"{who} importing this same file right now (since {since}). Wait until that import "
+                    "ends, then import again: what it wrote will show as unchanged.",
+                    "error",
+                )
+                return redirect(url_for("job_page", job_id=checked.id), code=303)
+            return _launch(clerk, job)
+
+    def _claim(job: Job, login: str) -> Job | None:
+        """Reserve ``job``'s file for it; the import already writing the same file, if any."""
+        with importing_lock:
+            holder = importing.get(job.digest)
+            if holder is not None and not holder.finished:
+                return holder
+            for digest in [d for d, j in importing.items() if j.finished]:
+                del importing[digest]
+            job.login = login
+            importing[job.digest] = job
+            return None
 
     def _may_import_now(clerk: ClerkSession) -> bool:
         """Ask the registry again (rights may have been granted since sign-in); remember a yes."""
@@ -272,11 +371,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         choice = known.get(request.form.get("mapping", ""))
         if unmatched.kind != "dry-run" or not unmatched.finished or choice is None:
             abort(400)
-        running = clerk.running_job()
-        if running is not None:
-            return redirect(url_for("job_page", job_id=running.id))
-        job = Job("dry-run", unmatched.uploads, unmatched.out_dir, choice)
-        return _launch(clerk, job)
+        with clerk.launch_lock:
+            running = clerk.running_job()
+            if running is not None:
+                return redirect(url_for("job_page", job_id=running.id))
+            job = Job("dry-run", unmatched.uploads, unmatched.out_dir, choice, names=unmatched.names)
+            return _launch(clerk, job)
 
     @app.post("/jobs/<job_id>/stop")
     @signed_in
@@ -288,6 +388,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         return redirect(url_for("job_page", job_id=job.id))
 
     def _launch(clerk: ClerkSession, job: Job) -> Any:
+        job.login = clerk.login
+        job.record = lambda j: records.keep(j.outcome())
         clerk.jobs[job.id] = job
         start_job(job, settings_for(clerk), choices(), batch_size=int(app.config["BATCH_SIZE"]), gate=gate)
         return redirect(url_for("job_page", job_id=job.id))
@@ -297,7 +399,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def job_page(job_id: str) -> Any:
         job = own_job(job_id)
         view = table = None
-        if job.state == "done" and job.result:
+        if job.state in ("done", "stopped") and job.result:
             view = report_view(job.result.report)
             table = row_table(
                 job.result.report,
@@ -332,7 +434,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         path = Path(job.result.files[kind])
         if not path.is_file() or g.clerk.folder not in path.resolve().parents:
             abort(404)
-        return send_file(path, as_attachment=True, download_name=path.name)
+        return send_file(path, as_attachment=True, download_name=_download_name(job, path))
 
     @app.get("/template")
     @signed_in
@@ -375,6 +477,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         return render_template("message.html", title="Not found", message=message), 404
 
     return app
+
+
+def _download_name(job: Job, path: Path) -> str:
+    """A report's name after the clerk's own file name (``名簿-report.xlsx``), not the stored one."""
+    if len(job.uploads) == 1:
+        stored, shown = job.uploads[0].stem, Path(job.file_name).stem
+        if path.name.startswith(stored):
+            return shown + path.name[len(stored) :]
+    return path.name
 
 
 def _may_import(client: OdooClient) -> bool:
@@ -421,36 +532,3 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "MAPPINGS_DIR": getattr(args, "mappings", None) or "mappings",
         "DEFAULT_LOGIN": getattr(args, "login", None) or "",
     }
-
-
-def serve(args: argparse.Namespace) -> int:
-    """Run the page until interrupted (``spp-import serve``); returns the exit code."""
-    from werkzeug.serving import make_server
-
-    try:
-        config = config_from_args(args)
-    except (ValueError, OSError) as exc:
-        raise ImportFailure(f"connection settings: {exc}") from None
-    if not Path(config["MAPPINGS_DIR"]).is_dir():
-        raise ImportFailure(f"no mappings folder at {config['MAPPINGS_DIR']}")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(config)
-    server = make_server(args.host, args.port, app, threaded=True)
-    print(f"spp-import web page: http://{args.host}:{server.server_port}/  (registry: {config['SPP_URL']})")
-    if not _is_loopback(args.host):
-        print("Note: listening beyond this machine. Put it behind HTTPS before clerks use it.")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        print("stopping")
-    finally:
-        server.server_close()
-        app.extensions["spp_sessions"].close()
-    return 0
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"

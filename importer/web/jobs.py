@@ -9,10 +9,12 @@ nothing to the import itself.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,15 @@ STAGE_WORDS = {
 }
 
 STOPPING = "Stopping: the batches already sent finish, nothing more is sent"
+SHUTTING_DOWN = "Stopping: this page is restarting; the batches already sent finish, nothing more is sent"
+
+#: What each load stage writes, in the words of the restart notice ("1,500 households ... written").
+ENTITY_WORDS = {
+    Entity.GROUP: "households",
+    Entity.INDIVIDUAL: "people",
+    Entity.REG_ID: "IDs",
+    Entity.MEMBERSHIP: "memberships",
+}
 
 
 @dataclass(eq=False)
@@ -50,7 +61,7 @@ class Job:
     mapping: MappingChoice | None  # None: detect from the headers
     detected: bool = False
     id: str = field(default_factory=lambda: secrets.token_urlsafe(16))
-    state: str = "queued"  # queued, running, done, failed
+    state: str = "queued"  # queued, running, done, stopped (by its clerk, the registry or a restart), failed
     stage: str = "Waiting to start"
     done: int = 0
     total: int = 0
@@ -65,13 +76,20 @@ class Job:
     file_columns: list[tuple[str, list[str]]] = field(default_factory=list)  # (table label, its headers)
     stop: threading.Event = field(default_factory=threading.Event)  # the page's Stop button
     started: float = field(default_factory=time.time)
+    names: dict[str, str] = field(default_factory=dict)  # stored file name -> the clerk's own name
+    login: str = ""
+    stopped_by_shutdown: bool = False  # the server is stopping: tell the clerk at their next sign-in
+    record: Callable[[Job], None] | None = None  # keeps the import's progress in the state folder
+    digest: str = ""  # the uploaded files' content, to serialize imports of the same file
+    thread: threading.Thread | None = field(default=None, repr=False)
+    _entities: list[Entity] = field(default_factory=list)
     _load_stages: int = 1
     #: per load stage: (records the server confirmed, records to send); stages of a wave interleave
     _load_counts: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
-        return self.state in ("done", "failed")
+        return self.state in ("done", "stopped", "failed")
 
     @property
     def stoppable(self) -> bool:
@@ -84,9 +102,47 @@ class Job:
             self.stop.set()
             self.stage = STOPPING
 
+    def stop_for_shutdown(self) -> None:
+        """The server is stopping: end the import as Stop does, and say why."""
+        if self.kind == "import" and not self.finished:
+            self.stopped_by_shutdown = True
+            self.stop.set()
+            self.stage = SHUTTING_DOWN
+
     @property
     def file_name(self) -> str:
-        return ", ".join(p.name for p in self.uploads)
+        """The files' names as the clerk gave them (stored under safe names)."""
+        return ", ".join(self.names.get(p.name, p.name) for p in self.uploads)
+
+    def written_by_entity(self) -> dict[str, int]:
+        """Records the server confirmed so far, per kind of record (``group``, ``individual``...)."""
+        return {stage.removeprefix("load "): d for stage, (d, _t) in self._load_counts.items()}
+
+    def outcome(self) -> dict[str, Any]:
+        """The import's progress and outcome as kept in the state folder (no paths, no secrets)."""
+        written = self.written_by_entity()
+        pending = [e.value for e in self._entities if written.get(e.value, -1) < self._total_of(e)]
+        return {
+            "id": self.id,
+            "login": self.login,
+            "file": self.file_name,
+            "state": self.state,
+            "started": self.started,
+            "written": written,
+            "pending": pending,
+            "tell": self.stopped_by_shutdown or self.state in ("queued", "running"),
+        }
+
+    def _total_of(self, entity: Entity) -> int:
+        counts = self._load_counts.get(f"load {entity.value}")
+        return counts[1] if counts else 1
+
+    def _save(self) -> None:
+        if self.record is not None and self.kind == "import":
+            try:
+                self.record(self)
+            except OSError as exc:  # the import goes on; only the notice after a restart is lost
+                log.warning("could not record the import's progress: %s", exc)
 
     def status(self) -> dict[str, Any]:
         """What the polling page needs, and nothing else (no paths, no secrets)."""
@@ -110,7 +166,10 @@ class Job:
 
     def on_progress(self, stage: str, done: int, total: int) -> None:
         """Pipeline callback: turn stage counters into one bar that only moves forward."""
-        self.stage = STOPPING if self.stop.is_set() else STAGE_WORDS.get(stage, stage)
+        if self.stop.is_set():
+            self.stage = SHUTTING_DOWN if self.stopped_by_shutdown else STOPPING
+        else:
+            self.stage = STAGE_WORDS.get(stage, stage)
         self.done, self.total = done, total
         fraction = done / total if total else 1.0
         if self.kind == "import":
@@ -123,6 +182,7 @@ class Job:
                 fractions = sum(d / t if t else 1.0 for d, t in self._load_counts.values())
                 percent = 10 + 90 * min(1.0, fractions / self._load_stages)
                 self.written = sum(d for d, _t in self._load_counts.values())  # confirmed, never ahead
+                self._save()
         else:
             percent = {"read": 40 * fraction, "validate": 40 + 55 * fraction}.get(stage, self.percent)
         self.percent = max(self.percent, percent)
@@ -134,15 +194,44 @@ class Job:
         self.stage = "Stopped"
 
 
-def _load_stage_count(mapping_path: Path) -> int:
+def news_sentence(record: dict[str, Any]) -> str:
+    """What a clerk is told at sign-in about an import a restart cut off (from its record)."""
+    how = "stopped by" if record.get("state") == "stopped" else "interrupted by"
+    written = {Entity(k): int(v) for k, v in (record.get("written") or {}).items() if int(v)}
+    done = _and([f"{n:,} {ENTITY_WORDS[e]}" for e, n in written.items()]) or "nothing"
+    pending = _and([ENTITY_WORDS[Entity(k)] for k in record.get("pending") or []])
+    name = record.get("file") or "your file"
+    sentence = f"The import of {name} was {how} a restart of this page: {done} written"
+    return sentence + (f", {pending} not yet; import the same file again to finish." if pending else ".")
+
+
+def _and(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join(items) if len(items) < 3 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def files_digest(paths: list[Path]) -> str:
+    """One fingerprint of the uploaded files' content: the same rows uploaded twice match."""
+    digests = []
+    for path in paths:
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            while chunk := f.read(1024 * 1024):
+                h.update(chunk)
+        digests.append(h.hexdigest())
+    return hashlib.sha256("".join(sorted(digests)).encode()).hexdigest()
+
+
+def _load_entities(mapping_path: Path) -> list[Entity]:
+    """The kinds of record an import with this mapping writes, in load order."""
     from importer.mapping import load_mapping
 
     mapping = load_mapping(mapping_path)
-    count = len(mapping.entities)
+    present = set(mapping.entities)
     spec = mapping.entities.get(Entity.INDIVIDUAL)
     if spec is not None and spec.ids:
-        count += 1
-    return max(1, count)
+        present.add(Entity.REG_ID)
+    return [e for e in Entity if e in present]
 
 
 def run_job(
@@ -161,7 +250,9 @@ def run_job(
                 _read_and_fit(job, choices)
                 if job.mapping is None:
                     return
-            job._load_stages = _load_stage_count(job.mapping.path)
+            job._entities = _load_entities(job.mapping.path)
+            job._load_stages = max(1, len(job._entities))
+            job._save()
             options = ImportOptions(
                 mapping=job.mapping.path,
                 mode=job.kind,
@@ -171,9 +262,13 @@ def run_job(
             result = run_import(job.uploads, options, settings, progress=job.on_progress)
             result.tables = {}  # the page needs the report, not the canonical tables: free the memory
             job.result = result
-            job.percent = 100.0
-            job.stage = "Finished"
-            job.state = "done"
+            if result.stopped:  # the clerk, the registry or a restart stopped it: never "done", never 100 %
+                job.stage = "Stopped"
+                job.state = "stopped"
+            else:
+                job.percent = 100.0
+                job.stage = "Finished"
+                job.state = "done"
         except ImportFailure as exc:
             details = [f"{p.location.describe()}: {p.message}" for p in exc.problems[1:21]]
             job.fail(_sentence(exc.message), details)
@@ -189,6 +284,8 @@ def run_job(
                 "Something went wrong inside spp-import; nothing more was written. "
                 "Tell your administrator the time it happened."
             )
+        finally:
+            job._save()
 
 
 def _read_and_fit(job: Job, choices: list[MappingChoice]) -> None:
@@ -220,8 +317,26 @@ def _sentence(text: str) -> str:
 
 
 def start_job(job: Job, settings: ConnectionSettings, choices: list[MappingChoice], **kwargs: Any) -> None:
-    """Run ``job`` in a daemon thread (the server can stop without waiting for it)."""
-    thread = threading.Thread(
+    """Run ``job`` in a daemon thread; :func:`drain` is how the server waits for it on the way out."""
+    job.thread = threading.Thread(
         target=run_job, args=(job, settings, choices), kwargs=kwargs, daemon=True, name=f"job-{job.id[:6]}"
     )
-    thread.start()
+    job.thread.start()
+
+
+def drain(jobs: list[Job], timeout: float, stopping: Callable[[int], None] | None = None) -> list[Job]:
+    """Stop every import as the Stop button does and wait for all runs to end; returns those that did not.
+
+    The batches already sent finish and the reports are written, so what the
+    registry holds is recorded before the uploads are deleted.  ``stopping``
+    is told how many runs are still going once none of them sends anything new.
+    """
+    for job in jobs:
+        job.stop_for_shutdown()
+    if stopping is not None:
+        stopping(sum(1 for j in jobs if not j.finished))
+    end = time.monotonic() + timeout
+    for job in jobs:
+        if job.thread is not None:
+            job.thread.join(max(0.0, end - time.monotonic()))
+    return [j for j in jobs if j.thread is not None and j.thread.is_alive()]

@@ -40,6 +40,8 @@ class ClerkSession:
     last_seen: float
     may_import: bool = True  # the registry lets this login create registrants (checked at sign-in)
     jobs: dict[str, Job] = field(default_factory=dict)
+    #: held while a request checks for a running job and starts one: four clicks start one run
+    launch_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __repr__(self) -> str:  # never the secret, never the full session id
         return f"ClerkSession(login={self.login!r}, sid={self.sid[:4]}…, jobs={len(self.jobs)})"
@@ -110,6 +112,11 @@ class SessionStore:
         for session in stale:
             _forget(session)
         return len(stale)
+
+    def all_jobs(self) -> list[Job]:
+        """Every job of every signed-in clerk (the server drains them on the way out)."""
+        with self._lock:
+            return [j for s in self._sessions.values() for j in s.jobs.values()]
 
     def close(self) -> None:
         """Drop everything (the server is stopping)."""

@@ -1,13 +1,16 @@
 """Checking an uploaded file before anything reads it: name, extension and content.
 
-A clerk may pick the wrong file; a visitor may send anything.  The name is
-made safe, the extension must be ``.csv`` or ``.xlsx``, and the first bytes
-must agree: an XLSX is a ZIP archive, a CSV is text (no NUL bytes).
+A clerk may pick the wrong file; a visitor may send anything.  The
+extension must be ``.csv`` or ``.xlsx``, and the first bytes must agree: an
+XLSX is a ZIP archive, a CSV is text (no NUL bytes).  A name in any script
+(``名簿.xlsx``, ``Список.csv``) is kept for display; the file is stored under
+a safe ASCII name.
 """
 
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from pathlib import Path
 from typing import IO
 
@@ -42,22 +45,32 @@ def new_upload_dir(folder: Path) -> Path:
     return target_dir
 
 
-def save_upload(filename: str | None, stream: IO[bytes], target_dir: Path) -> Path:
-    """Check and store one uploaded file in ``target_dir``; return its path.
+def display_name(filename: str | None) -> str:
+    """The clerk's file name for display: the last path part, without control characters."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in unicodedata.normalize("NFC", name) if unicodedata.category(c)[0] != "C")
+    return name.strip()[:200]
 
-    The clerk's file name is kept (made safe) because reports are named after it.
+
+def save_upload(filename: str | None, stream: IO[bytes], target_dir: Path) -> tuple[Path, str]:
+    """Check and store one uploaded file in ``target_dir``; return its path and its display name.
+
+    Reports are named after the stored file, so its name stays close to the
+    clerk's when it is ASCII (``roster.xlsx``) and is ``upload.xlsx`` when not.
     """
-    name = secure_filename(filename or "")
-    suffix = Path(name).suffix.lower()
-    if not name or suffix not in ALLOWED:
+    shown = display_name(filename)
+    stem, suffix = Path(shown).stem, Path(shown).suffix.lower()
+    if not stem or suffix not in ALLOWED:
         raise UploadRefused("choose a .csv or .xlsx file")
     head = stream.read(_SNIFF)
     check_content(suffix, head)
-    target = target_dir / (Path(name).stem + suffix)
-    if target.exists():
-        raise UploadRefused("two files have the same name")
+    safe = secure_filename(stem) or "upload"
+    target, n = target_dir / (safe + suffix), 1
+    while target.exists():
+        n += 1
+        target = target_dir / f"{safe}-{n}{suffix}"
     with target.open("wb") as out:
         out.write(head)
         while chunk := stream.read(1024 * 1024):
             out.write(chunk)
-    return target
+    return target, shown
