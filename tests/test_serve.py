@@ -162,8 +162,10 @@ def test_sigterm_mid_import_drains_records_and_deletes_the_uploads(tmp_path: Pat
         again.web.cookies.update(page.web.cookies)
         assert "This page was restarted" in text(again.get("/"))
         home = text(again.sign_in())
-        households = re.search(r"(\d[\d,]*) households and ([\d,]+) people written", home)
-        assert households and int(households.group(2).replace(",", "")) == people
+        # The households' batch may or may not have been sent before the stop (it depends on
+        # which worker reached the registry first); the people written are what the server holds.
+        written = re.search(r"(?:(\d[\d,]*) households and )?([\d,]+) people written", home)
+        assert written and int(written.group(2).replace(",", "")) == people
         assert (
             "The import of roster.csv was stopped by a restart of this page" in home
             and "IDs and memberships not yet; import the same file again to finish." in home
