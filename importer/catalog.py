@@ -18,11 +18,11 @@ from importer.errors import OdooError
 from importer.fields import RegistryField, linked_fields
 from importer.mapping import Mapping
 from importer.normalise import fold
-from importer.outcome import Entity, ImportFailure, Problem
+from importer.outcome import ENTITIES, Entity, ImportFailure, Problem
 
-PARTNER = "res.partner"
-MEMBERSHIP = "g2p.group.membership"
-REG_ID = "g2p.reg.id"
+PARTNER = ENTITIES[Entity.INDIVIDUAL].model
+MEMBERSHIP = ENTITIES[Entity.MEMBERSHIP].model
+REG_ID = ENTITIES[Entity.REG_ID].model
 MODELS_WRITTEN = (PARTNER, MEMBERSHIP, REG_ID)
 
 

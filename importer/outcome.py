@@ -27,13 +27,36 @@ class Status(StrEnum):
     PARTLY_WRITTEN = "partly written"
 
 
-#: What a clerk calls many records of each entity (summaries, the web page's tables).
-ENTITY_PLURALS: dict[str, str] = {
-    "group": "households",
-    "individual": "people",
-    "reg_id": "ID numbers",
-    "membership": "memberships",
+class Entity(StrEnum):
+    """The canonical tables a spreadsheet is mapped into, in load order."""
+
+    GROUP = "group"
+    INDIVIDUAL = "individual"
+    REG_ID = "reg_id"
+    MEMBERSHIP = "membership"
+
+
+@dataclass(frozen=True, slots=True)
+class EntityInfo:
+    """Everything the code says of one kind of record it writes, said once (docs/architecture.md §5)."""
+
+    model: str  # the server's model
+    prefix: str  # external ids: <namespace>.<prefix>_<key>
+    word: str  # one record, in a clerk's words ("household")
+    plural: str  # many of them ("households"): summaries, the page's tables, the restart notice
+    wave: int  # 1: households and people; 2: what points at them (sent once they have committed)
+
+
+ENTITIES: dict[Entity, EntityInfo] = {
+    Entity.GROUP: EntityInfo("res.partner", "grp", "household", "households", 1),
+    Entity.INDIVIDUAL: EntityInfo("res.partner", "ind", "person", "people", 1),
+    Entity.REG_ID: EntityInfo("g2p.reg.id", "rid", "ID number", "ID numbers", 2),
+    Entity.MEMBERSHIP: EntityInfo("g2p.group.membership", "mem", "membership", "memberships", 2),
 }
+
+#: What a clerk calls many records of each entity, by the entity's name (report tables).
+ENTITY_PLURALS: dict[str, str] = {entity.value: info.plural for entity, info in ENTITIES.items()}
+
 
 #: Why a run stopped when the person running it asked it to (Ctrl-C, the page's Stop button).
 STOPPED_ON_REQUEST = "you asked it to stop; what was already sent is written, nothing more was sent"
@@ -50,15 +73,6 @@ STATUS_SEVERITY: dict[Status, int] = {
     Status.VALID: 1,
     Status.UNCHANGED: 0,
 }
-
-
-class Entity(StrEnum):
-    """The canonical tables a spreadsheet is mapped into, in load order."""
-
-    GROUP = "group"
-    INDIVIDUAL = "individual"
-    REG_ID = "reg_id"
-    MEMBERSHIP = "membership"
 
 
 @dataclass(frozen=True, slots=True)

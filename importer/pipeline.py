@@ -37,7 +37,7 @@ from importer.errors import AccessError, OdooError, SppError
 from importer.load import Loader, LoadOptions, StageResult
 from importer.mapping import Binding, Mapping, bind, load_mapping
 from importer.normalise import isin
-from importer.outcome import Entity, ImportFailure, Problem, Status
+from importer.outcome import ENTITIES, Entity, ImportFailure, Problem, Status
 from importer.plan import (
     CHANGE_COLUMNS,
     EmptyCells,
@@ -60,10 +60,13 @@ from importer.settings import ConnectionSettings
 from importer.validate import Validation, validate_tables
 
 StageProgress = Callable[[str, int, int], None]
-LOAD_ORDER = (Entity.GROUP, Entity.INDIVIDUAL, Entity.REG_ID, Entity.MEMBERSHIP)
+LOAD_ORDER = tuple(ENTITIES)
 #: Stages sent together: a wave only starts when everything it references has committed
 #: (IDs and memberships point at people and households by external id).
-LOAD_WAVES = ((Entity.GROUP, Entity.INDIVIDUAL), (Entity.REG_ID, Entity.MEMBERSHIP))
+LOAD_WAVES = tuple(
+    tuple(e for e, info in ENTITIES.items() if info.wave == wave)
+    for wave in sorted({info.wave for info in ENTITIES.values()})
+)
 
 
 @dataclass

@@ -25,20 +25,10 @@ from importer.errors import AccessError
 from importer.fields import FIELDS, RegistryField, compare_kinds, linked_fields, partner_fields, server_field
 from importer.mapping import Mapping, slug
 from importer.normalise import isin
-from importer.outcome import Entity
+from importer.outcome import ENTITIES, Entity
 
-PREFIX = {
-    Entity.GROUP: "grp",
-    Entity.INDIVIDUAL: "ind",
-    Entity.REG_ID: "rid",
-    Entity.MEMBERSHIP: "mem",
-}
-MODEL = {
-    Entity.GROUP: PARTNER,
-    Entity.INDIVIDUAL: PARTNER,
-    Entity.REG_ID: REG_ID,
-    Entity.MEMBERSHIP: MEMBERSHIP,
-}
+PREFIX = {entity: info.prefix for entity, info in ENTITIES.items()}
+MODEL = {entity: info.model for entity, info in ENTITIES.items()}
 READ_CHUNK = 2000
 ORIGIN = ["_file", "_sheet", "_row"]
 
@@ -47,12 +37,7 @@ PARTNER_FIELDS = {name: (f.path, f.kind.compare) for name, f in partner_fields()
 TRUE = {"1", "true", "yes", "y", "x"}
 
 
-ENTITY_WORDS = {
-    Entity.GROUP: "household",
-    Entity.INDIVIDUAL: "person",
-    Entity.REG_ID: "ID",
-    Entity.MEMBERSHIP: "membership",
-}
+ENTITY_WORDS = {entity: info.word for entity, info in ENTITIES.items()}
 
 
 PayloadBuilder = Callable[[pd.DataFrame], pd.DataFrame]
@@ -545,10 +530,9 @@ def build_stages(
 
 #: Where records that carry our external ids live, with archived ones ("active" named in the
 #: domain turns Odoo's implicit active filter off), for users who may not read ir.model.data.
-XID_HOLDERS: tuple[tuple[str, list[list[Any]]], ...] = (
-    (PARTNER, [["is_registrant", "=", True], ["active", "in", [True, False]]]),
-    (REG_ID, []),
-    (MEMBERSHIP, []),
+XID_HOLDERS: tuple[tuple[str, list[list[Any]]], ...] = tuple(
+    (model, [["is_registrant", "=", True], ["active", "in", [True, False]]] if model == PARTNER else [])
+    for model in dict.fromkeys(MODEL.values())
 )
 XID_CHUNK = 5000
 

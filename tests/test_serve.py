@@ -168,7 +168,7 @@ def test_sigterm_mid_import_drains_records_and_deletes_the_uploads(tmp_path: Pat
         assert written and int(written.group(2).replace(",", "")) == people
         assert (
             "The import of roster.csv was stopped by a restart of this page" in home
-            and "IDs and memberships not yet; import the same file again to finish." in home
+            and "ID numbers and memberships not yet; import the same file again to finish." in home
         )
         assert records(state) == []  # told once, then forgotten
         assert again.stop() == 0

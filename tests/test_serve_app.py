@@ -260,7 +260,7 @@ def test_the_restart_notice_says_what_was_written_and_what_not() -> None:
               "pending": ["reg_id", "membership"]}  # fmt: skip
     assert news_sentence(record) == (
         "The import of roster.xlsx was interrupted by a restart of this page: 1,500 households and "
-        "5,950 people written, IDs and memberships not yet; import the same file again to finish."
+        "5,950 people written, ID numbers and memberships not yet; import the same file again to finish."
     )
 
 

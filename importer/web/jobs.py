@@ -21,7 +21,7 @@ from typing import Any
 
 from importer.errors import AuthenticationError, SppError, TransportError
 from importer.load import LoadOptions
-from importer.outcome import Entity, ImportFailure
+from importer.outcome import ENTITIES, Entity, ImportFailure
 from importer.pipeline import ImportOptions, RunResult, run_import
 from importer.read import read_source
 from importer.settings import ConnectionSettings
@@ -43,12 +43,7 @@ STOPPING = "Stopping: the batches already sent finish, nothing more is sent"
 SHUTTING_DOWN = "Stopping: this page is restarting; the batches already sent finish, nothing more is sent"
 
 #: What each load stage writes, in the words of the restart notice ("1,500 households ... written").
-ENTITY_WORDS = {
-    Entity.GROUP: "households",
-    Entity.INDIVIDUAL: "people",
-    Entity.REG_ID: "IDs",
-    Entity.MEMBERSHIP: "memberships",
-}
+ENTITY_WORDS = {entity: info.plural for entity, info in ENTITIES.items()}
 
 
 @dataclass(eq=False)

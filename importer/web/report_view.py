@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from importer.outcome import ENTITY_PLURALS, STOPPED_ON_REQUEST
+from importer.outcome import ENTITIES, ENTITY_PLURALS, STOPPED_ON_REQUEST
 from importer.report import EMPTY_ROW_REASON, RunReport
 from importer.report import headline as report_headline
 
@@ -35,12 +35,7 @@ ENTITY_LABELS = {
     "input rows": "Rows in your file",
 }
 #: One record of each entity, as the row table says what a row holds.
-ENTITY_WORDS = {
-    "group": "household",
-    "individual": "person",
-    "reg_id": "ID number",
-    "membership": "membership",
-}
+ENTITY_WORDS = {entity.value: info.word for entity, info in ENTITIES.items()}
 PARTLY = "partly written"
 STATUS_LABELS = {
     "created": "created",
