@@ -66,6 +66,16 @@ def id_column(id_type: str) -> str:
     return f"id:{id_type}"
 
 
+def phone_column(n: int) -> str:
+    """The canonical column of a person's n-th phone number (1-based, in the mapping's order)."""
+    return f"phone:{n}"
+
+
+def phone_date_column(n: int) -> str:
+    """The canonical column of the date the n-th phone number was collected."""
+    return f"phone_date:{n}"
+
+
 def constant(value: str, n: int) -> pd.Categorical:
     """One text repeated n times, stored once (a million copies of a file name cost ~30 MB)."""
     return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
@@ -131,6 +141,14 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
     for id_type, column in spec.ids.items():
         data[id_column(id_type)] = src[column].astype("str").str.strip()
         columns[id_column(id_type)] = sources[id_column(id_type)] = column
+    for n, phone in enumerate(spec.phones, 1):
+        data[phone_column(n)] = src[phone.column].astype("str").str.strip()
+        columns[phone_column(n)] = sources[phone_column(n)] = phone.column
+        if phone.collected:
+            when = phone_date_column(n)
+            date_orders[when] = mapping.date_order
+            data[when] = parse_dates(src[phone.collected].astype("str").str.strip(), mapping.date_order)
+            columns[when] = sources[when] = phone.collected
     if spec.entity is Entity.MEMBERSHIP:
         data["group"] = src[spec.group].astype("str").str.strip()
         data["individual"] = src[spec.individual].astype("str").str.strip()

@@ -115,6 +115,11 @@ FIELDS: dict[Entity, dict[str, RegistryField]] = {
         RegistryField("id_type", MANY2ONE, "id_type/.id"),
         RegistryField("value", TEXT),
     ),
+    # A person's phone numbers, one record per number (the mapping lists them under ``phones``).
+    Entity.PHONE: _fields(
+        RegistryField("phone_no", PHONE),
+        RegistryField("date_collected", DATE),
+    ),
     Entity.MEMBERSHIP: _fields(
         RegistryField("kind", MANY2MANY, "kind/.id"),
         RegistryField("start_date", DATETIME),

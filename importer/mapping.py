@@ -58,6 +58,14 @@ class FieldSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class PhoneSpec:
+    """One phone number column of a person, and the column saying when it was collected."""
+
+    column: str
+    collected: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SourceSelector:
     """Which table an entity reads: a sheet name, a file-name pattern, or the only table."""
 
@@ -87,6 +95,7 @@ class EntitySpec:
     identity: tuple[str, ...] = ()  # fields a key is derived from when there is no key column
     fields: dict[str, FieldSpec] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)  # ID type name -> column
+    phones: tuple[PhoneSpec, ...] = ()  # one g2p.phone.number per column (people only)
     group: str | None = None  # membership: column with the group's key
     individual: str | None = None  # membership: column with the individual's key
 
@@ -95,6 +104,7 @@ class EntitySpec:
         cols = [self.key, self.group, self.individual]
         cols += [f.column for f in self.fields.values()]
         cols += list(self.ids.values())
+        cols += [c for p in self.phones for c in (p.column, p.collected)]
         return [c for c in cols if c]
 
 
@@ -238,7 +248,7 @@ def _field_spec(entity: Entity, name: str, raw: Any, path: Path, date_order: str
 def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: str) -> EntitySpec:
     if not isinstance(raw, dict):
         raise _fail(path, f"entities.{entity.value} must be a table")
-    known = {"sheet", "file", "key", "identity", "fields", "ids", "group", "individual"}
+    known = {"sheet", "file", "key", "identity", "fields", "ids", "phones", "group", "individual"}
     unknown = set(raw) - known
     if unknown:
         raise _fail(path, f"entities.{entity.value}: unknown option(s) {sorted(unknown)}")
@@ -249,6 +259,7 @@ def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: st
     ids = {str(k): str(v) for k, v in (raw.get("ids") or {}).items()}
     if ids and entity is not Entity.INDIVIDUAL:
         raise _fail(path, f"entities.{entity.value}: only individuals carry ids")
+    phones = _phone_specs(entity, raw.get("phones"), path)
     identity = tuple(raw.get("identity") or ())
     for name in identity:
         if name not in fields and name not in ids:
@@ -260,6 +271,7 @@ def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: st
         identity=identity,
         fields=fields,
         ids=ids,
+        phones=phones,
         group=raw.get("group"),
         individual=raw.get("individual"),
     )
@@ -270,6 +282,31 @@ def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: st
     if entity is Entity.INDIVIDUAL:
         _check_name_parts(spec, path)
     return spec
+
+
+def _phone_specs(entity: Entity, raw: Any, path: Path) -> tuple[PhoneSpec, ...]:
+    """``phones:`` a list of columns, each a name or ``{column: ..., collected: ...}``."""
+    if not raw:
+        return ()
+    if entity is not Entity.INDIVIDUAL:
+        raise _fail(path, f"entities.{entity.value}: only individuals carry phones")
+    if not isinstance(raw, list):
+        raise _fail(path, "entities.individual.phones must be a list of columns")
+    specs = []
+    for item in raw:
+        if isinstance(item, str):
+            specs.append(PhoneSpec(item))
+        elif (
+            isinstance(item, dict)
+            and isinstance(item.get("column"), str)
+            and set(item) <= {"column", "collected"}
+        ):
+            specs.append(PhoneSpec(item["column"], item.get("collected")))
+        else:
+            raise _fail(
+                path, f"entities.individual.phones: expected a column or {{column, collected}}, got {item!r}"
+            )
+    return tuple(specs)
 
 
 #: The parts of a person's name the registry's own form requires (the API alone would accept fewer).

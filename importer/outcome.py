@@ -33,6 +33,7 @@ class Entity(StrEnum):
     GROUP = "group"
     INDIVIDUAL = "individual"
     REG_ID = "reg_id"
+    PHONE = "phone"
     MEMBERSHIP = "membership"
 
 
@@ -51,6 +52,7 @@ ENTITIES: dict[Entity, EntityInfo] = {
     Entity.GROUP: EntityInfo("res.partner", "grp", "household", "households", 1),
     Entity.INDIVIDUAL: EntityInfo("res.partner", "ind", "person", "people", 1),
     Entity.REG_ID: EntityInfo("g2p.reg.id", "rid", "ID number", "ID numbers", 2),
+    Entity.PHONE: EntityInfo("g2p.phone.number", "tel", "phone number", "phone numbers", 2),
     Entity.MEMBERSHIP: EntityInfo("g2p.group.membership", "mem", "membership", "memberships", 2),
 }
 

@@ -50,6 +50,7 @@ from importer.plan import (
     make_xids,
     match_by_id,
     matched_xids,
+    phone_stage,
     reg_id_stage,
 )
 from importer.read import SourceTable, read_source
@@ -440,9 +441,13 @@ def _all_refused(
         invalid = validation.invalid_rows(entity)
         bad, _ = _invalid_outcomes(canon, invalid, mode, messages)
         outcomes += [bad, _record_frame(entity, canon.frame.drop(index=invalid), Status.SKIPPED, held)]
-    if Entity.INDIVIDUAL in tables and catalog.id_types:  # the IDs are counted too, as in any run
-        ids = reg_id_stage(tables[Entity.INDIVIDUAL], catalog, namespace).rows
-        outcomes.append(_record_frame(Entity.REG_ID, ids, Status.SKIPPED, held, ids["xid"]))
+    if Entity.INDIVIDUAL in tables:  # a person's IDs and phones are counted too, as in any run
+        people = tables[Entity.INDIVIDUAL]
+        derived = [phone_stage(people, namespace)]
+        if catalog.id_types:
+            derived.append(reg_id_stage(people, catalog, namespace))
+        for stage in derived:
+            outcomes.append(_record_frame(stage.entity, stage.rows, Status.SKIPPED, held, stage.rows["xid"]))
     return outcomes
 
 

@@ -421,6 +421,47 @@ def reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str) -> Sta
     )
 
 
+def phone_stage(canon: CanonicalTable, namespace: str) -> StagePlan:
+    """Every person's phone numbers: records of their own (g2p.phone.number), one per number given.
+
+    The n-th phone column of a person is always the same record (its external
+    id ends in ``__tel<n>``), so a corrected number updates it and a re-run
+    sends nothing.  An empty cell makes no record and removes none.
+    """
+    frame = canon.frame
+    parts = []
+    numbers = [c for c in frame.columns if c.startswith("phone:")]
+    dated = any(c.startswith("phone_date:") for c in frame.columns)
+    for column in numbers:
+        n = column.removeprefix("phone:")
+        given = frame[frame[column] != ""]
+        keys = given["key"] + "__tel" + n
+        part = _skeleton(
+            given.assign(key=keys),
+            make_xids(namespace, Entity.PHONE, keys),
+            parent=given["key"],
+            phone_no=given[column],
+        )
+        part["partner_id/id"] = make_xids(namespace, Entity.INDIVIDUAL, given["key"])
+        when = f"phone_date:{n}"
+        part["date_collected"] = given[when] if when in frame.columns else ""
+        part["header"] = canon.columns.get(column, column)  # the clerk's column, for the report's changes
+        parts.append(part)
+    fields = ["id", "partner_id/id", "phone_no", *(["date_collected"] if dated else [])]
+    columns = ["key", "xid", "parent", "phone_no", *ORIGIN, "partner_id/id", "date_collected", "header"]
+    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    rows["id"] = rows["xid"]
+    rows["header"] = rows["header"].astype("category")
+    return StagePlan(
+        Entity.PHONE,
+        MODEL[Entity.PHONE],
+        fields,
+        rows,
+        depends={Entity.INDIVIDUAL: "parent"},
+        same_row=frozenset({Entity.INDIVIDUAL}),
+    )
+
+
 def _membership_payload(
     frame: pd.DataFrame, rows: pd.DataFrame, catalog: Catalog, namespace: str
 ) -> pd.DataFrame:
@@ -514,6 +555,10 @@ def build_stages(
         stage = reg_id_stage(tables[Entity.INDIVIDUAL], catalog, namespace)
         if len(stage.rows):
             stages[Entity.REG_ID] = stage
+    if Entity.INDIVIDUAL in tables:  # every person's phones, the invalid people's too (as the IDs)
+        stage = phone_stage(tables[Entity.INDIVIDUAL], namespace)
+        if len(stage.rows):
+            stages[Entity.PHONE] = stage
     if Entity.MEMBERSHIP in tables:
         stages[Entity.MEMBERSHIP] = _membership_stage(
             tables[Entity.MEMBERSHIP], catalog, namespace, valid(Entity.MEMBERSHIP), empty_cells

@@ -41,6 +41,7 @@ from importer.audit import jsonable
 from importer.cells import neutralise_arrow, to_arrow_text
 from importer.load import REFUSED_BY_SERVER, is_transient
 from importer.outcome import (
+    ENTITIES,
     ENTITY_PLURALS,
     STATUS_SEVERITY,
     STOPPED_ON_REQUEST,
@@ -772,8 +773,12 @@ def _record_words(entities: pd.Series, keys: pd.Series) -> np.ndarray:
     words = np.where(
         entities == Entity.GROUP.value, "household '" + keys + "'", "person '" + keys + "'"
     ).astype(object)
-    is_id = entities == Entity.REG_ID.value
-    words[is_id] = ("an ID of person '" + keys.str.split("__").str[0] + "'").to_numpy()[is_id]
+    owner = "of person '" + keys.str.split("__").str[0] + "'"  # an ID's or phone's key: <person>__...
+    for entity in (Entity.REG_ID, Entity.PHONE):
+        mine = entities == entity.value
+        word = ENTITIES[entity].word
+        article = "an" if word[:1].lower() in "aeiou" else "a"
+        words[mine] = (f"{article} {word} " + owner).to_numpy()[mine]
     words[entities == Entity.MEMBERSHIP.value] = "the membership"
     return words
 

@@ -21,12 +21,14 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from importer.canonical import id_column
+from importer.canonical import id_column, phone_column, phone_date_column
 from importer.catalog import PARTNER, Catalog
 from importer.fields import FIELDS, server_field
 from importer.normalise import ISO_DATE, fold, isin
 from importer.outcome import Entity
 
+PHONE_PREFIX = phone_column(0).removesuffix("0")  # "phone:1", "phone:2", ...
+PHONE_DATE_PREFIX = phone_date_column(0).removesuffix("0")
 MAX_AGE_YEARS = 120
 PHONE = r"^\+?[0-9][0-9 ()./-]{3,24}$"
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -259,6 +261,11 @@ def build_schema(
             if regex:
                 checks.append(_pattern(_anchored(regex), "bad_id"))
             extra[col] = _column(checks)
+    for name in columns:  # a person's phone numbers, and when each was collected
+        if name.startswith(PHONE_PREFIX):
+            extra[name] = _column([_pattern(catalog.phone_regex or PHONE, "bad_phone")])
+        elif name.startswith(PHONE_DATE_PREFIX):
+            extra[name] = _column(_date_checks())
     if entity is Entity.INDIVIDUAL:
         schema = _with_name_parts(schema, columns, extra)
     if entity is Entity.MEMBERSHIP:

@@ -32,7 +32,7 @@ from importer.forms import (
 from importer.mapping import FIELD_KINDS
 from importer.normalise import suggest
 from importer.outcome import Entity, Problem
-from importer.schemas import RULES, SAME_PROBLEM, build_schema
+from importer.schemas import PHONE_DATE_PREFIX, PHONE_PREFIX, RULES, SAME_PROBLEM, build_schema
 
 ID_PREFIX = id_column("")  # an ID type's canonical column is this prefix and the type's name
 
@@ -114,6 +114,10 @@ def expected_form(canon: CanonicalTable, column: str, catalog: Catalog) -> str:
     if column.startswith(ID_PREFIX):
         regex = catalog.id_types.get(column.removeprefix(ID_PREFIX), (None, None))[1]
         return pattern_form(regex) if regex else "an ID number"
+    if column.startswith(PHONE_PREFIX):
+        return pattern_form(catalog.phone_regex) if catalog.phone_regex else PHONE_FORM
+    if column.startswith(PHONE_DATE_PREFIX):
+        return date_form(canon.date_orders.get(column, "iso"))
     kind = FIELD_KINDS[canon.entity].get(column)
     if kind == "date":
         return date_form(canon.date_orders.get(column, "iso"))

@@ -226,6 +226,8 @@ def _load_entities(mapping_path: Path) -> list[Entity]:
     spec = mapping.entities.get(Entity.INDIVIDUAL)
     if spec is not None and spec.ids:
         present.add(Entity.REG_ID)
+    if spec is not None and spec.phones:
+        present.add(Entity.PHONE)
     return [e for e in Entity if e in present]
 
 
