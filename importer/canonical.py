@@ -66,6 +66,11 @@ def id_column(id_type: str) -> str:
     return f"id:{id_type}"
 
 
+def id_expiry_column(id_type: str) -> str:
+    """The canonical column for one ID type's expiry dates."""
+    return f"id_expiry:{id_type}"
+
+
 def phone_column(n: int) -> str:
     """The canonical column of a person's n-th phone number (1-based, in the mapping's order)."""
     return f"phone:{n}"
@@ -141,6 +146,11 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
     for id_type, column in spec.ids.items():
         data[id_column(id_type)] = src[column].astype("str").str.strip()
         columns[id_column(id_type)] = sources[id_column(id_type)] = column
+    for id_type, column in spec.id_expiry.items():
+        when = id_expiry_column(id_type)
+        date_orders[when] = mapping.date_order
+        data[when] = parse_dates(src[column].astype("str").str.strip(), mapping.date_order)
+        columns[when] = sources[when] = column
     for n, phone in enumerate(spec.phones, 1):
         data[phone_column(n)] = src[phone.column].astype("str").str.strip()
         columns[phone_column(n)] = sources[phone_column(n)] = phone.column

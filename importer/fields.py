@@ -114,6 +114,7 @@ FIELDS: dict[Entity, dict[str, RegistryField]] = {
     Entity.REG_ID: _fields(
         RegistryField("id_type", MANY2ONE, "id_type/.id"),
         RegistryField("value", TEXT),
+        RegistryField("expiry_date", DATE),
     ),
     # A person's phone numbers, one record per number (the mapping lists them under ``phones``).
     Entity.PHONE: _fields(

@@ -96,6 +96,7 @@ class EntitySpec:
     fields: dict[str, FieldSpec] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)  # ID type name -> column
     phones: tuple[PhoneSpec, ...] = ()  # one g2p.phone.number per column (people only)
+    id_expiry: dict[str, str] = field(default_factory=dict)  # ID type name -> its expiry date column
     group: str | None = None  # membership: column with the group's key
     individual: str | None = None  # membership: column with the individual's key
 
@@ -103,7 +104,7 @@ class EntitySpec:
         """Every column this entity reads, for checking against the file's headers."""
         cols = [self.key, self.group, self.individual]
         cols += [f.column for f in self.fields.values()]
-        cols += list(self.ids.values())
+        cols += list(self.ids.values()) + list(self.id_expiry.values())
         cols += [c for p in self.phones for c in (p.column, p.collected)]
         return [c for c in cols if c]
 
@@ -256,7 +257,7 @@ def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: st
         name: _field_spec(entity, name, spec, path, date_order)
         for name, spec in (raw.get("fields") or {}).items()
     }
-    ids = {str(k): str(v) for k, v in (raw.get("ids") or {}).items()}
+    ids, id_expiry = _id_specs(raw.get("ids") or {}, path)
     if ids and entity is not Entity.INDIVIDUAL:
         raise _fail(path, f"entities.{entity.value}: only individuals carry ids")
     phones = _phone_specs(entity, raw.get("phones"), path)
@@ -271,6 +272,7 @@ def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: st
         identity=identity,
         fields=fields,
         ids=ids,
+        id_expiry=id_expiry,
         phones=phones,
         group=raw.get("group"),
         individual=raw.get("individual"),
@@ -282,6 +284,26 @@ def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: st
     if entity is Entity.INDIVIDUAL:
         _check_name_parts(spec, path)
     return spec
+
+
+def _id_specs(raw: dict[str, Any], path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """``ids:`` ID type -> a column, or ``{column: ..., expiry: ...}`` for an ID with an expiry date."""
+    ids: dict[str, str] = {}
+    expiry: dict[str, str] = {}
+    for id_type, spec in raw.items():
+        if (
+            isinstance(spec, dict)
+            and isinstance(spec.get("column"), str)
+            and set(spec) <= {"column", "expiry"}
+        ):
+            ids[str(id_type)] = spec["column"]
+            if spec.get("expiry"):
+                expiry[str(id_type)] = str(spec["expiry"])
+        elif isinstance(spec, str):
+            ids[str(id_type)] = spec
+        else:
+            raise _fail(path, f"ids.{id_type}: expected a column or {{column, expiry}}, got {spec!r}")
+    return ids, expiry
 
 
 def _phone_specs(entity: Entity, raw: Any, path: Path) -> tuple[PhoneSpec, ...]:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from importer.canonical import CanonicalTable, compose_names, id_column
+from importer.canonical import CanonicalTable, compose_names, id_column, id_expiry_column
 from importer.catalog import MEMBERSHIP, PARTNER, REG_ID, Catalog
 from importer.client import ClientPool, OdooClient
 from importer.errors import AccessError
@@ -400,14 +400,28 @@ def reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str) -> Sta
         )
         part["partner_id/id"] = make_xids(namespace, Entity.INDIVIDUAL, given["key"])
         part["id_type/.id"] = str(type_id or "")
+        expiry = id_expiry_column(id_type)
+        part["expiry_date"] = given[expiry] if expiry in frame.columns else ""
         part["header"] = canon.columns.get(col, id_type)  # the clerk's column, for the report's changes
         parts.append(part)
     fields = ["id", "partner_id/id", "id_type/.id", "value"]
+    if any(c.startswith(id_expiry_column("")) for c in frame.columns):
+        fields.append("expiry_date")
     if parts:
         rows = pd.concat(parts, ignore_index=True)  # a person with two ID types has two rows
     else:
         rows = pd.DataFrame(
-            columns=["key", "xid", "parent", "value", *ORIGIN, "partner_id/id", "id_type/.id", "header"]
+            columns=[
+                "key",
+                "xid",
+                "parent",
+                "value",
+                *ORIGIN,
+                "partner_id/id",
+                "id_type/.id",
+                "expiry_date",
+                "header",
+            ]
         )
     rows["id"] = rows["xid"]
     rows["header"] = rows["header"].astype("category")

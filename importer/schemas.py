@@ -21,7 +21,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from importer.canonical import id_column, phone_column, phone_date_column
+from importer.canonical import id_column, id_expiry_column, phone_column, phone_date_column
 from importer.catalog import PARTNER, Catalog
 from importer.fields import FIELDS, server_field
 from importer.normalise import ISO_DATE, fold, isin
@@ -29,6 +29,7 @@ from importer.outcome import Entity
 
 PHONE_PREFIX = phone_column(0).removesuffix("0")  # "phone:1", "phone:2", ...
 PHONE_DATE_PREFIX = phone_date_column(0).removesuffix("0")
+ID_EXPIRY_PREFIX = id_expiry_column("")
 MAX_AGE_YEARS = 120
 PHONE = r"^\+?[0-9][0-9 ()./-]{3,24}$"
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -266,6 +267,8 @@ def build_schema(
             extra[name] = _column([_pattern(catalog.phone_regex or PHONE, "bad_phone")])
         elif name.startswith(PHONE_DATE_PREFIX):
             extra[name] = _column(_date_checks())
+        elif name.startswith(ID_EXPIRY_PREFIX):  # an expiry date is a date, and may lie ahead
+            extra[name] = _column([pa.Check(iso_or_empty, name="bad_date")])
     if entity is Entity.INDIVIDUAL:
         schema = _with_name_parts(schema, columns, extra)
     if entity is Entity.MEMBERSHIP:

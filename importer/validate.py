@@ -32,7 +32,14 @@ from importer.forms import (
 from importer.mapping import FIELD_KINDS
 from importer.normalise import suggest
 from importer.outcome import Entity, Problem
-from importer.schemas import PHONE_DATE_PREFIX, PHONE_PREFIX, RULES, SAME_PROBLEM, build_schema
+from importer.schemas import (
+    ID_EXPIRY_PREFIX,
+    PHONE_DATE_PREFIX,
+    PHONE_PREFIX,
+    RULES,
+    SAME_PROBLEM,
+    build_schema,
+)
 
 ID_PREFIX = id_column("")  # an ID type's canonical column is this prefix and the type's name
 
@@ -116,7 +123,7 @@ def expected_form(canon: CanonicalTable, column: str, catalog: Catalog) -> str:
         return pattern_form(regex) if regex else "an ID number"
     if column.startswith(PHONE_PREFIX):
         return pattern_form(catalog.phone_regex) if catalog.phone_regex else PHONE_FORM
-    if column.startswith(PHONE_DATE_PREFIX):
+    if column.startswith((PHONE_DATE_PREFIX, ID_EXPIRY_PREFIX)):
         return date_form(canon.date_orders.get(column, "iso"))
     kind = FIELD_KINDS[canon.entity].get(column)
     if kind == "date":
