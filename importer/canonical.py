@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from importer.mapping import Binding, EntitySpec, Mapping
-from importer.normalise import parse_dates, parse_numbers
+from importer.normalise import gather_json, parse_dates, parse_json, parse_numbers
 from importer.outcome import Entity, Problem
 from importer.read import SourceTable
 
@@ -139,6 +139,8 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
             series = parse_dates(series, date_orders[name])
         elif kind in ("number", "integer"):
             series = parse_numbers(series)
+        elif kind == "json":
+            series = parse_json(series)
         data[name] = series
         columns[name] = fspec.column or f"(default of {name})"
         if fspec.column:
@@ -146,6 +148,12 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
     for id_type, column in spec.ids.items():
         data[id_column(id_type)] = src[column].astype("str").str.strip()
         columns[id_column(id_type)] = sources[id_column(id_type)] = column
+    if spec.additional_info:  # columns gathered into the registrant's additional information
+        gathered = {
+            key: src[column].astype("str").str.strip() for key, column in spec.additional_info.items()
+        }
+        data["additional_g2p_info"] = gather_json(gathered)
+        columns["additional_g2p_info"] = ", ".join(spec.additional_info.values())
     for id_type, column in spec.id_expiry.items():
         when = id_expiry_column(id_type)
         date_orders[when] = mapping.date_order

@@ -35,6 +35,7 @@ DATETIME = Kind("date", "datetime")  # read as a date; the server stores a datet
 SELECTION = Kind("coded", "text")  # a selection value resolved against the server's list
 MANY2ONE = Kind("coded", "m2o")  # a name resolved to a record, sent as its database id
 MANY2MANY = Kind("coded_list", "m2m")  # comma-separated names, sent as ids
+JSON = Kind("json", "json")  # a JSON object, compared as its normalised text
 
 
 INTEGER = Kind("integer", "int")
@@ -97,6 +98,7 @@ FIELDS: dict[Entity, dict[str, RegistryField]] = {
         RegistryField("occupation", TEXT),
         RegistryField("civil_status", TEXT),
         RegistryField("address", TEXT),
+        RegistryField("additional_g2p_info", JSON),  # g2p_registry_addl_info
         *_REGISTRANT_LINKS,
     ),
     Entity.GROUP: _fields(
@@ -108,6 +110,7 @@ FIELDS: dict[Entity, dict[str, RegistryField]] = {
         RegistryField("email", EMAIL),
         RegistryField("income", NUMBER),
         RegistryField("address", TEXT),
+        RegistryField("additional_g2p_info", JSON),
         *_REGISTRANT_LINKS,
     ),
     # A person's IDs, one record per ID type (the mapping names them under the person's ``ids``).

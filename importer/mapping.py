@@ -97,6 +97,8 @@ class EntitySpec:
     ids: dict[str, str] = field(default_factory=dict)  # ID type name -> column
     phones: tuple[PhoneSpec, ...] = ()  # one g2p.phone.number per column (people only)
     id_expiry: dict[str, str] = field(default_factory=dict)  # ID type name -> its expiry date column
+    #: key -> column: cells gathered into the registrant's additional information (a JSON object)
+    additional_info: dict[str, str] = field(default_factory=dict)
     group: str | None = None  # membership: column with the group's key
     individual: str | None = None  # membership: column with the individual's key
 
@@ -104,7 +106,7 @@ class EntitySpec:
         """Every column this entity reads, for checking against the file's headers."""
         cols = [self.key, self.group, self.individual]
         cols += [f.column for f in self.fields.values()]
-        cols += list(self.ids.values()) + list(self.id_expiry.values())
+        cols += list(self.ids.values()) + list(self.id_expiry.values()) + list(self.additional_info.values())
         cols += [c for p in self.phones for c in (p.column, p.collected)]
         return [c for c in cols if c]
 
@@ -161,6 +163,12 @@ class Mapping:
             if entity not in (Entity.INDIVIDUAL, Entity.GROUP):
                 continue
             renamed: dict[str, FieldSpec] = {}
+            wanted = list(spec.fields) + (["additional_g2p_info"] if spec.additional_info else [])
+            for name in wanted:
+                if name in FIELDS[entity] and partner_fields and name not in partner_fields:
+                    problems.append(
+                        f"{entity.value}: the server has no field '{name}' (is its module installed?)"
+                    )
             for name, fspec in spec.fields.items():
                 if name in FIELDS[entity]:
                     renamed[name] = fspec
@@ -249,7 +257,18 @@ def _field_spec(entity: Entity, name: str, raw: Any, path: Path, date_order: str
 def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: str) -> EntitySpec:
     if not isinstance(raw, dict):
         raise _fail(path, f"entities.{entity.value} must be a table")
-    known = {"sheet", "file", "key", "identity", "fields", "ids", "phones", "group", "individual"}
+    known = {
+        "sheet",
+        "file",
+        "key",
+        "identity",
+        "fields",
+        "ids",
+        "phones",
+        "additional_info",
+        "group",
+        "individual",
+    }
     unknown = set(raw) - known
     if unknown:
         raise _fail(path, f"entities.{entity.value}: unknown option(s) {sorted(unknown)}")
@@ -273,6 +292,7 @@ def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: st
         fields=fields,
         ids=ids,
         id_expiry=id_expiry,
+        additional_info=_additional_info(entity, raw.get("additional_info"), fields, path),
         phones=phones,
         group=raw.get("group"),
         individual=raw.get("individual"),
@@ -284,6 +304,19 @@ def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: st
     if entity is Entity.INDIVIDUAL:
         _check_name_parts(spec, path)
     return spec
+
+
+def _additional_info(entity: Entity, raw: Any, fields: dict[str, FieldSpec], path: Path) -> dict[str, str]:
+    """``additional_info:`` key -> column, gathered into the registrant's JSON (people and households)."""
+    if not raw:
+        return {}
+    if entity is Entity.MEMBERSHIP or not isinstance(raw, dict):
+        raise _fail(path, f"entities.{entity.value}.additional_info must be a table of key: column")
+    if "additional_g2p_info" in fields:
+        raise _fail(
+            path, f"entities.{entity.value}: give additional_info or the additional_g2p_info field, not both"
+        )
+    return {str(k): str(v) for k, v in raw.items()}
 
 
 def _id_specs(raw: dict[str, Any], path: Path) -> tuple[dict[str, str], dict[str, str]]:

@@ -8,6 +8,7 @@ birthdates and a handful of distinct genders.
 from __future__ import annotations
 
 import difflib
+import json
 import unicodedata
 from collections.abc import Iterable
 
@@ -84,6 +85,33 @@ def parse_dates(series: pd.Series, order: str) -> pd.Series:
     iso = parsed.dt.strftime("%Y-%m-%d")
     result = iso.where(parsed.notna(), uniques)
     return series.map(dict(zip(uniques, result, strict=True))).astype("str")
+
+
+def parse_json(series: pd.Series) -> pd.Series:
+    """A JSON object in one normal spelling (keys sorted), so a re-run compares alike; other text as is."""
+
+    def one(text: str) -> str:
+        if not text:
+            return ""
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return text  # the validator says it is not JSON
+        return json.dumps(value, sort_keys=True, ensure_ascii=False) if isinstance(value, dict) else text
+
+    return _map_distinct(series, one)
+
+
+def gather_json(columns: dict[str, pd.Series]) -> pd.Series:
+    """Several columns gathered into one JSON object per row (empty cells left out)."""
+    frame = pd.DataFrame(columns)
+    records = [
+        json.dumps(
+            {k: v for k, v in zip(frame.columns, row, strict=True) if v}, sort_keys=True, ensure_ascii=False
+        )
+        for row in frame.itertuples(index=False, name=None)
+    ]
+    return pd.Series(records, index=frame.index, dtype="str").replace("{}", "")
 
 
 def parse_numbers(series: pd.Series) -> pd.Series:

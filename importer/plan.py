@@ -11,6 +11,7 @@ in advance: created, updated or unchanged.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -657,6 +658,8 @@ def _server_column(values: list[Any], kind: str) -> list[str]:
         return [",".join(str(i) for i in sorted(v)) if v else "" for v in values]
     if kind == "float":
         return [_float_form(v) for v in values]
+    if kind == "json":  # a JSON object reads back as a dict: compare its normal spelling
+        return ["" if not v else json.dumps(v, sort_keys=True, ensure_ascii=False) for v in values]
     if kind == "int":  # an unset integer reads back as 0
         return ["" if v is False or v is None or v == 0 else str(int(v)) for v in values]
     return ["" if v is False or v is None else str(v) for v in values]

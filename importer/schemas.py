@@ -12,6 +12,7 @@ is required is its own rule.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -79,6 +80,10 @@ RULES: dict[str, Rule] = {
     "bad_boolean": Rule(None, "'{value}' is not yes or no: expected {form}"),
     "bad_integer": Rule(None, "'{value}' is not a whole number: expected digits only, like 42"),
     "too_long": Rule(None, "'{value}' is longer than the registry keeps for {column}"),
+    "bad_json": Rule(
+        None,
+        '\'{value}\' is not additional information the registry can keep: expected {{"key": "value", ...}}',
+    ),
     "ambiguous_code": Rule(None, "'{value}' names several records in the registry: write its code instead"),
     "unknown_code": Rule(None, "'{value}' is not a {column} the registry knows"),
     "bad_id": Rule(None, "'{value}' is not a valid {column}: expected {form}"),
@@ -228,6 +233,8 @@ def build_schema(
         extra["email"] = _column([_pattern(EMAIL, "bad_email")])
     if "income" in columns:
         extra["income"] = _column([_pattern(NUMBER, "bad_number")])
+    if "additional_g2p_info" in columns:
+        extra["additional_g2p_info"] = _column([pa.Check(_json_objects, name="bad_json")])
     if "birthdate_not_exact" in columns:
         extra["birthdate_not_exact"] = _column(
             [pa.Check(lambda s: s.str.casefold().isin(BOOLEAN), name="bad_boolean")]
@@ -288,6 +295,20 @@ def build_schema(
 
 
 INTEGER = r"^-?\d+$"
+
+
+def _json_objects(series: pd.Series) -> pd.Series:
+    """Whether each cell is empty or a JSON object (decided once per distinct value)."""
+
+    def ok(text: str) -> bool:
+        if not text:
+            return True
+        try:
+            return isinstance(json.loads(text), dict)
+        except ValueError:
+            return False
+
+    return series.map({v: ok(v) for v in series.unique()}).astype(bool)
 
 
 def _linked_checks(columns: set[str], catalog: Catalog, extra: dict[str, pa.Column]) -> None:
