@@ -71,6 +71,16 @@ def id_expiry_column(id_type: str) -> str:
     return f"id_expiry:{id_type}"
 
 
+def bank_account_column(n: int) -> str:
+    """The canonical column of a person's n-th bank account number."""
+    return f"bank_acc:{n}"
+
+
+def bank_column(n: int) -> str:
+    """The canonical column of the bank (BIC or name) of a person's n-th account."""
+    return f"bank_id:{n}"
+
+
 def phone_column(n: int) -> str:
     """The canonical column of a person's n-th phone number (1-based, in the mapping's order)."""
     return f"phone:{n}"
@@ -159,6 +169,12 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
         date_orders[when] = mapping.date_order
         data[when] = parse_dates(src[column].astype("str").str.strip(), mapping.date_order)
         columns[when] = sources[when] = column
+    for n, bank in enumerate(spec.banks, 1):
+        data[bank_account_column(n)] = src[bank.account].astype("str").str.strip()
+        columns[bank_account_column(n)] = sources[bank_account_column(n)] = bank.account
+        if bank.bank:
+            data[bank_column(n)] = src[bank.bank].astype("str").str.strip()
+            columns[bank_column(n)] = sources[bank_column(n)] = bank.bank
     for n, phone in enumerate(spec.phones, 1):
         data[phone_column(n)] = src[phone.column].astype("str").str.strip()
         columns[phone_column(n)] = sources[phone_column(n)] = phone.column

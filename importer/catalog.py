@@ -15,7 +15,7 @@ from typing import Any
 
 from importer.client import OdooClient
 from importer.errors import OdooError
-from importer.fields import RegistryField, linked_fields
+from importer.fields import FIELDS, RegistryField, linked_fields
 from importer.mapping import Mapping
 from importer.normalise import fold
 from importer.outcome import ENTITIES, Entity, ImportFailure, Problem
@@ -23,6 +23,7 @@ from importer.outcome import ENTITIES, Entity, ImportFailure, Problem
 PARTNER = ENTITIES[Entity.INDIVIDUAL].model
 MEMBERSHIP = ENTITIES[Entity.MEMBERSHIP].model
 REG_ID = ENTITIES[Entity.REG_ID].model
+BANK_FIELD = "bank_id"  # a bank account's bank, looked up like an area (catalog.linked)
 MODELS_WRITTEN = (PARTNER, MEMBERSHIP, REG_ID)
 
 
@@ -98,7 +99,7 @@ def fetch_catalog(client: OdooClient) -> Catalog:
 
 
 def fetch_linked_records(client: OdooClient, catalog: Catalog, mapping: Mapping) -> None:
-    """Read once the records the mapping's relational fields may name (areas, tags).
+    """Read once the records the mapping's relational fields may name (areas, tags, banks).
 
     A field the server does not have (its module is not installed) refuses
     the run before any row is read.
@@ -116,6 +117,10 @@ def fetch_linked_records(client: OdooClient, catalog: Catalog, mapping: Mapping)
             f"the server has no field {', '.join(missing)} on registrants (is its module installed?): "
             "remove it from the mapping or ask an administrator"
         )
+    people = mapping.entities.get(Entity.INDIVIDUAL)
+    if people is not None and any(b.bank for b in people.banks):  # banks named by BIC or name
+        wanted[BANK_FIELD] = FIELDS[Entity.BANK][BANK_FIELD]
+        described = {**described, BANK_FIELD: {"string": "Bank"}}
     for name, linked in wanted.items():
         rows = client.search_read(linked.relation, [], ["name", *linked.match])
         catalog.linked[name] = _linked_records(str(described[name].get("string") or name), rows, linked.match)

@@ -124,6 +124,11 @@ FIELDS: dict[Entity, dict[str, RegistryField]] = {
         RegistryField("phone_no", PHONE),
         RegistryField("date_collected", DATE),
     ),
+    # A person's bank accounts (the mapping lists them under ``bank_accounts``); the bank by BIC or name.
+    Entity.BANK: _fields(
+        RegistryField("acc_number", TEXT),
+        RegistryField("bank_id", MANY2ONE, "bank_id/.id", relation="res.bank", match=("bic", "name")),
+    ),
     Entity.MEMBERSHIP: _fields(
         RegistryField("kind", MANY2MANY, "kind/.id"),
         RegistryField("start_date", DATETIME),

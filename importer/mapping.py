@@ -66,6 +66,14 @@ class PhoneSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class BankSpec:
+    """One bank account of a person: the account number's column and the bank's (BIC or name)."""
+
+    account: str
+    bank: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SourceSelector:
     """Which table an entity reads: a sheet name, a file-name pattern, or the only table."""
 
@@ -96,6 +104,7 @@ class EntitySpec:
     fields: dict[str, FieldSpec] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)  # ID type name -> column
     phones: tuple[PhoneSpec, ...] = ()  # one g2p.phone.number per column (people only)
+    banks: tuple[BankSpec, ...] = ()  # one res.partner.bank per account column (people only)
     id_expiry: dict[str, str] = field(default_factory=dict)  # ID type name -> its expiry date column
     #: key -> column: cells gathered into the registrant's additional information (a JSON object)
     additional_info: dict[str, str] = field(default_factory=dict)
@@ -108,6 +117,7 @@ class EntitySpec:
         cols += [f.column for f in self.fields.values()]
         cols += list(self.ids.values()) + list(self.id_expiry.values()) + list(self.additional_info.values())
         cols += [c for p in self.phones for c in (p.column, p.collected)]
+        cols += [c for b in self.banks for c in (b.account, b.bank)]
         return [c for c in cols if c]
 
 
@@ -265,6 +275,7 @@ def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: st
         "fields",
         "ids",
         "phones",
+        "bank_accounts",
         "additional_info",
         "group",
         "individual",
@@ -294,6 +305,7 @@ def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: st
         id_expiry=id_expiry,
         additional_info=_additional_info(entity, raw.get("additional_info"), fields, path),
         phones=phones,
+        banks=_bank_specs(entity, raw.get("bank_accounts"), path),
         group=raw.get("group"),
         individual=raw.get("individual"),
     )
@@ -337,6 +349,30 @@ def _id_specs(raw: dict[str, Any], path: Path) -> tuple[dict[str, str], dict[str
         else:
             raise _fail(path, f"ids.{id_type}: expected a column or {{column, expiry}}, got {spec!r}")
     return ids, expiry
+
+
+def _bank_specs(entity: Entity, raw: Any, path: Path) -> tuple[BankSpec, ...]:
+    """``bank_accounts:`` a list of account columns, each a name or ``{account: ..., bank: ...}``."""
+    if not raw:
+        return ()
+    if entity is not Entity.INDIVIDUAL or not isinstance(raw, list):
+        raise _fail(path, "bank_accounts is a list of columns, under entities.individual")
+    specs = []
+    for item in raw:
+        if isinstance(item, str):
+            specs.append(BankSpec(item))
+        elif (
+            isinstance(item, dict)
+            and isinstance(item.get("account"), str)
+            and set(item) <= {"account", "bank"}
+        ):
+            specs.append(BankSpec(item["account"], item.get("bank")))
+        else:
+            raise _fail(
+                path,
+                f"entities.individual.bank_accounts: expected a column or {{account, bank}}, got {item!r}",
+            )
+    return tuple(specs)
 
 
 def _phone_specs(entity: Entity, raw: Any, path: Path) -> tuple[PhoneSpec, ...]:

@@ -34,6 +34,7 @@ class Entity(StrEnum):
     INDIVIDUAL = "individual"
     REG_ID = "reg_id"
     PHONE = "phone"
+    BANK = "bank"
     MEMBERSHIP = "membership"
 
 
@@ -53,6 +54,7 @@ ENTITIES: dict[Entity, EntityInfo] = {
     Entity.INDIVIDUAL: EntityInfo("res.partner", "ind", "person", "people", 1),
     Entity.REG_ID: EntityInfo("g2p.reg.id", "rid", "ID number", "ID numbers", 2),
     Entity.PHONE: EntityInfo("g2p.phone.number", "tel", "phone number", "phone numbers", 2),
+    Entity.BANK: EntityInfo("res.partner.bank", "bnk", "bank account", "bank accounts", 2),
     Entity.MEMBERSHIP: EntityInfo("g2p.group.membership", "mem", "membership", "memberships", 2),
 }
 

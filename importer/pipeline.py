@@ -44,6 +44,7 @@ from importer.plan import (
     IdMatches,
     Plan,
     StagePlan,
+    bank_stage,
     build_stages,
     compare_existing,
     existing_xids,
@@ -443,7 +444,7 @@ def _all_refused(
         outcomes += [bad, _record_frame(entity, canon.frame.drop(index=invalid), Status.SKIPPED, held)]
     if Entity.INDIVIDUAL in tables:  # a person's IDs and phones are counted too, as in any run
         people = tables[Entity.INDIVIDUAL]
-        derived = [phone_stage(people, namespace)]
+        derived = [phone_stage(people, namespace), bank_stage(people, catalog, namespace)]
         if catalog.id_types:
             derived.append(reg_id_stage(people, catalog, namespace))
         for stage in derived:

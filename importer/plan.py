@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from importer.canonical import CanonicalTable, compose_names, id_column, id_expiry_column
-from importer.catalog import MEMBERSHIP, PARTNER, REG_ID, Catalog
+from importer.catalog import BANK_FIELD, MEMBERSHIP, PARTNER, REG_ID, Catalog
 from importer.client import ClientPool, OdooClient
 from importer.errors import AccessError
 from importer.fields import FIELDS, RegistryField, compare_kinds, linked_fields, partner_fields, server_field
@@ -477,6 +477,49 @@ def phone_stage(canon: CanonicalTable, namespace: str) -> StagePlan:
     )
 
 
+def bank_stage(canon: CanonicalTable, catalog: Catalog, namespace: str) -> StagePlan:
+    """Every person's bank accounts: records of their own (res.partner.bank), one per account given.
+
+    The n-th account column of a person is always the same record
+    (``__bnk<n>``); its bank is sent as the id the catalog found for its BIC
+    or name (``load`` would only match the bank's plain name).
+    """
+    frame = canon.frame
+    banks = catalog.linked.get(BANK_FIELD)
+    parts = []
+    accounts = [c for c in frame.columns if c.startswith("bank_acc:")]
+    for column in accounts:
+        n = column.removeprefix("bank_acc:")
+        given = frame[frame[column] != ""]
+        keys = given["key"] + "__bnk" + n
+        part = _skeleton(
+            given.assign(key=keys),
+            make_xids(namespace, Entity.BANK, keys),
+            parent=given["key"],
+            acc_number=given[column],
+        )
+        part["partner_id/id"] = make_xids(namespace, Entity.INDIVIDUAL, given["key"])
+        bank = f"bank_id:{n}"
+        names = given[bank] if bank in frame.columns else pd.Series("", index=given.index, dtype="str")
+        part["bank_id/.id"] = _linked_ids(names, banks.names) if banks is not None else ""
+        part["header"] = canon.columns.get(column, column)
+        parts.append(part)
+    with_bank = banks is not None and any(c.startswith("bank_id:") for c in frame.columns)
+    fields = ["id", "partner_id/id", "acc_number", *(["bank_id/.id"] if with_bank else [])]
+    columns = ["key", "xid", "parent", "acc_number", *ORIGIN, "partner_id/id", "bank_id/.id", "header"]
+    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    rows["id"] = rows["xid"]
+    rows["header"] = rows["header"].astype("category")
+    return StagePlan(
+        Entity.BANK,
+        MODEL[Entity.BANK],
+        fields,
+        rows,
+        depends={Entity.INDIVIDUAL: "parent"},
+        same_row=frozenset({Entity.INDIVIDUAL}),
+    )
+
+
 def _membership_payload(
     frame: pd.DataFrame, rows: pd.DataFrame, catalog: Catalog, namespace: str
 ) -> pd.DataFrame:
@@ -570,10 +613,13 @@ def build_stages(
         stage = reg_id_stage(tables[Entity.INDIVIDUAL], catalog, namespace)
         if len(stage.rows):
             stages[Entity.REG_ID] = stage
-    if Entity.INDIVIDUAL in tables:  # every person's phones, the invalid people's too (as the IDs)
-        stage = phone_stage(tables[Entity.INDIVIDUAL], namespace)
-        if len(stage.rows):
-            stages[Entity.PHONE] = stage
+    if Entity.INDIVIDUAL in tables:  # every person's phones and accounts, the invalid people's too
+        for stage in (
+            phone_stage(tables[Entity.INDIVIDUAL], namespace),
+            bank_stage(tables[Entity.INDIVIDUAL], catalog, namespace),
+        ):
+            if len(stage.rows):
+                stages[stage.entity] = stage
     if Entity.MEMBERSHIP in tables:
         stages[Entity.MEMBERSHIP] = _membership_stage(
             tables[Entity.MEMBERSHIP], catalog, namespace, valid(Entity.MEMBERSHIP), empty_cells

@@ -774,7 +774,7 @@ def _record_words(entities: pd.Series, keys: pd.Series) -> np.ndarray:
         entities == Entity.GROUP.value, "household '" + keys + "'", "person '" + keys + "'"
     ).astype(object)
     owner = "of person '" + keys.str.split("__").str[0] + "'"  # an ID's or phone's key: <person>__...
-    for entity in (Entity.REG_ID, Entity.PHONE):
+    for entity in (Entity.REG_ID, Entity.PHONE, Entity.BANK):
         mine = entities == entity.value
         word = ENTITIES[entity].word
         article = "an" if word[:1].lower() in "aeiou" else "a"

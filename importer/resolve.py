@@ -57,6 +57,11 @@ def resolve_codes(
     return used
 
 
+def linked_field_of(column: str) -> str:
+    """The relational field a canonical column names records of: ``bank_id:2`` -> ``bank_id``."""
+    return column.split(":", 1)[0]
+
+
 def _resolve_linked(tables: dict[Entity, CanonicalTable], catalog: Catalog) -> None:
     """Areas and tags named by code or name become the record's name as the server shows it.
 
@@ -67,19 +72,22 @@ def _resolve_linked(tables: dict[Entity, CanonicalTable], catalog: Catalog) -> N
         canon = tables.get(entity)
         if canon is None:
             continue
-        for name, records in catalog.linked.items():
-            if name not in canon.frame.columns:
+        for column in canon.frame.columns:
+            name = linked_field_of(column)
+            records = catalog.linked.get(name)
+            if records is None:
                 continue
-
-            many = FIELDS[entity][name].kind.cell == "coded_list"  # several in one cell
+            many = (
+                name in FIELDS[entity] and FIELDS[entity][name].kind.cell == "coded_list"
+            )  # several in a cell
 
             def one(text: str, by_text: dict[str, str] = records.by_text, many: bool = many) -> str:
                 parts = [p.strip() for p in text.split(",")] if many else [text]
                 return ",".join(by_text.get(fold(p), p) for p in parts if p)
 
-            uniques = canon.frame[name].unique()
+            uniques = canon.frame[column].unique()
             table = {u: one(u) if u else "" for u in uniques}
-            canon.frame[name] = canon.frame[name].map(table).astype("str")
+            canon.frame[column] = canon.frame[column].map(table).astype("str")
 
 
 def _resolve_selections(tables: dict[Entity, CanonicalTable], catalog: Catalog, mapping: Mapping) -> None:

@@ -22,7 +22,13 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from importer.canonical import id_column, id_expiry_column, phone_column, phone_date_column
+from importer.canonical import (
+    bank_account_column,
+    id_column,
+    id_expiry_column,
+    phone_column,
+    phone_date_column,
+)
 from importer.catalog import PARTNER, Catalog
 from importer.fields import FIELDS, server_field
 from importer.normalise import ISO_DATE, fold, isin
@@ -31,6 +37,7 @@ from importer.outcome import Entity
 PHONE_PREFIX = phone_column(0).removesuffix("0")  # "phone:1", "phone:2", ...
 PHONE_DATE_PREFIX = phone_date_column(0).removesuffix("0")
 ID_EXPIRY_PREFIX = id_expiry_column("")
+BANK_ACCOUNT_PREFIX = bank_account_column(0).removesuffix("0")
 MAX_AGE_YEARS = 120
 PHONE = r"^\+?[0-9][0-9 ()./-]{3,24}$"
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -80,6 +87,9 @@ RULES: dict[str, Rule] = {
     "bad_boolean": Rule(None, "'{value}' is not yes or no: expected {form}"),
     "bad_integer": Rule(None, "'{value}' is not a whole number: expected digits only, like 42"),
     "too_long": Rule(None, "'{value}' is longer than the registry keeps for {column}"),
+    "duplicate_account": Rule(
+        bank_account_column(2), "bank account '{value}' is given twice for this person (once is enough)"
+    ),
     "bad_json": Rule(
         None,
         '\'{value}\' is not additional information the registry can keep: expected {{"key": "value", ...}}',
@@ -297,6 +307,11 @@ def build_schema(
 INTEGER = r"^-?\d+$"
 
 
+def _sanitised(series: pd.Series) -> pd.Series:
+    """An account number as the server compares it: letters and digits only, capitals."""
+    return series.str.replace(r"\W+", "", regex=True).str.upper()
+
+
 def _json_objects(series: pd.Series) -> pd.Series:
     """Whether each cell is empty or a JSON object (decided once per distinct value)."""
 
@@ -313,8 +328,9 @@ def _json_objects(series: pd.Series) -> pd.Series:
 
 def _linked_checks(columns: set[str], catalog: Catalog, extra: dict[str, pa.Column]) -> None:
     """Areas and tags: each name must be one record the server has (the resolver named it so)."""
-    for name, records in catalog.linked.items():
-        if name not in columns:
+    for name in columns:
+        records = catalog.linked.get(name.split(":", 1)[0])  # area_id, tags_ids, bank_id:<n>
+        if records is None:
             continue
         known = set(records.names) | {""}
         ambiguous = set(records.ambiguous)
@@ -418,6 +434,20 @@ def _with_cross_checks(
                 name="ended_before_start",
             )
         )
+    accounts = sorted(c for c in columns if c.startswith(BANK_ACCOUNT_PREFIX))
+    if len(accounts) > 1:  # the server refuses one account twice for a person
+
+        def accounts_differ(df: pd.DataFrame) -> pd.Series:
+            ok = pd.Series(True, index=df.index)
+            seen = [_sanitised(df[accounts[0]])]
+            for column in accounts[1:]:
+                mine = _sanitised(df[column])
+                for other in seen:
+                    ok &= (mine == "") | (mine != other)
+                seen.append(mine)
+            return ok
+
+        checks.append(pa.Check(accounts_differ, name="duplicate_account"))
     if entity is Entity.MEMBERSHIP and "kind" in columns and catalog.unique_kinds:
         unique = sorted(catalog.unique_kinds)
 

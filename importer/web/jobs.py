@@ -228,6 +228,8 @@ def _load_entities(mapping_path: Path) -> list[Entity]:
         present.add(Entity.REG_ID)
     if spec is not None and spec.phones:
         present.add(Entity.PHONE)
+    if spec is not None and spec.banks:
+        present.add(Entity.BANK)
     return [e for e in Entity if e in present]
 
 
