@@ -74,6 +74,19 @@ def _column_notes(spec: EntitySpec, mapping: Mapping) -> dict[str, str]:
         notes.setdefault(fspec.column, f"{name.replace('_', ' ').capitalize()}: {text}")
     for id_type, column in spec.ids.items():
         notes[column] = f"{id_type} number, exactly as on the document (kept as text)."
+    date_hint = _date_hint(mapping.date_order)
+    for id_type, column in spec.id_expiry.items():
+        notes[column] = f"When the {id_type} expires: a date, {date_hint}."
+    for phone in spec.phones:
+        notes[phone.column] = "A phone number: digits, spaces allowed, + first for abroad."
+        if phone.collected:
+            notes[phone.collected] = f"When that phone number was collected: a date, {date_hint}."
+    for bank in spec.banks:
+        notes[bank.account] = "A bank account number, exactly as the bank writes it."
+        if bank.bank:
+            notes[bank.bank] = "The bank of that account: its BIC (e.g. RURLPHMM) or its name."
+    for key, column in spec.additional_info.items():
+        notes[column] = f"Additional information kept under '{key}'."
     return notes
 
 

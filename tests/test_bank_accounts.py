@@ -82,3 +82,23 @@ def test_an_unknown_bank_or_the_same_account_twice_refuses_the_row(tmp_path: Pat
         statuses = result.report.rows.set_index("row")["status"].to_dict()
         assert statuses == {2: "created", 3: "failed", 4: "failed"}
         assert {owner for owner, _a, _b in _accounts(sb)} == {"Ana"}
+
+
+def test_the_template_has_the_account_and_bank_columns_with_notes(tmp_path: Path) -> None:
+    import openpyxl
+
+    from importer.template import write_template
+
+    people = {
+        "key": "pid",
+        "fields": {"given_name": "given", "family_name": "family"},
+        "bank_accounts": [{"account": "account", "bank": "bank"}],
+        "phones": [{"column": "mobile", "collected": "surveyed"}],
+    }
+    mapping = {"name": "banks", "namespace": "spp_banks", "entities": {"individual": people}}
+    (tmp_path / "banks.yaml").write_text(yaml.safe_dump(mapping, sort_keys=False), encoding="utf-8")
+    path = write_template(tmp_path / "banks.yaml", tmp_path / "blank.xlsx", None)
+    sheet = openpyxl.load_workbook(path).active
+    headers = {c.value: c.comment.text if c.comment else "" for c in sheet[1]}
+    assert {"account", "bank", "mobile", "surveyed"} <= set(headers)
+    assert "BIC" in headers["bank"] and "phone number" in headers["mobile"] and "date" in headers["surveyed"]
