@@ -105,8 +105,10 @@ def test_load_whose_answer_is_lost_after_commit_is_resent_as_an_update(tmp_path:
         result = _import(sb, csv, tmp_path / "out")
         assert result.exit_code == 0
         partner_loads = [c for c in sb.call_log if c[2] == "res.partner" and c[3] == "load"]
-        # The first load ran ("ok") and its answer was dropped; the same batch went again and was accepted.
-        assert [c[4] for c in partner_loads[:3]] == ["ok", "drop_after", "ok"]
+        # The first load ran ("ok") and its answer was dropped; the same batch went again and was
+        # accepted. The other worker's first load may be logged anywhere among these three.
+        assert sorted(c[4] for c in partner_loads[:3]) == ["drop_after", "ok", "ok"]
+        assert [c[4] for c in partner_loads].count("drop_after") == 1
         with OdooClient(settings_for(sb)) as c:
             # ...as updates of the records the lost call made, not as new ones
             assert c.search_count("res.partner", [["is_group", "=", True]]) == frame["household_id"].nunique()
