@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from importer.mapping import Binding, EntitySpec, Mapping
-from importer.normalise import gather_json, parse_dates, parse_json, parse_numbers
+from importer.mapping import Binding, EntitySpec, Mapping, slug
+from importer.normalise import fold, gather_json, parse_dates, parse_json, parse_numbers
 from importer.outcome import Entity, Problem
 from importer.read import SourceTable
 
@@ -188,15 +188,22 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
         data["individual"] = src[spec.individual].astype("str").str.strip()
         columns["group"], columns["individual"] = spec.group, spec.individual  # type: ignore[assignment]
         sources["group"], sources["individual"] = spec.group, spec.individual  # type: ignore[assignment]
+    if spec.entity is Entity.RELATIONSHIP:
+        for end, column in (("source", spec.rel_source), ("destination", spec.rel_destination)):
+            data[end] = src[column].astype("str").str.strip()
+            columns[end] = sources[end] = column
 
     frame = pd.DataFrame(data, index=src.index)
-    if spec.entity is not Entity.MEMBERSHIP:
+    if spec.entity in (Entity.INDIVIDUAL, Entity.GROUP):
         frame["name"] = compose_names(frame) if spec.entity is Entity.INDIVIDUAL else frame.get("name", empty)
         named_by = [columns.get(c) for c in ("name", "given_name", "family_name") if columns.get(c)]
         columns["name"] = named_by[0] if named_by else "name"
     derived = False
     if spec.entity is Entity.MEMBERSHIP:
         frame["key"] = frame["group"] + "__" + frame["individual"]
+    elif spec.entity is Entity.RELATIONSHIP:  # one of each type between two registrants
+        kind = frame["relation"].map(lambda text: slug(fold(text)) or "_")
+        frame["key"] = frame["source"] + "__" + kind + "__" + frame["destination"]
     elif spec.key:
         frame["key"] = src[spec.key].astype("str").str.strip()
         columns["key"] = sources["key"] = spec.key

@@ -117,6 +117,9 @@ def fetch_linked_records(client: OdooClient, catalog: Catalog, mapping: Mapping)
             f"the server has no field {', '.join(missing)} on registrants (is its module installed?): "
             "remove it from the mapping or ask an administrator"
         )
+    if Entity.RELATIONSHIP in mapping.entities:  # relationship types by name
+        wanted["relation"] = FIELDS[Entity.RELATIONSHIP]["relation"]
+        described = {**described, "relation": {"string": "Relationship"}}
     people = mapping.entities.get(Entity.INDIVIDUAL)
     if people is not None and any(b.bank for b in people.banks):  # banks named by BIC or name
         wanted[BANK_FIELD] = FIELDS[Entity.BANK][BANK_FIELD]

@@ -134,6 +134,12 @@ FIELDS: dict[Entity, dict[str, RegistryField]] = {
         RegistryField("start_date", DATETIME),
         RegistryField("ended_date", DATETIME),
     ),
+    # Relationships between registrants (g2p.reg.rel): the type by its name ("Spouse").
+    Entity.RELATIONSHIP: _fields(
+        RegistryField("relation", MANY2ONE, "relation/.id", relation="g2p.relationship", match=("name",)),
+        RegistryField("start_date", DATETIME),
+        RegistryField("end_date", DATETIME),
+    ),
 }
 
 #: Load columns every registrant carries whatever the mapping says, and how they compare.

@@ -109,11 +109,13 @@ class EntitySpec:
     #: key -> column: cells gathered into the registrant's additional information (a JSON object)
     additional_info: dict[str, str] = field(default_factory=dict)
     group: str | None = None  # membership: column with the group's key
+    rel_source: str | None = None  # relationship: column with one registrant's key
+    rel_destination: str | None = None  # relationship: column with the other registrant's key
     individual: str | None = None  # membership: column with the individual's key
 
     def columns(self) -> list[str]:
         """Every column this entity reads, for checking against the file's headers."""
-        cols = [self.key, self.group, self.individual]
+        cols = [self.key, self.group, self.individual, self.rel_source, self.rel_destination]
         cols += [f.column for f in self.fields.values()]
         cols += list(self.ids.values()) + list(self.id_expiry.values()) + list(self.additional_info.values())
         cols += [c for p in self.phones for c in (p.column, p.collected)]
@@ -233,7 +235,7 @@ def _fail(path: Path | str, message: str, column: str | None = None) -> ImportFa
 
 
 def _field_spec(entity: Entity, name: str, raw: Any, path: Path, date_order: str) -> FieldSpec:
-    deferred = entity is not Entity.MEMBERSHIP and looks_like_server_field(name)
+    deferred = entity in (Entity.INDIVIDUAL, Entity.GROUP) and looks_like_server_field(name)
     if name not in FIELD_KINDS[entity] and not deferred:
         near = difflib.get_close_matches(name, FIELD_KINDS[entity], n=1)
         hint = f" (did you mean '{near[0]}'?)" if near else ""
@@ -279,6 +281,8 @@ def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: st
         "additional_info",
         "group",
         "individual",
+        "source",
+        "destination",
     }
     unknown = set(raw) - known
     if unknown:
@@ -307,11 +311,19 @@ def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: st
         phones=phones,
         banks=_bank_specs(entity, raw.get("bank_accounts"), path),
         group=raw.get("group"),
+        rel_source=raw.get("source"),
+        rel_destination=raw.get("destination"),
         individual=raw.get("individual"),
     )
     if entity is Entity.MEMBERSHIP and not (spec.group and spec.individual):
         raise _fail(path, "entities.membership needs 'group' and 'individual' key columns")
-    if entity is not Entity.MEMBERSHIP and not spec.key and not spec.identity:
+    if entity is Entity.RELATIONSHIP and not (
+        spec.rel_source and spec.rel_destination and "relation" in spec.fields
+    ):
+        raise _fail(
+            path, "entities.relationship needs 'source' and 'destination' key columns and a relation field"
+        )
+    if entity not in LINKS and not spec.key and not spec.identity:
         raise _fail(path, f"entities.{entity.value} needs a 'key' column or an 'identity' list")
     if entity is Entity.INDIVIDUAL:
         _check_name_parts(spec, path)
@@ -400,6 +412,10 @@ def _phone_specs(entity: Entity, raw: Any, path: Path) -> tuple[PhoneSpec, ...]:
     return tuple(specs)
 
 
+#: Entities that link two records (their key is made of the two ends): no key column of their own.
+LINKS = (Entity.MEMBERSHIP, Entity.RELATIONSHIP)
+
+
 #: The parts of a person's name the registry's own form requires (the API alone would accept fewer).
 REQUIRED_NAME_PARTS = ("given_name", "family_name")
 
@@ -444,7 +460,9 @@ def load_mapping(path: str | Path) -> Mapping:
         try:
             entity = Entity(name)
         except ValueError:
-            raise _fail(path, f"unknown entity '{name}': use group, individual, membership") from None
+            raise _fail(
+                path, f"unknown entity '{name}': use group, individual, membership, relationship"
+            ) from None
         entities[entity] = _entity_spec(entity, spec, path, date_order)
     if not entities:
         raise _fail(path, "the mapping names no entity")
@@ -503,7 +521,7 @@ def bind(mapping: Mapping, tables: Sequence[SourceTable]) -> list[Binding]:
     """
     bindings: list[Binding] = []
     problems: list[Problem] = []
-    for entity in (Entity.GROUP, Entity.INDIVIDUAL, Entity.MEMBERSHIP):
+    for entity in (Entity.GROUP, Entity.INDIVIDUAL, Entity.MEMBERSHIP, Entity.RELATIONSHIP):
         spec = mapping.entities.get(entity)
         if spec is None:
             continue

@@ -36,6 +36,7 @@ class Entity(StrEnum):
     PHONE = "phone"
     BANK = "bank"
     MEMBERSHIP = "membership"
+    RELATIONSHIP = "relationship"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,7 @@ ENTITIES: dict[Entity, EntityInfo] = {
     Entity.PHONE: EntityInfo("g2p.phone.number", "tel", "phone number", "phone numbers", 2),
     Entity.BANK: EntityInfo("res.partner.bank", "bnk", "bank account", "bank accounts", 2),
     Entity.MEMBERSHIP: EntityInfo("g2p.group.membership", "mem", "membership", "memberships", 2),
+    Entity.RELATIONSHIP: EntityInfo("g2p.reg.rel", "rel", "relationship", "relationships", 2),
 }
 
 #: What a clerk calls many records of each entity, by the entity's name (report tables).

@@ -274,13 +274,12 @@ def _run_stages(
     server_individuals: set[str] | None = None
     if online:
         xids = existing_xids(client, namespace, options.load.workers)
-        members = tables.get(Entity.MEMBERSHIP)
-        if members is not None:
+        # The registrants memberships and relationships may point at that are already ours on the server.
+        groups_named, people_named = _named_registrants(tables)
+        if len(groups_named) or len(people_named):
             names = set(xids)
-            server_groups = _server_keys(names, namespace, Entity.GROUP, members.frame["group"])
-            server_individuals = _server_keys(
-                names, namespace, Entity.INDIVIDUAL, members.frame["individual"]
-            )
+            server_groups = _server_keys(names, namespace, Entity.GROUP, groups_named)
+            server_individuals = _server_keys(names, namespace, Entity.INDIVIDUAL, people_named)
     validation = validate_tables(
         tables, catalog, server_groups=server_groups, server_individuals=server_individuals
     )
@@ -338,6 +337,21 @@ def read_only_message(login: str) -> str:
         "does not let this user create or change registrants): a dry run (--dry-run) shows what an "
         "import would do; nothing is written. Ask for a user who may write to import."
     )
+
+
+def _named_registrants(tables: dict[Entity, CanonicalTable]) -> tuple[pd.Series, pd.Series]:
+    """Keys the links name: (households', people's); a relationship's ends may be either."""
+    groups, people = [pd.Series([], dtype="str")], [pd.Series([], dtype="str")]
+    members = tables.get(Entity.MEMBERSHIP)
+    if members is not None:
+        groups.append(members.frame["group"])
+        people.append(members.frame["individual"])
+    relations = tables.get(Entity.RELATIONSHIP)
+    if relations is not None:
+        ends = pd.concat([relations.frame["source"], relations.frame["destination"]], ignore_index=True)
+        groups.append(ends)
+        people.append(ends)
+    return pd.concat(groups, ignore_index=True), pd.concat(people, ignore_index=True)
 
 
 def _unchecked_server_fields(mapping: Mapping) -> list[Problem]:
@@ -486,7 +500,12 @@ def _plan_and_load(
         index = tables[entity].frame.index.difference(validation.invalid_rows(entity))
         return index.difference(verdict.held_rows(entity))
 
-    stages = build_stages(tables, catalog, namespace, valid, EmptyCells.of(mapping, options.empty_cells))
+    server_households = None
+    if Entity.RELATIONSHIP in tables and xids:  # a relationship's end already ours as a household
+        server_households = _server_keys(set(xids), namespace, Entity.GROUP, _named_registrants(tables)[0])
+    stages = build_stages(
+        tables, catalog, namespace, valid, EmptyCells.of(mapping, options.empty_cells), server_households
+    )
     plan = Plan(namespace, stages, existing={})
     if client is not None:
         if mapping.match_by_id and matched:

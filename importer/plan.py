@@ -64,7 +64,8 @@ class StagePlan:
     model: str
     fields: list[str]  # load columns; "id" first
     rows: pd.DataFrame  # key, xid, action, _file, _sheet, _row (+ parents' keys); index = canonical index
-    depends: dict[Entity, str] = field(default_factory=dict)  # parent entity -> column holding its key
+    #: parent entity -> the column(s) holding its key (a relationship names two registrants)
+    depends: dict[Entity, str | tuple[str, ...]] = field(default_factory=dict)
     #: parents that always stand on the record's own input row (a person's IDs): a note that they
     #: failed does not repeat the row's own reasons
     same_row: frozenset[Entity] = frozenset()
@@ -86,7 +87,11 @@ class StagePlan:
         """
         parts = []
         blocked = pd.Series(False, index=self.rows.index)
-        for parent, column in self.depends.items():
+        for parent, column in (
+            (parent, column)
+            for parent, columns in self.depends.items()
+            for column in ((columns,) if isinstance(columns, str) else columns)
+        ):
             failed = failed_parents.get(parent, {})
             if not failed:
                 continue
@@ -588,12 +593,50 @@ def _cell_rules(
     }
 
 
+def _relationship_stage(
+    canon: CanonicalTable, catalog: Catalog, namespace: str, valid: pd.Index, households: pd.Series
+) -> StagePlan:
+    """Relationships between registrants (g2p.reg.rel): each end by the external id of a person or
+    of a household (``households``: the keys known to be households, the file's and the server's)."""
+    frame = canon.frame.loc[valid]
+    rows = _skeleton(
+        frame,
+        make_xids(namespace, Entity.RELATIONSHIP, frame["key"]),
+        source_key=frame["source"],
+        destination_key=frame["destination"],
+    )
+    relations = catalog.linked.get("relation")
+    dated = [c for c in ("start_date", "end_date") if c in frame.columns]
+
+    def end(keys: pd.Series) -> pd.Series:
+        group = isin(keys, households)
+        return make_xids(namespace, Entity.INDIVIDUAL, keys).where(
+            ~group, make_xids(namespace, Entity.GROUP, keys)
+        )
+
+    rows["source/id"] = end(frame["source"])
+    rows["destination/id"] = end(frame["destination"])
+    rows["relation/.id"] = _linked_ids(frame["relation"], relations.names) if relations else ""
+    for column in dated:  # a datetime on the server: a date is stored as its midnight
+        rows[column] = frame[column].where(frame[column] == "", frame[column] + " 00:00:00")
+    rows["id"] = rows["xid"]
+    both = ("source_key", "destination_key")
+    return StagePlan(
+        Entity.RELATIONSHIP,
+        MODEL[Entity.RELATIONSHIP],
+        ["id", "source/id", "destination/id", "relation/.id", *dated],
+        rows,
+        depends={Entity.INDIVIDUAL: both, Entity.GROUP: both},
+    )
+
+
 def build_stages(
     tables: dict[Entity, CanonicalTable],
     catalog: Catalog,
     namespace: str,
     valid: Callable[[Entity], pd.Index],
     empty_cells: EmptyCells | None = None,
+    server_households: set[str] | None = None,
 ) -> dict[Entity, StagePlan]:
     """Payloads for every entity, in load order, from the rows that passed validation.
 
@@ -623,6 +666,17 @@ def build_stages(
     if Entity.MEMBERSHIP in tables:
         stages[Entity.MEMBERSHIP] = _membership_stage(
             tables[Entity.MEMBERSHIP], catalog, namespace, valid(Entity.MEMBERSHIP), empty_cells
+        )
+    if Entity.RELATIONSHIP in tables:
+        known = [pd.Series(sorted(server_households or ()), dtype="str")]
+        if Entity.GROUP in tables:
+            known.append(tables[Entity.GROUP].frame["key"])
+        stages[Entity.RELATIONSHIP] = _relationship_stage(
+            tables[Entity.RELATIONSHIP],
+            catalog,
+            namespace,
+            valid(Entity.RELATIONSHIP),
+            pd.concat(known, ignore_index=True),
         )
     for stage in stages.values():
         stage.rows["action"] = pd.Categorical.from_codes(

@@ -90,6 +90,11 @@ RULES: dict[str, Rule] = {
     "duplicate_account": Rule(
         bank_account_column(2), "bank account '{value}' is given twice for this person (once is enough)"
     ),
+    "duplicate_relationship": Rule(
+        "destination", "this relationship between these two registrants is already on an earlier row"
+    ),
+    "related_to_self": Rule("destination", "a registrant cannot be related to themself ('{value}')"),
+    "unknown_registrant": Rule(None, "registrant '{value}' is neither in this file nor on the server"),
     "bad_json": Rule(
         None,
         '\'{value}\' is not additional information the registry can keep: expected {{"key": "value", ...}}',
@@ -196,10 +201,40 @@ class MembershipSchema(pa.DataFrameModel):
         return ~s.duplicated(keep="first")
 
 
+class RelationshipSchema(pa.DataFrameModel):
+    """Who is related to whom, one canonical row per (registrant, type, registrant)."""
+
+    source: Series[str] = _text_field()
+    destination: Series[str] = _text_field()
+    key: Series[str] = _text_field()
+
+    class Config:
+        strict = False
+        coerce = False
+
+    @pa.check("source", name="missing_reference")
+    def _source_given(cls, s: Series[str]) -> Series[bool]:
+        return _given(s)
+
+    @pa.check("destination", name="missing_reference")
+    def _destination_given(cls, s: Series[str]) -> Series[bool]:
+        return _given(s)
+
+    @pa.check("key", name="duplicate_relationship")
+    def _once(cls, s: Series[str]) -> Series[bool]:
+        # The server refuses the same relationship twice over the same time: the first is kept.
+        return ~s.duplicated(keep="first")
+
+    @pa.dataframe_check(name="related_to_self")
+    def _two_registrants(cls, df: pd.DataFrame) -> Series[bool]:
+        return ~_given(df["source"]) | (df["source"] != df["destination"])
+
+
 _MODELS: dict[Entity, type[pa.DataFrameModel]] = {
     Entity.INDIVIDUAL: RegistrantSchema,
     Entity.GROUP: RegistrantSchema,
     Entity.MEMBERSHIP: MembershipSchema,
+    Entity.RELATIONSHIP: RelationshipSchema,
 }
 
 
@@ -255,7 +290,7 @@ def build_schema(
         Entity.INDIVIDUAL: {"gender": catalog.genders},
         Entity.GROUP: {"kind": list(catalog.group_kinds)},
         Entity.MEMBERSHIP: {"kind": list(catalog.membership_kinds)},
-    }[entity]
+    }.get(entity, {})
     for name, allowed in coded.items():
         if name not in columns:
             continue
@@ -288,6 +323,11 @@ def build_schema(
             extra[name] = _column([pa.Check(iso_or_empty, name="bad_date")])
     if entity is Entity.INDIVIDUAL:
         schema = _with_name_parts(schema, columns, extra)
+    if entity is Entity.RELATIONSHIP and known_individuals is not None:  # both ends: the file's or ours
+        for end in ("source", "destination"):
+            extra[end] = _column(
+                [pa.Check(lambda s: ~_given(s) | isin(s, known_individuals), name="unknown_registrant")]
+            )
     if entity is Entity.MEMBERSHIP:
         if known_groups is not None:
             extra["group"] = _column(

@@ -105,7 +105,7 @@ def write_template(
         except SppError as exc:
             raise ImportFailure(f"cannot read the server's lists for the template: {exc}") from None
     sheets: dict[str, list[tuple[EntitySpec, str]]] = {}
-    for entity in (Entity.GROUP, Entity.INDIVIDUAL, Entity.MEMBERSHIP):
+    for entity in (Entity.GROUP, Entity.INDIVIDUAL, Entity.MEMBERSHIP, Entity.RELATIONSHIP):
         spec = mapping.entities.get(entity)
         if spec is None:
             continue

@@ -229,7 +229,7 @@ def validate_tables(
 ) -> Validation:
     """Validate every canonical table; memberships may point at the file or the server."""
     result = Validation()
-    for entity in (Entity.GROUP, Entity.INDIVIDUAL, Entity.MEMBERSHIP):
+    for entity in (Entity.GROUP, Entity.INDIVIDUAL, Entity.MEMBERSHIP, Entity.RELATIONSHIP):
         canon = tables.get(entity)
         if canon is None:
             continue
@@ -238,6 +238,14 @@ def validate_tables(
         if entity is Entity.MEMBERSHIP:
             known_groups = _known(tables.get(Entity.GROUP), server_groups)
             known_individuals = _known(tables.get(Entity.INDIVIDUAL), server_individuals)
+        if entity is Entity.RELATIONSHIP:  # either end may be a person or a household
+            known_individuals = pd.concat(
+                [
+                    _known(tables.get(Entity.GROUP), server_groups),
+                    _known(tables.get(Entity.INDIVIDUAL), server_individuals),
+                ],
+                ignore_index=True,
+            )
         schema = build_schema(
             entity,
             canon.frame.columns,
