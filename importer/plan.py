@@ -11,6 +11,7 @@ in advance: created, updated or unchanged.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,7 +20,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from importer.canonical import CanonicalTable, compose_names, id_column, id_expiry_column
+from importer.canonical import (
+    CanonicalTable,
+    bank_account_column,
+    bank_column,
+    compose_names,
+    id_column,
+    id_expiry_column,
+    phone_column,
+    phone_date_column,
+)
 from importer.catalog import BANK_FIELD, MEMBERSHIP, PARTNER, REG_ID, Catalog
 from importer.client import ClientPool, OdooClient
 from importer.errors import AccessError
@@ -388,6 +398,57 @@ def _partner_stage(
     return StagePlan(entity, PARTNER, fields, rows, build=build, **_cell_rules(canon, columns, empty_cells))
 
 
+def _owned_part(
+    canon: CanonicalTable, namespace: str, entity: Entity, column: str, suffix: str, value: str, header: str
+) -> pd.DataFrame:
+    """Records of a person's own (an ID, a phone, an account): one per filled cell of ``column``.
+
+    Keyed ``<person>__<suffix>``, so a person's n-th number is always the
+    same record; ``value`` names the load column the cell goes to, ``header``
+    the clerk's column for the report's changes.
+    """
+    frame = canon.frame
+    given = frame[frame[column] != ""]
+    keys = given["key"] + "__" + suffix
+    part = _skeleton(
+        given.assign(key=keys),
+        make_xids(namespace, entity, keys),
+        parent=given["key"],
+        **{value: given[column]},
+    )
+    part["partner_id/id"] = make_xids(namespace, Entity.INDIVIDUAL, given["key"])
+    part["header"] = header
+    return part
+
+
+def _owned_stage(entity: Entity, fields: list[str], parts: list[pd.DataFrame]) -> StagePlan:
+    """The stage of records people own, built eagerly; a refused person's are skipped with them."""
+    if parts:
+        rows = pd.concat(parts, ignore_index=True)  # a person with two IDs has two rows
+    else:
+        rows = pd.DataFrame(columns=["key", "xid", "parent", *ORIGIN, "header", *fields[1:]])
+    rows["id"] = rows["xid"]
+    rows["header"] = rows["header"].astype("category")
+    return StagePlan(
+        entity,
+        MODEL[entity],
+        fields,
+        rows,
+        depends={Entity.INDIVIDUAL: "parent"},
+        same_row=frozenset({Entity.INDIVIDUAL}),
+    )
+
+
+def _numbered(columns: pd.Index, column_of: Callable[[int], str]) -> list[int]:
+    """1, 2, … for as long as the table has that numbered column (a person's phones, accounts)."""
+    return list(itertools.takewhile(lambda n: column_of(n) in columns, itertools.count(1)))
+
+
+def _cells_or_empty(frame: pd.DataFrame, column: str, index: pd.Index) -> pd.Series | str:
+    """A column's cells at these rows, or "" for every row when the mapping has no such column."""
+    return frame.loc[index, column] if column in frame.columns else ""
+
+
 def reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str) -> StagePlan:
     """Every person's IDs: records of their own (g2p.reg.id) with their own external ids, built eagerly."""
     frame = canon.frame
@@ -396,49 +457,16 @@ def reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str) -> Sta
         col = id_column(id_type)
         if col not in frame.columns:
             continue
-        given = frame[frame[col] != ""]
-        keys = given["key"] + "__" + slug(id_type)
-        part = _skeleton(
-            given.assign(key=keys),
-            make_xids(namespace, Entity.REG_ID, keys),
-            parent=given["key"],
-            value=given[col],
+        part = _owned_part(
+            canon, namespace, Entity.REG_ID, col, slug(id_type), "value", canon.columns.get(col, id_type)
         )
-        part["partner_id/id"] = make_xids(namespace, Entity.INDIVIDUAL, given["key"])
         part["id_type/.id"] = str(type_id or "")
-        expiry = id_expiry_column(id_type)
-        part["expiry_date"] = given[expiry] if expiry in frame.columns else ""
-        part["header"] = canon.columns.get(col, id_type)  # the clerk's column, for the report's changes
+        part["expiry_date"] = _cells_or_empty(frame, id_expiry_column(id_type), part.index)
         parts.append(part)
     fields = ["id", "partner_id/id", "id_type/.id", "value"]
     if any(c.startswith(id_expiry_column("")) for c in frame.columns):
         fields.append("expiry_date")
-    if parts:
-        rows = pd.concat(parts, ignore_index=True)  # a person with two ID types has two rows
-    else:
-        rows = pd.DataFrame(
-            columns=[
-                "key",
-                "xid",
-                "parent",
-                "value",
-                *ORIGIN,
-                "partner_id/id",
-                "id_type/.id",
-                "expiry_date",
-                "header",
-            ]
-        )
-    rows["id"] = rows["xid"]
-    rows["header"] = rows["header"].astype("category")
-    return StagePlan(
-        Entity.REG_ID,
-        REG_ID,
-        fields,
-        rows,
-        depends={Entity.INDIVIDUAL: "parent"},
-        same_row=frozenset({Entity.INDIVIDUAL}),
-    )
+    return _owned_stage(Entity.REG_ID, fields, parts)
 
 
 def phone_stage(canon: CanonicalTable, namespace: str) -> StagePlan:
@@ -450,35 +478,17 @@ def phone_stage(canon: CanonicalTable, namespace: str) -> StagePlan:
     """
     frame = canon.frame
     parts = []
-    numbers = [c for c in frame.columns if c.startswith("phone:")]
-    dated = any(c.startswith("phone_date:") for c in frame.columns)
-    for column in numbers:
-        n = column.removeprefix("phone:")
-        given = frame[frame[column] != ""]
-        keys = given["key"] + "__tel" + n
-        part = _skeleton(
-            given.assign(key=keys),
-            make_xids(namespace, Entity.PHONE, keys),
-            parent=given["key"],
-            phone_no=given[column],
+    numbers = _numbered(frame.columns, phone_column)
+    for n in numbers:
+        column = phone_column(n)
+        part = _owned_part(
+            canon, namespace, Entity.PHONE, column, f"tel{n}", "phone_no", canon.columns.get(column, column)
         )
-        part["partner_id/id"] = make_xids(namespace, Entity.INDIVIDUAL, given["key"])
-        when = f"phone_date:{n}"
-        part["date_collected"] = given[when] if when in frame.columns else ""
-        part["header"] = canon.columns.get(column, column)  # the clerk's column, for the report's changes
+        part["date_collected"] = _cells_or_empty(frame, phone_date_column(n), part.index)
         parts.append(part)
-    fields = ["id", "partner_id/id", "phone_no", *(["date_collected"] if dated else [])]
-    columns = ["key", "xid", "parent", "phone_no", *ORIGIN, "partner_id/id", "date_collected", "header"]
-    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-    rows["id"] = rows["xid"]
-    rows["header"] = rows["header"].astype("category")
-    return StagePlan(
-        Entity.PHONE,
-        MODEL[Entity.PHONE],
-        fields,
-        rows,
-        depends={Entity.INDIVIDUAL: "parent"},
-        same_row=frozenset({Entity.INDIVIDUAL}),
+    dated = any(phone_date_column(n) in frame.columns for n in numbers)
+    return _owned_stage(
+        Entity.PHONE, ["id", "partner_id/id", "phone_no", *(["date_collected"] if dated else [])], parts
     )
 
 
@@ -492,36 +502,18 @@ def bank_stage(canon: CanonicalTable, catalog: Catalog, namespace: str) -> Stage
     frame = canon.frame
     banks = catalog.linked.get(BANK_FIELD)
     parts = []
-    accounts = [c for c in frame.columns if c.startswith("bank_acc:")]
-    for column in accounts:
-        n = column.removeprefix("bank_acc:")
-        given = frame[frame[column] != ""]
-        keys = given["key"] + "__bnk" + n
-        part = _skeleton(
-            given.assign(key=keys),
-            make_xids(namespace, Entity.BANK, keys),
-            parent=given["key"],
-            acc_number=given[column],
+    numbers = _numbered(frame.columns, bank_account_column)
+    for n in numbers:
+        column = bank_account_column(n)
+        part = _owned_part(
+            canon, namespace, Entity.BANK, column, f"bnk{n}", "acc_number", canon.columns.get(column, column)
         )
-        part["partner_id/id"] = make_xids(namespace, Entity.INDIVIDUAL, given["key"])
-        bank = f"bank_id:{n}"
-        names = given[bank] if bank in frame.columns else pd.Series("", index=given.index, dtype="str")
-        part["bank_id/.id"] = _linked_ids(names, banks.names) if banks is not None else ""
-        part["header"] = canon.columns.get(column, column)
+        names = frame.loc[part.index, bank_column(n)] if bank_column(n) in frame.columns else None
+        part["bank_id/.id"] = _linked_ids(names, banks.names) if names is not None and banks else ""
         parts.append(part)
-    with_bank = banks is not None and any(c.startswith("bank_id:") for c in frame.columns)
-    fields = ["id", "partner_id/id", "acc_number", *(["bank_id/.id"] if with_bank else [])]
-    columns = ["key", "xid", "parent", "acc_number", *ORIGIN, "partner_id/id", "bank_id/.id", "header"]
-    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-    rows["id"] = rows["xid"]
-    rows["header"] = rows["header"].astype("category")
-    return StagePlan(
-        Entity.BANK,
-        MODEL[Entity.BANK],
-        fields,
-        rows,
-        depends={Entity.INDIVIDUAL: "parent"},
-        same_row=frozenset({Entity.INDIVIDUAL}),
+    with_bank = banks is not None and any(bank_column(n) in frame.columns for n in numbers)
+    return _owned_stage(
+        Entity.BANK, ["id", "partner_id/id", "acc_number", *(["bank_id/.id"] if with_bank else [])], parts
     )
 
 
