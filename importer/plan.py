@@ -244,8 +244,10 @@ def _sent_fields(entity: Entity, columns: pd.Index, catalog: Catalog) -> dict[st
     return sent
 
 
-def _partner_fields(entity: Entity, columns: pd.Index, catalog: Catalog) -> list[str]:
-    fields = ["id"] + [path for path, _k in _sent_fields(entity, columns, catalog).values()]
+def _partner_fields(
+    entity: Entity, columns: pd.Index, catalog: Catalog, sent: dict[str, tuple[str, str]]
+) -> list[str]:
+    fields = ["id"] + [path for path, _k in sent.values()]
     fields += ["is_registrant", "is_group"]
     if entity is Entity.INDIVIDUAL and "gender" in columns:
         fields.append("gender/.id" if catalog.gender_type == "many2one" else "gender")
@@ -267,10 +269,16 @@ def _linked_ids(values: pd.Series, ids: dict[str, int]) -> pd.Series:
     return values.map(dict(zip(uniques, map(one, uniques), strict=True))).astype("str")
 
 
-def _partner_payload(entity: Entity, frame: pd.DataFrame, xids: pd.Series, catalog: Catalog) -> pd.DataFrame:
-    """Load columns for people or households, from their canonical rows."""
+def _partner_payload(
+    entity: Entity,
+    frame: pd.DataFrame,
+    xids: pd.Series,
+    catalog: Catalog,
+    sent: dict[str, tuple[str, str]],
+) -> pd.DataFrame:
+    """Load columns for people or households, from their canonical rows (``sent``: :func:`_sent_fields`)."""
     out = pd.DataFrame({"id": xids}, index=frame.index)
-    for column, (path, kind) in _sent_fields(entity, frame.columns, catalog).items():
+    for column, (path, kind) in sent.items():
         out[path] = _bool_text(frame[column]) if kind == "bool" else frame[column]
         if kind in ("float", "int"):  # the server reads an unset number back as 0: send both alike
             out[path] = out[path].where(out[path] != "0", "")
@@ -386,12 +394,13 @@ def _partner_stage(
     frame = canon.frame.loc[valid, ["key", *ORIGIN]]
     rows = _skeleton(frame, make_xids(namespace, entity, frame["key"]))
     source = canon.frame
+    sent = _sent_fields(entity, source.columns, catalog)  # once per stage, not per batch
 
     def build(part: pd.DataFrame) -> pd.DataFrame:
-        return _partner_payload(entity, source.loc[part.index], part["xid"], catalog)
+        return _partner_payload(entity, source.loc[part.index], part["xid"], catalog, sent)
 
-    fields = _partner_fields(entity, source.columns, catalog)
-    columns = {path: (c, kind) for c, (path, kind) in _sent_fields(entity, source.columns, catalog).items()}
+    fields = _partner_fields(entity, source.columns, catalog, sent)
+    columns = {path: (c, kind) for c, (path, kind) in sent.items()}
     for load in fields:
         if load.split("/")[0] in ("gender", "kind", *linked_fields(entity)):
             columns[load] = (load.split("/")[0], "coded")
@@ -517,6 +526,11 @@ def bank_stage(canon: CanonicalTable, catalog: Catalog, namespace: str) -> Stage
     )
 
 
+def _midnight(dates: pd.Series) -> pd.Series:
+    """ISO dates sent to a datetime field: the server stores a date as its midnight, and reads it so."""
+    return dates.where(dates == "", dates + " 00:00:00")
+
+
 def _membership_payload(
     frame: pd.DataFrame, rows: pd.DataFrame, catalog: Catalog, namespace: str
 ) -> pd.DataFrame:
@@ -533,7 +547,7 @@ def _membership_payload(
         out["kind/.id"] = frame["kind"].map(dict(zip(uniques, map(ids, uniques), strict=True))).astype("str")
     for column in ("start_date", "ended_date"):
         if column in frame.columns:
-            out[column] = frame[column].where(frame[column] == "", frame[column] + " 00:00:00")
+            out[column] = _midnight(frame[column])
     return out
 
 
@@ -610,7 +624,7 @@ def _relationship_stage(
     rows["destination/id"] = end(frame["destination"])
     rows["relation/.id"] = _linked_ids(frame["relation"], relations.names) if relations else ""
     for column in dated:  # a datetime on the server: a date is stored as its midnight
-        rows[column] = frame[column].where(frame[column] == "", frame[column] + " 00:00:00")
+        rows[column] = _midnight(frame[column])
     rows["id"] = rows["xid"]
     both = ("source_key", "destination_key")
     return StagePlan(
