@@ -44,15 +44,13 @@ from importer.plan import (
     IdMatches,
     Plan,
     StagePlan,
-    bank_stage,
     build_stages,
     compare_existing,
     existing_xids,
     make_xids,
     match_by_id,
     matched_xids,
-    phone_stage,
-    reg_id_stage,
+    owned_stages,
 )
 from importer.read import SourceTable, read_source
 from importer.report import RunReport, build_report, has_data_rows, write_reports
@@ -303,7 +301,18 @@ def _run_stages(
         outcomes = _all_refused(tables, validation, options.mode, catalog, namespace)
     else:
         outcomes, stopped, changes = _plan_and_load(
-            tables, validation, verdict, catalog, mapping, namespace, xids, matched, options, client, say
+            tables,
+            validation,
+            verdict,
+            catalog,
+            mapping,
+            namespace,
+            xids,
+            matched,
+            server_groups,
+            options,
+            client,
+            say,
         )
 
     meta["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -456,12 +465,8 @@ def _all_refused(
         invalid = validation.invalid_rows(entity)
         bad, _ = _invalid_outcomes(canon, invalid, mode, messages)
         outcomes += [bad, _record_frame(entity, canon.frame.drop(index=invalid), Status.SKIPPED, held)]
-    if Entity.INDIVIDUAL in tables:  # a person's IDs and phones are counted too, as in any run
-        people = tables[Entity.INDIVIDUAL]
-        derived = [phone_stage(people, namespace), bank_stage(people, catalog, namespace)]
-        if catalog.id_types:
-            derived.append(reg_id_stage(people, catalog, namespace))
-        for stage in derived:
+    if Entity.INDIVIDUAL in tables:  # a person's IDs, phones and accounts are counted too, as in any run
+        for stage in owned_stages(tables[Entity.INDIVIDUAL], catalog, namespace):
             outcomes.append(_record_frame(stage.entity, stage.rows, Status.SKIPPED, held, stage.rows["xid"]))
     return outcomes
 
@@ -475,6 +480,7 @@ def _plan_and_load(
     namespace: str,
     xids: dict[str, tuple[str, int]],
     matched: dict[str, tuple[int, int]],
+    server_groups: set[str] | None,
     options: ImportOptions,
     client: OdooClient | None,
     say: StageProgress,
@@ -500,11 +506,8 @@ def _plan_and_load(
         index = tables[entity].frame.index.difference(validation.invalid_rows(entity))
         return index.difference(verdict.held_rows(entity))
 
-    server_households = None
-    if Entity.RELATIONSHIP in tables and xids:  # a relationship's end already ours as a household
-        server_households = _server_keys(set(xids), namespace, Entity.GROUP, _named_registrants(tables)[0])
-    stages = build_stages(
-        tables, catalog, namespace, valid, EmptyCells.of(mapping, options.empty_cells), server_households
+    stages = build_stages(  # server_groups: the households memberships and relationships name, ours
+        tables, catalog, namespace, valid, EmptyCells.of(mapping, options.empty_cells), server_groups
     )
     plan = Plan(namespace, stages, existing={})
     if client is not None:

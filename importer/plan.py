@@ -407,6 +407,17 @@ def _partner_stage(
     return StagePlan(entity, PARTNER, fields, rows, build=build, **_cell_rules(canon, columns, empty_cells))
 
 
+def owned_stages(people: CanonicalTable, catalog: Catalog, namespace: str) -> list[StagePlan]:
+    """The records every person owns: IDs, phones, bank accounts, in load order.
+
+    Built for every person, the invalid ones too: those records are then
+    skipped with their person's reason (StagePlan.blocked_by) instead of
+    vanishing from the report's counts.
+    """
+    stages = [reg_id_stage(people, catalog, namespace)] if catalog.id_types else []
+    return [*stages, phone_stage(people, namespace), bank_stage(people, catalog, namespace)]
+
+
 def _owned_part(
     canon: CanonicalTable, namespace: str, entity: Entity, column: str, suffix: str, value: str, header: str
 ) -> pd.DataFrame:
@@ -656,17 +667,8 @@ def build_stages(
             stages[entity] = _partner_stage(
                 entity, tables[entity], catalog, namespace, valid(entity), empty_cells
             )
-    if Entity.INDIVIDUAL in tables and catalog.id_types:
-        # Every person's IDs, the invalid people's too: those are then skipped with their person's
-        # reason (StagePlan.blocked_by) instead of vanishing from the report's counts.
-        stage = reg_id_stage(tables[Entity.INDIVIDUAL], catalog, namespace)
-        if len(stage.rows):
-            stages[Entity.REG_ID] = stage
-    if Entity.INDIVIDUAL in tables:  # every person's phones and accounts, the invalid people's too
-        for stage in (
-            phone_stage(tables[Entity.INDIVIDUAL], namespace),
-            bank_stage(tables[Entity.INDIVIDUAL], catalog, namespace),
-        ):
+    if Entity.INDIVIDUAL in tables:
+        for stage in owned_stages(tables[Entity.INDIVIDUAL], catalog, namespace):
             if len(stage.rows):
                 stages[stage.entity] = stage
     if Entity.MEMBERSHIP in tables:
