@@ -767,18 +767,17 @@ def _partly_written_reasons(
 
 
 def _record_words(entities: pd.Series, keys: pd.Series) -> np.ndarray:
-    """ "person 'P1'", "an ID of person 'P1'", "the membership" for each record."""
+    """ "person 'P1'", "an ID number of person 'P1'", "the membership" for each record."""
     entities = entities.astype(str).to_numpy(dtype=object)
     keys = keys.astype(str)
-    words = np.where(
-        entities == Entity.GROUP.value, "household '" + keys + "'", "person '" + keys + "'"
-    ).astype(object)
-    owner = "of person '" + keys.str.split("__").str[0] + "'"  # an ID's or phone's key: <person>__...
+    word = pd.Series(entities).map({e.value: info.word for e, info in ENTITIES.items()}).fillna("record")
+    words = (word + " '" + keys.reset_index(drop=True) + "'").to_numpy(dtype=object)
+    owner = ("of person '" + keys.str.split("__").str[0] + "'").to_numpy()  # key: <person>__…
     for entity in (Entity.REG_ID, Entity.PHONE, Entity.BANK):
         mine = entities == entity.value
-        word = ENTITIES[entity].word
-        article = "an" if word[:1].lower() in "aeiou" else "a"
-        words[mine] = (f"{article} {word} " + owner).to_numpy()[mine]
+        noun = ENTITIES[entity].word
+        article = "an" if noun[:1].lower() in "aeiou" else "a"
+        words[mine] = (f"{article} {noun} " + owner)[mine]
     words[entities == Entity.MEMBERSHIP.value] = "the membership"
     return words
 
