@@ -363,53 +363,39 @@ def _id_specs(raw: dict[str, Any], path: Path) -> tuple[dict[str, str], dict[str
     return ids, expiry
 
 
-def _bank_specs(entity: Entity, raw: Any, path: Path) -> tuple[BankSpec, ...]:
-    """``bank_accounts:`` a list of account columns, each a name or ``{account: ..., bank: ...}``."""
+def _column_pairs(
+    entity: Entity, raw: Any, path: Path, option: str, main: str, extra: str
+) -> list[tuple[str, str | None]]:
+    """A person's list option (``phones``, ``bank_accounts``): each a column, or ``{main:, extra:}``."""
     if not raw:
-        return ()
-    if entity is not Entity.INDIVIDUAL or not isinstance(raw, list):
-        raise _fail(path, "bank_accounts is a list of columns, under entities.individual")
-    specs = []
+        return []
+    if entity is not Entity.INDIVIDUAL:
+        raise _fail(path, f"entities.{entity.value}: only individuals carry {option}")
+    if not isinstance(raw, list):
+        raise _fail(path, f"entities.individual.{option} must be a list of columns")
+    pairs: list[tuple[str, str | None]] = []
     for item in raw:
         if isinstance(item, str):
-            specs.append(BankSpec(item))
-        elif (
-            isinstance(item, dict)
-            and isinstance(item.get("account"), str)
-            and set(item) <= {"account", "bank"}
-        ):
-            specs.append(BankSpec(item["account"], item.get("bank")))
+            pairs.append((item, None))
+        elif isinstance(item, dict) and isinstance(item.get(main), str) and set(item) <= {main, extra}:
+            pairs.append((item[main], item.get(extra)))
         else:
             raise _fail(
-                path,
-                f"entities.individual.bank_accounts: expected a column or {{account, bank}}, got {item!r}",
+                path, f"entities.individual.{option}: expected a column or {{{main}, {extra}}}, got {item!r}"
             )
-    return tuple(specs)
+    return pairs
+
+
+def _bank_specs(entity: Entity, raw: Any, path: Path) -> tuple[BankSpec, ...]:
+    """``bank_accounts:`` a list of account columns, each a name or ``{account: ..., bank: ...}``."""
+    pairs = _column_pairs(entity, raw, path, "bank_accounts", "account", "bank")
+    return tuple(BankSpec(account, bank) for account, bank in pairs)
 
 
 def _phone_specs(entity: Entity, raw: Any, path: Path) -> tuple[PhoneSpec, ...]:
     """``phones:`` a list of columns, each a name or ``{column: ..., collected: ...}``."""
-    if not raw:
-        return ()
-    if entity is not Entity.INDIVIDUAL:
-        raise _fail(path, f"entities.{entity.value}: only individuals carry phones")
-    if not isinstance(raw, list):
-        raise _fail(path, "entities.individual.phones must be a list of columns")
-    specs = []
-    for item in raw:
-        if isinstance(item, str):
-            specs.append(PhoneSpec(item))
-        elif (
-            isinstance(item, dict)
-            and isinstance(item.get("column"), str)
-            and set(item) <= {"column", "collected"}
-        ):
-            specs.append(PhoneSpec(item["column"], item.get("collected")))
-        else:
-            raise _fail(
-                path, f"entities.individual.phones: expected a column or {{column, collected}}, got {item!r}"
-            )
-    return tuple(specs)
+    pairs = _column_pairs(entity, raw, path, "phones", "column", "collected")
+    return tuple(PhoneSpec(column, collected) for column, collected in pairs)
 
 
 #: Entities that link two records (their key is made of the two ends): no key column of their own.
