@@ -119,14 +119,13 @@ def fetch_linked_records(client: OdooClient, catalog: Catalog, mapping: Mapping)
         )
     if Entity.RELATIONSHIP in mapping.entities:  # relationship types by name
         wanted["relation"] = FIELDS[Entity.RELATIONSHIP]["relation"]
-        described = {**described, "relation": {"string": "Relationship"}}
     people = mapping.entities.get(Entity.INDIVIDUAL)
     if people is not None and any(b.bank for b in people.banks):  # banks named by BIC or name
         wanted[BANK_FIELD] = FIELDS[Entity.BANK][BANK_FIELD]
-        described = {**described, BANK_FIELD: {"string": "Bank"}}
     for name, linked in wanted.items():
         rows = client.search_read(linked.relation, [], ["name", *linked.match])
-        catalog.linked[name] = _linked_records(str(described[name].get("string") or name), rows, linked.match)
+        label = described.get(name, {}).get("string") or linked.label or name  # the server's, or ours
+        catalog.linked[name] = _linked_records(str(label), rows, linked.match)
 
 
 def _linked_records(label: str, rows: list[dict[str, Any]], match: tuple[str, ...]) -> LinkedRecords:

@@ -127,7 +127,9 @@ FIELDS: dict[Entity, dict[str, RegistryField]] = {
     # A person's bank accounts (the mapping lists them under ``bank_accounts``); the bank by BIC or name.
     Entity.BANK: _fields(
         RegistryField("acc_number", TEXT),
-        RegistryField("bank_id", MANY2ONE, "bank_id/.id", relation="res.bank", match=("bic", "name")),
+        RegistryField(
+            "bank_id", MANY2ONE, "bank_id/.id", label="Bank", relation="res.bank", match=("bic", "name")
+        ),
     ),
     Entity.MEMBERSHIP: _fields(
         RegistryField("kind", MANY2MANY, "kind/.id"),
@@ -136,7 +138,14 @@ FIELDS: dict[Entity, dict[str, RegistryField]] = {
     ),
     # Relationships between registrants (g2p.reg.rel): the type by its name ("Spouse").
     Entity.RELATIONSHIP: _fields(
-        RegistryField("relation", MANY2ONE, "relation/.id", relation="g2p.relationship", match=("name",)),
+        RegistryField(
+            "relation",
+            MANY2ONE,
+            "relation/.id",
+            label="Relationship",
+            relation="g2p.relationship",
+            match=("name",),
+        ),
         RegistryField("start_date", DATETIME),
         RegistryField("end_date", DATETIME),
     ),
