@@ -36,6 +36,7 @@ from importer.client import CallRecord, OdooClient
 from importer.errors import AccessError, OdooError, SppError
 from importer.load import Loader, LoadOptions, StageResult
 from importer.mapping import Binding, Mapping, bind, load_mapping
+from importer.new_tags import TAG_MODEL, PendingTag, admit_new_tags, create_new_tags, tags_named
 from importer.normalise import isin
 from importer.outcome import ENTITIES, Entity, ImportFailure, Problem, Status
 from importer.plan import (
@@ -265,6 +266,8 @@ def _run_stages(
     used = resolve_codes(tables, catalog, mapping)
     if online:
         check_server_setup(catalog, mapping, used)
+    # Tags the server lacks, when the mapping allows creating them: admitted now, created before loading.
+    new_tags = admit_new_tags(tables, catalog) if online and mapping.create_tags else {}
 
     say("validate", 0, 1)
     xids: dict[str, tuple[str, int]] = {}
@@ -300,6 +303,15 @@ def _run_stages(
     if options.all_or_nothing and has_errors:
         outcomes = _all_refused(tables, validation, options.mode, catalog, namespace)
     else:
+        if new_tags:  # only those that rows being written name; created before any registrant
+            problems += _create_tags(
+                tables, validation, verdict, catalog, new_tags, namespace, options, client
+            )
+            meta["tags_created" if options.mode == "import" else "tags_to_create"] = [
+                p.value for p in problems if p.code in ("tag_created", "tag_to_create")
+            ]
+            if stats.audit is not None and options.mode == "import":
+                stats.audit.event("tags_created", model=TAG_MODEL, names=meta["tags_created"])
         outcomes, stopped, changes = _plan_and_load(
             tables,
             validation,
@@ -545,6 +557,26 @@ def _plan_and_load(
                 )
     changed = [_changed_cells(o, plan.changes.get(Entity(o["entity"].iloc[0]))) for o in outcomes if len(o)]
     return outcomes, stopped, [c for c in changed if c is not None]
+
+
+def _create_tags(
+    tables: dict[Entity, CanonicalTable],
+    validation: Validation,
+    verdict: RowVerdict,
+    catalog: Catalog,
+    pending: dict[str, PendingTag],
+    namespace: str,
+    options: ImportOptions,
+    client: OdooClient | None,
+) -> list[Problem]:
+    """Create (or, in a dry run, name) the new tags the rows being written use (importer.new_tags)."""
+
+    def written(entity: Entity) -> pd.Index:
+        index = tables[entity].frame.index.difference(validation.invalid_rows(entity))
+        return index.difference(verdict.held_rows(entity))
+
+    used = tags_named(tables, pending, written)
+    return create_new_tags(client, catalog, used, namespace, create=options.mode == "import")
 
 
 def _refuse_ambiguous(validation: Validation, people: CanonicalTable, found: IdMatches, id_type: str) -> None:

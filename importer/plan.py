@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -197,6 +198,11 @@ def _xid_name(key: str) -> str:
     """The name part for a key with characters an external id should not carry."""
     safe = slug(key) or "key"
     return f"{safe}_{hashlib.sha1(key.encode('utf-8')).hexdigest()[:8]}"
+
+
+def xid_name(key: str) -> str:
+    """One key's name part of an external id, spelled as :func:`make_xids` spells it."""
+    return key if key and not re.search(_UNSAFE, key) else _xid_name(key)
 
 
 def make_xids(namespace: str, entity: Entity, keys: pd.Series) -> pd.Series:
