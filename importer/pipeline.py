@@ -55,6 +55,7 @@ from importer.plan import (
 )
 from importer.read import SourceTable, read_source
 from importer.report import RunReport, build_report, has_data_rows, write_reports
+from importer.required import check_mapped, missing_required, required_fields
 from importer.resolve import resolve_codes
 from importer.row_rules import RowVerdict, hold_back
 from importer.settings import ConnectionSettings
@@ -251,6 +252,11 @@ def _run_stages(
             raise ImportFailure(_cannot_start(exc, settings)) from None
         # The deployment's own fields, as the server describes them (refused here if unknown).
         mapping = mapping.with_server_fields(catalog.fields.get(PARTNER, {}))
+        try:  # fields the server requires and fills no default for: the mapping must name them
+            required = required_fields(client, catalog)
+        except SppError as exc:
+            raise ImportFailure(_cannot_start(exc, settings)) from None
+        check_mapped(mapping, required)
         bindings = [Binding(mapping.entities[b.spec.entity], b.table) for b in bindings]
         try:
             fetch_linked_records(client, catalog, mapping)  # areas, tags the file may name
@@ -259,6 +265,7 @@ def _run_stages(
     else:
         catalog = offline_catalog(mapping)
         problems += _unchecked_server_fields(mapping)
+        required = {}
     tables = map_tables(bindings, mapping)
 
     if options.mode == "import" and not may_write(client):  # type: ignore[arg-type]
@@ -291,6 +298,17 @@ def _run_stages(
         found = match_by_id(client, people, mapping.match_by_id, catalog, known)
         matched = found.matched
         _refuse_ambiguous(validation, people, found, mapping.match_by_id)
+    if required:  # an empty required cell refuses a row that would create a registrant without it
+        on_server = {
+            entity: _server_keys(set(xids), namespace, entity, tables[entity].frame["key"])
+            for entity in (Entity.INDIVIDUAL, Entity.GROUP)
+            if entity in tables
+        }
+        on_server.setdefault(Entity.INDIVIDUAL, set()).update(matched)  # found by ID: updated, not created
+        cleared = {e: mapping.cleared_fields(e, options.empty_cells) for e in mapping.entities}
+        for entity, (missing, rows) in missing_required(tables, required, on_server, cleared).items():
+            validation.problems += missing
+            validation.invalid[entity] = validation.invalid_rows(entity).union(rows)
     problems += validation.reported()  # one message per problem per cell
     verdict = hold_back(tables, validation, problems, dry_run=options.mode != "import")
     tables = verdict.tables
