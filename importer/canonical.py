@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from importer.mapping import Binding, EntitySpec, Mapping, slug
-from importer.normalise import fold, gather_json, parse_dates, parse_json, parse_numbers
+from importer.normalise import fold, gather_json, parse_dates, parse_datetimes, parse_json, parse_numbers
 from importer.outcome import Entity, Problem
 from importer.read import SourceTable
 
@@ -147,6 +147,9 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
         if kind == "date":
             date_orders[name] = fspec.date_order or mapping.date_order
             series = parse_dates(series, date_orders[name])
+        elif kind == "datetime":  # a deployment's date-and-time field
+            date_orders[name] = fspec.date_order or mapping.date_order
+            series = parse_datetimes(series, date_orders[name])
         elif kind in ("number", "integer"):
             series = parse_numbers(series)
         elif kind == "json":

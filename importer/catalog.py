@@ -59,6 +59,7 @@ class LinkedRecords:
     names: dict[str, int]
     by_text: dict[str, str]
     ambiguous: dict[str, list[str]]
+    many: bool = False  # several, comma-separated, in one cell (tags)
 
 
 def _values(rows: list[dict[str, Any]], key: str) -> dict[str, int]:
@@ -117,27 +118,68 @@ def fetch_linked_records(client: OdooClient, catalog: Catalog, mapping: Mapping)
             f"the server has no field {', '.join(missing)} on registrants (is its module installed?): "
             "remove it from the mapping or ask an administrator"
         )
+    for found in mapping.server_fields.values():  # the deployment's own relational fields
+        wanted.update((name, f) for name, f in found.items() if f.relation)
     if Entity.RELATIONSHIP in mapping.entities:  # relationship types by name
         wanted["relation"] = FIELDS[Entity.RELATIONSHIP]["relation"]
     people = mapping.entities.get(Entity.INDIVIDUAL)
     if people is not None and any(b.bank for b in people.banks):  # banks named by BIC or name
         wanted[BANK_FIELD] = FIELDS[Entity.BANK][BANK_FIELD]
     for name, linked in wanted.items():
-        rows = client.search_read(linked.relation, [], ["name", *linked.match])
+        if linked.match:  # a registry field we know: its records by name and by their codes
+            rows, match = client.search_read(linked.relation, [], ["name", *linked.match]), linked.match
+        else:  # a deployment's field to any model: by the name the server shows, and the record's own
+            rows, match = _display_rows(client, linked.relation)
         label = described.get(name, {}).get("string") or linked.label or name  # the server's, or ours
-        catalog.linked[name] = _linked_records(str(label), rows, linked.match)
+        xids = _external_ids(client, linked.relation, [int(r["id"]) for r in rows])
+        many = linked.kind.cell == "coded_list"
+        catalog.linked[name] = _linked_records(str(label), rows, match, xids, many)
 
 
-def _linked_records(label: str, rows: list[dict[str, Any]], match: tuple[str, ...]) -> LinkedRecords:
+def _display_rows(client: OdooClient, model: str) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """Every record of ``model`` with its display name as ``name`` (and its own ``name`` as a match)."""
+    own = client.fields_get(model, attributes=["type", "store"]).get("name", {})
+    has_name = own.get("type") in ("char", "text") and own.get("store", True)
+    rows = client.search_read(model, [], ["display_name", *(["name"] if has_name else [])])
+    shown = [{**r, "own_name": r.get("name"), "name": r.get("display_name")} for r in rows]
+    return shown, ("own_name",) if has_name else ()
+
+
+#: Records whose external ids one get_external_id call asks for (as plan.existing_xids pages them).
+XID_PAGE = 2000
+
+
+def _external_ids(client: OdooClient, model: str, ids: list[int]) -> dict[int, str]:
+    """Each record's external id (``spp_area.area_r1``), for cells that name a record by it.
+
+    ``get_external_id`` is open to every user (``ir.model.data`` itself only to
+    administrators, docs/architecture.md §2); it gives one external id per record.
+    """
+    found: dict[int, str] = {}
+    for start in range(0, len(ids), XID_PAGE):
+        page = client.execute_kw(model, "get_external_id", [ids[start : start + XID_PAGE]])
+        found.update((int(res_id), str(xid)) for res_id, xid in (page or {}).items() if xid)
+    return found
+
+
+def _linked_records(
+    label: str,
+    rows: list[dict[str, Any]],
+    match: tuple[str, ...],
+    xids: dict[int, str] | None = None,
+    many: bool = False,
+) -> LinkedRecords:
     names = {str(r["name"]): int(r["id"]) for r in rows if r.get("name")}
-    found: dict[str, set[str]] = {}
+    shown = {int(r["id"]): str(r["name"]) for r in rows if r.get("name")}
+    found: dict[str, set[int]] = {}  # folded text -> the records it names (two may share a name)
     for r in rows:
-        for key in ("name", *match):
-            if r.get(key):
-                found.setdefault(fold(str(r[key])), set()).add(str(r["name"]))
-    by_text = {text: next(iter(hits)) for text, hits in found.items() if len(hits) == 1}
-    ambiguous = {text: sorted(hits) for text, hits in found.items() if len(hits) > 1}
-    return LinkedRecords(label, names, by_text, ambiguous)
+        texts = [r.get(key) for key in ("name", *match)] + [(xids or {}).get(int(r["id"]))]
+        for text in texts:
+            if text and r.get("name"):
+                found.setdefault(fold(str(text)), set()).add(int(r["id"]))
+    by_text = {text: shown[next(iter(hits))] for text, hits in found.items() if len(hits) == 1}
+    ambiguous = {text: sorted(shown[i] for i in hits) for text, hits in found.items() if len(hits) > 1}
+    return LinkedRecords(label, names, by_text, ambiguous, many)
 
 
 def offline_catalog(mapping: Mapping) -> Catalog:

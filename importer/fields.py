@@ -21,7 +21,7 @@ from importer.outcome import Entity
 class Kind:
     """How one kind of field is read from a cell and compared with the server's value."""
 
-    cell: str  # how the cell is read: text, phone, email, number, bool, date, coded, coded_list
+    cell: str  # how the cell is read: text, phone, email, number, bool, date, datetime, coded, coded_list
     compare: str  # how the plan compares: text, float, bool, date, datetime, m2o, m2m
 
 
@@ -32,6 +32,7 @@ NUMBER = Kind("number", "float")  # the server reads an unset float back as 0
 BOOLEAN = Kind("bool", "bool")
 DATE = Kind("date", "date")
 DATETIME = Kind("date", "datetime")  # read as a date; the server stores a datetime (midnight)
+TIMESTAMP = Kind("datetime", "datetime")  # a date and a time, sent as "YYYY-MM-DD HH:MM:SS" (UTC)
 SELECTION = Kind("coded", "text")  # a selection value resolved against the server's list
 MANY2ONE = Kind("coded", "m2o")  # a name resolved to a record, sent as its database id
 MANY2MANY = Kind("coded_list", "m2m")  # comma-separated names, sent as ids
@@ -190,7 +191,11 @@ SERVER_KINDS: dict[str, Kind] = {
     "monetary": NUMBER,
     "boolean": BOOLEAN,
     "date": DATE,
+    "datetime": TIMESTAMP,
     "selection": SELECTION,
+    # a record of the field's ``relation`` model, named in the cell as the server shows it
+    "many2one": MANY2ONE,
+    "many2many": MANY2MANY,  # several, comma-separated
 }
 
 
@@ -215,9 +220,22 @@ def server_field(name: str, description: dict[str, object]) -> RegistryField | s
             f"'{label}' ({name}) is a {description.get('type')} field, which spp-import cannot "
             "write from a column yet"
         )
+    if kind in (MANY2ONE, MANY2MANY):
+        relation = str(description.get("relation") or "")
+        if not relation:
+            return f"'{label}' ({name}) names no model its records could come from"
+        match = KNOWN_TARGETS.get(relation, ())  # a model we know (areas): by its codes as well
+        return RegistryField(name, kind, f"{name}/.id", label=label, relation=relation, match=match)
     size = description.get("size")
     selection = tuple((str(v), str(t)) for v, t in (description.get("selection") or []))  # type: ignore[union-attr]
     return RegistryField(name, kind, label=label, size=int(size) if size else None, selection=selection)
+
+
+#: Models our own fields point at -> the fields a cell may name their records by (areas by code…),
+#: so a deployment's field to the same model is matched the same way.
+KNOWN_TARGETS: dict[str, tuple[str, ...]] = {
+    f.relation: f.match for fields in FIELDS.values() for f in fields.values() if f.relation and f.match
+}
 
 
 def find_server_field(wanted: str, partner_fields: dict[str, dict[str, object]]) -> str | None:

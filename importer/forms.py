@@ -44,6 +44,11 @@ def date_form(order: str) -> str:
     return f"a date like {_DATE_EXAMPLES[order]} ({DATE_ORDER_WORDS[order]})"
 
 
+def datetime_form(order: str) -> str:
+    """A date-and-time field's form: the date as :func:`date_form`, then a time of day if known."""
+    return f"{date_form(order)}, then a time like 14:30 if there is one"
+
+
 def date_reading(iso: str, order: str) -> str:
     """How the importer read a date, spelled out: ``"15 June 2031 (day/month/year)"``.
 

@@ -234,6 +234,9 @@ class Loader:
         self.progress = progress
         self.memberships = memberships
         self.context = {} if options.track_history else dict(IMPORT_CONTEXT)
+        # load reads a date-time in the context's time zone (else the user's): the file's times
+        # are sent, stored and read back as UTC, so a re-run compares like with like.
+        self.context["tz"] = "UTC"
         self._clients = ClientPool(client, options.workers)
         self._stop = threading.Event()
         self._stopped_by: RunStopped | None = None

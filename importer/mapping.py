@@ -142,6 +142,8 @@ class Mapping:
     #: The deployment's own fields the mapping names (``x_cst_…``, or by their label), as the
     #: server describes them; filled by :meth:`with_server_fields` once the server is asked.
     server_fields: dict[Entity, dict[str, RegistryField]] = field(default_factory=dict)
+    #: A tag name the server lacks is created (once, before the registrants) instead of refused.
+    create_tags: bool = False
 
     def registry_field(self, entity: Entity, name: str) -> RegistryField:
         """What the registry says of one field the mapping names (standard, or the server's own).
@@ -458,6 +460,9 @@ def load_mapping(path: str | Path) -> Mapping:
     }
     allowed = {str(k): [str(x) for x in v] for k, v in (raw.get("allowed") or {}).items()}
     allow_formula_text = _allow_formula_text(raw.get("allow_formula_text", False), entities, path)
+    create_tags = raw.get("create_tags", False)
+    if not isinstance(create_tags, bool):
+        raise _fail(path, f"create_tags must be true or false, not {create_tags!r}")
     name = str(raw.get("name") or path.stem)
     return Mapping(
         name=name,
@@ -470,6 +475,7 @@ def load_mapping(path: str | Path) -> Mapping:
         match_by_id=raw.get("match_by_id"),
         path=path,
         allow_formula_text=allow_formula_text,
+        create_tags=create_tags,
     )
 
 

@@ -87,6 +87,31 @@ def parse_dates(series: pd.Series, order: str) -> pd.Series:
     return series.map(dict(zip(uniques, result, strict=True))).astype("str")
 
 
+#: A time of day after a date, as clerks and spreadsheets write it.
+_TIMES = (" %H:%M:%S", " %H:%M", "T%H:%M:%S", "T%H:%M", " %I:%M %p", " %I:%M:%S %p", "")
+
+
+def parse_datetimes(series: pd.Series, order: str) -> pd.Series:
+    """``YYYY-MM-DD HH:MM:SS`` where the text is a date in the given order and a time (midnight if none).
+
+    As :func:`parse_dates`: empty stays empty and other text is kept as
+    written, for the validator to quote back.
+    """
+    uniques = pd.Series(series.unique(), dtype="str")
+    parsed = pd.Series(pd.NaT, index=uniques.index, dtype="datetime64[s]")
+    todo = uniques != ""
+    for day in dict.fromkeys(f.removesuffix(" %H:%M:%S") for f in _FORMATS[order]):
+        for time in _TIMES:
+            if not todo.any():
+                break
+            attempt = pd.to_datetime(uniques[todo], format=day + time, errors="coerce")
+            parsed[todo] = attempt
+            todo = todo & parsed.isna()
+    text = parsed.dt.strftime("%Y-%m-%d %H:%M:%S")
+    result = text.where(parsed.notna(), uniques)
+    return series.map(dict(zip(uniques, result, strict=True))).astype("str")
+
+
 def parse_json(series: pd.Series) -> pd.Series:
     """A JSON object in one normal spelling (keys sorted), so a re-run compares alike; other text as is."""
 

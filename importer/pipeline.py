@@ -36,6 +36,7 @@ from importer.client import CallRecord, OdooClient
 from importer.errors import AccessError, OdooError, SppError
 from importer.load import Loader, LoadOptions, StageResult
 from importer.mapping import Binding, Mapping, bind, load_mapping
+from importer.new_tags import TAG_MODEL, PendingTag, admit_new_tags, create_new_tags, tags_named
 from importer.normalise import isin
 from importer.outcome import ENTITIES, Entity, ImportFailure, Problem, Status
 from importer.plan import (
@@ -54,6 +55,7 @@ from importer.plan import (
 )
 from importer.read import SourceTable, read_source
 from importer.report import RunReport, build_report, has_data_rows, write_reports
+from importer.required import check_mapped, missing_required, required_fields
 from importer.resolve import resolve_codes
 from importer.row_rules import RowVerdict, hold_back
 from importer.settings import ConnectionSettings
@@ -250,6 +252,11 @@ def _run_stages(
             raise ImportFailure(_cannot_start(exc, settings)) from None
         # The deployment's own fields, as the server describes them (refused here if unknown).
         mapping = mapping.with_server_fields(catalog.fields.get(PARTNER, {}))
+        try:  # fields the server requires and fills no default for: the mapping must name them
+            required = required_fields(client, catalog)
+        except SppError as exc:
+            raise ImportFailure(_cannot_start(exc, settings)) from None
+        check_mapped(mapping, required)
         bindings = [Binding(mapping.entities[b.spec.entity], b.table) for b in bindings]
         try:
             fetch_linked_records(client, catalog, mapping)  # areas, tags the file may name
@@ -258,6 +265,7 @@ def _run_stages(
     else:
         catalog = offline_catalog(mapping)
         problems += _unchecked_server_fields(mapping)
+        required = {}
     tables = map_tables(bindings, mapping)
 
     if options.mode == "import" and not may_write(client):  # type: ignore[arg-type]
@@ -265,6 +273,8 @@ def _run_stages(
     used = resolve_codes(tables, catalog, mapping)
     if online:
         check_server_setup(catalog, mapping, used)
+    # Tags the server lacks, when the mapping allows creating them: admitted now, created before loading.
+    new_tags = admit_new_tags(tables, catalog) if online and mapping.create_tags else {}
 
     say("validate", 0, 1)
     xids: dict[str, tuple[str, int]] = {}
@@ -288,6 +298,17 @@ def _run_stages(
         found = match_by_id(client, people, mapping.match_by_id, catalog, known)
         matched = found.matched
         _refuse_ambiguous(validation, people, found, mapping.match_by_id)
+    if required:  # an empty required cell refuses a row that would create a registrant without it
+        on_server = {
+            entity: _server_keys(set(xids), namespace, entity, tables[entity].frame["key"])
+            for entity in (Entity.INDIVIDUAL, Entity.GROUP)
+            if entity in tables
+        }
+        on_server.setdefault(Entity.INDIVIDUAL, set()).update(matched)  # found by ID: updated, not created
+        cleared = {e: mapping.cleared_fields(e, options.empty_cells) for e in mapping.entities}
+        for entity, (missing, rows) in missing_required(tables, required, on_server, cleared).items():
+            validation.problems += missing
+            validation.invalid[entity] = validation.invalid_rows(entity).union(rows)
     problems += validation.reported()  # one message per problem per cell
     verdict = hold_back(tables, validation, problems, dry_run=options.mode != "import")
     tables = verdict.tables
@@ -300,6 +321,15 @@ def _run_stages(
     if options.all_or_nothing and has_errors:
         outcomes = _all_refused(tables, validation, options.mode, catalog, namespace)
     else:
+        if new_tags:  # only those that rows being written name; created before any registrant
+            problems += _create_tags(
+                tables, validation, verdict, catalog, new_tags, namespace, options, client
+            )
+            meta["tags_created" if options.mode == "import" else "tags_to_create"] = [
+                p.value for p in problems if p.code in ("tag_created", "tag_to_create")
+            ]
+            if stats.audit is not None and options.mode == "import":
+                stats.audit.event("tags_created", model=TAG_MODEL, names=meta["tags_created"])
         outcomes, stopped, changes = _plan_and_load(
             tables,
             validation,
@@ -545,6 +575,26 @@ def _plan_and_load(
                 )
     changed = [_changed_cells(o, plan.changes.get(Entity(o["entity"].iloc[0]))) for o in outcomes if len(o)]
     return outcomes, stopped, [c for c in changed if c is not None]
+
+
+def _create_tags(
+    tables: dict[Entity, CanonicalTable],
+    validation: Validation,
+    verdict: RowVerdict,
+    catalog: Catalog,
+    pending: dict[str, PendingTag],
+    namespace: str,
+    options: ImportOptions,
+    client: OdooClient | None,
+) -> list[Problem]:
+    """Create (or, in a dry run, name) the new tags the rows being written use (importer.new_tags)."""
+
+    def written(entity: Entity) -> pd.Index:
+        index = tables[entity].frame.index.difference(validation.invalid_rows(entity))
+        return index.difference(verdict.held_rows(entity))
+
+    used = tags_named(tables, pending, written)
+    return create_new_tags(client, catalog, used, namespace, create=options.mode == "import")
 
 
 def _refuse_ambiguous(validation: Validation, people: CanonicalTable, found: IdMatches, id_type: str) -> None:

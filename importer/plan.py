@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -199,6 +200,11 @@ def _xid_name(key: str) -> str:
     return f"{safe}_{hashlib.sha1(key.encode('utf-8')).hexdigest()[:8]}"
 
 
+def xid_name(key: str) -> str:
+    """One key's name part of an external id, spelled as :func:`make_xids` spells it."""
+    return key if key and not re.search(_UNSAFE, key) else _xid_name(key)
+
+
 def make_xids(namespace: str, entity: Entity, keys: pd.Series) -> pd.Series:
     """Deterministic external ids ``<namespace>.<prefix>_<key>``, safe for any key text.
 
@@ -234,14 +240,34 @@ def _sent_fields(entity: Entity, columns: pd.Index, catalog: Catalog) -> dict[st
     mapping names, as the server's ``fields_get`` describes them.
     """
     sent = {c: v for c, v in PARTNER_FIELDS.items() if c in columns}
-    described = catalog.fields.get(PARTNER, {})
-    for column in columns:
-        if column in sent or column in FIELDS[entity] or column not in described:
-            continue
-        field = server_field(column, described[column])
-        if isinstance(field, RegistryField):
-            sent[column] = (field.path, field.kind.compare)
+    for column, own in _server_fields(entity, columns, catalog).items():
+        if not own.relation:  # a relational one names records: see _links
+            sent[column] = (own.path, own.kind.compare)
     return sent
+
+
+def _server_fields(entity: Entity, columns: pd.Index, catalog: Catalog) -> dict[str, RegistryField]:
+    """The deployment's own fields among ``columns``, as the server's ``fields_get`` describes them."""
+    described = catalog.fields.get(PARTNER, {})
+    found: dict[str, RegistryField] = {}
+    for column in columns:
+        if column in FIELDS[entity] or column not in described:
+            continue
+        own = server_field(column, described[column])
+        if isinstance(own, RegistryField):
+            found[column] = own
+    return found
+
+
+def _links(entity: Entity, columns: pd.Index, catalog: Catalog) -> dict[str, RegistryField]:
+    """Canonical column -> field, for the registrant fields that name records looked up this run.
+
+    Areas and tags (importer.fields), and the deployment's own many2one and
+    many2many fields: each cell holds record names (the resolver's), sent as ids.
+    """
+    links = {n: f for n, f in linked_fields(entity).items() if n in columns}
+    links |= {n: f for n, f in _server_fields(entity, columns, catalog).items() if f.relation}
+    return {n: f for n, f in links.items() if n in catalog.linked}
 
 
 def _partner_fields(
@@ -253,9 +279,7 @@ def _partner_fields(
         fields.append("gender/.id" if catalog.gender_type == "many2one" else "gender")
     if entity is Entity.GROUP and "kind" in columns:
         fields.append("kind/.id")
-    fields += [
-        f.path for name, f in linked_fields(entity).items() if name in columns and name in catalog.linked
-    ]
+    fields += [f.path for f in _links(entity, columns, catalog).values()]
     return fields
 
 
@@ -293,9 +317,8 @@ def _partner_payload(
     if entity is Entity.GROUP and "kind" in frame.columns:
         ids = frame["kind"].map(catalog.group_kinds)
         out["kind/.id"] = ids.map(lambda v: "" if pd.isna(v) else str(int(v))).astype("str")
-    for name, linked in linked_fields(entity).items():
-        if name in frame.columns and name in catalog.linked:
-            out[linked.path] = _linked_ids(frame[name], catalog.linked[name].names)
+    for name, linked in _links(entity, frame.columns, catalog).items():
+        out[linked.path] = _linked_ids(frame[name], catalog.linked[name].names)
     return out
 
 
@@ -327,6 +350,8 @@ def date_words(series: pd.Series, order: str) -> pd.Series:
     first, second, third = (pattern[i] for i in (1, 5, 9))  # the letters y/m/d in their order
     sep = pattern[3]
     shown = parts[first] + sep + parts[second] + sep + parts[third]
+    time = text.str.extract(r"^\d{4}-\d{2}-\d{2}[ T](\d{2}:\d{2}(?::\d{2})?)")[0].fillna("")
+    shown = shown.where(time.isin(["", "00:00:00", "00:00"]), shown + " " + time)  # a time, unless midnight
     return shown.where(parts["y"].notna(), text).astype("str")
 
 
@@ -401,8 +426,9 @@ def _partner_stage(
 
     fields = _partner_fields(entity, source.columns, catalog, sent)
     columns = {path: (c, kind) for c, (path, kind) in sent.items()}
+    links = _links(entity, source.columns, catalog)
     for load in fields:
-        if load.split("/")[0] in ("gender", "kind", *linked_fields(entity)):
+        if load.split("/")[0] in ("gender", "kind", *links):
             columns[load] = (load.split("/")[0], "coded")
     return StagePlan(entity, PARTNER, fields, rows, build=build, **_cell_rules(canon, columns, empty_cells))
 
@@ -786,8 +812,10 @@ def _compare_kinds(stage: StagePlan, catalog: Catalog) -> dict[str, tuple[str, s
     """load column -> (server field, kind) for every column the diff compares (importer.fields)."""
     declared = compare_kinds(stage.entity)
     if stage.entity in (Entity.INDIVIDUAL, Entity.GROUP):  # and the deployment's own fields
-        sent = _sent_fields(stage.entity, pd.Index([f.split("/")[0] for f in stage.fields]), catalog)
+        names = pd.Index([f.split("/")[0] for f in stage.fields])
+        sent = _sent_fields(stage.entity, names, catalog)
         declared = {path: kind for path, kind in sent.values()} | declared
+        declared |= {f.path: f.kind.compare for f in _links(stage.entity, names, catalog).values()}
     kinds: dict[str, tuple[str, str]] = {}
     for column in stage.fields[1:]:
         base = column.split("/")[0]

@@ -969,6 +969,9 @@ def summary_text(report: RunReport, *, max_errors: int = 5) -> str:
     refused = errors - report.error_count
     by_server = f" ({refused} refused by the server)" if refused else ""
     lines.append(f"Problems: {errors} error(s){by_server}, {warnings} warning(s)")
+    for key, words in (("tags_created", "Tags created"), ("tags_to_create", "Tags a real run would create")):
+        if report.meta.get(key):  # create_tags: the clerk sees every tag the run added to the registry
+            lines.append(f"{words}: " + ", ".join(report.meta[key]))
     if errors:
         first = all_errors.head(max_errors)
         lines.append("")

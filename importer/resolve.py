@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from importer.canonical import CanonicalTable
 from importer.catalog import PARTNER, Catalog
-from importer.fields import FIELDS
 from importer.mapping import Mapping
 from importer.normalise import canonical_code_lists, canonical_codes, fold
 from importer.outcome import Entity
@@ -63,7 +62,8 @@ def linked_field_of(column: str) -> str:
 
 
 def _resolve_linked(tables: dict[Entity, CanonicalTable], catalog: Catalog) -> None:
-    """Areas and tags named by code or name become the record's name as the server shows it.
+    """Areas, tags and the deployment's relational fields named by code, name or external id
+    become the record's name as the server shows it.
 
     A text that names no record, or several, is left as written: the
     validator reports it (``unknown_code``, ``ambiguous_code``), never guesses.
@@ -77,9 +77,7 @@ def _resolve_linked(tables: dict[Entity, CanonicalTable], catalog: Catalog) -> N
             records = catalog.linked.get(name)
             if records is None:
                 continue
-            many = (
-                name in FIELDS[entity] and FIELDS[entity][name].kind.cell == "coded_list"
-            )  # several in a cell
+            many = records.many  # several in a cell (tags)
 
             def one(text: str, by_text: dict[str, str] = records.by_text, many: bool = many) -> str:
                 parts = [p.strip() for p in text.split(",")] if many else [text]

@@ -345,6 +345,7 @@ def build_schema(
 
 
 INTEGER = r"^-?\d+$"
+ISO_DATETIME = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
 
 
 def _sanitised(series: pd.Series) -> pd.Series:
@@ -403,6 +404,8 @@ def _server_field_checks(
         cell = field.kind.cell
         if cell == "date":
             checks = _date_checks()
+        elif cell == "datetime":  # parsed to "YYYY-MM-DD HH:MM:SS" (canonical), or left as written
+            checks = [_pattern(ISO_DATETIME, "bad_date")]
         elif cell == "integer":
             checks = [_pattern(INTEGER, "bad_integer")]
         elif cell == "number":

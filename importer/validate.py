@@ -20,6 +20,7 @@ import pandera.pandas as pa
 
 from importer.canonical import CanonicalTable, id_column
 from importer.catalog import PARTNER, Catalog
+from importer.fields import RegistryField, server_field
 from importer.forms import (
     BOOLEAN_FORM,
     EMAIL_FORM,
@@ -27,6 +28,7 @@ from importer.forms import (
     PHONE_FORM,
     date_form,
     date_reading,
+    datetime_form,
     pattern_form,
 )
 from importer.mapping import FIELD_KINDS
@@ -125,12 +127,21 @@ def expected_form(canon: CanonicalTable, column: str, catalog: Catalog) -> str:
         return pattern_form(catalog.phone_regex) if catalog.phone_regex else PHONE_FORM
     if column.startswith((PHONE_DATE_PREFIX, ID_EXPIRY_PREFIX)):
         return date_form(canon.date_orders.get(column, "iso"))
-    kind = FIELD_KINDS[canon.entity].get(column)
+    kind = FIELD_KINDS[canon.entity].get(column) or _server_cell(column, catalog)
     if kind == "date":
         return date_form(canon.date_orders.get(column, "iso"))
+    if kind == "datetime":
+        return datetime_form(canon.date_orders.get(column, "iso"))
     if kind == "phone":
         return pattern_form(catalog.phone_regex) if catalog.phone_regex else PHONE_FORM
     return {"email": EMAIL_FORM, "number": NUMBER_FORM, "bool": BOOLEAN_FORM}.get(kind or "", "")
+
+
+def _server_cell(column: str, catalog: Catalog) -> str | None:
+    """How a deployment's own field's cell is read (its kind as the server describes it), if it is one."""
+    described = catalog.fields.get(PARTNER, {}).get(column)
+    field = server_field(column, described) if described else None
+    return field.kind.cell if isinstance(field, RegistryField) else None
 
 
 def _hint(value: str, options: list[str]) -> str | None:

@@ -17,7 +17,7 @@ import ast
 import sqlite3
 from typing import TYPE_CHECKING
 
-from .errors import ValidationError
+from .errors import UserError, ValidationError
 from .models import BASE_MODELS, MODELS, Field, Model
 
 if TYPE_CHECKING:
@@ -30,9 +30,12 @@ _COLUMN_TYPES = {
     "datetime": "TEXT",
     "float": "REAL",
     "integer": "INTEGER",
+    "many2one": "INTEGER",
     "selection": "TEXT",
     "text": "TEXT",
 }
+#: Columns of `ir_model_fields` added after the first sandboxes were saved (relational fields).
+_LATER_COLUMNS = ("relation", "relation_table", "column1", "column2")
 BAD_SELECTION = (
     "The Selection Options expression is not a valid Pythonic expression.Please provide an "
     "expression in the [('key','Label'), ...] format."
@@ -40,19 +43,51 @@ BAD_SELECTION = (
 
 
 def ensure_ir_model(conn: sqlite3.Connection | sqlite3.Cursor) -> None:
-    """One `ir.model` row per shipped model (added for databases made before a model existed)."""
+    """One `ir.model` row per shipped model (added for databases made before a model existed).
+
+    A database saved before relational custom fields existed gains their columns too.
+    """
     known = {r[0] for r in conn.execute("SELECT model FROM ir_model")}
     rows = [(m.description, m.name, "base") for m in BASE_MODELS.values() if m.name not in known]
     if rows:
         conn.executemany("INSERT INTO ir_model (name, model, state) VALUES (?, ?, ?)", rows)
+    columns = {r[1] for r in conn.execute('PRAGMA table_info("ir_model_fields")')}
+    for name in _LATER_COLUMNS:
+        if name not in columns:
+            conn.execute(f'ALTER TABLE "ir_model_fields" ADD COLUMN "{name}" TEXT')
+
+
+def m2m_names(model: Model, comodel: Model) -> tuple[str, str, str]:
+    """The link table and columns of a custom many2many, as Odoo names them by default."""
+    tables = sorted([model.table, comodel.table])
+    table = f"x_{tables[0]}_{tables[1]}_rel"
+    if model.table == comodel.table:
+        return table, "id1", "id2"
+    return table, f"{model.table}_id", f"{comodel.table}_id"
 
 
 def build(conn: sqlite3.Connection | sqlite3.Cursor) -> dict[str, Model]:
     """The models of one database: the shipped ones plus its manual fields."""
     extra: dict[str, list[Field]] = {}
-    for model, name, label, ttype, selection, size, required, readonly, help_text, compute in conn.execute(
+    for (
+        model,
+        name,
+        label,
+        ttype,
+        selection,
+        size,
+        required,
+        readonly,
+        help_text,
+        compute,
+        relation,
+        rel_table,
+        column1,
+        column2,
+    ) in conn.execute(
         "SELECT model, name, field_description, ttype, selection, size, required, readonly, help, "
-        "compute FROM ir_model_fields WHERE state = 'manual' ORDER BY id"
+        "compute, relation, relation_table, column1, column2 FROM ir_model_fields "
+        "WHERE state = 'manual' ORDER BY id"
     ):
         if model not in BASE_MODELS:
             continue
@@ -70,6 +105,9 @@ def build(conn: sqlite3.Connection | sqlite3.Cursor) -> dict[str, Model]:
                 size=size or None,
                 help=help_text or "",
                 manual=True,
+                relation=relation or None,
+                rel_table=rel_table if ttype == "many2many" else None,
+                rel_cols=(column1, column2) if ttype == "many2many" else None,
             )
         )
     models = dict(BASE_MODELS)
@@ -100,12 +138,17 @@ def _schema_changed(env: Env) -> None:
 def before_unlink(env: Env, ids: list[int]) -> None:
     """Deleting a manual field drops its column (and its values), as Odoo does."""
     marks = ",".join("?" * len(ids))
-    for name, model_name in env.execute(
-        f"SELECT name, model FROM ir_model_fields WHERE state = 'manual' AND id IN ({marks})", ids
+    for name, model_name, ttype, rel_table in env.execute(
+        "SELECT name, model, ttype, relation_table FROM ir_model_fields "
+        f"WHERE state = 'manual' AND id IN ({marks})",
+        ids,
     ).fetchall():
         model = BASE_MODELS.get(model_name)
         if model is not None and name not in model.fields:
-            env.execute(f'ALTER TABLE "{model.table}" DROP COLUMN "{name}"')
+            if ttype == "many2many":
+                env.execute(f'DROP TABLE IF EXISTS "{rel_table}"')
+            else:
+                env.execute(f'ALTER TABLE "{model.table}" DROP COLUMN "{name}"')
             _schema_changed(env)
 
 
@@ -113,11 +156,12 @@ def after_create(env: Env, ids: list[int]) -> None:
     """Check new manual fields and add their columns (in the call's transaction)."""
     marks = ",".join("?" * len(ids))
     rows = env.execute(
-        "SELECT f.id, f.name, f.ttype, f.selection, f.state, m.model FROM ir_model_fields f "
-        f"JOIN ir_model m ON m.id = f.model_id WHERE f.id IN ({marks})",
+        "SELECT f.id, f.name, f.ttype, f.selection, f.state, m.model, f.relation, f.relation_table, "
+        f"f.column1, f.column2 FROM ir_model_fields f JOIN ir_model m ON m.id = f.model_id "
+        f"WHERE f.id IN ({marks})",
         ids,
     ).fetchall()
-    for fid, name, ttype, selection, state, model_name in rows:
+    for fid, name, ttype, selection, state, model_name, relation, rel_table, col1, col2 in rows:
         if state != "manual" or not name.startswith("x_"):
             raise ValidationError("Custom fields must have a name that starts with 'x_'!")
         model = BASE_MODELS.get(model_name)
@@ -136,5 +180,21 @@ def after_create(env: Env, ids: list[int]) -> None:
         if ttype == "selection":
             parse_selection(selection)
         env.execute("UPDATE ir_model_fields SET model = ? WHERE id = ?", (model_name, fid))
-        env.execute(f'ALTER TABLE "{model.table}" ADD COLUMN "{name}" {_COLUMN_TYPES[ttype]}')
+        if ttype in ("many2one", "many2many"):
+            comodel = BASE_MODELS.get(relation or "")
+            if comodel is None:
+                raise UserError(f"Model {relation} does not exist!")
+        if ttype == "many2many":
+            table, own, other = m2m_names(model, comodel)
+            table, own, other = rel_table or table, col1 or own, col2 or other
+            env.execute(
+                "UPDATE ir_model_fields SET relation_table = ?, column1 = ?, column2 = ? WHERE id = ?",
+                (table, own, other, fid),
+            )
+            env.execute(
+                f'CREATE TABLE "{table}" ("{own}" INTEGER NOT NULL, "{other}" INTEGER NOT NULL, '
+                f'PRIMARY KEY ("{own}", "{other}"))'
+            )
+        else:
+            env.execute(f'ALTER TABLE "{model.table}" ADD COLUMN "{name}" {_COLUMN_TYPES[ttype]}')
     _schema_changed(env)

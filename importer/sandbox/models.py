@@ -96,10 +96,21 @@ MEMBERSHIP_KIND_REL = "g2p_group_membership_g2p_group_membership_kind_rel"
 TAGS_REL = "g2p_registrant_tags_res_partner_rel"
 PARTNER_TYPES = (("g", "Group"), ("i", "Individual"))
 # The types a deployment's own field may have in the sandbox (what the custom-fields screen offers
-# for registrant fields, relational types aside).
+# for registrant fields; one2many aside).
 FIELD_TYPES = tuple(
     (t, t.capitalize())
-    for t in ("boolean", "char", "date", "datetime", "float", "integer", "selection", "text")
+    for t in (
+        "boolean",
+        "char",
+        "date",
+        "datetime",
+        "float",
+        "integer",
+        "many2many",
+        "many2one",
+        "selection",
+        "text",
+    )
 )
 
 _BASE: dict[str, Model] = {
@@ -588,6 +599,10 @@ _BASE: dict[str, Model] = {
                 Field("depends", "char", "Dependencies"),
                 Field("required", "boolean", "Required"),
                 Field("readonly", "boolean", "Readonly"),
+                Field("relation", "char", "Related Model"),
+                Field("relation_table", "char", "Relation Table"),
+                Field("column1", "char", "Column 1"),
+                Field("column2", "char", "Column 2"),
                 Field(
                     "state",
                     "selection",

@@ -628,6 +628,18 @@ class Env:
 
     # -- metadata and conveniences -------------------------------------------
 
+    def default_get(self, model_name: str, fields_list: Any) -> dict[str, Any]:
+        """The values a new record would get for these fields when none is given (Odoo's default_get)."""
+        model = MODELS[model_name]
+        cols: dict[str, Any] = {}
+        self._apply_defaults(model, cols)
+        wanted = set(fields_list or [])
+        return {
+            name: bool(value) if model.fields[name].type == "boolean" else value
+            for name, value in cols.items()
+            if name in wanted
+        }
+
     def fields_get(self, model_name: str, allfields: Any = None, attributes: Any = None) -> dict:
         model = MODELS[model_name]
         names = list(allfields) if allfields else list(model.fields)

@@ -41,6 +41,7 @@ READ_METHODS = {
     "exists",
     "check_access_rights",
     "get_external_id",
+    "default_get",
 }
 PUBLIC_METHODS = READ_METHODS | {"create", "write", "unlink", "load"}
 _PRIVATE = re.compile(r"^_")
@@ -268,6 +269,7 @@ _METHODS: dict[str, Callable[[Env, str, list, dict], Any]] = {
     "write": _call(Env.write),
     "unlink": _call(Env.unlink),
     "fields_get": _call(Env.fields_get),
+    "default_get": _call(Env.default_get),
     "name_search": _call(Env.name_search),
     "name_get": _call(Env.name_get),
     "read_group": _call(Env.read_group),
