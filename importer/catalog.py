@@ -43,6 +43,37 @@ class Catalog:
     online: bool = False
     #: registrant field (area_id, tags_ids) -> the records a cell may name (fetch_linked_records)
     linked: dict[str, LinkedRecords] = field(default_factory=dict)
+    #: relationship types (g2p.relationship) by their name: sides, inverse name, both ways or not
+    relation_types: dict[str, RelationType] = field(default_factory=dict)
+
+
+#: A relationship type's side ("i" / "g", False: either), as a clerk calls it.
+SIDE_WORDS = {"i": "a person", "g": "a household"}
+
+
+@dataclass(frozen=True)
+class RelationType:
+    """One relationship type (``g2p.relationship``) as the registry defines it.
+
+    ``source_type`` / ``destination_type`` say which ends must be a person
+    (``i``) or a household (``g``), ``""`` when either may be; the server
+    refuses a relationship whose ends do not fit ("This registrant is not
+    applicable for this relation type.").  ``inverse`` names the type read
+    from the other end ("Child" for "Parent"); ``bidirectional`` types read
+    the same from both ends (docs/architecture.md §2).
+    """
+
+    id: int
+    name: str
+    inverse: str
+    source_type: str
+    destination_type: str
+    bidirectional: bool
+
+    @property
+    def symmetric(self) -> bool:
+        """It reads the same from both ends, which take the same kind of registrant ("Spouse")."""
+        return self.bidirectional and self.source_type == self.destination_type
 
 
 @dataclass(frozen=True)
@@ -123,9 +154,32 @@ def fetch_linked_records(client: OdooClient, catalog: Catalog, mapping: Mapping)
     if people is not None and any(b.bank for b in people.banks):  # banks named by BIC or name
         wanted[BANK_FIELD] = FIELDS[Entity.BANK][BANK_FIELD]
     for name, linked in wanted.items():
-        rows = client.search_read(linked.relation, [], ["name", *linked.match])
+        extra = RELATION_TYPE_FIELDS if name == "relation" else ()
+        rows = client.search_read(linked.relation, [], ["name", *linked.match, *extra])
         label = described.get(name, {}).get("string") or linked.label or name  # the server's, or ours
         catalog.linked[name] = _linked_records(str(label), rows, linked.match)
+        if name == "relation":
+            catalog.relation_types = relation_types(rows)
+
+
+#: What the plan and the checks need of a relationship type, read with its name.
+RELATION_TYPE_FIELDS = ("name_inverse", "bidirectional", "source_type", "destination_type")
+
+
+def relation_types(rows: list[dict[str, Any]]) -> dict[str, RelationType]:
+    """Relationship types by name, from ``g2p.relationship`` records (unset sides are "")."""
+    return {
+        str(r["name"]): RelationType(
+            id=int(r["id"]),
+            name=str(r["name"]),
+            inverse=str(r.get("name_inverse") or ""),
+            source_type=str(r.get("source_type") or ""),
+            destination_type=str(r.get("destination_type") or ""),
+            bidirectional=bool(r.get("bidirectional")),
+        )
+        for r in rows
+        if r.get("name")
+    }
 
 
 def _linked_records(label: str, rows: list[dict[str, Any]], match: tuple[str, ...]) -> LinkedRecords:

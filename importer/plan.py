@@ -25,6 +25,7 @@ from importer.canonical import (
     bank_account_column,
     bank_column,
     compose_names,
+    directed_ends,
     id_column,
     id_expiry_column,
     phone_column,
@@ -616,11 +617,12 @@ def _relationship_stage(
     """Relationships between registrants (g2p.reg.rel): each end by the external id of a person or
     of a household (``households``: the keys known to be households, the file's and the server's)."""
     frame = canon.frame.loc[valid]
+    source, destination = directed_ends(frame)  # "B Child A" is sent as "A Parent B"
     rows = _skeleton(
         frame,
         make_xids(namespace, Entity.RELATIONSHIP, frame["key"]),
-        source_key=frame["source"],
-        destination_key=frame["destination"],
+        source_key=source,
+        destination_key=destination,
     )
     relations = catalog.linked.get("relation")
     dated = [c for c in ("start_date", "end_date") if c in frame.columns]
@@ -631,8 +633,8 @@ def _relationship_stage(
             ~group, make_xids(namespace, Entity.GROUP, keys)
         )
 
-    rows["source/id"] = end(frame["source"])
-    rows["destination/id"] = end(frame["destination"])
+    rows["source/id"] = end(source)
+    rows["destination/id"] = end(destination)
     rows["relation/.id"] = _linked_ids(frame["relation"], relations.names) if relations else ""
     for column in dated:  # a datetime on the server: a date is stored as its midnight
         rows[column] = _midnight(frame[column])

@@ -23,7 +23,9 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from importer.canonical import (
+    RELATION_SIDES,
     bank_account_column,
+    directed_ends,
     id_column,
     id_expiry_column,
     phone_column,
@@ -95,6 +97,12 @@ RULES: dict[str, Rule] = {
     ),
     "related_to_self": Rule("destination", "a registrant cannot be related to themself ('{value}')"),
     "unknown_registrant": Rule(None, "registrant '{value}' is neither in this file nor on the server"),
+    "wrong_side": Rule(
+        "relation",
+        "'{value}' relates {other} in the registry, and this row's registrants are not of those kinds "
+        "(the registry refuses such a relationship)",
+        other=RELATION_SIDES,
+    ),
     "bad_json": Rule(
         None,
         '\'{value}\' is not additional information the registry can keep: expected {{"key": "value", ...}}',
@@ -341,7 +349,44 @@ def build_schema(
     for k, v in extra.items():
         if k in schema.columns and k not in {"key", "name"}:
             schema = schema.update_column(k, checks=list(schema.columns[k].checks) + list(v.checks))
-    return _with_cross_checks(schema, entity, catalog, columns)
+    schema = _with_cross_checks(schema, entity, catalog, columns)
+    if entity is Entity.RELATIONSHIP and catalog.relation_types and known_groups is not None:
+        schema = _with_side_check(schema, catalog, known_groups, known_individuals)
+    return schema
+
+
+def _with_side_check(
+    schema: pa.DataFrameSchema, catalog: Catalog, groups: pd.Series, registrants: pd.Series | None
+) -> pa.DataFrameSchema:
+    """Each end of a relationship is a person or a household as its type says (``wrong_side``).
+
+    The server refuses the rest ("This registrant is not applicable for this
+    relation type."), and one refused row would void its whole ``load`` call.
+    An end is a household when its key is a household's (the file's or one
+    of ours on the server), as the plan sends it; an unknown end is left to
+    ``unknown_registrant``.
+    """
+    types = catalog.relation_types
+    wanted = {
+        side: {name: getattr(rtype, f"{side}_type") for name, rtype in types.items()}
+        for side in ("source", "destination")
+    }
+
+    def fits(df: pd.DataFrame) -> pd.Series:
+        ok = pd.Series(True, index=df.index)
+        for side, end in zip(("source", "destination"), directed_ends(df), strict=True):
+            need = df["relation"].map(wanted[side]).fillna("")
+            group = isin(end, groups)
+            known = group | (isin(end, registrants) if registrants is not None else True)
+            ok &= ~(known & (((need == "i") & group) | ((need == "g") & ~group)))
+        return ok
+
+    return pa.DataFrameSchema(
+        columns=schema.columns,
+        checks=[*schema.checks, pa.Check(fits, name="wrong_side")],
+        strict=False,
+        coerce=False,
+    )
 
 
 INTEGER = r"^-?\d+$"

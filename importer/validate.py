@@ -239,6 +239,7 @@ def validate_tables(
             known_groups = _known(tables.get(Entity.GROUP), server_groups)
             known_individuals = _known(tables.get(Entity.INDIVIDUAL), server_individuals)
         if entity is Entity.RELATIONSHIP:  # either end may be a person or a household
+            known_groups = _known(tables.get(Entity.GROUP), server_groups)
             known_individuals = pd.concat(
                 [
                     _known(tables.get(Entity.GROUP), server_groups),
