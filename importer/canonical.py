@@ -117,8 +117,18 @@ def relationship_keys(frame: pd.DataFrame) -> pd.Series:
 
 def reg_id_keys(frame: pd.DataFrame) -> pd.Series:
     """A person's ID of one type from an IDs sheet: the same key (and record) as from an ID column."""
-    kind = frame["id_type"].map(lambda text: slug(fold(text)) or "_")
+    kind = frame["id_type"].map(lambda text: slug(text) or "_")  # as an ID column's type (plan.reg_id_stage)
     return (frame["individual"] + "__" + kind).astype("str")
+
+
+def column_id_keys(people: pd.DataFrame) -> pd.Series:
+    """The keys of the IDs people's own ID columns give (``<person>__<type>``), as :func:`reg_id_keys`."""
+    parts = [pd.Series([], dtype="str")]
+    for column in people.columns:
+        if column.startswith(id_column("")):
+            given = people.loc[people[column] != "", "key"]
+            parts.append(given + "__" + slug(column.removeprefix(id_column(""))))
+    return pd.concat(parts, ignore_index=True).astype("str")
 
 
 def constant(value: str, n: int) -> pd.Categorical:

@@ -43,6 +43,9 @@ class Catalog:
     online: bool = False
     #: registrant field (area_id, tags_ids) -> the records a cell may name (fetch_linked_records)
     linked: dict[str, LinkedRecords] = field(default_factory=dict)
+    #: whether ``id_types`` lists every ID type there is (the server's, or the mapping's ``allowed``
+    #: list offline), so a type not in it may be refused
+    id_types_listed: bool = True
     #: relationship types (g2p.relationship) by their name: sides, inverse name, both ways or not
     relation_types: dict[str, RelationType] = field(default_factory=dict)
 
@@ -208,12 +211,14 @@ def offline_catalog(mapping: Mapping) -> Catalog:
     member_kinds = mapping.allowed.get("membership.kind") or ["Head"]
     group_kinds = mapping.allowed.get("group.kind") or kinds
     ids = mapping.entities.get(Entity.INDIVIDUAL)
+    listed = mapping.allowed.get("id_type") or mapping.allowed.get("reg_id.id_type")
     return Catalog(
         genders=genders,
         group_kinds={k: 0 for k in group_kinds},
         membership_kinds={k: 0 for k in member_kinds},
         unique_kinds={"Head"},
-        id_types={name: (None, None) for name in (ids.ids if ids else {})},
+        id_types={name: (None, None) for name in [*(ids.ids if ids else {}), *(listed or [])]},
+        id_types_listed=listed is not None,
         online=False,
     )
 
