@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 from conftest import settings_for
+from openpyxl import Workbook
 
 from importer.client import OdooClient
 from importer.pipeline import ImportOptions, run_import
@@ -34,6 +35,7 @@ def _run(
     nid_column: bool = False,
     mode: str = "import",
     allowed: dict | None = None,
+    xlsx: bool = False,
 ):
     person: dict = {
         "file": "people*.csv",
@@ -44,7 +46,7 @@ def _run(
         person["ids"] = {"National ID": "nid"}
     entities: dict = {"individual": person} if people is not None else {}
     entities["reg_id"] = {
-        "file": "ids*.csv",
+        "file": "ids*.xlsx" if xlsx else "ids*.csv",
         "individual": "person",
         "fields": {"id_type": "type", "value": "number", "expiry_date": "until"},
     }
@@ -57,8 +59,14 @@ def _run(
     if allowed:
         mapping["allowed"] = allowed
     (tmp_path / "ids.yaml").write_text(yaml.safe_dump(mapping, sort_keys=False), encoding="utf-8")
-    files = [tmp_path / "ids.csv"]
-    (tmp_path / "ids.csv").write_text("\n".join(ids) + "\n", encoding="utf-8")
+    if xlsx:  # a cell beginning with "=" is saved as a formula, without its value
+        book = Workbook()
+        for line in ids:
+            book.active.append(line.split(","))
+        book.save(tmp_path / "ids.xlsx")
+    else:
+        (tmp_path / "ids.csv").write_text("\n".join(ids) + "\n", encoding="utf-8")
+    files = [tmp_path / ("ids.xlsx" if xlsx else "ids.csv")]
     if people is not None:
         (tmp_path / "people.csv").write_text("\n".join(people) + "\n", encoding="utf-8")
         files.insert(0, tmp_path / "people.csv")
@@ -75,12 +83,12 @@ def _ids(sb: Sandbox) -> set[tuple[str, str, str, str]]:
 
 def _sheet_rows(result) -> dict[int, str]:
     rows = result.report.rows
-    return rows[rows["file"] == "ids.csv"].set_index("row")["status"].to_dict()
+    return rows[rows["file"].str.startswith("ids.")].set_index("row")["status"].to_dict()
 
 
 def _codes(result) -> set[tuple[int, str]]:
     problems = result.report.problems
-    mine = problems[problems["file"] == "ids.csv"]
+    mine = problems[problems["file"].str.startswith("ids.")]
     return set(zip(mine["row"].astype(int), mine["code"], strict=True))
 
 
@@ -192,3 +200,13 @@ def test_offline_validation_checks_types_only_against_the_mappings_list(tmp_path
     assert (5, "unknown_code") not in _codes(unlisted)
     listed = _run(None, tmp_path, ids, mode="validate", allowed={"id_type": ["National ID", "Passport"]})
     assert _codes(listed) == {(5, "unknown_code")}
+
+
+def test_a_cell_error_on_a_row_of_the_ids_sheet_holds_that_row_back(tmp_path: Path) -> None:
+    with Sandbox() as sb:
+        result = _run(sb, tmp_path, [*IDS[:3], "P2,National ID,5438728103,=TODAY()+365"], xlsx=True)
+        assert _sheet_rows(result)[4] == "failed"
+        assert _codes(result) == {(4, "formula_no_value")}  # the expiry cell, read as empty: valid
+        records = result.report.records.set_index("key")
+        assert records.loc["P2__national_id", "status"] == "skipped"  # held back with its row
+        assert {person for person, *_ in _ids(sb)} == {"Ana"}  # nothing of Ben's row was sent
