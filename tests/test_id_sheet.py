@@ -36,6 +36,7 @@ def _run(
     mode: str = "import",
     allowed: dict | None = None,
     xlsx: bool = False,
+    values: dict | None = None,
 ):
     person: dict = {
         "file": "people*.csv",
@@ -58,6 +59,8 @@ def _run(
     }
     if allowed:
         mapping["allowed"] = allowed
+    if values:
+        mapping["values"] = values
     (tmp_path / "ids.yaml").write_text(yaml.safe_dump(mapping, sort_keys=False), encoding="utf-8")
     if xlsx:  # a cell beginning with "=" is saved as a formula, without its value
         book = Workbook()
@@ -210,3 +213,16 @@ def test_a_cell_error_on_a_row_of_the_ids_sheet_holds_that_row_back(tmp_path: Pa
         records = result.report.records.set_index("key")
         assert records.loc["P2__national_id", "status"] == "skipped"  # held back with its row
         assert {person for person, *_ in _ids(sb)} == {"Ana"}  # nothing of Ben's row was sent
+
+
+def test_a_type_by_the_mappings_alias_is_the_same_record_as_by_its_name(tmp_path: Path) -> None:
+    with Sandbox() as sb:
+        assert _run(sb, tmp_path, IDS[:2]).exit_code == 0
+        aliased = _run(
+            sb,
+            tmp_path,
+            ["person,type,number,until", "P1,NID,1156998806,"],
+            values={"reg_id.id_type": {"NID": "National ID"}},
+        )
+        assert _sheet_rows(aliased) == {2: "unchanged"}
+        assert _ids(sb) == {("Ana", "National ID", "1156998806", "")}
