@@ -91,6 +91,46 @@ def phone_date_column(n: int) -> str:
     return f"phone_date:{n}"
 
 
+#: A relationship row whose ends are sent the other way round ("1"): its type was written by
+#: its inverse name ("Child" for "Parent"), or it reads the same both ways and the ends are put
+#: in one order (set by the resolver; absent: every row as written).
+REVERSED = "reversed"
+#: Which ends a relationship row's type takes, in words and in the clerk's column order (for messages).
+RELATION_SIDES = "relation_sides"
+
+
+def directed_ends(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """A relationship's (source, destination) as sent: the file's ends, swapped where reversed."""
+    source, destination = frame["source"], frame["destination"]
+    if REVERSED not in frame.columns:
+        return source, destination
+    swap = frame[REVERSED] == "1"
+    return source.where(~swap, destination), destination.where(~swap, source)
+
+
+def relationship_keys(frame: pd.DataFrame) -> pd.Series:
+    """One key per (source, type, destination) as sent, so "A Parent B" and "B Child A" are one record."""
+    source, destination = directed_ends(frame)
+    kind = frame["relation"].map(lambda text: slug(fold(text)) or "_")
+    return (source + "__" + kind + "__" + destination).astype("str")
+
+
+def reg_id_keys(frame: pd.DataFrame) -> pd.Series:
+    """A person's ID of one type from an IDs sheet: the same key (and record) as from an ID column."""
+    kind = frame["id_type"].map(lambda text: slug(text) or "_")  # as an ID column's type (plan.reg_id_stage)
+    return (frame["individual"] + "__" + kind).astype("str")
+
+
+def column_id_keys(people: pd.DataFrame) -> pd.Series:
+    """The keys of the IDs people's own ID columns give (``<person>__<type>``), as :func:`reg_id_keys`."""
+    parts = [pd.Series([], dtype="str")]
+    for column in people.columns:
+        if column.startswith(id_column("")):
+            given = people.loc[people[column] != "", "key"]
+            parts.append(given + "__" + slug(column.removeprefix(id_column(""))))
+    return pd.concat(parts, ignore_index=True).astype("str")
+
+
 def constant(value: str, n: int) -> pd.Categorical:
     """One text repeated n times, stored once (a million copies of a file name cost ~30 MB)."""
     return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
@@ -191,6 +231,11 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
         data["individual"] = src[spec.individual].astype("str").str.strip()
         columns["group"], columns["individual"] = spec.group, spec.individual  # type: ignore[assignment]
         sources["group"], sources["individual"] = spec.group, spec.individual  # type: ignore[assignment]
+    if spec.entity is Entity.REG_ID:
+        data["individual"] = src[spec.individual].astype("str").str.strip()
+        columns["individual"] = sources["individual"] = spec.individual  # type: ignore[assignment]
+        for name in ("id_type", "value"):  # both required by the mapping; empty cells are row errors
+            data.setdefault(name, empty)
     if spec.entity is Entity.RELATIONSHIP:
         for end, column in (("source", spec.rel_source), ("destination", spec.rel_destination)):
             data[end] = src[column].astype("str").str.strip()
@@ -205,8 +250,9 @@ def _map_entity(binding: Binding, mapping: Mapping) -> CanonicalTable:
     if spec.entity is Entity.MEMBERSHIP:
         frame["key"] = frame["group"] + "__" + frame["individual"]
     elif spec.entity is Entity.RELATIONSHIP:  # one of each type between two registrants
-        kind = frame["relation"].map(lambda text: slug(fold(text)) or "_")
-        frame["key"] = frame["source"] + "__" + kind + "__" + frame["destination"]
+        frame["key"] = relationship_keys(frame)
+    elif spec.entity is Entity.REG_ID:  # one of each type per person
+        frame["key"] = reg_id_keys(frame)
     elif spec.key:
         frame["key"] = src[spec.key].astype("str").str.strip()
         columns["key"] = sources["key"] = spec.key

@@ -43,6 +43,40 @@ class Catalog:
     online: bool = False
     #: registrant field (area_id, tags_ids) -> the records a cell may name (fetch_linked_records)
     linked: dict[str, LinkedRecords] = field(default_factory=dict)
+    #: whether ``id_types`` lists every ID type there is (the server's, or the mapping's ``allowed``
+    #: list offline), so a type not in it may be refused
+    id_types_listed: bool = True
+    #: relationship types (g2p.relationship) by their name: sides, inverse name, both ways or not
+    relation_types: dict[str, RelationType] = field(default_factory=dict)
+
+
+#: A relationship type's side ("i" / "g", False: either), as a clerk calls it.
+SIDE_WORDS = {"i": "a person", "g": "a household"}
+
+
+@dataclass(frozen=True)
+class RelationType:
+    """One relationship type (``g2p.relationship``) as the registry defines it.
+
+    ``source_type`` / ``destination_type`` say which ends must be a person
+    (``i``) or a household (``g``), ``""`` when either may be; the server
+    refuses a relationship whose ends do not fit ("This registrant is not
+    applicable for this relation type.").  ``inverse`` names the type read
+    from the other end ("Child" for "Parent"); ``bidirectional`` types read
+    the same from both ends (docs/architecture.md §2).
+    """
+
+    id: int
+    name: str
+    inverse: str
+    source_type: str
+    destination_type: str
+    bidirectional: bool
+
+    @property
+    def symmetric(self) -> bool:
+        """It reads the same from both ends, which take the same kind of registrant ("Spouse")."""
+        return self.bidirectional and self.source_type == self.destination_type
 
 
 @dataclass(frozen=True)
@@ -126,21 +160,47 @@ def fetch_linked_records(client: OdooClient, catalog: Catalog, mapping: Mapping)
     if people is not None and any(b.bank for b in people.banks):  # banks named by BIC or name
         wanted[BANK_FIELD] = FIELDS[Entity.BANK][BANK_FIELD]
     for name, linked in wanted.items():
+        extra = RELATION_TYPE_FIELDS if name == "relation" else ()
         if linked.match:  # a registry field we know: its records by name and by their codes
-            rows, match = client.search_read(linked.relation, [], ["name", *linked.match]), linked.match
+            rows = client.search_read(linked.relation, [], ["name", *linked.match, *extra])
+            match = linked.match
         else:  # a deployment's field to any model: by the name the server shows, and the record's own
-            rows, match = _display_rows(client, linked.relation)
+            rows, match = _display_rows(client, linked.relation, extra)
         label = described.get(name, {}).get("string") or linked.label or name  # the server's, or ours
         xids = _external_ids(client, linked.relation, [int(r["id"]) for r in rows])
         many = linked.kind.cell == "coded_list"
         catalog.linked[name] = _linked_records(str(label), rows, match, xids, many)
+        if name == "relation":
+            catalog.relation_types = relation_types(rows)
 
 
-def _display_rows(client: OdooClient, model: str) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+#: What the plan and the checks need of a relationship type, read with its name.
+RELATION_TYPE_FIELDS = ("name_inverse", "bidirectional", "source_type", "destination_type")
+
+
+def relation_types(rows: list[dict[str, Any]]) -> dict[str, RelationType]:
+    """Relationship types by name, from ``g2p.relationship`` records (unset sides are "")."""
+    return {
+        str(r["name"]): RelationType(
+            id=int(r["id"]),
+            name=str(r["name"]),
+            inverse=str(r.get("name_inverse") or ""),
+            source_type=str(r.get("source_type") or ""),
+            destination_type=str(r.get("destination_type") or ""),
+            bidirectional=bool(r.get("bidirectional")),
+        )
+        for r in rows
+        if r.get("name")
+    }
+
+
+def _display_rows(
+    client: OdooClient, model: str, extra: tuple[str, ...] = ()
+) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
     """Every record of ``model`` with its display name as ``name`` (and its own ``name`` as a match)."""
     own = client.fields_get(model, attributes=["type", "store"]).get("name", {})
     has_name = own.get("type") in ("char", "text") and own.get("store", True)
-    rows = client.search_read(model, [], ["display_name", *(["name"] if has_name else [])])
+    rows = client.search_read(model, [], ["display_name", *(["name"] if has_name else []), *extra])
     shown = [{**r, "own_name": r.get("name"), "name": r.get("display_name")} for r in rows]
     return shown, ("own_name",) if has_name else ()
 
@@ -196,12 +256,14 @@ def offline_catalog(mapping: Mapping) -> Catalog:
     member_kinds = mapping.allowed.get("membership.kind") or ["Head"]
     group_kinds = mapping.allowed.get("group.kind") or kinds
     ids = mapping.entities.get(Entity.INDIVIDUAL)
+    listed = mapping.allowed.get("id_type") or mapping.allowed.get("reg_id.id_type")
     return Catalog(
         genders=genders,
         group_kinds={k: 0 for k in group_kinds},
         membership_kinds={k: 0 for k in member_kinds},
         unique_kinds={"Head"},
-        id_types={name: (None, None) for name in (ids.ids if ids else {})},
+        id_types={name: (None, None) for name in [*(ids.ids if ids else {}), *(listed or [])]},
+        id_types_listed=listed is not None,
         online=False,
     )
 

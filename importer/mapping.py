@@ -111,7 +111,7 @@ class EntitySpec:
     group: str | None = None  # membership: column with the group's key
     rel_source: str | None = None  # relationship: column with one registrant's key
     rel_destination: str | None = None  # relationship: column with the other registrant's key
-    individual: str | None = None  # membership: column with the individual's key
+    individual: str | None = None  # membership, reg_id: column with the individual's key
 
     def columns(self) -> list[str]:
         """Every column this entity reads, for checking against the file's headers."""
@@ -325,7 +325,13 @@ def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: st
         raise _fail(
             path, "entities.relationship needs 'source' and 'destination' key columns and a relation field"
         )
-    if entity not in LINKS and not spec.key and not spec.identity:
+    if entity is Entity.REG_ID and not (spec.individual and {"id_type", "value"} <= set(spec.fields)):
+        raise _fail(
+            path,
+            "entities.reg_id (a sheet of IDs, one per row) needs an 'individual' column with the person's "
+            "key and the fields id_type and value (expiry_date optional)",
+        )
+    if entity not in LINKS and entity is not Entity.REG_ID and not spec.key and not spec.identity:
         raise _fail(path, f"entities.{entity.value} needs a 'key' column or an 'identity' list")
     if entity is Entity.INDIVIDUAL:
         _check_name_parts(spec, path)
@@ -400,6 +406,9 @@ def _phone_specs(entity: Entity, raw: Any, path: Path) -> tuple[PhoneSpec, ...]:
     return tuple(PhoneSpec(column, collected) for column, collected in pairs)
 
 
+#: The entities a mapping may read from a sheet or file of their own, in the order they are bound.
+SHEET_ENTITIES = (Entity.GROUP, Entity.INDIVIDUAL, Entity.REG_ID, Entity.MEMBERSHIP, Entity.RELATIONSHIP)
+
 #: Entities that link two records (their key is made of the two ends): no key column of their own.
 LINKS = (Entity.MEMBERSHIP, Entity.RELATIONSHIP)
 
@@ -449,8 +458,10 @@ def load_mapping(path: str | Path) -> Mapping:
             entity = Entity(name)
         except ValueError:
             raise _fail(
-                path, f"unknown entity '{name}': use group, individual, membership, relationship"
+                path, f"unknown entity '{name}': use {', '.join(e.value for e in SHEET_ENTITIES)}"
             ) from None
+        if entity not in SHEET_ENTITIES:
+            raise _fail(path, f"unknown entity '{name}': use {', '.join(e.value for e in SHEET_ENTITIES)}")
         entities[entity] = _entity_spec(entity, spec, path, date_order)
     if not entities:
         raise _fail(path, "the mapping names no entity")
@@ -513,7 +524,7 @@ def bind(mapping: Mapping, tables: Sequence[SourceTable]) -> list[Binding]:
     """
     bindings: list[Binding] = []
     problems: list[Problem] = []
-    for entity in (Entity.GROUP, Entity.INDIVIDUAL, Entity.MEMBERSHIP, Entity.RELATIONSHIP):
+    for entity in SHEET_ENTITIES:
         spec = mapping.entities.get(entity)
         if spec is None:
             continue

@@ -385,6 +385,9 @@ def _named_registrants(tables: dict[Entity, CanonicalTable]) -> tuple[pd.Series,
     if members is not None:
         groups.append(members.frame["group"])
         people.append(members.frame["individual"])
+    ids = tables.get(Entity.REG_ID)
+    if ids is not None:  # an IDs sheet names people
+        people.append(ids.frame["individual"])
     relations = tables.get(Entity.RELATIONSHIP)
     if relations is not None:
         ends = pd.concat([relations.frame["source"], relations.frame["destination"]], ignore_index=True)

@@ -26,6 +26,7 @@ from importer.canonical import (
     bank_account_column,
     bank_column,
     compose_names,
+    directed_ends,
     id_column,
     id_expiry_column,
     phone_column,
@@ -59,6 +60,11 @@ FileView = Callable[[pd.DataFrame, bool], "tuple[pd.DataFrame, pd.DataFrame | No
 #: One line per field that differs from the server, per record: see :class:`Comparison`.
 CHANGE_COLUMNS = ["field", "column", "before", "after", "cleared"]
 DATE_FORMATS = {"day-first": "{d}/{m}/{y}", "month-first": "{m}/{d}/{y}", "iso": "{y}-{m}-{d}"}
+
+
+#: A skeleton column of records people own: True where the person is on another input row
+#: (an IDs sheet's row), so a note that the person failed names them instead of "on this row".
+PARENT_APART = "parent_apart"
 
 
 @dataclass
@@ -108,11 +114,12 @@ class StagePlan:
                 continue
             hit = isin(self.rows[column], failed.keys()) & ~blocked
             keys = self.rows.loc[hit, column]
+            what, why = f"its {ENTITY_WORDS[parent]} '" + keys + "'", keys.map(failed)
             if parent in self.same_row:  # the row's own reasons already say why: no repeat
-                what = pd.Series(f"its {ENTITY_WORDS[parent]} on this row", index=keys.index)
-                why = pd.Series("", index=keys.index)
-            else:
-                what, why = f"its {ENTITY_WORDS[parent]} '" + keys + "'", keys.map(failed)
+                apart = self.rows.loc[hit, PARENT_APART] if PARENT_APART in self.rows else False
+                here = ~pd.Series(apart, index=keys.index, dtype=bool)
+                what = what.where(~here, f"its {ENTITY_WORDS[parent]} on this row")
+                why = why.where(~here, "")
             parts.append(pd.DataFrame({"what": what, "why": why}, index=keys.index))
             blocked |= hit
         return pd.concat(parts) if parts else pd.DataFrame({"what": [], "why": []}, dtype="str")
@@ -515,6 +522,42 @@ def reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str) -> Sta
     return _owned_stage(Entity.REG_ID, fields, parts)
 
 
+def with_id_sheet(
+    stage: StagePlan | None, sheet: CanonicalTable, catalog: Catalog, namespace: str, valid: pd.Index
+) -> StagePlan:
+    """The people's IDs with those of an IDs sheet (one ID per row) added: one stage, one key scheme.
+
+    A sheet row is keyed ``<person>__<type>`` as an ID column is, so the same
+    ID given either way is the same record; the validator refused a sheet row
+    repeating one (``duplicate_id``).  Its person is on another row: a note
+    that the person failed names them.
+    """
+    frame = sheet.frame.loc[valid]
+    part = _skeleton(
+        frame,
+        make_xids(namespace, Entity.REG_ID, frame["key"]),
+        parent=frame["individual"],
+        value=frame["value"],
+    )
+    part["partner_id/id"] = make_xids(namespace, Entity.INDIVIDUAL, frame["individual"])
+    part["header"] = sheet.columns.get("value", "value")
+    type_ids = {name: str(type_id or "") for name, (type_id, _regex) in catalog.id_types.items()}
+    part["id_type/.id"] = frame["id_type"].map({t: type_ids.get(t, "") for t in frame["id_type"].unique()})
+    part["expiry_date"] = frame["expiry_date"] if "expiry_date" in frame.columns else ""
+    part[PARENT_APART] = True
+    fields = ["id", "partner_id/id", "id_type/.id", "value"]
+    if "expiry_date" in frame.columns or (stage is not None and "expiry_date" in stage.fields):
+        fields.append("expiry_date")
+    parts = [part]
+    if stage is not None:
+        parts.insert(0, stage.rows.drop(columns=["id"]).assign(**{PARENT_APART: False}))
+    merged = _owned_stage(Entity.REG_ID, fields, parts)
+    if "expiry_date" in merged.rows:  # the people's columns may have no expiry where the sheet has
+        merged.rows["expiry_date"] = merged.rows["expiry_date"].fillna("").astype("str")
+    merged.rows[PARENT_APART] = merged.rows[PARENT_APART].astype(bool)
+    return merged
+
+
 def phone_stage(canon: CanonicalTable, namespace: str) -> StagePlan:
     """Every person's phone numbers: records of their own (g2p.phone.number), one per number given.
 
@@ -642,11 +685,12 @@ def _relationship_stage(
     """Relationships between registrants (g2p.reg.rel): each end by the external id of a person or
     of a household (``households``: the keys known to be households, the file's and the server's)."""
     frame = canon.frame.loc[valid]
+    source, destination = directed_ends(frame)  # "B Child A" is sent as "A Parent B"
     rows = _skeleton(
         frame,
         make_xids(namespace, Entity.RELATIONSHIP, frame["key"]),
-        source_key=frame["source"],
-        destination_key=frame["destination"],
+        source_key=source,
+        destination_key=destination,
     )
     relations = catalog.linked.get("relation")
     dated = [c for c in ("start_date", "end_date") if c in frame.columns]
@@ -657,8 +701,8 @@ def _relationship_stage(
             ~group, make_xids(namespace, Entity.GROUP, keys)
         )
 
-    rows["source/id"] = end(frame["source"])
-    rows["destination/id"] = end(frame["destination"])
+    rows["source/id"] = end(source)
+    rows["destination/id"] = end(destination)
     rows["relation/.id"] = _linked_ids(frame["relation"], relations.names) if relations else ""
     for column in dated:  # a datetime on the server: a date is stored as its midnight
         rows[column] = _midnight(frame[column])
@@ -697,6 +741,10 @@ def build_stages(
         for stage in owned_stages(tables[Entity.INDIVIDUAL], catalog, namespace):
             if len(stage.rows):
                 stages[stage.entity] = stage
+    if Entity.REG_ID in tables:  # an IDs sheet: its rows join the IDs of the people's own columns
+        stages[Entity.REG_ID] = with_id_sheet(
+            stages.get(Entity.REG_ID), tables[Entity.REG_ID], catalog, namespace, valid(Entity.REG_ID)
+        )
     if Entity.MEMBERSHIP in tables:
         stages[Entity.MEMBERSHIP] = _membership_stage(
             tables[Entity.MEMBERSHIP], catalog, namespace, valid(Entity.MEMBERSHIP), empty_cells

@@ -10,8 +10,10 @@ mapping.  Each distinct value is resolved once.
 
 from __future__ import annotations
 
-from importer.canonical import CanonicalTable
-from importer.catalog import PARTNER, Catalog
+import pandas as pd
+
+from importer.canonical import RELATION_SIDES, REVERSED, CanonicalTable, reg_id_keys, relationship_keys
+from importer.catalog import PARTNER, SIDE_WORDS, Catalog
 from importer.mapping import Mapping
 from importer.normalise import canonical_code_lists, canonical_codes, fold
 from importer.outcome import Entity
@@ -21,6 +23,7 @@ CODED = (
     (Entity.INDIVIDUAL, "gender", "gender"),
     (Entity.GROUP, "kind", "group.kind"),
     (Entity.MEMBERSHIP, "kind", "membership.kind"),
+    (Entity.REG_ID, "id_type", "id_type"),  # an IDs sheet: the type by its name on the server
 )
 
 
@@ -29,6 +32,8 @@ def _known(catalog: Catalog, label: str) -> list[str]:
         return catalog.genders
     if label == "group.kind":
         return list(catalog.group_kinds)
+    if label == "id_type":
+        return list(catalog.id_types)
     return list(catalog.membership_kinds)
 
 
@@ -53,7 +58,68 @@ def resolve_codes(
         used[label] = values
     _resolve_selections(tables, catalog, mapping)
     _resolve_linked(tables, catalog)
+    if Entity.REG_ID in tables:  # the key follows the type's name as the server spells it
+        ids = tables[Entity.REG_ID]
+        ids.frame["key"] = reg_id_keys(ids.frame)
+    if Entity.RELATIONSHIP in tables and catalog.relation_types:
+        _resolve_relations(tables[Entity.RELATIONSHIP], catalog)
     return used
+
+
+def _resolve_relations(canon: CanonicalTable, catalog: Catalog) -> None:
+    """Relationship types by name or by inverse name, and the direction each row is sent in.
+
+    "B Child A" is "A Parent B" (OpenG2P's ``name_inverse``): the type is
+    spelled by its name and the ends are sent swapped, under the same key, so
+    writing both is one record (``duplicate_relationship``).  A type that
+    reads the same both ways (``bidirectional``: "Spouse") puts its ends in
+    one order, so "A Spouse B" and "B Spouse A" are one record too.  A text
+    naming no type (or naming one by name and another by inverse: the name
+    wins) is left for the validator.  ``relation_sides`` says, in the
+    clerk's own column order, which end must be a person or a household.
+    """
+    frame = canon.frame
+    types = catalog.relation_types
+    by_name = {fold(name): name for name in types}
+    by_inverse: dict[str, list[str]] = {}
+    for rtype in types.values():
+        if rtype.inverse and fold(rtype.inverse) not in by_name:
+            by_inverse.setdefault(fold(rtype.inverse), []).append(rtype.name)
+
+    def one(text: str) -> tuple[str, bool]:
+        folded = fold(text)
+        if folded in by_name:
+            return by_name[folded], False
+        named = by_inverse.get(folded, [])
+        return (named[0], True) if len(named) == 1 else (text, False)
+
+    uniques = frame["relation"].unique()
+    found = {u: one(u) for u in uniques}
+    inverse = frame["relation"].map({u: "1" if rev else "" for u, (_n, rev) in found.items()})
+    frame["relation"] = frame["relation"].map({u: name for u, (name, _r) in found.items()}).astype("str")
+    both_ways = frame["relation"].isin([name for name, rtype in types.items() if rtype.symmetric])
+    in_order = frame["source"] <= frame["destination"]
+    one_order = pd.Series("", index=frame.index, dtype="str").where(in_order, "1")
+    frame[REVERSED] = inverse.where(~both_ways, one_order).astype("str")
+    frame["key"] = relationship_keys(frame)
+    source = canon.columns.get("source", "source")
+    destination = canon.columns.get("destination", "destination")
+
+    def sides(pair: str) -> str:
+        name, _sep, reversed_ = pair.rpartition("\x1f")
+        rtype = types.get(name)
+        if rtype is None:
+            return ""
+        first, second = rtype.source_type, rtype.destination_type
+        if reversed_ == "1":
+            first, second = second, first
+        return (
+            f"{SIDE_WORDS.get(first, 'anyone')} (column '{source}') to "
+            f"{SIDE_WORDS.get(second, 'anyone')} (column '{destination}')"
+        )
+
+    pairs = frame["relation"] + "\x1f" + frame[REVERSED]
+    frame[RELATION_SIDES] = pairs.map({p: sides(p) for p in pairs.unique()}).astype("str")
 
 
 def linked_field_of(column: str) -> str:

@@ -149,6 +149,9 @@ def hold_back(
             changed |= hold(Entity.MEMBERSHIP, np.isin(codes[Entity.MEMBERSHIP], refused), row_refused)
         if Entity.INDIVIDUAL in tables:
             changed |= hold(Entity.INDIVIDUAL, np.isin(codes[Entity.INDIVIDUAL], refused), row_refused)
+        for entity in (Entity.REG_ID, Entity.RELATIONSHIP):  # rows of their own sheets: a cell error
+            if entity in tables:  # the validator does not see (a formula, #N/A) holds the row back
+                changed |= hold(entity, np.isin(codes[entity], refused), row_refused)
         if Entity.GROUP in tables:
             needed = _needed_groups(tables, gone)
             group = tables[Entity.GROUP].frame

@@ -23,7 +23,9 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from importer.canonical import (
+    RELATION_SIDES,
     bank_account_column,
+    directed_ends,
     id_column,
     id_expiry_column,
     phone_column,
@@ -95,6 +97,12 @@ RULES: dict[str, Rule] = {
     ),
     "related_to_self": Rule("destination", "a registrant cannot be related to themself ('{value}')"),
     "unknown_registrant": Rule(None, "registrant '{value}' is neither in this file nor on the server"),
+    "wrong_side": Rule(
+        "relation",
+        "'{value}' relates {other} in the registry, and this row's registrants are not of those kinds "
+        "(the registry refuses such a relationship)",
+        other=RELATION_SIDES,
+    ),
     "bad_json": Rule(
         None,
         '\'{value}\' is not additional information the registry can keep: expected {{"key": "value", ...}}',
@@ -109,6 +117,27 @@ RULES: dict[str, Rule] = {
     "second_head": Rule("kind", "this household already has a Head on an earlier row (only one is allowed)"),
     "duplicate_member": Rule("individual", "this person is listed twice in the same household"),
 }
+
+#: The same code said of another entity's record, where the general sentence would not fit: a
+#: row of an IDs sheet (one ID of one type, its type and its person in cells of their own).
+ENTITY_RULES: dict[tuple[Entity, str], Rule] = {
+    (Entity.REG_ID, "bad_id"): Rule(
+        "value", "'{value}' is not a valid {other}: expected {form}", other="id_type"
+    ),
+    (Entity.REG_ID, "unknown_code"): Rule(None, "'{value}' is not an ID type the registry knows"),
+    (Entity.REG_ID, "duplicate_id"): Rule(
+        "id_type",
+        "person '{other}' is given a {value} more than once (on an earlier row or in an ID column of "
+        "their own): the registry keeps one ID of each type per person",
+        other="individual",
+    ),
+}
+
+
+def rule(entity: Entity, code: str) -> Rule | None:
+    """How a failed check of this entity is blamed and said (:data:`ENTITY_RULES`, then :data:`RULES`)."""
+    return ENTITY_RULES.get((entity, code)) or RULES.get(code)
+
 
 #: Codes that state the same fact as another code when both land on one cell: a roster's
 #: person_id cell is both the person's key and the membership's pointer to that person.
@@ -230,7 +259,33 @@ class RelationshipSchema(pa.DataFrameModel):
         return ~_given(df["source"]) | (df["source"] != df["destination"])
 
 
+class RegIdSchema(pa.DataFrameModel):
+    """One ID of one person per row of an IDs sheet: whose, which type, which number."""
+
+    individual: Series[str] = _text_field()
+    id_type: Series[str] = _text_field()
+    value: Series[str] = _text_field()
+    key: Series[str] = _text_field()
+
+    class Config:
+        strict = False
+        coerce = False
+
+    @pa.check("individual", name="missing_reference")
+    def _person_given(cls, s: Series[str]) -> Series[bool]:
+        return _given(s)
+
+    @pa.check("id_type", name="missing_reference")
+    def _type_given(cls, s: Series[str]) -> Series[bool]:
+        return _given(s)
+
+    @pa.check("value", name="missing_reference")
+    def _value_given(cls, s: Series[str]) -> Series[bool]:
+        return _given(s)
+
+
 _MODELS: dict[Entity, type[pa.DataFrameModel]] = {
+    Entity.REG_ID: RegIdSchema,
     Entity.INDIVIDUAL: RegistrantSchema,
     Entity.GROUP: RegistrantSchema,
     Entity.MEMBERSHIP: MembershipSchema,
@@ -260,8 +315,13 @@ def build_schema(
     *,
     known_groups: pd.Series | None = None,
     known_individuals: pd.Series | None = None,
+    column_ids: pd.Series | None = None,
 ) -> pa.DataFrameSchema:
-    """The full schema for one entity: static rules plus the server-dependent ones."""
+    """The full schema for one entity: static rules plus the server-dependent ones.
+
+    ``column_ids``: for an IDs sheet, the keys of the IDs the people's own ID
+    columns already give (``<person>__<type>``), which a sheet row may not repeat.
+    """
     columns = set(columns)
     schema = _MODELS[entity].to_schema()
     extra: dict[str, pa.Column] = {}
@@ -328,6 +388,8 @@ def build_schema(
             extra[end] = _column(
                 [pa.Check(lambda s: ~_given(s) | isin(s, known_individuals), name="unknown_registrant")]
             )
+    if entity is Entity.REG_ID:
+        _id_sheet_checks(columns, catalog, known_individuals, extra)
     if entity is Entity.MEMBERSHIP:
         if known_groups is not None:
             extra["group"] = _column(
@@ -341,7 +403,95 @@ def build_schema(
     for k, v in extra.items():
         if k in schema.columns and k not in {"key", "name"}:
             schema = schema.update_column(k, checks=list(schema.columns[k].checks) + list(v.checks))
-    return _with_cross_checks(schema, entity, catalog, columns)
+    schema = _with_cross_checks(schema, entity, catalog, columns)
+    if entity is Entity.REG_ID:
+        schema = _with_id_sheet_rules(schema, catalog, column_ids)
+    if entity is Entity.RELATIONSHIP and catalog.relation_types and known_groups is not None:
+        schema = _with_side_check(schema, catalog, known_groups, known_individuals)
+    return schema
+
+
+def _id_sheet_checks(
+    columns: set[str], catalog: Catalog, people: pd.Series | None, extra: dict[str, pa.Column]
+) -> None:
+    """An IDs sheet's cells: a type the server has, a person in the file or ours, an expiry date."""
+    if catalog.online or catalog.id_types_listed:  # offline, only when the mapping lists the types
+        known = set(catalog.id_types) | {""}
+        extra["id_type"] = _column([pa.Check(lambda s: s.isin(known), name="unknown_code")])
+    if people is not None:
+        extra["individual"] = _column(
+            [pa.Check(lambda s: ~_given(s) | isin(s, people), name="unknown_registrant")]
+        )
+    if "expiry_date" in columns:  # an expiry date is a date, and may lie ahead
+        extra["expiry_date"] = _column([pa.Check(iso_or_empty, name="bad_date")])
+
+
+def _with_id_sheet_rules(
+    schema: pa.DataFrameSchema, catalog: Catalog, column_ids: pd.Series | None
+) -> pa.DataFrameSchema:
+    """Rules across an IDs sheet's cells: each number fits its type's pattern, one of each type per person.
+
+    The server enforces both (``id_validation`` on the value, "ID Type must be
+    unique."); a sheet row repeating an ID its person's own column gives would
+    be the same record (the same external id), so it is refused too.
+    """
+    patterns = {
+        name: re.compile(_anchored(regex)) for name, (_id, regex) in catalog.id_types.items() if regex
+    }
+
+    def fits_pattern(df: pd.DataFrame) -> pd.Series:
+        ok = pd.Series(True, index=df.index)
+        for name, compiled in patterns.items():
+            mine = (df["id_type"] == name) & _given(df["value"])
+            if mine.any():
+                ok[mine] = df.loc[mine, "value"].str.match(compiled).astype(bool)
+        return ok
+
+    def once_per_person(df: pd.DataFrame) -> pd.Series:
+        given = _given(df["individual"]) & _given(df["id_type"])
+        again = df["key"].duplicated(keep="first")
+        if column_ids is not None and len(column_ids):
+            again |= isin(df["key"], column_ids)
+        return ~(given & again)
+
+    checks = [pa.Check(fits_pattern, name="bad_id"), pa.Check(once_per_person, name="duplicate_id")]
+    return pa.DataFrameSchema(
+        columns=schema.columns, checks=[*schema.checks, *checks], strict=False, coerce=False
+    )
+
+
+def _with_side_check(
+    schema: pa.DataFrameSchema, catalog: Catalog, groups: pd.Series, registrants: pd.Series | None
+) -> pa.DataFrameSchema:
+    """Each end of a relationship is a person or a household as its type says (``wrong_side``).
+
+    The server refuses the rest ("This registrant is not applicable for this
+    relation type."), and one refused row would void its whole ``load`` call.
+    An end is a household when its key is a household's (the file's or one
+    of ours on the server), as the plan sends it; an unknown end is left to
+    ``unknown_registrant``.
+    """
+    types = catalog.relation_types
+    wanted = {
+        side: {name: getattr(rtype, f"{side}_type") for name, rtype in types.items()}
+        for side in ("source", "destination")
+    }
+
+    def fits(df: pd.DataFrame) -> pd.Series:
+        ok = pd.Series(True, index=df.index)
+        for side, end in zip(("source", "destination"), directed_ends(df), strict=True):
+            need = df["relation"].map(wanted[side]).fillna("")
+            group = isin(end, groups)
+            known = group | (isin(end, registrants) if registrants is not None else True)
+            ok &= ~(known & (((need == "i") & group) | ((need == "g") & ~group)))
+        return ok
+
+    return pa.DataFrameSchema(
+        columns=schema.columns,
+        checks=[*schema.checks, pa.Check(fits, name="wrong_side")],
+        strict=False,
+        coerce=False,
+    )
 
 
 INTEGER = r"^-?\d+$"

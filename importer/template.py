@@ -18,7 +18,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from importer.catalog import Catalog, fetch_catalog, offline_catalog
 from importer.client import OdooClient
 from importer.errors import SppError
-from importer.mapping import EntitySpec, Mapping, load_mapping
+from importer.mapping import SHEET_ENTITIES, EntitySpec, Mapping, load_mapping
 from importer.outcome import Entity, ImportFailure
 from importer.settings import ConnectionSettings
 
@@ -44,6 +44,8 @@ def _choices(entity: Entity, field: str, catalog: Catalog, mapping: Mapping) -> 
         return list(catalog.genders)
     if entity is Entity.GROUP and field == "kind":
         return list(catalog.group_kinds)
+    if entity is Entity.REG_ID and field == "id_type":  # an IDs sheet: the server's ID types
+        return list(catalog.id_types)
     if entity is Entity.MEMBERSHIP and field == "kind":
         aliases = [
             a
@@ -105,7 +107,7 @@ def write_template(
         except SppError as exc:
             raise ImportFailure(f"cannot read the server's lists for the template: {exc}") from None
     sheets: dict[str, list[tuple[EntitySpec, str]]] = {}
-    for entity in (Entity.GROUP, Entity.INDIVIDUAL, Entity.MEMBERSHIP, Entity.RELATIONSHIP):
+    for entity in SHEET_ENTITIES:
         spec = mapping.entities.get(entity)
         if spec is None:
             continue

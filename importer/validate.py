@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 import pandera.pandas as pa
 
-from importer.canonical import CanonicalTable, id_column
+from importer.canonical import CanonicalTable, column_id_keys, id_column
 from importer.catalog import PARTNER, Catalog
 from importer.fields import RegistryField, server_field
 from importer.forms import (
@@ -31,17 +31,17 @@ from importer.forms import (
     datetime_form,
     pattern_form,
 )
-from importer.mapping import FIELD_KINDS
+from importer.mapping import FIELD_KINDS, SHEET_ENTITIES
 from importer.normalise import suggest
 from importer.outcome import Entity, Problem
 from importer.schemas import (
     ID_EXPIRY_PREFIX,
     PHONE_DATE_PREFIX,
     PHONE_PREFIX,
-    RULES,
     SAME_PROBLEM,
     build_schema,
 )
+from importer.schemas import rule as rule_for
 
 ID_PREFIX = id_column("")  # an ID type's canonical column is this prefix and the type's name
 
@@ -112,6 +112,8 @@ def _allowed(entity: Entity, column: str, catalog: Catalog) -> list[str]:
         return catalog.genders
     if column == "kind":
         return list(catalog.group_kinds if entity is Entity.GROUP else catalog.membership_kinds)
+    if entity is Entity.REG_ID and column == "id_type":  # an IDs sheet's types
+        return list(catalog.id_types)
     if column in catalog.linked:  # areas, tags: the names the server shows
         return list(catalog.linked[column].names)
     selection = catalog.fields.get(PARTNER, {}).get(column, {}).get("selection") or []
@@ -144,6 +146,20 @@ def _server_cell(column: str, catalog: Catalog) -> str | None:
     return field.kind.cell if isinstance(field, RegistryField) else None
 
 
+def _forms(canon: CanonicalTable, column: str, index: pd.Index, catalog: Catalog) -> list[str]:
+    """The expected form at each of these rows: one per column, or per row on an IDs sheet.
+
+    An IDs sheet holds every type in one column, so an ID's form is its own
+    row's type's pattern ("10 digits" for a National ID, not for a passport).
+    """
+    if canon.entity is Entity.REG_ID and column == "value":
+        patterns = {name: regex for name, (_id, regex) in catalog.id_types.items()}
+        types = canon.frame.loc[index, "id_type"]
+        forms = {t: pattern_form(patterns[t]) if patterns.get(t) else "an ID number" for t in types.unique()}
+        return types.map(forms).astype("str").to_list()
+    return [expected_form(canon, column, catalog)] * len(index)
+
+
 def _hint(value: str, options: list[str]) -> str | None:
     """ "did you mean 'Female'?" for a coded value, else the allowed values."""
     guesses = [g for g in (suggest(v, options) for v in value.split(",")) if g]
@@ -166,7 +182,8 @@ def _problems_from(
     if failures.empty:
         return [], pd.Index([])
     failures["rule"] = failures["check"].astype(str)
-    blamed = failures["rule"].map(lambda r: RULES[r].column if r in RULES else None)
+    rules = {r: rule_for(canon.entity, r) for r in failures["rule"].unique()}
+    blamed = failures["rule"].map(lambda r: rules[r].column if rules[r] else None)
     failures["column"] = blamed.where(blamed.notna(), failures["column"])
     failures = failures.drop_duplicates(["rule", "column", "index"])
     problems: list[Problem] = []
@@ -187,12 +204,12 @@ def _problems_of_rule(
     """
     frame = canon.frame
     header = canon.columns.get(column, column)
-    spec = RULES.get(rule)
+    spec = rule_for(canon.entity, rule)
     template = (
         spec.message if spec else f"{header}: check '{rule}' failed".replace("{", "{{").replace("}", "}}")
     )
     values = canon.as_written(column, index)
-    words = {"column": header, "form": expected_form(canon, column, catalog)}
+    words = {"column": header}
     others = readings = None
     if spec and spec.other:
         others = canon.as_written(spec.other, index)
@@ -207,17 +224,18 @@ def _problems_of_rule(
         "value": values.to_list(),
         "other": others.to_list() if others is not None else [""] * n,
         "reading": readings.to_list() if readings is not None else [""] * n,
+        "form": _forms(canon, column, index, catalog) if "{form}" in template else [""] * n,
         "file": frame.loc[index, "_file"].astype("str").to_list(),
         "sheet": frame.loc[index, "_sheet"].astype("str").to_list(),
         "row": frame.loc[index, "_row"].astype("int64").to_list(),
         "key": frame.loc[index, "key"].astype("str").to_list(),
     }
     problems: list[Problem] = []
-    for value, other, reading, file, sheet, row, key in zip(*columns.values(), strict=True):
+    for value, other, reading, form, file, sheet, row, key in zip(*columns.values(), strict=True):
         problems.append(
             Problem(
                 code=rule,
-                message=template.format(**words, value=value, other=other, reading=reading),
+                message=template.format(**words, value=value, other=other, reading=reading, form=form),
                 file=file,
                 sheet=sheet or None,
                 row=row,
@@ -240,16 +258,21 @@ def validate_tables(
 ) -> Validation:
     """Validate every canonical table; memberships may point at the file or the server."""
     result = Validation()
-    for entity in (Entity.GROUP, Entity.INDIVIDUAL, Entity.MEMBERSHIP, Entity.RELATIONSHIP):
+    for entity in SHEET_ENTITIES:
         canon = tables.get(entity)
         if canon is None:
             continue
         result.problems.extend(canon.problems)
-        known_groups = known_individuals = None
+        known_groups = known_individuals = column_ids = None
+        if entity is Entity.REG_ID:  # an IDs sheet: its people, and the IDs their own columns give
+            known_individuals = _known(tables.get(Entity.INDIVIDUAL), server_individuals)
+            people = tables.get(Entity.INDIVIDUAL)
+            column_ids = column_id_keys(people.frame) if people is not None else None
         if entity is Entity.MEMBERSHIP:
             known_groups = _known(tables.get(Entity.GROUP), server_groups)
             known_individuals = _known(tables.get(Entity.INDIVIDUAL), server_individuals)
         if entity is Entity.RELATIONSHIP:  # either end may be a person or a household
+            known_groups = _known(tables.get(Entity.GROUP), server_groups)
             known_individuals = pd.concat(
                 [
                     _known(tables.get(Entity.GROUP), server_groups),
@@ -263,6 +286,7 @@ def validate_tables(
             catalog,
             known_groups=known_groups,
             known_individuals=known_individuals,
+            column_ids=column_ids,
         )
         try:
             schema.validate(canon.frame, lazy=True)

@@ -18,6 +18,9 @@ PEOPLE = ["pid,given,family", "P1,Ana,Ramos", "P2,Ben,Ramos", "P3,Cy,Ramos"]
 LINKS = ["person,related,type,since", "P1,P2,Spouse,01/06/2015", "P1,P3,Parent,"]
 
 
+HOUSEHOLDS = ["hid,hname", "H1,Ramos family"]
+
+
 def _setup(sb: Sandbox) -> None:
     with OdooClient(settings_for(sb)) as c:
         sides = {"source_type": "i", "destination_type": "i"}
@@ -25,10 +28,22 @@ def _setup(sb: Sandbox) -> None:
             "g2p.relationship", {"name": "Spouse", "name_inverse": "Spouse", "bidirectional": True, **sides}
         )
         c.create("g2p.relationship", {"name": "Parent", "name_inverse": "Child", **sides})
+        # a person to a household, as a programme's "head of" relation would be
+        c.create(
+            "g2p.relationship",
+            {"name": "Heads", "name_inverse": "Headed by", "source_type": "i", "destination_type": "g"},
+        )
 
 
-def _run(sb: Sandbox, tmp_path: Path, links: list[str], people: list[str] = PEOPLE):
-    mapping = {
+def _run(
+    sb: Sandbox,
+    tmp_path: Path,
+    links: list[str],
+    people: list[str] = PEOPLE,
+    households: list[str] | None = None,
+    mode: str = "import",
+):
+    mapping: dict = {
         "name": "links",
         "namespace": "spp_links",
         "date_order": "day-first",
@@ -46,16 +61,24 @@ def _run(sb: Sandbox, tmp_path: Path, links: list[str], people: list[str] = PEOP
             },
         },
     }
+    files = [tmp_path / "people.csv", tmp_path / "links.csv"]
+    if households is not None:
+        mapping["entities"]["group"] = {"file": "households*.csv", "key": "hid", "fields": {"name": "hname"}}
+        (tmp_path / "households.csv").write_text("\n".join(households) + "\n", encoding="utf-8")
+        files.append(tmp_path / "households.csv")
     (tmp_path / "links.yaml").write_text(yaml.safe_dump(mapping, sort_keys=False), encoding="utf-8")
     (tmp_path / "people.csv").write_text("\n".join(people) + "\n", encoding="utf-8")
     (tmp_path / "links.csv").write_text("\n".join(links) + "\n", encoding="utf-8")
-    options = ImportOptions(mapping=tmp_path / "links.yaml", write_files=False)
-    return run_import([tmp_path / "people.csv", tmp_path / "links.csv"], options, settings_for(sb))
+    options = ImportOptions(mapping=tmp_path / "links.yaml", mode=mode, write_files=False)
+    return run_import(files, options, settings_for(sb))
 
 
 def _relations(sb: Sandbox) -> set[tuple[str, str, str, str]]:
     with OdooClient(settings_for(sb)) as c:
-        names = {r["id"]: r["given_name"] for r in c.search_read("res.partner", [], ["given_name"])}
+        names = {
+            r["id"]: r["given_name"] or r["name"]
+            for r in c.search_read("res.partner", [], ["given_name", "name"])
+        }
         rows = c.search_read("g2p.reg.rel", [], ["source", "destination", "relation", "start_date"])
     return {
         (names[r["source"][0]], r["relation"][1], names[r["destination"][0]], (r["start_date"] or "")[:10])
@@ -106,3 +129,79 @@ def test_a_refused_person_holds_back_their_relationships(tmp_path: Path) -> None
         rel = records[records["entity"] == "relationship"].set_index("key")["status"]
         assert rel.to_dict() == {"P1__spouse__P2": "created", "P1__parent__P3": "skipped"}
         assert _relations(sb) == {("Ana", "Spouse", "Ben", "2015-06-01")}
+
+
+def _link_rows(result) -> dict[int, str]:
+    rows = result.report.rows
+    return rows[rows["file"] == "links.csv"].set_index("row")["status"].to_dict()
+
+
+def _codes(result) -> set[tuple[int, str]]:
+    problems = result.report.problems
+    return set(zip(problems["row"].astype(int), problems["code"], strict=True))
+
+
+def test_a_type_written_by_its_inverse_name_is_the_same_record_the_other_way_round(tmp_path: Path) -> None:
+    with Sandbox() as sb:
+        _setup(sb)
+        first = _run(sb, tmp_path, ["person,related,type,since", "P3,P1,child,"])  # Cy is Ana's child
+        assert first.exit_code == 0, first.report.rows["reasons"].tolist()
+        assert _relations(sb) == {("Ana", "Parent", "Cy", "")}
+        # the same fact from the other end is the record already there: nothing is sent
+        again = _run(sb, tmp_path, ["person,related,type,since", "P1,P3,Parent,"])
+        assert _link_rows(again) == {2: "unchanged"}
+        dated = _run(sb, tmp_path, ["person,related,type,since", "P3,P1,Child,01/02/2020"])
+        assert _link_rows(dated) == {2: "updated"}
+        assert _relations(sb) == {("Ana", "Parent", "Cy", "2020-02-01")}
+
+
+def test_a_pair_written_from_both_ends_is_refused_once_before_sending(tmp_path: Path) -> None:
+    with Sandbox() as sb:
+        _setup(sb)
+        links = [
+            "person,related,type,since",
+            "P1,P3,Parent,",
+            "P3,P1,Child,",  # the same as row 2, from Cy's side
+            "P1,P2,Spouse,",
+            "P2,P1,spouse,",  # a spouse is a spouse both ways
+        ]
+        result = _run(sb, tmp_path, links)
+        assert _link_rows(result) == {2: "created", 3: "failed", 4: "created", 5: "failed"}
+        assert {(3, "duplicate_relationship"), (5, "duplicate_relationship")} <= _codes(result)
+        assert _relations(sb) == {("Ana", "Parent", "Cy", ""), ("Ana", "Spouse", "Ben", "")}
+
+
+def test_ends_that_do_not_fit_the_types_sides_are_refused_before_sending(tmp_path: Path) -> None:
+    with Sandbox() as sb:
+        _setup(sb)
+        links = [
+            "person,related,type,since",
+            "P1,H1,Heads,",  # a person heads a household: fits
+            "P2,H1,Parent,",  # Parent is between two people
+            "H1,P2,Heads,",  # the household on the person's side
+            "H1,P3,Headed by,",  # by its inverse name: Cy heads H1, fits
+        ]
+        result = _run(sb, tmp_path, links, households=HOUSEHOLDS)
+        assert _link_rows(result) == {2: "created", 3: "failed", 4: "failed", 5: "created"}
+        problems = result.report.problems
+        wrong = problems[problems["code"] == "wrong_side"].set_index("row")
+        assert sorted(wrong.index) == [3, 4]
+        assert wrong.loc[3, "column"] == "type"
+        assert (
+            "'Parent' relates a person (column 'person') to a person (column 'related')"
+            in wrong.loc[3, "message"]
+        )
+        assert "a person (column 'person') to a household (column 'related')" in wrong.loc[4, "message"]
+        assert _relations(sb) == {("Ana", "Heads", "Ramos family", ""), ("Cy", "Heads", "Ramos family", "")}
+        # checked on the client: no load of the relationships was refused by the server
+        assert "This registrant is not applicable" not in " ".join(result.report.rows["reasons"].astype(str))
+
+
+def test_a_dry_run_says_the_same_without_writing(tmp_path: Path) -> None:
+    with Sandbox() as sb:
+        _setup(sb)
+        links = ["person,related,type,since", "P2,H1,Parent,", "P3,P1,Child,"]
+        result = _run(sb, tmp_path, links, households=HOUSEHOLDS, mode="dry-run")
+        assert _link_rows(result) == {2: "invalid", 3: "valid"}
+        assert (2, "wrong_side") in _codes(result)
+        assert _relations(sb) == set()

@@ -231,6 +231,27 @@ def test_a_two_way_relation_overlaps_its_reverse(rpc: Rpc, spouses: tuple[int, i
     assert rpc("g2p.reg.rel", "search_count", []) == 2
 
 
+def test_each_end_must_be_a_registrant_of_the_kind_the_type_says(rpc: Rpc) -> None:
+    """OpenG2P's _check_partner: a side typed 'i' takes a person, 'g' a household; any end a registrant."""
+    heads = rpc(
+        "g2p.relationship",
+        "create",
+        {"name": "Heads", "name_inverse": "Headed by", "source_type": "i", "destination_type": "g"},
+    )
+    loose = rpc("g2p.relationship", "create", {"name": "Knows", "name_inverse": "Known by"})
+    person, household = _person(rpc, "A"), _person(rpc, "H", is_group=True)
+    contact = rpc("res.partner", "create", {"name": "Not a registrant"})
+    message = "This registrant is not applicable for this relation type."
+    for source, destination, relation in (
+        (household, person, heads),  # the household on the person's side
+        (person, contact, loose),  # no sides, but not a registrant
+    ):
+        vals = {"source": source, "destination": destination, "relation": relation}
+        assert _refused(rpc, "g2p.reg.rel", "create", vals).message == message
+    rpc("g2p.reg.rel", "create", {"source": person, "destination": household, "relation": heads})
+    assert rpc("g2p.reg.rel", "search_count", []) == 1
+
+
 def test_a_relation_ending_before_it_starts_is_refused(rpc: Rpc, spouses: tuple[int, int, int]) -> None:
     spouse, a, b = spouses
     vals = {

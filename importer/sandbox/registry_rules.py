@@ -93,18 +93,23 @@ def _overlaps(a: tuple[str | None, str | None], b: tuple[str | None, str | None]
 def _check_relations(env: Env, ids: list[int]) -> None:
     rows = env.execute(
         "SELECT r.id, r.source, r.destination, r.relation, r.start_date, r.end_date, s.is_group, "
-        "d.is_group, k.source_type, k.destination_type, k.bidirectional FROM g2p_reg_rel r "
+        "d.is_group, k.source_type, k.destination_type, k.bidirectional, s.is_registrant, "
+        "d.is_registrant FROM g2p_reg_rel r "
         "LEFT JOIN res_partner s ON s.id = r.source LEFT JOIN res_partner d ON d.id = r.destination "
         f"LEFT JOIN g2p_relationship k ON k.id = r.relation WHERE r.id IN ({_marks(ids)})",
         ids,
     ).fetchall()
-    for rid, src, dst, rel, start, end, src_group, dst_group, src_type, dst_type, both_ways in rows:
+    for row in rows:
+        rid, src, dst, rel, start, end, src_group, dst_group, src_type, dst_type, both_ways = row[:11]
+        src_registrant, dst_registrant = row[11:]
         if src == dst:
             raise ValidationError("Registrant 1 and Registrant 2 cannot be the same.")
         if start and end and start > end:
             raise ValidationError("The starting date cannot be after the ending date.")
-        if (src_type and src_type != _partner_type(src_group)) or (
-            dst_type and dst_type != _partner_type(dst_group)
+        if (  # each end a registrant, of the kind the type says (OpenG2P's _check_partner)
+            not (src_registrant and dst_registrant)
+            or (src_type and src_type != _partner_type(src_group))
+            or (dst_type and dst_type != _partner_type(dst_group))
         ):
             raise ValidationError("This registrant is not applicable for this relation type.")
         pairs = [(src, dst), (dst, src)] if both_ways else [(src, dst)]
