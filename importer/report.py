@@ -969,6 +969,9 @@ def summary_text(report: RunReport, *, max_errors: int = 5) -> str:
     refused = errors - report.error_count
     by_server = f" ({refused} refused by the server)" if refused else ""
     lines.append(f"Problems: {errors} error(s){by_server}, {warnings} warning(s)")
+    chosen = report.meta.get("concurrency")
+    if chosen:  # how many load calls were in flight (docs/architecture.md §6)
+        lines.append(f"Load calls in flight: {chosen['summary']}")
     if errors:
         first = all_errors.head(max_errors)
         lines.append("")

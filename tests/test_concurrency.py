@@ -94,11 +94,10 @@ def test_the_choice_reads_as_where_it_started_how_high_it_went_and_where_it_sett
     ctl = AdaptiveLimit(ceiling=8, reprobe=1000)
     simulate(ctl, workers=4)
     assert ctl.choice().describe() == "adaptive, 1→5, settled at 4 (ceiling 8)"
-    assert ctl.choice().as_dict()["changes"][0] == {
-        "from": 1,
-        "to": 2,
-        "reason": ctl.choice().changes[0].reason,
-    }
+    choice = ctl.choice()
+    assert choice.changes[0].as_dict() == {"from": 1, "to": 2, "reason": choice.changes[0].reason}
+    assert choice.as_dict()["decisions"] == len(choice.changes) == 5
+    assert choice.as_dict()["summary"] == choice.describe()
 
 
 def test_against_one_server_worker_it_stays_low() -> None:
