@@ -35,6 +35,10 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+#: The default ceiling (``--workers``): a production Odoo runs a handful to a dozen workers; the
+#: controller finds how many of these the server actually takes.
+DEFAULT_WORKERS = 8
+
 
 class Signal(enum.Enum):
     """What one call said about the server's load."""

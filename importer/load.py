@@ -49,6 +49,7 @@ import pandas as pd
 
 from importer.client import IMPORT_CONTEXT, CallRecord, ClientPool, OdooClient, backoff_delay
 from importer.concurrency import (
+    DEFAULT_WORKERS,
     OVERLOAD_OUTCOMES,
     AdaptiveLimit,
     Change,
@@ -92,7 +93,7 @@ class LoadOptions:
     """How the load stage sends batches."""
 
     batch_size: int = 500
-    workers: int = 8  # the most calls in flight at once (adaptive: the ceiling; fixed: always this many)
+    workers: int = DEFAULT_WORKERS  # most calls in flight (adaptive: the ceiling; fixed: always this many)
     adaptive: bool = True  # False: always ``workers`` calls in flight
     track_history: bool = False  # False: tracking_disable + mail_create_nolog, as Odoo's import screen
     # Set by whoever runs the import to stop it between batches (Ctrl-C, the page's Stop button).

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import settings_for
-from reliability_support import assert_accounted, audit_events, write_roster
+from reliability_support import assert_accounted, audit_events, cli_env, run_cli_inprocess, write_roster
 
 from importer import load as load_module
 from importer.client import OdooClient
@@ -23,7 +23,7 @@ from importer.outcome import Entity, Status
 from importer.pipeline import ImportOptions, RunResult, run_import
 from importer.plan import MEMBERSHIP, StagePlan
 from importer.report import summary_text
-from importer.sandbox import FaultPlan, FaultRule, Sandbox
+from importer.sandbox import ADMIN_PASSWORD, FaultPlan, FaultRule, Sandbox
 from importer.settings import ConnectionSettings, Secret
 
 ROSTER = Path(__file__).resolve().parents[1] / "mappings" / "roster.yaml"
@@ -200,3 +200,19 @@ def test_a_503_from_the_server_halves_the_calls_in_flight_and_nothing_is_lost(tm
     backoffs = [e for e in decisions if "502/503/504" in e["reason"]]
     assert len(backoffs) == chosen["backoffs"]
     assert all(e["to"] == max(1, e["from"] // 2) for e in backoffs)
+
+
+@pytest.mark.parametrize(
+    ("flags", "summary"),
+    [(["--concurrency", "fixed", "--workers", "3"], "fixed at 3"), (["--workers", "1"], "adaptive, 1→1")],
+)
+def test_the_command_line_says_how_many_calls_may_be_in_flight_and_the_summary_says_what_was_chosen(
+    tmp_path: Path, flags: list[str], summary: str
+) -> None:
+    csv = tmp_path / "roster.csv"
+    write_roster(csv, 12, seed=33)
+    with Sandbox() as sb:
+        argv = ["import", str(csv), "-m", str(ROSTER), "--out", str(tmp_path / "out"), "--quiet", *flags]
+        code, out, err = run_cli_inprocess(argv, cli_env(sb.url, password=ADMIN_PASSWORD))
+    assert code == 0, err
+    assert f"Load calls in flight: {summary}" in out
