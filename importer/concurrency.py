@@ -5,14 +5,18 @@ workers (one process in a small install, a dozen in production), and the
 client cannot know which.  Too few calls in flight leave workers idle; too
 many only queue behind them (every call slower, nothing faster), and a
 proxy in front answers 502/503 or the calls time out.  So the loader starts
-with one call in flight and lets :class:`AdaptiveLimit` decide, within
+with two calls in flight (one built while the other is written: what a
+one-process server needs) and lets :class:`AdaptiveLimit` decide, within
 ``--workers`` as a ceiling (docs/architecture.md §6):
 
-- **additive increase**: at each level it measures the throughput, in rows
-  a second, and goes one higher while that grows by at least
-  :attr:`AdaptiveLimit.gain`; when one more call in flight did not pay, it
-  steps back and settles there (every :attr:`AdaptiveLimit.reprobe` windows
-  it tries one higher again: the server's load changes);
+- **increase while it pays**: at each level it measures the throughput, in
+  rows a second, and goes higher while that grows by at least
+  :attr:`AdaptiveLimit.gain`: doubling at first (1, 2, 4, 8: "slow start",
+  as TCP does, so a big server is reached in a few steps), then, once a
+  doubling did not pay, one at a time from the level before it; when one
+  more call in flight did not pay, it steps back and settles there (every
+  :attr:`AdaptiveLimit.reprobe` windows it tries one higher again: the
+  server's load changes);
 - **backs off when latency rises**: settled, a window whose rows take much
   longer (:attr:`AdaptiveLimit.slower`) for no more throughput steps one down;
 - **multiplicative decrease**: a 502/503/504 or a timed-out call halves the
@@ -181,7 +185,7 @@ class AdaptiveLimit:
     """AIMD on measured throughput, within ``ceiling``: see the module's docstring."""
 
     ceiling: int
-    start: int = 1
+    start: int = 2  # two in flight: the client builds a batch while the server writes another
     gain: float = 0.10  # one more call in flight must bring at least 10 % more rows a second
     slower: float = 1.5  # settled: rows taking 1.5× as long, for no more throughput, is the server choking
     reprobe: int = 10  # settled windows between tries one higher
@@ -194,6 +198,7 @@ class AdaptiveLimit:
     _rates: dict[int, float] = field(init=False, default_factory=dict)
     _from: int | None = field(init=False, default=None)  # the level a probe came from
     _settled: bool = field(init=False, default=False)
+    _doubling: bool = field(init=False, default=True)  # slow start: double until it stops paying
     _baseline: _Window | None = field(init=False, default=None)
     _settled_windows: int = field(init=False, default=0)
     _peak: int = field(init=False)
@@ -204,6 +209,7 @@ class AdaptiveLimit:
         self.ceiling = max(1, self.ceiling)
         self.start = min(max(1, self.start), self.ceiling)
         self._limit = self._peak = self.start
+        self._skip = self.warmup * self.start  # the first calls meet an empty server: not its pace
         self._cap = self.ceiling
         self._settled = self.ceiling == 1
 
@@ -243,21 +249,24 @@ class AdaptiveLimit:
 
     # -- decisions ------------------------------------------------------------------------
 
-    def _probe(self, now: float, window: _Window) -> Change | None:
+    def _probe(self, now: float, window: _Window) -> Change:
         level, rate = self._limit, window.rate
         self._rates[level] = rate
         below = self._from
         if below is not None and rate < self._rates[below] * (1 + self.gain):
-            return self._settle(
-                now,
-                below,
-                f"{level} in flight: {rate:,.0f} rows/s, no better than {self._rates[below]:,.0f} at {below}",
+            said = (
+                f"{level} in flight: {rate:,.0f} rows/s, no better than {self._rates[below]:,.0f} at {below}"
             )
+            if self._doubling and level > below + 1:  # doubling overshot: one above where it came from
+                self._doubling = False
+                return self._set(now, below + 1, f"{said}; trying {below + 1}")
+            return self._settle(now, below, said)
         if level >= self._cap:
             top = "the ceiling" if self._cap == self.ceiling else "the most the server took"
             return self._settle(now, level, f"{level} in flight: {rate:,.0f} rows/s, at {top}")
         self._from = level
-        return self._set(now, level + 1, f"{level} in flight: {rate:,.0f} rows/s; trying {level + 1}")
+        higher = min(self._cap, 2 * level) if self._doubling else level + 1
+        return self._set(now, higher, f"{level} in flight: {rate:,.0f} rows/s; trying {higher}")
 
     def _settle(self, now: float, level: int, reason: str) -> Change:
         self._settled, self._from, self._baseline, self._settled_windows = True, None, None, 0
@@ -296,6 +305,7 @@ class AdaptiveLimit:
         self._backoffs += 1
         self._cap = max(1, min(self._cap, level - 1))
         self._settled, self._from, self._baseline, self._window = False, None, None, _Window()
+        self._doubling = False  # from here on, one more at a time
         lower = max(1, level // 2)
         if lower == level:
             return self._set(obs.finished, level, f"the server answered {what}; already at 1")

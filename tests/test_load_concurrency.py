@@ -153,16 +153,16 @@ def test_adaptive_against_four_server_workers_writes_everything_with_no_conflict
         with OdooClient(settings_for(sb)) as c:
             assert_accounted(result.report.rows, len(frame), c, records=result.report.records)
     chosen = result.report.meta["concurrency"]
-    assert chosen["mode"] == "adaptive" and chosen["ceiling"] == 4 and chosen["start"] == 1
+    assert chosen["mode"] == "adaptive" and chosen["ceiling"] == 4 and chosen["start"] == 2
     assert 1 <= chosen["settled"] <= chosen["peak"] <= 4
-    assert chosen["summary"].startswith(f"adaptive, 1→{chosen['peak']}, settled at {chosen['settled']}")
+    assert chosen["summary"].startswith(f"adaptive, 2→{chosen['peak']}, settled at {chosen['settled']}")
     assert f"Load calls in flight: {chosen['summary']}" in summary_text(result.report)
     events = audit_events(tmp_path / "out")
     decisions = [e for e in events if e["event"] == "concurrency"]
     assert len(decisions) == chosen["decisions"]
     assert all(1 <= e["to"] <= 4 and e["reason"] for e in decisions)
     if decisions:
-        assert decisions[0]["from"] == 1 and decisions[-1]["to"] == chosen["settled"]
+        assert decisions[0]["from"] == 2 and decisions[-1]["to"] == chosen["settled"]
     end = next(e for e in events if e["event"] == "run_end")
     assert end["concurrency"]["summary"] == chosen["summary"]
     start = next(e for e in events if e["event"] == "run_start")
