@@ -17,8 +17,9 @@ one-process server needs) and lets :class:`AdaptiveLimit` decide, within
   more call in flight did not pay, it steps back and settles there (every
   :attr:`AdaptiveLimit.reprobe` windows it tries one higher again: the
   server's load changes);
-- **backs off when latency rises**: settled, a window whose rows take much
-  longer (:attr:`AdaptiveLimit.slower`) for no more throughput steps one down;
+- **backs off when latency rises**: settled, two windows running whose rows
+  take much longer (:attr:`AdaptiveLimit.slower`) for no more throughput step
+  one down;
 - **multiplicative decrease**: a 502/503/504 or a timed-out call halves the
   limit at once, and the level that overloaded the server is not tried again
   for the rest of the run.
@@ -201,6 +202,7 @@ class AdaptiveLimit:
     _doubling: bool = field(init=False, default=True)  # slow start: double until it stops paying
     _baseline: _Window | None = field(init=False, default=None)
     _settled_windows: int = field(init=False, default=0)
+    _slow_windows: int = field(init=False, default=0)  # settled windows in a row slower than the baseline
     _peak: int = field(init=False)
     _changes: list[Change] = field(init=False, default_factory=list)
     _backoffs: int = field(init=False, default=0)
@@ -278,12 +280,11 @@ class AdaptiveLimit:
             self._baseline = window
             return None
         base = self._baseline
-        if (
-            window.per_row > base.per_row * self.slower
-            and window.rate < base.rate * (1 + self.gain)
-            and level > 1
-        ):
-            self._settled_windows = 0
+        slower = window.per_row > base.per_row * self.slower and window.rate < base.rate * (1 + self.gain)
+        # Two windows running: one alone may be the small batches at the end of a stage.
+        self._slow_windows = self._slow_windows + 1 if slower else 0
+        if self._slow_windows >= 2 and level > 1:
+            self._settled_windows = self._slow_windows = 0
             self._baseline = None
             return self._set(
                 now,
@@ -292,7 +293,7 @@ class AdaptiveLimit:
             )
         self._settled_windows += 1
         if self._settled_windows >= self.reprobe and level < self._cap:
-            self._settled, self._from = False, level
+            self._settled, self._from, self._slow_windows = False, level, 0
             self._rates[level] = window.rate
             return self._set(
                 now, level + 1, f"trying {level + 1} again ({window.rate:,.0f} rows/s at {level})"
