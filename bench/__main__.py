@@ -36,6 +36,8 @@ class Sizes:
     concurrency_people: int  # 5
     workers: tuple[int, ...]
     batches: tuple[int, ...]
+    adaptive_people: int  # 7
+    adaptive_batch: int  # 7
     reps: int
     dry_run_memory: bool
 
@@ -50,6 +52,8 @@ DEFAULT = Sizes(
     concurrency_people=5_000,
     workers=(1, 2, 3, 4),
     batches=(100, 250, 500, 1000, 2000),
+    adaptive_people=4_000,
+    adaptive_batch=100,
     reps=1,
     dry_run_memory=False,
 )
@@ -63,6 +67,8 @@ QUICK = Sizes(
     concurrency_people=1_000,
     workers=(1, 2, 4),
     batches=(100, 500, 2000),
+    adaptive_people=1_000,
+    adaptive_batch=50,
     reps=1,
     dry_run_memory=False,
 )
@@ -76,6 +82,8 @@ FULL = Sizes(
     concurrency_people=5_000,
     workers=(1, 2, 3, 4),
     batches=(100, 250, 500, 1000, 2000),
+    adaptive_people=10_000,
+    adaptive_batch=200,
     reps=3,
     dry_run_memory=True,
 )
@@ -99,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="small sizes: a smoke run of about a minute")
     mode.add_argument("--full", action="store_true", help="the issue's sizes everywhere, 3 repetitions")
-    p.add_argument("--only", type=_ints, default=(1, 2, 3, 4, 5, 6), help="benchmarks to run, e.g. 1,3")
+    p.add_argument("--only", type=_ints, default=(1, 2, 3, 4, 5, 6, 7), help="benchmarks to run, e.g. 1,3")
     p.add_argument("--reps", type=int, help="repetitions of each measurement (medians are reported)")
     p.add_argument("--people", type=int, help="people in the roster of benchmarks 1 and 6 (20000)")
     p.add_argument("--guide-people", type=int, help="people written the guide's way in 1 (2000)")
@@ -112,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_ints, help="worker counts of 5 (1,2,3,4)")
     p.add_argument("--batches", type=_ints, help="batch sizes of 5 (100,250,500,1000,2000)")
     p.add_argument("--server-threads", type=int, default=8, help="sandbox threads in 5 (8)")
+    p.add_argument("--adaptive-people", type=int, help="people per run in 7 (4000)")
+    p.add_argument("--adaptive-batch", type=int, help="batch size in 7 (100)")
     p.add_argument("--profile", nargs="?", const=20_000, type=int, metavar="PEOPLE", help="cProfile runs")
     return p
 
@@ -154,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
             ),
         ),
         6: ("reruns", lambda m: m.run(s.people, s.reps)),
+        7: (
+            "adaptive",
+            lambda m: m.run(s.adaptive_people, s.adaptive_batch, [1, 2, 4], [1, 2, 4], s.reps),
+        ),
     }
     import importlib
 

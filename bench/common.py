@@ -181,16 +181,21 @@ _counter = iter(range(1_000_000))
 
 
 @contextlib.contextmanager
-def sandbox_process(label: str, *, threads: int | None = None) -> Iterator[Server]:
-    """A fresh sandbox registry in a child process (SQLite file under bench/out), stopped after."""
+def sandbox_process(
+    label: str, *, threads: int | None = None, options: Sequence[str] = ()
+) -> Iterator[Server]:
+    """A fresh sandbox registry in a child process (SQLite file under bench/out), stopped after.
+
+    ``options``: more of the sandbox's command-line options (e.g. ``--workers 4``).
+    """
     OUT.mkdir(parents=True, exist_ok=True)
     db_file = OUT / f"sandbox-{label}-{next(_counter)}.sqlite3"
     for stale in OUT.glob(db_file.name + "*"):
         stale.unlink()
-    if threads is None:
+    if threads is None and not options:
         proc, url, db = start_sandbox(db_file)
     else:
-        proc, url, db = _start_with_threads(db_file, threads)
+        proc, url, db = _start_with_threads(db_file, threads, options)
     try:
         yield Server(url, db, db_file)
     finally:
@@ -199,14 +204,18 @@ def sandbox_process(label: str, *, threads: int | None = None) -> Iterator[Serve
             stale.unlink()
 
 
-def _start_with_threads(db_file: Path, threads: int) -> tuple[Any, str, str]:
-    """Like importer.demo.start_sandbox, with a bounded pool of server threads."""
+def _start_with_threads(
+    db_file: Path, threads: int | None, options: Sequence[str] = ()
+) -> tuple[Any, str, str]:
+    """Like importer.demo.start_sandbox, with a bounded pool of server threads and other options."""
     import re
     import subprocess
     import sys
 
     cmd = [sys.executable, "-m", "importer.sandbox", "--port", "0", "--db", str(db_file)]
-    cmd += ["--threads", str(threads)]
+    if threads is not None:
+        cmd += ["--threads", str(threads)]
+    cmd += list(options)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
     ready = re.compile(r"serving (http://\S+) \(database '([^']+)'\)")
     assert proc.stdout is not None

@@ -39,7 +39,7 @@ def one_run(people: int, workers: int, batch: int, threads: int, label: str) -> 
         mapping=ROSTER_MAPPING,
         out_dir=OUT / "reports",
         write_files=False,
-        load=LoadOptions(batch_size=batch, workers=workers),
+        load=LoadOptions(batch_size=batch, workers=workers, adaptive=False),
     )
     with sandbox_process(label, threads=threads) as server:
         seconds, result = timed(lambda: run_import([csv], options, server.settings()))

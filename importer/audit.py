@@ -276,6 +276,10 @@ class AuditLog:
         """The tool decided to try again (e.g. a batch resent without its failed rows)."""
         return self.event("retry", **fields)
 
+    def concurrency(self, **fields: Any) -> dict[str, Any]:
+        """The loader changed how many calls it keeps in flight, or settled (``from``, ``to``, ``reason``)."""
+        return self.event("concurrency", **fields)
+
     def run_end(self, *, counts: Any, exit_code: int, **extra: Any) -> dict[str, Any]:
         """How the run ended: counts (a mapping or a DataFrame) and the exit code."""
         return self.event("run_end", counts=counts, exit_code=exit_code, **extra)

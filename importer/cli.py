@@ -21,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 
 from importer import __version__
+from importer.concurrency import DEFAULT_WORKERS
 from importer.errors import SppError
 from importer.outcome import ImportFailure
 from importer.settings import ConnectionSettings, Timeout, load_settings
@@ -88,7 +89,20 @@ def _import_args(parser: argparse.ArgumentParser, *, online: bool = True) -> Non
     if online:
         parser.add_argument("--namespace", help="external-id namespace (default: the mapping's)")
         parser.add_argument("--batch-size", type=int, default=500, help="rows per load call (500)")
-        parser.add_argument("--workers", type=int, default=2, help="parallel load calls (2)")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=DEFAULT_WORKERS,
+            help=f"the most load calls in flight at once ({DEFAULT_WORKERS}); with adaptive concurrency "
+            "the importer finds how many the server takes, up to this",
+        )
+        parser.add_argument(
+            "--concurrency",
+            choices=("adaptive", "fixed"),
+            default="adaptive",
+            help="adaptive (default): start with one call in flight, add one while the server answers more "
+            "rows a second, halve on 502/503/504 or timeouts; fixed: always --workers calls",
+        )
         parser.add_argument(
             "--track-history",
             action="store_true",
@@ -239,7 +253,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
         empty_cells=getattr(args, "empty_cells", "keep"),
         load=LoadOptions(
             batch_size=max(1, getattr(args, "batch_size", 500)),
-            workers=max(1, getattr(args, "workers", 2)),
+            workers=max(1, getattr(args, "workers", DEFAULT_WORKERS)),
+            adaptive=getattr(args, "concurrency", "adaptive") == "adaptive",
             track_history=getattr(args, "track_history", False),
         ),
         engine=args.engine,

@@ -470,9 +470,11 @@ class ClientPool:
     about 1/N of the time against a server that serves several threads.
     """
 
-    def __init__(self, client: OdooClient, workers: int) -> None:
+    def __init__(self, client: OdooClient, workers: int, *, observer: CallObserver | None = None) -> None:
+        """``observer``: also told of every attempt of the workers' calls, after the client's own."""
         self.client = client
         self.workers = max(1, workers)
+        self.observer = observer
         self._local = threading.local()
         self._forks: list[OdooClient] = []
         self._lock = threading.Lock()
@@ -482,6 +484,8 @@ class ClientPool:
         mine = getattr(self._local, "client", None)
         if mine is None:
             mine = self.client.fork()
+            if self.observer is not None:
+                mine.observer = _both(self.client.observer, self.observer)
             self._local.client = mine
             with self._lock:
                 self._forks.append(mine)
@@ -506,6 +510,17 @@ class ClientPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _both(first: CallObserver | None, second: CallObserver) -> CallObserver:
+    if first is None:
+        return second
+
+    def observe(record: CallRecord) -> None:
+        first(record)
+        second(record)
+
+    return observe
 
 
 def _paging(offset: int, limit: int | None, order: str | None) -> dict[str, Any]:

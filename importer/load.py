@@ -23,6 +23,12 @@ row messages.  The cause is removed upstream: batches are cut so that one
 household's rows are never in two calls in flight at once
 (:func:`households_written`, :func:`cut_batches`, :meth:`Loader._send_all`).
 
+How many calls are in flight is the concurrency controller's choice
+(:mod:`importer.concurrency`): adaptive by default, it starts at one and
+grows while the server's rows a second grow, backs off when latency rises
+or the server answers 502/503/504 or times out, never above
+:attr:`LoadOptions.workers`; the household rule holds whatever it chooses.
+
 A run can be asked to stop (Ctrl-C on the command line, the page's Stop
 button) through :attr:`LoadOptions.stop`: the batches already sent finish
 and are reported, nothing more is sent, and every row left is reported as
@@ -32,6 +38,7 @@ not sent, so re-running the same file finishes the job.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -40,12 +47,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from importer.client import IMPORT_CONTEXT, ClientPool, OdooClient, backoff_delay
+from importer.client import IMPORT_CONTEXT, CallRecord, ClientPool, OdooClient, backoff_delay
+from importer.concurrency import (
+    DEFAULT_WORKERS,
+    OVERLOAD_OUTCOMES,
+    AdaptiveLimit,
+    Change,
+    ConcurrencyChoice,
+    Controller,
+    FixedLimit,
+    Observation,
+)
 from importer.errors import AccessError, AuthenticationError, OdooError, SppError, TransportError
 from importer.outcome import STOPPED_ON_REQUEST, Entity, Status
 from importer.plan import StagePlan
 
 ProgressCallback = Callable[[Entity, int, int], None]
+ConcurrencyCallback = Callable[[Change], None]
 #: Record statuses that mean the server confirmed the write (what progress counts).
 WRITTEN = (Status.CREATED, Status.UPDATED)
 
@@ -75,7 +93,8 @@ class LoadOptions:
     """How the load stage sends batches."""
 
     batch_size: int = 500
-    workers: int = 2
+    workers: int = DEFAULT_WORKERS  # most calls in flight (adaptive: the ceiling; fixed: always this many)
+    adaptive: bool = True  # False: always ``workers`` calls in flight
     track_history: bool = False  # False: tracking_disable + mail_create_nolog, as Odoo's import screen
     # Set by whoever runs the import to stop it between batches (Ctrl-C, the page's Stop button).
     stop: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
@@ -225,9 +244,14 @@ class Loader:
         *,
         progress: ProgressCallback | None = None,
         memberships: StagePlan | None = None,
+        controller: Controller | None = None,
+        on_concurrency: ConcurrencyCallback | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         """``memberships``: the plan's membership stage, which says which people live in which
         household (so updates of people are batched household-whole, see :func:`households_written`).
+        ``controller`` decides how many calls are in flight (by default from the options);
+        ``on_concurrency`` is told of each of its decisions (the audit log).
         """
         self.client = client
         self.options = options
@@ -237,7 +261,14 @@ class Loader:
         # load reads a date-time in the context's time zone (else the user's): the file's times
         # are sent, stored and read back as UTC, so a re-run compares like with like.
         self.context["tz"] = "UTC"
-        self._clients = ClientPool(client, options.workers)
+        workers = max(1, options.workers)
+        self.controller: Controller = controller or (
+            AdaptiveLimit(workers) if options.adaptive else FixedLimit(workers)
+        )
+        self.on_concurrency = on_concurrency
+        self._clock = clock
+        self._control_lock = threading.Lock()
+        self._clients = ClientPool(client, workers, observer=self._observe_call)
         self._stop = threading.Event()
         self._stopped_by: RunStopped | None = None
         self._lock = threading.Lock()
@@ -245,6 +276,12 @@ class Loader:
     @property
     def stopped(self) -> RunStopped | None:
         return self._stopped_by
+
+    @property
+    def concurrency(self) -> ConcurrencyChoice:
+        """What the controller chose so far (for the report and the audit log)."""
+        with self._control_lock:
+            return self.controller.choice()
 
     def run_stage(
         self,
@@ -299,28 +336,28 @@ class Loader:
         return results
 
     def _send_all(self, batches: list[LoadBatch], todos: dict[Entity, pd.DataFrame]) -> None:
-        """Send the batches on the pool, never two that write the same household at once.
+        """Send the batches, as many at once as the controller says, never two that write the same household.
 
         A batch waits while another one writing one of its households is in
         flight; later batches writing other households go ahead meanwhile, so
-        no worker idles.
+        no worker idles.  The limit is read again each time a batch finishes:
+        when it falls, the batches in flight finish and fewer follow.
         """
-        workers = max(1, self.options.workers)
         done = dict.fromkeys(todos, 0)
         waiting = list(batches)
         running: dict[Future, LoadBatch] = {}
         busy: set = set()
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, self.options.workers)) as pool:
             while waiting or running:
                 if self._stopping():
                     waiting.clear()  # rows never sent are reported "not sent" by run_wave
-                i = 0
-                while len(running) < workers and i < len(waiting):
+                i, limit = 0, self._limit()
+                while len(running) < limit and i < len(waiting):
                     batch = waiting[i]
                     if busy.isdisjoint(batch.households):
                         del waiting[i]
                         busy |= batch.households
-                        running[pool.submit(self._send, batch.stage, batch.rows, batch.result)] = batch
+                        running[pool.submit(self._send_batch, batch, len(running) + 1)] = batch
                     else:
                         i += 1
                 if not running:
@@ -336,6 +373,30 @@ class Loader:
                     done[entity] += int(confirmed.sum())
                     if self.progress:
                         self.progress(entity, done[entity], len(todos[entity]))
+
+    def _send_batch(self, batch: LoadBatch, in_flight: int) -> None:
+        """Send one batch, then tell the controller how long its rows took with ``in_flight`` calls out."""
+        started = self._clock()
+        self._send(batch.stage, batch.rows, batch.result)
+        if not self._stopping():
+            self._tell(Observation(started, self._clock(), len(batch.rows), in_flight))
+
+    def _observe_call(self, record: CallRecord) -> None:
+        """Every attempt of a worker's call: a ``load`` turned away (502/503/504) or timed out is overload."""
+        signal = OVERLOAD_OUTCOMES.get(record.outcome)
+        if signal is not None and record.method == "load":
+            now = self._clock()
+            self._tell(Observation(now - record.duration_s, now, record.rows, 0, signal))
+
+    def _tell(self, observation: Observation) -> None:
+        with self._control_lock:
+            change = self.controller.observe(observation)
+            if change is not None and self.on_concurrency is not None:
+                self.on_concurrency(change)
+
+    def _limit(self) -> int:
+        with self._control_lock:
+            return max(1, min(self.controller.limit, self.options.workers))
 
     def _send(self, stage: StagePlan, batch: pd.DataFrame, result: StageResult) -> None:
         """Send one batch until each row is written or refused; rows that met a concurrent writer go again.

@@ -33,6 +33,7 @@ from importer.catalog import (
 )
 from importer.cell_guard import check_cells
 from importer.client import CallRecord, OdooClient
+from importer.concurrency import Change, ConcurrencyChoice
 from importer.errors import AccessError, OdooError, SppError
 from importer.load import Loader, LoadOptions, StageResult
 from importer.mapping import Binding, Mapping, bind, load_mapping
@@ -104,6 +105,12 @@ class _CallStats:
         self.audit = audit
         self.calls: collections.Counter[str] = collections.Counter()
         self.retries: collections.Counter[str] = collections.Counter()
+        self.concurrency: ConcurrencyChoice | None = None  # what the loader chose, once it has run
+
+    def concurrency_change(self, change: Change) -> None:
+        """The loader changed how many calls it keeps in flight (or settled): the audit log says why."""
+        if self.audit is not None:
+            self.audit.concurrency(**change.as_dict())
 
     def __call__(self, record: CallRecord) -> None:
         label = f"{record.model or record.service}.{record.method}"
@@ -174,6 +181,7 @@ def run_import(
         "options": {
             "batch_size": options.load.batch_size,
             "workers": options.load.workers,
+            "concurrency": "adaptive" if options.load.adaptive else "fixed",
             "all_or_nothing": options.all_or_nothing,
             "empty_cells": options.empty_cells,
             "track_history": options.load.track_history,
@@ -212,7 +220,8 @@ def run_import(
         report.files["audit"] = audit.path
     exit_code = report.exit_code()
     if audit is not None:
-        audit.run_end(counts=_counts(report), exit_code=exit_code, stopped=stopped)
+        chosen = report.meta.get("concurrency")
+        audit.run_end(counts=_counts(report), exit_code=exit_code, stopped=stopped, concurrency=chosen)
         audit.close()
     return RunResult(
         report=report,
@@ -343,6 +352,7 @@ def _run_stages(
             options,
             client,
             say,
+            stats,
         )
 
     meta["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -350,6 +360,8 @@ def _run_stages(
     meta["retried_calls"] = dict(stats.retries)
     if stopped:
         meta["stopped"] = stopped
+    if stats.concurrency is not None:
+        meta["concurrency"] = stats.concurrency.as_dict()
     # Only the outcomes are needed from here on: free the canonical tables and the pieces
     # before the report is built (at a million rows, each copy costs hundreds of MB).
     del tables, validation, verdict
@@ -517,8 +529,12 @@ def _plan_and_load(
     options: ImportOptions,
     client: OdooClient | None,
     say: StageProgress,
+    stats: _CallStats,
 ) -> tuple[list[pd.DataFrame], str | None, list[pd.DataFrame]]:
-    """Plan, then load (or say what a load would do); returns outcomes, why it stopped, the changes."""
+    """Plan, then load (or say what a load would do); returns outcomes, why it stopped, the changes.
+
+    The loader's choice of concurrency goes to ``stats`` (each decision to the audit log as it is made).
+    """
     mode = options.mode
     messages = _error_messages(validation.problems)
     outcomes: list[pd.DataFrame] = []
@@ -559,6 +575,7 @@ def _plan_and_load(
             options.load,
             progress=lambda e, d, t: say(f"load {e.value}", d, t),
             memberships=stages.get(Entity.MEMBERSHIP),
+            on_concurrency=stats.concurrency_change,
         )
         for wave in LOAD_WAVES:
             sent = [stages[e] for e in wave if e in stages]
@@ -567,6 +584,7 @@ def _plan_and_load(
                 outcomes.append(_stage_outcomes(stages[entity], result, plan.changes.get(entity)))
         if loader.stopped is not None:
             stopped = str(loader.stopped)
+        stats.concurrency = loader.concurrency
     else:
         for entity in LOAD_ORDER:
             stage = stages.get(entity)

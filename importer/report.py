@@ -972,6 +972,9 @@ def summary_text(report: RunReport, *, max_errors: int = 5) -> str:
     for key, words in (("tags_created", "Tags created"), ("tags_to_create", "Tags a real run would create")):
         if report.meta.get(key):  # create_tags: the clerk sees every tag the run added to the registry
             lines.append(f"{words}: " + ", ".join(report.meta[key]))
+    chosen = report.meta.get("concurrency")
+    if chosen:  # how many load calls were in flight (docs/architecture.md §6)
+        lines.append(f"Load calls in flight: {chosen['summary']}")
     if errors:
         first = all_errors.head(max_errors)
         lines.append("")

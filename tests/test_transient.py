@@ -43,7 +43,9 @@ SERIALIZATION = "could not serialize access due to concurrent update"
 
 
 def _import(sb: Sandbox, csv: Path, out: Path, *, batch_size: int = 20, **settings_kw) -> RunResult:
-    options = ImportOptions(mapping=ROSTER, out_dir=out, load=LoadOptions(batch_size=batch_size, workers=2))
+    options = ImportOptions(
+        mapping=ROSTER, out_dir=out, load=LoadOptions(batch_size=batch_size, workers=2, adaptive=False)
+    )
     return run_import([csv], options, settings_for(sb, **settings_kw))
 
 
@@ -290,7 +292,7 @@ def test_a_big_household_in_several_batches_is_never_written_by_two_calls_at_onc
         assert client.load(PARTNER, fields, groups + people)["messages"] == []
         sb.overlap_loads(2, timeout=0.5)  # its batches wait for each other: each goes alone
         stage = _members(["A"] * 25 + ["B"] * 5)
-        result = Loader(client, LoadOptions(batch_size=5, workers=2)).run_stage(stage, {}, {})
+        result = Loader(client, LoadOptions(batch_size=5, workers=2, adaptive=False)).run_stage(stage, {}, {})
         assert (result.status == Status.CREATED).all()
         assert sb.conflicted_rows == 0
         assert client.search_count(MEMBERSHIP, []) == 30

@@ -22,6 +22,7 @@ from .errors import AccessDenied, AccessError, DatabaseMissing, UserError, error
 from .models import MODELS, using
 from .orm import Env, _as_ids, chunks
 from .store import Store
+from .workers import ServerWorkers, call_rows
 
 VERSION_INFO = {
     "server_version": "17.0-20240709",
@@ -95,6 +96,7 @@ class Dispatcher:
         self._log: deque[tuple[str, str, str | None, str | None, str]] = deque(maxlen=CALL_LOG_SIZE)
         self._log_lock = threading.Lock()
         self.households = Households()
+        self.workers = ServerWorkers()  # unbounded, no server time: as fast as the sandbox goes
 
     @property
     def call_log(self) -> list[tuple[str, str, str | None, str | None, str]]:
@@ -184,6 +186,8 @@ class Dispatcher:
         # Only `load` shows a concurrent writer to its caller (row by row); Odoo retries any other
         # call that meets one, and the retry succeeds: those calls take no snapshot.
         snapshot = self.households.arrive() if name == "load" else None
+        # The server time of a multi-worker server (workers.py): after the snapshot, before the writes.
+        self.workers.spend(call_rows(name, args, kwargs))
         with self.store.transaction() as cr:
             context = context if isinstance(context, dict) else {}
             env = Env(cr, uid, readonly=level == READ_ONLY, context=context)

@@ -34,6 +34,7 @@ from .faults import KINDS, TERMINAL, FaultPlan
 from .rpc import VERSION_INFO, Dispatcher
 from .seed import seed
 from .store import Store
+from .workers import ServerWorkers
 
 JSON_PATHS = ("/jsonrpc", "/web/webclient/version_info")
 
@@ -131,8 +132,16 @@ class _Handler(BaseHTTPRequestHandler):
             sandbox.dispatcher.record(service, method, model, rpc_method, terminal)
             self._drop()
             return
-        with sandbox.dispatcher.households.forced("conflict" in faults):
-            answer = sandbox.dispatcher.handle(payload)
+        workers = sandbox.dispatcher.workers
+        if not workers.enter():  # every worker busy and the queue full: the proxy turns the call away
+            sandbox.dispatcher.record(service, method, model, rpc_method, "http_503")
+            self._send(503, b"<html><body><h1>503 Service Unavailable</h1></body></html>", "text/html")
+            return
+        try:
+            with sandbox.dispatcher.households.forced("conflict" in faults):
+                answer = sandbox.dispatcher.handle(payload)
+        finally:
+            workers.leave()
         if terminal == "drop_after":
             sandbox.dispatcher.record(service, method, model, rpc_method, terminal)
             self._drop()
@@ -198,7 +207,12 @@ class Sandbox:
         threads: int | None = None,
         used_ids: dict[str, int] | None = None,
         import_match: bool = False,
+        workers: int | None = None,
+        latency_per_row: float = 0.0,
+        latency_per_call: float = 0.0,
+        queue: int | None = None,
     ) -> None:
+        """``workers``, ``latency_per_*``, ``queue``: serve like a multi-worker server (workers.py)."""
         self.db = SANDBOX_DB
         self.host = host
         self.port = port
@@ -210,6 +224,9 @@ class Sandbox:
         self.users = Users(self.store)
         seed(self.store, self.users, bare=bare, id_types=id_types, genders=genders, used_ids=used_ids)
         self.dispatcher = Dispatcher(self.store, self.users)
+        self.dispatcher.workers = ServerWorkers(
+            workers, per_row=latency_per_row, per_call=latency_per_call, queue=queue
+        )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -277,6 +294,11 @@ class Sandbox:
         households.rendezvous = Rendezvous(size, timeout) if size else None
 
     @property
+    def server_workers(self) -> ServerWorkers:
+        """The simulated server workers: their bound, the most calls served at once, the calls turned away."""
+        return self.dispatcher.workers
+
+    @property
     def conflicted_rows(self) -> int:
         """Rows ``load`` has refused so far because another call wrote their household first."""
         return self.dispatcher.households.refused_rows
@@ -326,6 +348,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault-seed", type=int, default=0, help="seed of the fault RNG")
     parser.add_argument("--fault-latency", type=float, default=0.2, help="seconds added by 'latency'")
     parser.add_argument("--threads", type=int, default=None, help="bound on concurrent connections")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="serve like an Odoo with N workers: at most N calls at once, others wait (default: no limit)",
+    )
+    parser.add_argument(
+        "--latency-per-row",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="server time of each row a call writes, spent in parallel by the workers (default 0)",
+    )
+    parser.add_argument(
+        "--latency-per-call", type=float, default=0.0, metavar="SECONDS", help="server time of every call (0)"
+    )
+    parser.add_argument(
+        "--queue",
+        type=int,
+        default=None,
+        help="with --workers: calls that may wait for a worker; one more is answered 503, as a proxy does",
+    )
 
 
 def run_from_args(args: argparse.Namespace) -> int:
@@ -337,7 +381,16 @@ def run_from_args(args: argparse.Namespace) -> int:
             args.fault_rate, kinds, seed=args.fault_seed, latency_seconds=args.fault_latency
         )
     sandbox = Sandbox(
-        db_path=args.db, bare=args.bare, host=args.host, port=args.port, faults=plan, threads=args.threads
+        db_path=args.db,
+        bare=args.bare,
+        host=args.host,
+        port=args.port,
+        faults=plan,
+        threads=args.threads,
+        workers=args.workers,
+        latency_per_row=args.latency_per_row,
+        latency_per_call=args.latency_per_call,
+        queue=args.queue,
     )
     stop = threading.Event()
 
@@ -356,6 +409,12 @@ def run_from_args(args: argparse.Namespace) -> int:
         )
         if args.db == ":memory:":
             print("  data is kept in memory and lost on exit (use --db FILE to keep it)", flush=True)
+        if args.workers or args.latency_per_row or args.latency_per_call:
+            print(
+                f"  serving like {args.workers or 'unbounded'} server worker(s), "
+                f"{args.latency_per_call}s a call + {args.latency_per_row}s a row",
+                flush=True,
+            )
         if plan is not None:
             print(f"  fault injection on: {args.fault_kinds} at rate {args.fault_rate}", flush=True)
         while not stop.wait(0.2):
