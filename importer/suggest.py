@@ -294,11 +294,16 @@ def _header_candidates(header: str, vocab: _Vocabulary) -> list[Candidate]:
         (vocab.weak, MEDIUM, "often used"),
     ):
         if text in table:
-            return [Candidate(s, w, confidence, f"'{header}' is {why} for {describe(s, w)}") for s, w in table[text]]
+            return [
+                Candidate(s, w, confidence, f"'{header}' is {why} for {describe(s, w)}")
+                for s, w in table[text]
+            ]
     tokens = text.split()
     if len(tokens) == 1 and tokens[0] in KEY_TOKENS:
         scope = KEY_TOKENS[tokens[0]]
-        return [Candidate(scope, "key", HIGH, f"'{header}' is a usual header for the {describe(scope, 'key')}")]
+        return [
+            Candidate(scope, "key", HIGH, f"'{header}' is a usual header for the {describe(scope, 'key')}")
+        ]
     scoped = _scoped(header, tokens, vocab)
     if scoped:
         return scoped
@@ -365,7 +370,9 @@ def _value_candidates(profile: _Profile, catalog: Catalog | None) -> list[Candid
         if len(normal) >= 2 and normal <= set(table):
             if field_key == "membership.kind" and "Head" not in {table[n] for n in normal}:
                 continue
-            return [Candidate(entity, target, MEDIUM, f"its values ({shown}) are {describe(entity, target)}s")]
+            return [
+                Candidate(entity, target, MEDIUM, f"its values ({shown}) are {describe(entity, target)}s")
+            ]
     if all(_EMAIL.match(v) for v in distinct):
         return [Candidate("*", "email", MEDIUM, f"its values ({shown}) are e-mail addresses")]
     if catalog is not None:
@@ -392,12 +399,18 @@ def _guess_column(column: str, profile: _Profile, vocab: _Vocabulary, catalog: C
     if not candidates:
         candidates = by_values
     elif by_values and len(candidates) > 1:  # the values pick among equal header readings
-        agree = [c for c in candidates if any((v.entity, v.target) == (c.entity, c.target) for v in by_values)]
+        agree = [
+            c for c in candidates if any((v.entity, v.target) == (c.entity, c.target) for v in by_values)
+        ]
         if len(agree) == 1:
             candidates = agree + [c for c in candidates if c is not agree[0]]
             candidates[0] = Candidate(
                 agree[0].entity, agree[0].target, MEDIUM, f"{agree[0].reason}; {by_values[0].reason}"
             )
+    elif by_values and len(candidates) == 1 and candidates[0].confidence != HIGH:
+        top, seen = candidates[0], by_values[0]
+        if (top.target, top.entity) == (seen.target, seen.entity) or (top.target == seen.target == "kind"):
+            candidates = [Candidate(top.entity, top.target, HIGH, f"{top.reason}; {seen.reason}")]
     if len(candidates) > 1 and {c.target for c in candidates} == {"key", "name"}:  # "Ménage": key or name?
         pick = "key" if profile.digit_share >= 0.8 else "name"
         first = next(c for c in candidates if c.target == pick)
@@ -524,7 +537,9 @@ def _check_key(table: TableGuess, entity: str, profiles: dict[str, _Profile], re
     empty = table.rows - prof.filled
     repeated = prof.filled - len(prof.counts)
     if repeats:
-        col.reason += f"; {len(prof.counts)} {'households' if entity == 'group' else 'people'} over {table.rows} rows"
+        col.reason += (
+            f"; {len(prof.counts)} {'households' if entity == 'group' else 'people'} over {table.rows} rows"
+        )
     elif empty or repeated:
         col.confidence = LOW
         col.reason += f"; but {repeated} value(s) repeat and {empty} row(s) are empty: check it"
@@ -535,7 +550,9 @@ def _check_key(table: TableGuess, entity: str, profiles: dict[str, _Profile], re
         col.reason += f"; {empty} row(s) are empty: check it"
 
 
-def _find_key(table: TableGuess, entity: str, profiles: dict[str, _Profile], questions: list[Question]) -> None:
+def _find_key(
+    table: TableGuess, entity: str, profiles: dict[str, _Profile], questions: list[Question]
+) -> None:
     """No header says which column is the key: a column of unique, filled codes may be."""
     if table.column(entity, "key") is not None:
         return
@@ -606,7 +623,9 @@ def _guess_values(col: ColumnGuess, field_key: str, known: list[str], profile: _
         targets = {server_value(t) for t in prefixed} - {None}
         if len(targets) == 1:
             target = targets.pop()
-            guesses.append(ValueGuess(value, count, target, MEDIUM, f"'{value}' abbreviates {target or 'member'}"))
+            guesses.append(
+                ValueGuess(value, count, target, MEDIUM, f"'{value}' abbreviates {target or 'member'}")
+            )
             continue
         choices = {**{w: t for w, t in vocab.items()}, **{words(k): k for k in known}}
         near = process.extractOne(said, list(choices), scorer=fuzz.ratio, score_cutoff=75) if said else None
@@ -636,7 +655,9 @@ def suggest_mapping(
         columns = [_guess_column(c, p, vocab, catalog) for c, p in profs.items()]
         role, why = _role(table, columns)
         guesses.append(
-            TableGuess(table.label, str(table.path), table.sheet, len(table.frame), role, why, columns=columns)
+            TableGuess(
+                table.label, str(table.path), table.sheet, len(table.frame), role, why, columns=columns
+            )
         )
     _assign_entities(guesses, questions)
     for guess in guesses:
@@ -733,7 +754,9 @@ def _overall_date_order(guesses: list[TableGuess], questions: list[Question]) ->
         for c in g.columns:
             if c.placed and c.target in DATE_FIELDS and c.date_order == "mixed":
                 questions.append(
-                    Question(f"{g.label} '{c.column}' mixes date orders ({c.samples[0]}...)", g.label, c.column)
+                    Question(
+                        f"{g.label} '{c.column}' mixes date orders ({c.samples[0]}...)", g.label, c.column
+                    )
                 )
     if not shown:
         dated = [c for g in guesses for c in g.columns if c.placed and c.target in DATE_FIELDS and c.filled]
@@ -754,10 +777,12 @@ def _overall_date_order(guesses: list[TableGuess], questions: list[Question]) ->
     example = next((c, g) for o, c, g in shown if o == order)
     col = example[0]
     value = next((v for v in col.samples if _DATE.match(v)), "")
-    why = {"iso": "a year first", "day-first": "a first part above 12", "month-first": "a second part above 12"}
-    profile_example = next(
-        (v for v in col.samples if _date_order([v])[0] == order), value
-    )
+    why = {
+        "iso": "a year first",
+        "day-first": "a first part above 12",
+        "month-first": "a second part above 12",
+    }
+    profile_example = next((v for v in col.samples if _date_order([v])[0] == order), value)
     return order, HIGH, f"'{profile_example or value}' in '{col.column}' has {why[order]}"
 
 
@@ -768,13 +793,19 @@ def _ask(guesses: list[TableGuess], questions: list[Question], catalog: Catalog 
             if not col.placed and col.reason.startswith("ambiguous"):
                 questions.append(
                     Question(
-                        f"{g.label} '{col.column}': {col.reason[len('ambiguous: '):]}? It is left out",
+                        f"{g.label} '{col.column}': {col.reason[len('ambiguous: ') :]}? It is left out",
                         g.label,
                         col.column,
                         tuple(c.label for c in col.candidates),
                     )
                 )
-            if col.placed and col.target and col.target.startswith("id:") and catalog is not None and catalog.online:
+            if (
+                col.placed
+                and col.target
+                and col.target.startswith("id:")
+                and catalog is not None
+                and catalog.online
+            ):
                 id_type = col.target[3:]
                 if id_type not in catalog.id_types:
                     known = ", ".join(catalog.id_types) or "none"
@@ -860,7 +891,9 @@ def _yaml(s: Suggestion) -> str:
     value_lines: list[str] = []
     for key in ("gender", "group.kind", "membership.kind"):
         cols = [
-            c for t in s.tables for c in t.columns
+            c
+            for t in s.tables
+            for c in t.columns
             if c.placed and c.entity and CODED.get((Entity(c.entity), c.target)) == key
         ]
         lines: list[str] = []
@@ -911,8 +944,11 @@ def _entity_yaml(s: Suggestion, entity: Entity, table: TableGuess) -> list[str]:
     fields = [c for c in table.columns if c.entity == e and c.placed and c.target not in ("key",)]
     plain = [c for c in fields if not c.target.startswith("id:")]
     ambiguous = [
-        c for c in table.columns
-        if not c.placed and c.reason.startswith("ambiguous") and any(x.entity in (e, "*") for x in c.candidates)
+        c
+        for c in table.columns
+        if not c.placed
+        and c.reason.startswith("ambiguous")
+        and any(x.entity in (e, "*") for x in c.candidates)
     ]
     if plain or ambiguous:
         out.append("    fields:")
@@ -947,7 +983,9 @@ def _summary(s: Suggestion) -> str:
                 out.append(f"  {c.column:<{width}}  -> {'(not placed)':<28} {'':<6} {c.reason}")
             for v in c.values:
                 target = "?" if v.target is None else (v.target or "(member, no kind)")
-                out.append(f"  {'':<{width}}       {v.value!r} x{v.count} -> {target} ({v.confidence or '-'})")
+                out.append(
+                    f"  {'':<{width}}       {v.value!r} x{v.count} -> {target} ({v.confidence or '-'})"
+                )
     out += ["", f"Date order: {s.date_order} ({s.date_order_confidence}: {s.date_order_reason})"]
     unplaced = s.unplaced()
     out.append(f"Columns not placed: {len(unplaced)}")
