@@ -472,7 +472,7 @@ def _main_entity(role: str) -> str | None:
     return {"roster": "individual", "people": "individual", "households": "group"}.get(role)
 
 
-def _settle(table: TableGuess, feeds: set[str]) -> None:
+def _settle(table: TableGuess, feeds: set[str], fed: set[str]) -> None:
     """Give ``*`` guesses the table's entity, and leave out what this table does not feed."""
     main = _main_entity(table.role) if table.role != "memberships" else None
     for col in table.columns:
@@ -490,7 +490,11 @@ def _settle(table: TableGuess, feeds: set[str]) -> None:
             _unplace(col, f"a memberships table does not feed {describe(col.entity or '*', col.target)}")
         elif col.target != "key" and col.entity not in feeds:
             where = {"group": "households", "individual": "people", "membership": "memberships"}
-            _unplace(col, f"{where.get(col.entity or '', col.entity)} are read from another table")
+            what = where.get(col.entity or "", col.entity)
+            if col.entity in fed:
+                _unplace(col, f"{what} are read from another table")
+            else:
+                _unplace(col, f"no table holds {what} (no household key column beside the people)")
         elif col.entity == "group" and col.target == "kind" and table.role == "people":
             _unplace(col, "households are read from another table")
 
@@ -618,8 +622,10 @@ def _guess_values(col: ColumnGuess, field_key: str, known: list[str], profile: _
             why = "a member with no kind" if target == "" else f"'{value}' means {target}"
             guesses.append(ValueGuess(value, count, target, HIGH, why))
             continue
-        prefixed = {t for w, t in vocab.items() if said and len(said) >= 3 and w.startswith(said)}
-        prefixed |= {k for k in known if said and len(said) >= 3 and words(k).startswith(said)}
+        # "Fem.", "Masc": an abbreviation; "Femal" (one letter short of a word) is more likely a typo.
+        short = 3 <= len(said) <= 4 or (len(said) >= 3 and value.rstrip().endswith("."))
+        prefixed = {t for w, t in vocab.items() if short and w.startswith(said)}
+        prefixed |= {k for k in known if short and words(k).startswith(said)}
         targets = {server_value(t) for t in prefixed} - {None}
         if len(targets) == 1:
             target = targets.pop()
@@ -660,8 +666,9 @@ def suggest_mapping(
             )
         )
     _assign_entities(guesses, questions)
+    fed = {e for g in guesses for e in g.entities}
     for guess in guesses:
-        _settle(guess, set(guess.entities))
+        _settle(guess, set(guess.entities), fed)
         _one_per_target(guess, questions)
         profs = profiles[guess.label]
         for entity in ("group", "individual"):
@@ -743,7 +750,7 @@ def _selectors(guesses: list[TableGuess], tables: Sequence[SourceTable]) -> None
 
 
 def _overall_date_order(guesses: list[TableGuess], questions: list[Question]) -> tuple[str, str, str]:
-    """One order for the mapping: the one the mapped date columns show (a column that differs gets its own)."""
+    """One order for the mapping: the one the mapped date columns show (a differing column gets its own)."""
     shown = [
         (c.date_order, c, g)
         for g in guesses
