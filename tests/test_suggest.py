@@ -441,3 +441,52 @@ def test_the_cli_refuses_an_unreadable_file_in_words(tmp_path: Path, capsys) -> 
     bad.write_bytes(b"")
     assert main(["mapping", "suggest", str(bad), "--offline"]) == 2
     assert "x.csv is empty" in capsys.readouterr().err
+
+
+def test_with_the_server_its_own_fields_and_id_patterns_are_matched_and_the_file_imports(
+    tmp_path: Path, sandbox, client, settings
+) -> None:
+    from importer.catalog import fetch_catalog
+
+    model = client.search("ir.model", [["model", "=", "res.partner"]])[0]
+    client.create(
+        "ir.model.fields",
+        {
+            "name": "x_cst_indv_disability_level",
+            "field_description": "Disability Level",
+            "ttype": "integer",
+            "model_id": model,
+            "state": "manual",
+        },
+    )
+    path = _csv(
+        tmp_path,
+        "Nº de ménage,Nom du ménage,Code membre,Prénom,Nom,Sexe,Disability level,Pièce\n"
+        "H1,Ramos,P1,Ana,Ramos,Femme,2,1156998806\nH1,Ramos,P2,Ben,Ramos,Homme,0,5438728103\n",
+    )
+    suggestion = suggest_mapping(read_source(path), fetch_catalog(client))
+    [table] = suggestion.tables
+    level = next(c for c in table.columns if c.column == "Disability level")
+    assert (level.entity, level.target, level.confidence) == (
+        "individual",
+        "x_cst_indv_disability_level",
+        HIGH,
+    )
+    piece = next(c for c in table.columns if c.column == "Pièce")
+    assert (piece.target, piece.confidence) == ("id:National ID", MEDIUM)
+    assert "pattern of the ID type 'National ID'" in piece.reason
+    assert suggestion.allowed["gender"] == ["Male", "Female"] and suggestion.online
+    mapping = _write_yaml(tmp_path, suggestion)
+    result = run_import([path], ImportOptions(mapping=mapping, out_dir=tmp_path / "r"), settings)
+    assert result.exit_code == 0, result.report.problems.to_dict("records")
+    people = client.search_read(
+        "res.partner",
+        [["is_registrant", "=", True], ["is_group", "=", False]],
+        ["given_name", "gender", "x_cst_indv_disability_level", "reg_ids"],
+    )
+    assert sorted((p["given_name"], p["gender"], p["x_cst_indv_disability_level"]) for p in people) == [
+        ("Ana", "Female", 2),
+        ("Ben", "Male", 0),
+    ]
+    ids = client.search_read("g2p.reg.id", [], ["value"])
+    assert sorted(i["value"] for i in ids) == ["1156998806", "5438728103"]
