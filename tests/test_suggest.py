@@ -9,6 +9,7 @@ the mapping's meaning (entity, field, column), not its text.
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -345,6 +346,15 @@ def test_ambiguous_columns_become_questions_not_guesses(tmp_path: Path) -> None:
     assert any("identifies each person" in q.text for q in suggestion.questions)
     text = suggestion.to_yaml()
     assert "# ?: Date  # question: one of person: birthdate, registrant: registration_date" in text
+    # The same, as data for the web page.
+    data = json.loads(json.dumps(suggestion.to_dict()))
+    [columns] = [t["columns"] for t in data["tables"]]
+    sexo = next(c for c in columns if c["column"] == "Sexo")
+    assert {v["value"]: v["target"] for v in sexo["values"]} == {
+        "Mujer": "Female",
+        "Hombre": "Male",
+        "F": "Female",
+    }
     assert "#   people.csv 'Remarques': no registry field matches" in text
 
 
@@ -427,6 +437,13 @@ def test_the_cli_writes_a_mapping_the_loader_reads_and_validate_accepts(tmp_path
     assert mapping.entities.keys() == {e for e in load_mapping(MAPPINGS / "csv-files.yaml").entities}
     args = ["validate", "--mapping", str(out), *map(str, files), "--out", str(tmp_path / "r")]
     assert main(args) == 0
+    # A second run does not replace the mapping (perhaps corrected by hand since) unless asked.
+    before = out.read_text(encoding="utf-8") + "# corrected by hand\n"
+    out.write_text(before, encoding="utf-8")
+    assert main(["mapping", "suggest", *map(str, files), "-o", str(out), "--offline"]) == 2
+    assert "exists" in capsys.readouterr().err and out.read_text(encoding="utf-8") == before
+    assert main(["mapping", "suggest", *map(str, files), "-o", str(out), "--offline", "--force"]) == 0
+    assert "# corrected by hand" not in out.read_text(encoding="utf-8")
 
 
 def test_the_cli_prints_the_mapping_when_no_output_is_given(tmp_path: Path, capsys) -> None:
