@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 from rapidfuzz import fuzz, process
 
 from importer.catalog import PARTNER, Catalog
@@ -123,6 +124,7 @@ class ColumnGuess:
     distinct: int = 0
     values: list[ValueGuess] = field(default_factory=list)
     date_order: str | None = None  # the order its values show, when they are dates
+    date_example: str = ""  # a value that shows that order (a part above 12, a year first)
 
     @property
     def placed(self) -> bool:
@@ -393,6 +395,7 @@ def _guess_column(column: str, profile: _Profile, vocab: _Vocabulary, catalog: C
         filled=profile.filled,
         distinct=len(profile.counts),
         date_order=profile.date_order,
+        date_example=profile.order_example,
     )
     candidates = _header_candidates(column, vocab)
     by_values = _value_candidates(profile, catalog)
@@ -781,16 +784,13 @@ def _overall_date_order(guesses: list[TableGuess], questions: list[Question]) ->
     for order, _c, _g in shown:
         counts[order] = counts.get(order, 0) + 1
     order = max(counts, key=lambda o: counts[o])
-    example = next((c, g) for o, c, g in shown if o == order)
-    col = example[0]
-    value = next((v for v in col.samples if _DATE.match(v)), "")
+    col = next(c for o, c, _g in shown if o == order)
     why = {
         "iso": "a year first",
         "day-first": "a first part above 12",
         "month-first": "a second part above 12",
     }
-    profile_example = next((v for v in col.samples if _date_order([v])[0] == order), value)
-    return order, HIGH, f"'{profile_example or value}' in '{col.column}' has {why[order]}"
+    return order, HIGH, f"'{col.date_example}' in '{col.column}' has {why[order]}"
 
 
 def _ask(guesses: list[TableGuess], questions: list[Question], catalog: Catalog | None) -> None:
@@ -828,6 +828,15 @@ def _ask(guesses: list[TableGuess], questions: list[Question], catalog: Catalog 
             for v in col.values:
                 if v.confidence == LOW or v.target is None:
                     questions.append(Question(f"{g.label} '{col.column}': {v.reason}", g.label, col.column))
+    households = next((g for g in guesses if "group" in g.entities), None)
+    if households is not None and households.column("group", "name") is None:
+        questions.append(
+            Question(
+                f"{households.label}: no column for the household's name; the registry needs one "
+                "(add a column, or give the mapping's group name field a default)",
+                households.label,
+            )
+        )
     people = next((g for g in guesses if "individual" in g.entities), None)
     if people is not None:
         missing = [f for f in ("given_name", "family_name") if people.column("individual", f) is None]
@@ -858,8 +867,6 @@ _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_ .()/'-]*")
 
 def _q(text: str) -> str:
     """A YAML scalar: plain when it reads back as the same string, else double-quoted."""
-    import yaml
-
     if _PLAIN.fullmatch(text) and text == text.strip():
         try:
             if yaml.safe_load(text) == text:

@@ -19,6 +19,7 @@ from conftest import MAPPINGS, SAMPLES
 
 from importer.cli import main
 from importer.mapping import Mapping, bind, load_mapping
+from importer.outcome import Entity
 from importer.pipeline import ImportOptions, run_import
 from importer.read import read_source
 from importer.suggest import HIGH, LOW, MEDIUM, suggest_mapping
@@ -414,6 +415,7 @@ def test_the_date_order_is_read_from_the_values(tmp_path: Path, dates, order, co
     rows = "".join(f"P{i},A,B,{d}\n" for i, d in enumerate(dates))
     suggestion = suggest_mapping(read_source(_csv(tmp_path, "person_id,first_name,last_name,dob\n" + rows)))
     assert (suggestion.date_order, suggestion.date_order_confidence) == (order, confidence)
+    assert suggestion.entity_table(Entity.GROUP) is None  # no household column: no households asked for
     assert (confidence == LOW) == any("no date shows its order" in q.text for q in suggestion.questions)
 
 
@@ -507,3 +509,21 @@ def test_with_the_server_its_own_fields_and_id_patterns_are_matched_and_the_file
     ]
     ids = client.search_read("g2p.reg.id", [], ["value"])
     assert sorted(i["value"] for i in ids) == ["1156998806", "5438728103"]
+
+
+def test_a_column_whose_values_show_another_date_order_gets_its_own(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "pid,hh,first_name,last_name,dob,member since\n"
+        "P1,H1,A,B,26/03/1950,01/15/2024\nP2,H1,C,D,01/02/2003,01/16/2024\n",
+    )
+    suggestion = suggest_mapping(read_source(path))
+    assert suggestion.date_order == "day-first"
+    mapping = load_mapping(_write_yaml(tmp_path, suggestion))
+    since = mapping.entities[Entity.MEMBERSHIP].fields["start_date"]
+    assert (since.column, since.date_order) == ("member since", "month-first")
+    assert mapping.entities[Entity.INDIVIDUAL].fields["birthdate"].date_order == "day-first"
+    # "hh" names the household but not what of it: its coded values make it the key, marked low.
+    assert mapping.entities[Entity.GROUP].key == "hh"
+    assert suggestion.entity_table(Entity.GROUP).column("group", "key").confidence == LOW
+    assert any("no column for the household's name" in q.text for q in suggestion.questions)
