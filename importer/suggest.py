@@ -19,7 +19,7 @@ Headers are matched first against the words of :mod:`importer.suggest_words`
 (English, French, Spanish, Portuguese) and the server's own field labels,
 then fuzzily (rapidfuzz) for typos; values refine or overrule the header
 (dates that are not dates, a key that is not unique).  See
-``docs/architecture.md`` §6.
+``docs/architecture.md`` §7.
 """
 
 from __future__ import annotations
