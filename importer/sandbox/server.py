@@ -30,6 +30,7 @@ from .auth import (
     Users,
 )
 from .concurrency import Rendezvous
+from . import presets
 from .faults import KINDS, TERMINAL, FaultPlan
 from .rpc import VERSION_INFO, Dispatcher
 from .seed import seed
@@ -198,6 +199,7 @@ class Sandbox:
         threads: int | None = None,
         used_ids: dict[str, int] | None = None,
         import_match: bool = False,
+        preset: str | None = None,
     ) -> None:
         self.db = SANDBOX_DB
         self.host = host
@@ -210,6 +212,8 @@ class Sandbox:
         self.users = Users(self.store)
         seed(self.store, self.users, bare=bare, id_types=id_types, genders=genders, used_ids=used_ids)
         self.dispatcher = Dispatcher(self.store, self.users)
+        if preset is not None:  # a deployment's set-up (custom fields, areas, tags...): presets.py
+            presets.apply(self.dispatcher, preset)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -317,6 +321,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bare", action="store_true", help="seed like a fresh OpenSPP install: no gender types, no ID types"
     )
+    parser.add_argument(
+        "--preset",
+        choices=sorted(presets.PRESETS),
+        help="also configure it as a programme's administrator would: 'enrollment' adds the custom "
+        "fields, areas, tags, banks and relationship types of mappings/enrollment.yaml",
+    )
     parser.add_argument("--fault-rate", type=float, default=0.0, help="rate (0..1) of each fault kind")
     parser.add_argument(
         "--fault-kinds",
@@ -337,7 +347,13 @@ def run_from_args(args: argparse.Namespace) -> int:
             args.fault_rate, kinds, seed=args.fault_seed, latency_seconds=args.fault_latency
         )
     sandbox = Sandbox(
-        db_path=args.db, bare=args.bare, host=args.host, port=args.port, faults=plan, threads=args.threads
+        db_path=args.db,
+        bare=args.bare,
+        host=args.host,
+        port=args.port,
+        faults=plan,
+        threads=args.threads,
+        preset=args.preset,
     )
     stop = threading.Event()
 
@@ -356,6 +372,8 @@ def run_from_args(args: argparse.Namespace) -> int:
         )
         if args.db == ":memory:":
             print("  data is kept in memory and lost on exit (use --db FILE to keep it)", flush=True)
+        if args.preset:
+            print(f"  configured with the {args.preset!r} preset (see importer/sandbox/presets.py)", flush=True)
         if plan is not None:
             print(f"  fault injection on: {args.fault_kinds} at rate {args.fault_rate}", flush=True)
         while not stop.wait(0.2):
