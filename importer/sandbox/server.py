@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from socketserver import ThreadingMixIn
 from typing import Any
 
+from . import presets
 from .auth import (
     ADMIN_API_KEY,
     ADMIN_LOGIN,
@@ -30,7 +31,6 @@ from .auth import (
     Users,
 )
 from .concurrency import Rendezvous
-from . import presets
 from .faults import KINDS, TERMINAL, FaultPlan
 from .rpc import VERSION_INFO, Dispatcher
 from .seed import seed
@@ -373,7 +373,9 @@ def run_from_args(args: argparse.Namespace) -> int:
         if args.db == ":memory:":
             print("  data is kept in memory and lost on exit (use --db FILE to keep it)", flush=True)
         if args.preset:
-            print(f"  configured with the {args.preset!r} preset (see importer/sandbox/presets.py)", flush=True)
+            print(
+                f"  configured with the {args.preset!r} preset (see importer/sandbox/presets.py)", flush=True
+            )
         if plan is not None:
             print(f"  fault injection on: {args.fault_kinds} at rate {args.fault_rate}", flush=True)
         while not stop.wait(0.2):
