@@ -20,6 +20,7 @@ import pandera.pandas as pa
 
 from importer.canonical import CanonicalTable, id_column
 from importer.catalog import PARTNER, Catalog
+from importer.fields import SERVER_KINDS
 from importer.forms import (
     BOOLEAN_FORM,
     EMAIL_FORM,
@@ -126,6 +127,10 @@ def expected_form(canon: CanonicalTable, column: str, catalog: Catalog) -> str:
     if column.startswith((PHONE_DATE_PREFIX, ID_EXPIRY_PREFIX)):
         return date_form(canon.date_orders.get(column, "iso"))
     kind = FIELD_KINDS[canon.entity].get(column)
+    if kind is None:  # a deployment's own field: its kind from the server's description
+        described = catalog.fields.get(PARTNER, {}).get(column, {})
+        server_kind = SERVER_KINDS.get(str(described.get("type")))
+        kind = server_kind.cell if server_kind else None
     if kind == "date":
         return date_form(canon.date_orders.get(column, "iso"))
     if kind == "phone":
