@@ -181,16 +181,19 @@ _counter = iter(range(1_000_000))
 
 
 @contextlib.contextmanager
-def sandbox_process(label: str, *, threads: int | None = None) -> Iterator[Server]:
-    """A fresh sandbox registry in a child process (SQLite file under bench/out), stopped after."""
+def sandbox_process(label: str, *, threads: int | None = None, preset: str | None = None) -> Iterator[Server]:
+    """A fresh sandbox registry in a child process (SQLite file under bench/out), stopped after.
+
+    ``preset``: started with ``--preset`` (a deployment's set-up, importer/sandbox/presets.py).
+    """
     OUT.mkdir(parents=True, exist_ok=True)
     db_file = OUT / f"sandbox-{label}-{next(_counter)}.sqlite3"
     for stale in OUT.glob(db_file.name + "*"):
         stale.unlink()
-    if threads is None:
+    if threads is None and preset is None:
         proc, url, db = start_sandbox(db_file)
     else:
-        proc, url, db = _start_with_threads(db_file, threads)
+        proc, url, db = _start_with_options(db_file, threads, preset)
     try:
         yield Server(url, db, db_file)
     finally:
@@ -199,14 +202,17 @@ def sandbox_process(label: str, *, threads: int | None = None) -> Iterator[Serve
             stale.unlink()
 
 
-def _start_with_threads(db_file: Path, threads: int) -> tuple[Any, str, str]:
-    """Like importer.demo.start_sandbox, with a bounded pool of server threads."""
+def _start_with_options(db_file: Path, threads: int | None, preset: str | None) -> tuple[Any, str, str]:
+    """Like importer.demo.start_sandbox, with a bounded pool of server threads or a preset."""
     import re
     import subprocess
     import sys
 
     cmd = [sys.executable, "-m", "importer.sandbox", "--port", "0", "--db", str(db_file)]
-    cmd += ["--threads", str(threads)]
+    if threads is not None:
+        cmd += ["--threads", str(threads)]
+    if preset is not None:
+        cmd += ["--preset", preset]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
     ready = re.compile(r"serving (http://\S+) \(database '([^']+)'\)")
     assert proc.stdout is not None
