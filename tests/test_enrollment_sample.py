@@ -26,7 +26,7 @@ from conftest import MAPPINGS, SAMPLES, settings_for
 from importer.client import OdooClient
 from importer.outcome import ENTITIES, Entity
 from importer.pipeline import ImportOptions, RunResult, run_import
-from importer.sandbox import Sandbox
+from importer.sandbox import Sandbox, presets
 
 WORKBOOK = SAMPLES / "enrollment.xlsx"
 MAPPING = MAPPINGS / "enrollment.yaml"
@@ -279,3 +279,22 @@ def test_a_rerun_sends_nothing_and_says_unchanged(imported: tuple[Sandbox, RunRe
     expected = _oracle()
     expected["status"] = expected["status"].replace({"created": "unchanged"})
     pd.testing.assert_frame_equal(report_table(again), expected)
+
+
+def test_the_preset_is_made_through_the_admins_requests_once_per_database(tmp_path) -> None:
+    """`--preset enrollment` on a kept database: applied at the first start only, and its fields are
+    the deployment's own (manual) fields, as the custom-fields screen makes them."""
+    db = str(tmp_path / "registry.sqlite3")
+    for _start in range(2):
+        with Sandbox(db_path=db, preset="enrollment") as sb, OdooClient(settings_for(sb)) as c:
+            manual = c.search_read(
+                "ir.model.fields", [["model", "=", "res.partner"], ["state", "=", "manual"]], ["name"]
+            )
+            assert sorted(f["name"] for f in manual) == sorted(f["name"] for f in presets.ENROLLMENT_FIELDS)
+            assert c.search_count("g2p.registrant.tags", []) == len(presets.ENROLLMENT_TAGS)
+            assert c.search_count("spp.area", []) == len(presets.ENROLLMENT_AREAS)
+            assert c.search_count("res.bank", []) == len(presets.ENROLLMENT_BANKS)
+            assert c.search_count("g2p.relationship", []) == len(presets.ENROLLMENT_RELATIONSHIPS)
+    with Sandbox() as plain, OdooClient(settings_for(plain)) as c:  # without it: none of them
+        assert c.search_count("ir.model.fields", [["state", "=", "manual"]]) == 0
+        assert c.search_count("g2p.registrant.tags", []) == 0
