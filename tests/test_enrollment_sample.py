@@ -17,6 +17,7 @@ started with ``--preset enrollment``:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import pandas as pd
@@ -298,3 +299,35 @@ def test_the_preset_is_made_through_the_admins_requests_once_per_database(tmp_pa
     with Sandbox() as plain, OdooClient(settings_for(plain)) as c:  # without it: none of them
         assert c.search_count("ir.model.fields", [["state", "=", "manual"]]) == 0
         assert c.search_count("g2p.registrant.tags", []) == 0
+
+
+def test_a_corrected_household_is_added_with_its_members_and_their_relationship(tmp_path) -> None:
+    sys.path.insert(0, str(SAMPLES))
+    from make_samples import _xlsx, enrollment_workbook
+
+    sheets = enrollment_workbook()
+    households = sheets["Households"]
+    households.loc[households["Household ID"] == "H05", "Rooms"] = "3"  # was "three"
+    fixed = tmp_path / "enrollment.xlsx"
+    _xlsx(fixed, sheets)
+    options = ImportOptions(mapping=MAPPING, write_files=False)
+    with Sandbox(preset="enrollment") as sb:
+        _run(sb)
+        result = run_import([fixed], options, settings_for(sb))
+        table = report_table(result)
+        created = table[table["status"] == "created"][["sheet", "row"]].values.tolist()
+        assert created == [["Households", 6], ["Individuals", 15], ["Individuals", 16], ["Relationships", 14]]
+        expected = _oracle().set_index(["sheet", "row"])
+        rest = table[table["status"] != "created"].set_index(["sheet", "row"])
+        assert (rest["status"] == expected.loc[rest.index, "status"].replace({"created": "unchanged"})).all()
+        with OdooClient(settings_for(sb)) as c:
+            [diallo] = c.search_read("res.partner", [["name", "=", "Diallo household"]], ["x_cst_grp_rooms"])
+            assert diallo["x_cst_grp_rooms"] == 3
+            members = c.search_read("g2p.group.membership", [["group", "=", diallo["id"]]], ["individual"])
+            assert sorted(m["individual"][1] for m in members) == ["DIALLO, HAWA", "DIALLO, MUSA"]
+            spouses = c.search_read(
+                "g2p.reg.rel", [["relation.name", "=", "Spouse"]], ["source", "destination"]
+            )
+            assert ("DIALLO, MUSA", "DIALLO, HAWA") in {
+                (r["source"][1], r["destination"][1]) for r in spouses
+            }
