@@ -8,7 +8,7 @@ process, and print ratios measured side by side in one run.
     python -m bench --quick      # smoke run, about a minute
     python -m bench --full       # the sizes everywhere (100k-person split, dry-run memory...)
     python -m bench --only 1,6   # some benchmarks only
-    python -m bench --profile    # also cProfile an import and its re-run (bench/out/*.prof)
+    python -m bench --profile    # also cProfile an import, its re-run and a wide import (bench/out/*.prof)
 
 Every size has its own flag (see ``--help``).  Generated inputs, sandbox
 databases and profiles go to bench/out/ (git-ignored); inputs are reused
@@ -107,9 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="small sizes: a smoke run of about a minute")
     mode.add_argument("--full", action="store_true", help="the issue's sizes everywhere, 3 repetitions")
-    p.add_argument("--only", type=_ints, default=(1, 2, 3, 4, 5, 6, 7), help="benchmarks to run, e.g. 1,3")
+    p.add_argument("--only", type=_ints, default=(1, 2, 3, 4, 5, 6, 7, 8), help="benchmarks to run, e.g. 1,3")
     p.add_argument("--reps", type=int, help="repetitions of each measurement (medians are reported)")
-    p.add_argument("--people", type=int, help="people in the roster of benchmarks 1 and 6 (20000)")
+    p.add_argument("--people", type=int, help="people in the roster of benchmarks 1, 6 and 8 (20000)")
     p.add_argument("--guide-people", type=int, help="people written the guide's way in 1 (2000)")
     p.add_argument("--share-people", type=int, help="people in the client/server split of 2 (50000)")
     p.add_argument("--validate-people", type=int, help="people mapped and validated in 2 (1000000)")
@@ -168,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             "adaptive",
             lambda m: m.run(s.adaptive_people, s.adaptive_batch, [1, 2, 4], [1, 2, 4], s.reps),
         ),
+        8: ("wide", lambda m: m.run(s.people, max(s.reps, 2), bool(args.profile))),
     }
     import importlib
 

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from socketserver import ThreadingMixIn
 from typing import Any
 
+from . import presets
 from .auth import (
     ADMIN_API_KEY,
     ADMIN_LOGIN,
@@ -211,6 +212,7 @@ class Sandbox:
         latency_per_row: float = 0.0,
         latency_per_call: float = 0.0,
         queue: int | None = None,
+        preset: str | None = None,
     ) -> None:
         """``workers``, ``latency_per_*``, ``queue``: serve like a multi-worker server (workers.py)."""
         self.db = SANDBOX_DB
@@ -227,6 +229,8 @@ class Sandbox:
         self.dispatcher.workers = ServerWorkers(
             workers, per_row=latency_per_row, per_call=latency_per_call, queue=queue
         )
+        if preset is not None:  # a deployment's set-up (custom fields, areas, tags...): presets.py
+            presets.apply(self.dispatcher, preset)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -339,6 +343,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bare", action="store_true", help="seed like a fresh OpenSPP install: no gender types, no ID types"
     )
+    parser.add_argument(
+        "--preset",
+        choices=sorted(presets.PRESETS),
+        help="also configure it as a programme's administrator would: 'enrollment' adds the custom "
+        "fields, areas, tags, banks and relationship types of mappings/enrollment.yaml",
+    )
     parser.add_argument("--fault-rate", type=float, default=0.0, help="rate (0..1) of each fault kind")
     parser.add_argument(
         "--fault-kinds",
@@ -391,6 +401,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         latency_per_row=args.latency_per_row,
         latency_per_call=args.latency_per_call,
         queue=args.queue,
+        preset=args.preset,
     )
     stop = threading.Event()
 
@@ -414,6 +425,10 @@ def run_from_args(args: argparse.Namespace) -> int:
                 f"  serving like {args.workers or 'unbounded'} server worker(s), "
                 f"{args.latency_per_call}s a call + {args.latency_per_row}s a row",
                 flush=True,
+            )
+        if args.preset:
+            print(
+                f"  configured with the {args.preset!r} preset (see importer/sandbox/presets.py)", flush=True
             )
         if plan is not None:
             print(f"  fault injection on: {args.fault_kinds} at rate {args.fault_rate}", flush=True)

@@ -69,6 +69,10 @@ SCHEMA: list[str] = [stmt for model in MODELS.values() for stmt in _table_sql(mo
     'CREATE INDEX IF NOT EXISTS "g2p_reg_id_partner_type_idx" ON "g2p_reg_id" ("partner_id", "id_type")',
     'CREATE INDEX IF NOT EXISTS "g2p_group_membership_group_individual_idx" '
     'ON "g2p_group_membership" ("group", "individual")',
+    # "no overlapping same relationship" looks a pair up for every new g2p.reg.rel: by the
+    # relation's index alone (one type for most rows) that walks the whole table per record.
+    'CREATE INDEX IF NOT EXISTS "g2p_reg_rel_source_destination_idx" '
+    'ON "g2p_reg_rel" ("source", "destination")',
     """CREATE TABLE IF NOT EXISTS "res_users" (
         id INTEGER PRIMARY KEY, login TEXT UNIQUE NOT NULL, name TEXT NOT NULL,
         password_hash TEXT NOT NULL, api_key_hash TEXT, readonly INTEGER NOT NULL DEFAULT 0)""",
