@@ -1,4 +1,4 @@
-"""Benchmark 7: the wide workbook against the narrow roster, records per second.
+"""Benchmark 8: the wide workbook against the narrow roster, records per second.
 
 (a) The narrow roster: 20,000 people in 5,000 households with the roster
 mapping (household, person with a National ID, membership).
@@ -199,7 +199,7 @@ def _print_profile(path: Path, top: int = 20) -> None:
 
 def run(people: int, reps: int, profile: bool = False) -> Section:
     section = Section(
-        f"7. Wide workbook: {people:,} people with 30 custom columns, 2 phones, 2 IDs, tags and a "
+        f"8. Wide workbook: {people:,} people with 30 custom columns, 2 phones, 2 IDs, tags and a "
         "relationship each vs the narrow roster, into a fresh sandbox"
     )
     narrow_csv = roster_csv(people)
