@@ -131,6 +131,31 @@ def column_id_keys(people: pd.DataFrame) -> pd.Series:
     return pd.concat(parts, ignore_index=True).astype("str")
 
 
+def shared_id_numbers(people: pd.DataFrame | None, sheet: pd.DataFrame) -> pd.MultiIndex:
+    """(type, number) pairs given to more than one person, by the people's ID columns and an IDs sheet.
+
+    The same person giving one ID twice (a column and a sheet row) is one holder:
+    that is another fact (one ID of each type per person).
+    """
+    parts = [sheet[["individual", "id_type", "value"]]]
+    if people is not None:
+        for column in people.columns:
+            if column.startswith(id_column("")):
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "individual": people["key"],
+                            "id_type": column.removeprefix(id_column("")),
+                            "value": people[column],
+                        }
+                    )
+                )
+    held = pd.concat(parts, ignore_index=True).astype("str")
+    held = held[(held != "").all(axis=1)].drop_duplicates()
+    holders = held.groupby(["id_type", "value"], sort=False).size()
+    return holders.index[holders.to_numpy() > 1]
+
+
 def constant(value: str, n: int) -> pd.Categorical:
     """One text repeated n times, stored once (a million copies of a file name cost ~30 MB)."""
     return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
