@@ -23,6 +23,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from importer.canonical import (
+    ECHO,
     RELATION_SIDES,
     bank_account_column,
     directed_ends,
@@ -258,10 +259,14 @@ class RelationshipSchema(pa.DataFrameModel):
     def _destination_given(cls, s: Series[str]) -> Series[bool]:
         return _given(s)
 
-    @pa.check("key", name="duplicate_relationship")
-    def _once(cls, s: Series[str]) -> Series[bool]:
-        # The server refuses the same relationship twice over the same time: the first is kept.
-        return ~s.duplicated(keep="first")
+    @pa.dataframe_check(name="duplicate_relationship")
+    def _once(cls, df: pd.DataFrame) -> Series[bool]:
+        # The server refuses the same relationship twice over the same time: the first is kept. A
+        # spouse's row repeating the other spouse's (an echo, see resolve._echoes) is that record.
+        again = df["key"].duplicated(keep="first")
+        if ECHO in df.columns:
+            again &= df[ECHO] != "1"
+        return ~again
 
     @pa.dataframe_check(name="related_to_self")
     def _two_registrants(cls, df: pd.DataFrame) -> Series[bool]:

@@ -200,8 +200,16 @@ def _problems_of_rule(
     """The Problems of one rule on one column, each quoting its cell as written.
 
     Cells are looked up in the source table per rule (a column operation),
-    not copied alongside the canonical values for every row.
+    not copied alongside the canonical values for every row.  Rows read from
+    several tables (relationships from a sheet and from people's rows) are
+    said in the words of the table each comes from.
     """
+    if canon.parts:
+        return [
+            problem
+            for part, rows in canon.by_part(index)
+            for problem in _problems_of_rule(rule, column, rows, part, catalog)
+        ]
     frame = canon.frame
     header = canon.columns.get(column, column)
     spec = rule_for(canon.entity, rule)
