@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,25 @@ from importer.outcome import Entity, Problem
 from importer.read import SourceTable
 
 ORIGIN = ["_file", "_sheet", "_row"]
+#: On a table made of several parts (relationships from a sheet and from people's rows): which
+#: part each row is from (its position in ``CanonicalTable.parts``).
+PART = "_part"
+#: "1" on a relationship stated on a person's row (a roster's relationship column), which is part
+#: of that row and held back with it (docs/architecture.md §4).
+ON_PERSON_ROW = "on_person_row"
+#: "1" on a relationship a person's row repeats from the other end of a two-way type ("B Spouse A"
+#: on B's row after "A Spouse B" on A's): the same record, sent once (set by the resolver).
+ECHO = "echo"
+
+
+@dataclass(frozen=True)
+class TablePart:
+    """Where some rows of a canonical table come from, when its rows come from several tables."""
+
+    table: SourceTable
+    columns: dict[str, str]
+    sources: dict[str, str]
+    date_orders: dict[str, str]
 
 
 @dataclass
@@ -41,6 +60,34 @@ class CanonicalTable:
     #: as the clerk wrote it (looked up in ``table`` when needed, never copied)
     sources: dict[str, str] = field(default_factory=dict)
     date_orders: dict[str, str] = field(default_factory=dict)  # date column -> "day-first", ...
+    #: rows from several tables (a relationships sheet and the people's relationship columns): what
+    #: each says of its rows, by the ``_part`` column; empty: every row is from ``table``
+    parts: tuple[TablePart, ...] = ()
+    #: the index is not the source table's (rows of several parts): cells are found by ``_row``
+    by_row: bool = False
+
+    def by_part(self, index: pd.Index) -> list[tuple[CanonicalTable, pd.Index]]:
+        """These rows, split by the table they come from, each with a view of this table that
+        speaks of that table's columns (the clerk's headers, the cells as written)."""
+        if not self.parts:
+            return [(self, index)]
+        codes = self.frame.loc[index, PART].to_numpy()
+        return [
+            (
+                replace(
+                    self,
+                    table=part.table,
+                    columns=part.columns,
+                    sources=part.sources,
+                    date_orders=part.date_orders,
+                    parts=(),
+                    by_row=True,
+                ),
+                index[codes == n],
+            )
+            for n, part in enumerate(self.parts)
+            if (codes == n).any()
+        ]
 
     def as_written(self, column: str, index: pd.Index) -> pd.Series:
         """The cells behind ``column`` at these rows as the clerk typed them (trimmed), for messages.
@@ -56,7 +103,8 @@ class CanonicalTable:
         source = self.table.frame
         if header is None or header not in source.columns or not source.index.is_unique:
             return canonical
-        written = source[header].reindex(index, fill_value="").astype("str").str.strip().to_numpy()
+        where = self.frame.loc[index, "_row"].to_numpy() if self.by_row else index
+        written = source[header].reindex(where, fill_value="").astype("str").str.strip().to_numpy()
         blank = written == ""
         return pd.Series(np.where(blank, canonical.to_numpy(), written), index=index, dtype="str")
 
@@ -129,6 +177,31 @@ def column_id_keys(people: pd.DataFrame) -> pd.Series:
             given = people.loc[people[column] != "", "key"]
             parts.append(given + "__" + slug(column.removeprefix(id_column(""))))
     return pd.concat(parts, ignore_index=True).astype("str")
+
+
+def shared_id_numbers(people: pd.DataFrame | None, sheet: pd.DataFrame) -> pd.MultiIndex:
+    """(type, number) pairs given to more than one person, by the people's ID columns and an IDs sheet.
+
+    The same person giving one ID twice (a column and a sheet row) is one holder:
+    that is another fact (one ID of each type per person).
+    """
+    parts = [sheet[["individual", "id_type", "value"]]]
+    if people is not None:
+        for column in people.columns:
+            if column.startswith(id_column("")):
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "individual": people["key"],
+                            "id_type": column.removeprefix(id_column("")),
+                            "value": people[column],
+                        }
+                    )
+                )
+    held = pd.concat(parts, ignore_index=True).astype("str")
+    held = held[(held != "").all(axis=1)].drop_duplicates()
+    holders = held.groupby(["id_type", "value"], sort=False).size()
+    return holders.index[holders.to_numpy() > 1]
 
 
 def constant(value: str, n: int) -> pd.Categorical:
@@ -342,13 +415,101 @@ def _collapse_groups(group: CanonicalTable, defaults: dict[str, str]) -> Canonic
     return group
 
 
+def _person_row_relations(
+    binding: Binding, mapping: Mapping, people: CanonicalTable
+) -> list[tuple[pd.DataFrame, TablePart]]:
+    """Relationships stated on people's rows: one per filled related cell (``relationships:``).
+
+    Each is a relationship record of its own, from the row's person to the
+    registrant its column names, keyed as a relationships sheet's row is, and
+    remembering the person's row (its origin) and the columns it was read from.
+    """
+    src = binding.table.frame
+    person = people.frame["key"].reindex(src.index, fill_value="")
+    key_header = people.columns.get("key", "key")
+    out: list[tuple[pd.DataFrame, TablePart]] = []
+    for spec in binding.spec.relations:
+        related = src[spec.related].astype("str").str.strip()
+        given = related != ""
+        data: dict[str, object] = {"source": person[given], "destination": related[given]}
+        columns = {"source": key_header, "destination": spec.related}
+        sources = {"destination": spec.related}
+        if "key" in people.sources:
+            sources["source"] = people.sources["key"]
+        if spec.relation_column:
+            data["relation"] = src.loc[given, spec.relation_column].astype("str").str.strip()
+            columns["relation"] = sources["relation"] = spec.relation_column
+        else:
+            data["relation"] = pd.Series(spec.relation or "", index=src.index[given], dtype="str")
+            columns["relation"] = f"relationship of '{spec.related}'"
+        orders: dict[str, str] = {}
+        for name, column in (("start_date", spec.start_date), ("end_date", spec.end_date)):
+            if column:
+                orders[name] = mapping.date_order
+                data[name] = parse_dates(src.loc[given, column].astype("str").str.strip(), mapping.date_order)
+                columns[name] = sources[name] = column
+        frame = pd.DataFrame(data, index=src.index[given])
+        frame[ON_PERSON_ROW] = "1"
+        for name, value in _origin(binding.table, frame.index).items():
+            frame[name] = value
+        out.append((frame, TablePart(binding.table, columns, sources, orders)))
+    return out
+
+
+def _with_person_row_relations(
+    sheet: CanonicalTable | None, stated: list[tuple[pd.DataFrame, TablePart]]
+) -> CanonicalTable:
+    """One relationship table: those stated on people's rows (in row order), then a sheet's.
+
+    The rows keep their origin; ``_part`` says which table (and columns) each
+    was read from, so a message quotes the right cell.  People's rows come
+    first: a sheet row repeating one is the duplicate, as an IDs sheet row
+    repeating a person's ID column is.
+    """
+    frames = [frame.assign(**{PART: n}) for n, (frame, _part) in enumerate(stated)]
+    parts = [part for _frame, part in stated]
+    on_rows = pd.concat(frames).sort_index(kind="stable") if frames else pd.DataFrame()
+    if sheet is not None:
+        mine = sheet.frame.assign(**{PART: len(parts), ON_PERSON_ROW: ""})
+        parts.append(TablePart(sheet.table, sheet.columns, sheet.sources, sheet.date_orders))
+        on_rows = pd.concat([on_rows, mine])
+    frame = on_rows.reset_index(drop=True)
+    for column in frame.columns:  # a date column one part lacks is empty there
+        if column not in (*ORIGIN, PART):
+            frame[column] = frame[column].fillna("").astype("str")
+    for column in ("_file", "_sheet"):
+        frame[column] = frame[column].astype("str").astype("category")
+    frame[PART] = frame[PART].astype("int16")
+    frame["key"] = relationship_keys(frame)
+    first = parts[0]
+    return CanonicalTable(
+        Entity.RELATIONSHIP,
+        frame,
+        first.columns,
+        first.table,
+        problems=list(sheet.problems) if sheet is not None else [],
+        sources=first.sources,
+        date_orders=first.date_orders,
+        parts=tuple(parts),
+        by_row=True,
+    )
+
+
 def map_tables(bindings: Sequence[Binding], mapping: Mapping) -> dict[Entity, CanonicalTable]:
-    """Map every bound table into its canonical table."""
+    """Map every bound table into its canonical table.
+
+    Relationships stated on people's rows join the relationships table (or make it).
+    """
     out: dict[Entity, CanonicalTable] = {}
+    stated: list[tuple[pd.DataFrame, TablePart]] = []
     for binding in bindings:
         canon = _map_entity(binding, mapping)
         if canon.entity is Entity.GROUP:
             defaults = {n: f.default for n, f in binding.spec.fields.items() if f.default is not None}
             canon = _collapse_groups(canon, defaults)
+        if canon.entity is Entity.INDIVIDUAL and binding.spec.relations:
+            stated = _person_row_relations(binding, mapping, canon)
         out[canon.entity] = canon
+    if stated:
+        out[Entity.RELATIONSHIP] = _with_person_row_relations(out.get(Entity.RELATIONSHIP), stated)
     return out

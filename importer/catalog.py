@@ -154,9 +154,9 @@ def fetch_linked_records(client: OdooClient, catalog: Catalog, mapping: Mapping)
         )
     for found in mapping.server_fields.values():  # the deployment's own relational fields
         wanted.update((name, f) for name, f in found.items() if f.relation)
-    if Entity.RELATIONSHIP in mapping.entities:  # relationship types by name
-        wanted["relation"] = FIELDS[Entity.RELATIONSHIP]["relation"]
     people = mapping.entities.get(Entity.INDIVIDUAL)
+    if Entity.RELATIONSHIP in mapping.entities or (people is not None and people.relations):
+        wanted["relation"] = FIELDS[Entity.RELATIONSHIP]["relation"]  # relationship types by name
     if people is not None and any(b.bank for b in people.banks):  # banks named by BIC or name
         wanted[BANK_FIELD] = FIELDS[Entity.BANK][BANK_FIELD]
     for name, linked in wanted.items():
@@ -292,6 +292,14 @@ def check_server_setup(catalog: Catalog, mapping: Mapping, used: dict[str, set[s
             problems.append(
                 f"the server has no ID type '{id_type}' (it has: {known}): an administrator must "
                 "create it before these IDs can be imported"
+            )
+    names = {fold(n) for t in catalog.relation_types.values() for n in (t.name, t.inverse) if n}
+    for relation in spec.relations if spec else ():  # one type for a whole relationship column
+        if relation.relation and fold(relation.relation) not in names:
+            known = ", ".join(catalog.relation_types) or "none"
+            problems.append(
+                f"the server has no relationship type '{relation.relation}' (it has: {known}), which the "
+                f"mapping gives every relationship of column '{relation.related}'"
             )
     for kind in sorted(used.get("group.kind", set()) - set(catalog.group_kinds)):
         if kind in {v for v in mapping.value_map(Entity.GROUP, "kind").values()}:

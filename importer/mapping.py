@@ -74,6 +74,24 @@ class BankSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class RelationSpec:
+    """A relationship column of a person's row: the related registrant's key, and the type.
+
+    The type is one fixed name for the whole column (``relation: Spouse``) or
+    read from a column of its own (``relation: {column: guardian_kind}``).
+    """
+
+    related: str  # the column holding the related registrant's key
+    relation: str | None = None  # a fixed type, as the server names it (or by its inverse name)
+    relation_column: str | None = None  # ... or the column holding each row's type
+    start_date: str | None = None
+    end_date: str | None = None
+
+    def columns(self) -> list[str]:
+        return [c for c in (self.related, self.relation_column, self.start_date, self.end_date) if c]
+
+
+@dataclass(frozen=True, slots=True)
 class SourceSelector:
     """Which table an entity reads: a sheet name, a file-name pattern, or the only table."""
 
@@ -105,6 +123,8 @@ class EntitySpec:
     ids: dict[str, str] = field(default_factory=dict)  # ID type name -> column
     phones: tuple[PhoneSpec, ...] = ()  # one g2p.phone.number per column (people only)
     banks: tuple[BankSpec, ...] = ()  # one res.partner.bank per account column (people only)
+    #: one g2p.reg.rel per filled related cell of a person's row (people only)
+    relations: tuple[RelationSpec, ...] = ()
     id_expiry: dict[str, str] = field(default_factory=dict)  # ID type name -> its expiry date column
     #: key -> column: cells gathered into the registrant's additional information (a JSON object)
     additional_info: dict[str, str] = field(default_factory=dict)
@@ -120,6 +140,7 @@ class EntitySpec:
         cols += list(self.ids.values()) + list(self.id_expiry.values()) + list(self.additional_info.values())
         cols += [c for p in self.phones for c in (p.column, p.collected)]
         cols += [c for b in self.banks for c in (b.account, b.bank)]
+        cols += [c for r in self.relations for c in r.columns()]
         return [c for c in cols if c]
 
 
@@ -280,6 +301,7 @@ def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: st
         "ids",
         "phones",
         "bank_accounts",
+        "relationships",
         "additional_info",
         "group",
         "individual",
@@ -312,6 +334,7 @@ def _entity_spec(entity: Entity, raw: dict[str, Any], path: Path, date_order: st
         additional_info=_additional_info(entity, raw.get("additional_info"), fields, path),
         phones=phones,
         banks=_bank_specs(entity, raw.get("bank_accounts"), path),
+        relations=_relation_specs(entity, raw.get("relationships"), path),
         group=raw.get("group"),
         rel_source=raw.get("source"),
         rel_destination=raw.get("destination"),
@@ -398,6 +421,49 @@ def _bank_specs(entity: Entity, raw: Any, path: Path) -> tuple[BankSpec, ...]:
     """``bank_accounts:`` a list of account columns, each a name or ``{account: ..., bank: ...}``."""
     pairs = _column_pairs(entity, raw, path, "bank_accounts", "account", "bank")
     return tuple(BankSpec(account, bank) for account, bank in pairs)
+
+
+#: What a person's relationship column may say, besides the related registrant's column.
+RELATION_OPTIONS = {"related", "relation", "start_date", "end_date"}
+
+
+def _relation_specs(entity: Entity, raw: Any, path: Path) -> tuple[RelationSpec, ...]:
+    """``relationships:`` a list of ``{related: column, relation: Type | {column: ...}, start_date: column}``.
+
+    Read like ``phones:`` and ``bank_accounts:``: one item per column of the
+    person's row that names a related registrant.
+    """
+    if not raw:
+        return ()
+    where = "entities.individual.relationships"
+    if entity is not Entity.INDIVIDUAL:
+        raise _fail(path, f"entities.{entity.value}: only individuals carry relationships")
+    if not isinstance(raw, list):
+        raise _fail(path, f"{where} must be a list of {{related: column, relation: type}}")
+    specs: list[RelationSpec] = []
+    for item in raw:
+        shape = (
+            "expected {related: column, relation: a type or {column: ...}, start_date: column}, "
+            f"got {item!r}"
+        )
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("related"), str)
+            or set(item) - RELATION_OPTIONS
+        ):
+            raise _fail(path, f"{where}: {shape}")
+        relation = item.get("relation")
+        if isinstance(relation, dict) and set(relation) == {"column"} and isinstance(relation["column"], str):
+            fixed, column = None, relation["column"]
+        elif isinstance(relation, str) and relation.strip():
+            fixed, column = relation.strip(), None
+        else:
+            raise _fail(path, f"{where}: each needs a relation (a type's name, or {{column: ...}}): {shape}")
+        dates = {k: item.get(k) for k in ("start_date", "end_date")}
+        if any(v is not None and not isinstance(v, str) for v in dates.values()):
+            raise _fail(path, f"{where}: start_date and end_date name columns: {shape}")
+        specs.append(RelationSpec(item["related"], fixed, column, dates["start_date"], dates["end_date"]))
+    return tuple(specs)
 
 
 def _phone_specs(entity: Entity, raw: Any, path: Path) -> tuple[PhoneSpec, ...]:

@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from importer.canonical import (
+    ECHO,
+    PART,
     CanonicalTable,
     bank_account_column,
     bank_column,
@@ -683,8 +685,17 @@ def _relationship_stage(
     canon: CanonicalTable, catalog: Catalog, namespace: str, valid: pd.Index, households: pd.Series
 ) -> StagePlan:
     """Relationships between registrants (g2p.reg.rel): each end by the external id of a person or
-    of a household (``households``: the keys known to be households, the file's and the server's)."""
+    of a household (``households``: the keys known to be households, the file's and the server's).
+
+    A two-way relationship a person's row repeats from the other end (``ECHO``)
+    is the record its first row sends, sent once.  Rows read from a table
+    without a date column (a sheet without start dates beside people's rows
+    with them) leave the server's date as it is: nobody asked to erase it.
+    """
     frame = canon.frame.loc[valid]
+    if ECHO in frame.columns:
+        echo = frame[ECHO] == "1"
+        frame = frame[~(echo & isin(frame["key"], frame.loc[~echo, "key"]))]
     source, destination = directed_ends(frame)  # "B Child A" is sent as "A Parent B"
     rows = _skeleton(
         frame,
@@ -707,14 +718,36 @@ def _relationship_stage(
     for column in dated:  # a datetime on the server: a date is stored as its midnight
         rows[column] = _midnight(frame[column])
     rows["id"] = rows["xid"]
+    fields = ["id", "source/id", "destination/id", "relation/.id", *dated]
     both = ("source_key", "destination_key")
     return StagePlan(
         Entity.RELATIONSHIP,
         MODEL[Entity.RELATIONSHIP],
-        ["id", "source/id", "destination/id", "relation/.id", *dated],
+        fields,
         rows,
         depends={Entity.INDIVIDUAL: both, Entity.GROUP: both},
+        **_dates_not_read(canon, frame, dated, fields),
     )
+
+
+def _dates_not_read(
+    canon: CanonicalTable, frame: pd.DataFrame, dated: list[str], fields: list[str]
+) -> dict[str, Any]:
+    """The relationship rows whose table has no column for a date: an update leaves that date alone."""
+    lacking = {
+        column: [n for n, part in enumerate(canon.parts) if column not in part.columns] for column in dated
+    }
+    lacking = {column: parts for column, parts in lacking.items() if parts}
+    if not lacking:
+        return {}
+    part = frame[PART]
+
+    def view(rows: pd.DataFrame, words: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        where = part.reindex(rows.index)
+        empty = pd.DataFrame({c: where.isin(parts) for c, parts in lacking.items()}, index=rows.index)
+        return empty, rows[fields[1:]] if words else None
+
+    return {"optional": {c: c for c in lacking}, "view": view}
 
 
 def build_stages(

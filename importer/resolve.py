@@ -12,7 +12,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from importer.canonical import RELATION_SIDES, REVERSED, CanonicalTable, reg_id_keys, relationship_keys
+from importer.canonical import (
+    ECHO,
+    ON_PERSON_ROW,
+    RELATION_SIDES,
+    REVERSED,
+    CanonicalTable,
+    reg_id_keys,
+    relationship_keys,
+)
 from importer.catalog import PARTNER, SIDE_WORDS, Catalog
 from importer.mapping import Mapping
 from importer.normalise import canonical_code_lists, canonical_codes, fold
@@ -102,10 +110,10 @@ def _resolve_relations(canon: CanonicalTable, catalog: Catalog) -> None:
     one_order = pd.Series("", index=frame.index, dtype="str").where(in_order, "1")
     frame[REVERSED] = inverse.where(~both_ways, one_order).astype("str")
     frame["key"] = relationship_keys(frame)
-    source = canon.columns.get("source", "source")
-    destination = canon.columns.get("destination", "destination")
+    if ON_PERSON_ROW in frame.columns:
+        frame[ECHO] = _echoes(frame, both_ways)
 
-    def sides(pair: str) -> str:
+    def sides(pair: str, source: str, destination: str) -> str:
         name, _sep, reversed_ = pair.rpartition("\x1f")
         rtype = types.get(name)
         if rtype is None:
@@ -119,7 +127,26 @@ def _resolve_relations(canon: CanonicalTable, catalog: Catalog) -> None:
         )
 
     pairs = frame["relation"] + "\x1f" + frame[REVERSED]
-    frame[RELATION_SIDES] = pairs.map({p: sides(p) for p in pairs.unique()}).astype("str")
+    words = pd.Series("", index=frame.index, dtype="str")
+    for part, index in canon.by_part(frame.index):  # each table's rows in its own headers
+        ends = part.columns.get("source", "source"), part.columns.get("destination", "destination")
+        mine = pairs[index]
+        words[index] = mine.map({p: sides(p, *ends) for p in mine.unique()}).astype("str")
+    frame[RELATION_SIDES] = words
+
+
+def _echoes(frame: pd.DataFrame, both_ways: pd.Series) -> pd.Series:
+    """ "1" where a person's row repeats a two-way relationship an earlier person's row states from
+    the other end, with the same dates: a roster names spouses on both their rows, and that is one
+    record.  The same person stating it twice, or other dates, stays a ``duplicate_relationship``.
+    """
+    stated = frame[ON_PERSON_ROW] == "1"
+    on_rows = frame[stated]
+    dates = [c for c in ("start_date", "end_date") if c in frame.columns]
+    repeat = on_rows.duplicated(["key", *dates], keep="first") & ~on_rows.duplicated(["key", "source"])
+    echo = pd.Series("", index=frame.index, dtype="str")
+    echo[on_rows.index[(repeat & both_ways[stated]).to_numpy()]] = "1"
+    return echo
 
 
 def linked_field_of(column: str) -> str:

@@ -12,7 +12,9 @@ for the whole file at once:
   any of its records, or a cell error found while reading) is *held back*:
   not sent, reported ``skipped`` with the reason;
 - a membership whose household or person is refused or held back is held
-  back too, and so, in turn, is the rest of its row;
+  back too, and so, in turn, is the rest of its row; so is a relationship
+  stated on a person's row (a roster's relationship column) whose related
+  registrant is refused: it is part of that row, like the person's phones;
 - a household is the exception: several rows share it, so a household whose
   first row is held back is still written when another row that is written
   needs it, and that row claims it in the report (every record on the server
@@ -33,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from importer.canonical import CanonicalTable
+from importer.canonical import ON_PERSON_ROW, CanonicalTable
 from importer.normalise import isin
 from importer.outcome import Entity, Problem
 from importer.validate import Validation
@@ -130,12 +132,7 @@ def hold_back(
         if members is not None:
             frame = members.frame
             for parent, column in ((Entity.GROUP, "group"), (Entity.INDIVIDUAL, "individual")):
-                source = tables.get(parent)
-                if source is None:
-                    continue
-                keys = source.frame["key"]
-                lost = keys[gone[parent]]
-                lost = lost[~isin(lost, keys[~gone[parent]])]  # a key also sent on another row is not lost
+                lost = _lost(tables.get(parent), gone.get(parent))
                 if lost.empty:
                     continue
                 hit = isin(frame[column], lost).to_numpy()
@@ -147,6 +144,22 @@ def hold_back(
                 )
                 changed |= hold(Entity.MEMBERSHIP, hit, reason)
             changed |= hold(Entity.MEMBERSHIP, np.isin(codes[Entity.MEMBERSHIP], refused), row_refused)
+        relations = tables.get(Entity.RELATIONSHIP)
+        if relations is not None and ON_PERSON_ROW in relations.frame.columns:
+            frame = relations.frame
+            stated = (frame[ON_PERSON_ROW] == "1").to_numpy()
+            for parent in (Entity.INDIVIDUAL, Entity.GROUP):  # the related registrant is refused
+                lost = _lost(tables.get(parent), gone.get(parent))
+                if lost.empty:
+                    continue
+                hit = stated & isin(frame["destination"], lost).to_numpy()
+                reason = (
+                    ("would not be sent: " if dry_run else "not sent: ")
+                    + f"its related {PARENT_WORDS[parent]} '"
+                    + frame["destination"].astype(str)
+                    + "' is refused"
+                )
+                changed |= hold(Entity.RELATIONSHIP, hit, reason)
         if Entity.INDIVIDUAL in tables:
             changed |= hold(Entity.INDIVIDUAL, np.isin(codes[Entity.INDIVIDUAL], refused), row_refused)
         for entity in (Entity.REG_ID, Entity.RELATIONSHIP):  # rows of their own sheets: a cell error
@@ -163,6 +176,15 @@ def hold_back(
         out[Entity.GROUP] = _claimed_by_written_rows(tables, gone, codes, refused_rows)
     held = {entity: series for entity, series in why.items() if len(series)}
     return RowVerdict(tables=out, held=held)
+
+
+def _lost(source: CanonicalTable | None, gone: np.ndarray | None) -> pd.Series:
+    """Keys of records refused or held back, and not also sent from another row."""
+    if source is None or gone is None:
+        return pd.Series([], dtype="str")
+    keys = source.frame["key"]
+    lost = keys[gone]
+    return lost[~isin(lost, keys[~gone])]
 
 
 def _own_cell_errors(group: CanonicalTable | None, errors: list[Problem], origins: _Origins) -> set[int]:

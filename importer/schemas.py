@@ -23,6 +23,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from importer.canonical import (
+    ECHO,
     RELATION_SIDES,
     bank_account_column,
     directed_ends,
@@ -59,6 +60,9 @@ class Rule:
     column: str | None  # canonical column the problem is shown on (None: the check's own column)
     message: str
     other: str | None = None  # the canonical column a cross-column rule compares with
+    #: The code the report shows, when it is not the check's name: two checks of one entity that
+    #: state different facts a clerk knows by one code (an IDs sheet's ``duplicate_id``)
+    code: str | None = None
 
 
 #: Why a person needs both name parts, said the same way on every row.
@@ -130,6 +134,12 @@ ENTITY_RULES: dict[tuple[Entity, str], Rule] = {
         "person '{other}' is given a {value} more than once (on an earlier row or in an ID column of "
         "their own): the registry keeps one ID of each type per person",
         other="individual",
+    ),
+    (Entity.REG_ID, "shared_id"): Rule(
+        "value",
+        "{other} '{value}' is given to more than one person in this file",
+        other="id_type",
+        code="duplicate_id",
     ),
 }
 
@@ -249,10 +259,14 @@ class RelationshipSchema(pa.DataFrameModel):
     def _destination_given(cls, s: Series[str]) -> Series[bool]:
         return _given(s)
 
-    @pa.check("key", name="duplicate_relationship")
-    def _once(cls, s: Series[str]) -> Series[bool]:
-        # The server refuses the same relationship twice over the same time: the first is kept.
-        return ~s.duplicated(keep="first")
+    @pa.dataframe_check(name="duplicate_relationship")
+    def _once(cls, df: pd.DataFrame) -> Series[bool]:
+        # The server refuses the same relationship twice over the same time: the first is kept. A
+        # spouse's row repeating the other spouse's (an echo, see resolve._echoes) is that record.
+        again = df["key"].duplicated(keep="first")
+        if ECHO in df.columns:
+            again &= df[ECHO] != "1"
+        return ~again
 
     @pa.dataframe_check(name="related_to_self")
     def _two_registrants(cls, df: pd.DataFrame) -> Series[bool]:
@@ -316,11 +330,14 @@ def build_schema(
     known_groups: pd.Series | None = None,
     known_individuals: pd.Series | None = None,
     column_ids: pd.Series | None = None,
+    shared_ids: pd.MultiIndex | None = None,
 ) -> pa.DataFrameSchema:
     """The full schema for one entity: static rules plus the server-dependent ones.
 
     ``column_ids``: for an IDs sheet, the keys of the IDs the people's own ID
     columns already give (``<person>__<type>``), which a sheet row may not repeat.
+    ``shared_ids``: (type, number) pairs given to more than one person across the
+    people's ID columns and an IDs sheet (``canonical.shared_id_numbers``).
     """
     columns = set(columns)
     schema = _MODELS[entity].to_schema()
@@ -365,9 +382,10 @@ def build_schema(
             col = id_column(id_type)
             if col not in columns:
                 continue
+            shared = _numbers_of(shared_ids, id_type)  # held by another person on an IDs sheet
             checks = [
                 pa.Check(
-                    lambda s: ~_given(s) | ~s.duplicated(keep=False),
+                    lambda s, shared=shared: ~_given(s) | ~(s.duplicated(keep=False) | s.isin(shared)),
                     name="duplicate_id",
                 )
             ]
@@ -405,7 +423,7 @@ def build_schema(
             schema = schema.update_column(k, checks=list(schema.columns[k].checks) + list(v.checks))
     schema = _with_cross_checks(schema, entity, catalog, columns)
     if entity is Entity.REG_ID:
-        schema = _with_id_sheet_rules(schema, catalog, column_ids)
+        schema = _with_id_sheet_rules(schema, catalog, column_ids, shared_ids)
     if entity is Entity.RELATIONSHIP and catalog.relation_types and known_groups is not None:
         schema = _with_side_check(schema, catalog, known_groups, known_individuals)
     return schema
@@ -426,14 +444,27 @@ def _id_sheet_checks(
         extra["expiry_date"] = _column([pa.Check(iso_or_empty, name="bad_date")])
 
 
-def _with_id_sheet_rules(
-    schema: pa.DataFrameSchema, catalog: Catalog, column_ids: pd.Series | None
-) -> pa.DataFrameSchema:
-    """Rules across an IDs sheet's cells: each number fits its type's pattern, one of each type per person.
+def _numbers_of(shared: pd.MultiIndex | None, id_type: str) -> set[str]:
+    """The numbers of one ID type that more than one person is given."""
+    if shared is None or not len(shared):
+        return set()
+    return set(shared[shared.get_level_values(0) == id_type].get_level_values(1))
 
-    The server enforces both (``id_validation`` on the value, "ID Type must be
-    unique."); a sheet row repeating an ID its person's own column gives would
-    be the same record (the same external id), so it is refused too.
+
+def _with_id_sheet_rules(
+    schema: pa.DataFrameSchema,
+    catalog: Catalog,
+    column_ids: pd.Series | None,
+    shared_ids: pd.MultiIndex | None = None,
+) -> pa.DataFrameSchema:
+    """Rules across an IDs sheet's cells: each number fits its type's pattern, one of each type per
+    person, one person per number.
+
+    The server enforces the first two (``id_validation`` on the value, "ID Type
+    must be unique."); a sheet row repeating an ID its person's own column gives
+    would be the same record (the same external id), so it is refused too.  One
+    number given to two people (on the sheet, or by an ID column and the sheet)
+    is refused on every row giving it, as an ID column refuses it (``duplicate_id``).
     """
     patterns = {
         name: re.compile(_anchored(regex)) for name, (_id, regex) in catalog.id_types.items() if regex
@@ -454,7 +485,17 @@ def _with_id_sheet_rules(
             again |= isin(df["key"], column_ids)
         return ~(given & again)
 
-    checks = [pa.Check(fits_pattern, name="bad_id"), pa.Check(once_per_person, name="duplicate_id")]
+    def one_person_per_number(df: pd.DataFrame) -> pd.Series:
+        if shared_ids is None or not len(shared_ids):
+            return pd.Series(True, index=df.index)
+        pairs = pd.MultiIndex.from_frame(df[["id_type", "value"]])
+        return pd.Series(~pairs.isin(shared_ids), index=df.index)
+
+    checks = [
+        pa.Check(fits_pattern, name="bad_id"),
+        pa.Check(once_per_person, name="duplicate_id"),
+        pa.Check(one_person_per_number, name="shared_id"),
+    ]
     return pa.DataFrameSchema(
         columns=schema.columns, checks=[*schema.checks, *checks], strict=False, coerce=False
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 import pandera.pandas as pa
 
-from importer.canonical import CanonicalTable, column_id_keys, id_column
+from importer.canonical import CanonicalTable, column_id_keys, id_column, shared_id_numbers
 from importer.catalog import PARTNER, Catalog
 from importer.fields import RegistryField, server_field
 from importer.forms import (
@@ -200,8 +200,16 @@ def _problems_of_rule(
     """The Problems of one rule on one column, each quoting its cell as written.
 
     Cells are looked up in the source table per rule (a column operation),
-    not copied alongside the canonical values for every row.
+    not copied alongside the canonical values for every row.  Rows read from
+    several tables (relationships from a sheet and from people's rows) are
+    said in the words of the table each comes from.
     """
+    if canon.parts:
+        return [
+            problem
+            for part, rows in canon.by_part(index)
+            for problem in _problems_of_rule(rule, column, rows, part, catalog)
+        ]
     frame = canon.frame
     header = canon.columns.get(column, column)
     spec = rule_for(canon.entity, rule)
@@ -231,10 +239,11 @@ def _problems_of_rule(
         "key": frame.loc[index, "key"].astype("str").to_list(),
     }
     problems: list[Problem] = []
+    code = spec.code if spec and spec.code else rule
     for value, other, reading, form, file, sheet, row, key in zip(*columns.values(), strict=True):
         problems.append(
             Problem(
-                code=rule,
+                code=code,
                 message=template.format(**words, value=value, other=other, reading=reading, form=form),
                 file=file,
                 sheet=sheet or None,
@@ -258,6 +267,12 @@ def validate_tables(
 ) -> Validation:
     """Validate every canonical table; memberships may point at the file or the server."""
     result = Validation()
+    people, sheet = tables.get(Entity.INDIVIDUAL), tables.get(Entity.REG_ID)
+    shared_ids = (  # one number given to two people, by ID columns and an IDs sheet
+        shared_id_numbers(people.frame if people is not None else None, sheet.frame)
+        if sheet is not None
+        else None
+    )
     for entity in SHEET_ENTITIES:
         canon = tables.get(entity)
         if canon is None:
@@ -266,7 +281,6 @@ def validate_tables(
         known_groups = known_individuals = column_ids = None
         if entity is Entity.REG_ID:  # an IDs sheet: its people, and the IDs their own columns give
             known_individuals = _known(tables.get(Entity.INDIVIDUAL), server_individuals)
-            people = tables.get(Entity.INDIVIDUAL)
             column_ids = column_id_keys(people.frame) if people is not None else None
         if entity is Entity.MEMBERSHIP:
             known_groups = _known(tables.get(Entity.GROUP), server_groups)
@@ -287,6 +301,7 @@ def validate_tables(
             known_groups=known_groups,
             known_individuals=known_individuals,
             column_ids=column_ids,
+            shared_ids=shared_ids,
         )
         try:
             schema.validate(canon.frame, lazy=True)

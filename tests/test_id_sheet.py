@@ -226,3 +226,52 @@ def test_a_type_by_the_mappings_alias_is_the_same_record_as_by_its_name(tmp_path
         )
         assert _sheet_rows(aliased) == {2: "unchanged"}
         assert _ids(sb) == {("Ana", "National ID", "1156998806", "")}
+
+
+def test_one_number_given_to_two_people_is_refused_on_each_row_as_an_id_column_refuses_it(
+    tmp_path: Path,
+) -> None:
+    with Sandbox() as sb:
+        ids = [
+            *IDS,
+            "P3,national id,5438728103,",  # Ben's National ID (row 4), given to Cy too
+            "P3,Passport,AB123456,",  # Ana's passport (row 3), given to Cy too
+        ]
+        people = ["pid,given,family,nid", "P1,Ana,Ramos,", "P2,Ben,Ramos,", "P3,Cy,Ramos,", "P4,Dee,Ramos,"]
+        result = _run(sb, tmp_path, ids, people)
+        assert _sheet_rows(result) == {2: "created", 3: "failed", 4: "failed", 5: "failed", 6: "failed"}
+        assert _codes(result) == {
+            (3, "duplicate_id"),
+            (4, "duplicate_id"),
+            (5, "duplicate_id"),
+            (6, "duplicate_id"),
+        }
+        problems = result.report.problems.set_index("row")
+        assert (
+            problems.loc[5, "message"]
+            == "national id '5438728103' is given to more than one person in this file"
+        )
+        assert problems.loc[5, "column"] == "number"
+        assert _ids(sb) == {("Ana", "National ID", "1156998806", "")}
+
+    with Sandbox() as sb:  # a person's ID column and another person's sheet row: both refused
+        people = ["pid,given,family,nid", "P1,Ana,Ramos,", "P2,Ben,Ramos,", "P4,Dee,Ramos,5438728103"]
+        result = _run(sb, tmp_path, IDS, people, nid_column=True)
+        rows = result.report.rows.set_index(["file", "row"])["status"]
+        assert rows[("ids.csv", 4)] == "failed" and rows[("people.csv", 4)] == "failed"
+        problems = result.report.problems.set_index(["file", "row"])
+        assert problems.loc[("people.csv", 4), "code"] == "duplicate_id"
+        assert (
+            problems.loc[("people.csv", 4), "message"]
+            == "nid '5438728103' is given to more than one person in this file"
+        )
+        assert problems.loc[("ids.csv", 4), "code"] == "duplicate_id"
+        assert {person for person, *_ in _ids(sb)} == {"Ana"}
+        assert rows[("people.csv", 3)] == "created"  # Ben's row carries no problem
+
+    with Sandbox() as sb:  # one person giving one number in a column and on the sheet is one holder
+        people = ["pid,given,family,nid", "P1,Ana,Ramos,", "P2,Ben,Ramos,5438728103"]
+        result = _run(sb, tmp_path, IDS, people, nid_column=True)
+        problems = result.report.problems.set_index(["file", "row"])
+        assert "given a national id more than once" in problems.loc[("ids.csv", 4), "message"]
+        assert ("people.csv", 3) not in problems.index  # Ben's own column is not refused
