@@ -92,6 +92,12 @@ class StagePlan:
     #: load column -> canonical column, for the fields an empty cell may leave as the server has them
     optional: dict[str, str] = field(default_factory=dict)
     clear: frozenset[str] = frozenset()  # optional load columns whose empty cell clears the server's value
+    #: optional load columns the server fills in on create (a phone's ``date_collected``: today), so
+    #: an empty cell is left out of a create too: sending it would store "no value" instead
+    defaulted: frozenset[str] = frozenset()
+    #: optional load column -> the skeleton's bool column saying the row's table has no column for it
+    #: (a phone column without a "collected" column): that cell is never sent, ``clear`` or not
+    absent: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # load column -> the clerk's column header
     date_orders: dict[str, str] = field(default_factory=dict)  # load column -> how the file writes dates
     view: FileView | None = None  # the file's side of a change, in words
@@ -148,23 +154,61 @@ class StagePlan:
         """Load columns whose empty cell leaves the server's value alone on an update ("keep")."""
         return [c for c in self.fields if c in self.optional and c not in self.clear]
 
+    @property
+    def _leavable(self) -> list[str]:
+        """Load columns a row may leave out of its ``load`` call, one bit each in :meth:`_left_alone`."""
+        return [c for c in self.fields if c in self.optional]
+
     def file_view(self, rows: pd.DataFrame, words: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-        """(empty: optional cells the file left empty, words: the file's values as a clerk reads them)."""
+        """(empty: optional cells the file left empty, words: the file's values as a clerk reads them).
+
+        With no ``view`` (records people own) the skeleton holds the values
+        as sent: a cell is empty when its value is ``""``.
+        """
         if self.view is None:
-            empty = pd.DataFrame(index=rows.index)
-            return empty, self.payload(rows).drop(columns="id") if words else None
+            built = self.payload(rows)
+            empty = pd.DataFrame({c: built[c] == "" for c in self._leavable}, index=rows.index)
+            return empty, built.drop(columns="id") if words else None
         return self.view(rows, words)
 
+    def unread(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Per optional column, the rows whose table has no column for it (:attr:`absent`)."""
+        return pd.DataFrame(
+            {c: rows[flag].to_numpy(dtype=bool) for c, flag in self.absent.items()}, index=rows.index
+        )
+
     def _left_alone(self, rows: pd.DataFrame) -> np.ndarray:
-        """Per row, a bit mask of the kept columns it must not send (updates with an empty cell only)."""
-        kept = self.kept
-        update = (rows["action"] == "update").to_numpy()
+        """Per row, a bit mask of the optional columns it must not send.
+
+        An update leaves out a "keep" column whose cell is empty, and any
+        column its table does not have; a create leaves out an empty cell of a
+        column the server fills in itself (``defaulted``).  Other creates
+        send every field (an empty cell is no value, as leaving it out would be).
+        """
+        leavable = self._leavable
         mask = np.zeros(len(rows), dtype=np.int64)
-        if not kept or not update.any():
+        if not leavable:
             return mask
-        empty = self.file_view(rows[update], False)[0]
-        for bit, column in enumerate(kept):
-            mask[update] |= empty[column].to_numpy(dtype=bool).astype(np.int64) << bit
+        kept, defaulted = set(self.kept), self.defaulted & set(leavable)
+        action = rows["action"]
+        update = (action == "update").to_numpy() & bool(kept or self.absent)
+        create = (action == "create").to_numpy() & bool(defaulted)
+        asked = update | create
+        if not asked.any():
+            return mask
+        empty = self.file_view(rows[asked], False)[0]
+        unread = self.unread(rows[asked])
+        sub = np.zeros(int(asked.sum()), dtype=np.int64)
+        on_update, on_create = update[asked], create[asked]
+        for bit, column in enumerate(leavable):
+            hole = empty[column].to_numpy(dtype=bool)
+            out = on_update & (hole if column in kept else False)
+            if column in unread.columns:
+                out |= on_update & unread[column].to_numpy(dtype=bool)
+            if column in defaulted:
+                out |= on_create & hole
+            sub |= out.astype(np.int64) << bit
+        mask[asked] = sub
         return mask
 
     def batches(self, rows: pd.DataFrame, size: int) -> list[pd.DataFrame]:
@@ -187,7 +231,7 @@ class StagePlan:
             raise ValueError("rows with different empty cells cannot share one load call: use batches()")
         if not len(mask) or not mask[0]:
             return self.fields
-        skip = {c for bit, c in enumerate(self.kept) if int(mask[0]) >> bit & 1}
+        skip = {c for bit, c in enumerate(self._leavable) if int(mask[0]) >> bit & 1}
         return [c for c in self.fields if c not in skip]
 
 
@@ -337,12 +381,14 @@ class EmptyCells:
 
     cleared: dict[Entity, frozenset[str]] = field(default_factory=dict)  # entity -> canonical fields
     date_orders: dict[Entity, dict[str, str]] = field(default_factory=dict)  # entity -> field -> order
+    run_default: str = "keep"  # the run's choice (--empty-cells): for the records people own
 
     @classmethod
     def of(cls, mapping: Mapping | None, run_default: str = "keep") -> EmptyCells:
         if mapping is None:
-            return cls()
+            return cls(run_default=run_default)
         return cls(
+            run_default=run_default,
             cleared={e: mapping.cleared_fields(e, run_default) for e in mapping.entities},
             date_orders={
                 e: {n: f.date_order or mapping.date_order for n, f in spec.fields.items()}
@@ -442,15 +488,20 @@ def _partner_stage(
     return StagePlan(entity, PARTNER, fields, rows, build=build, **_cell_rules(canon, columns, empty_cells))
 
 
-def owned_stages(people: CanonicalTable, catalog: Catalog, namespace: str) -> list[StagePlan]:
+def owned_stages(
+    people: CanonicalTable, catalog: Catalog, namespace: str, empty_cells: EmptyCells | None = None
+) -> list[StagePlan]:
     """The records every person owns: IDs, phones, bank accounts, in load order.
 
     Built for every person, the invalid ones too: those records are then
     skipped with their person's reason (StagePlan.blocked_by) instead of
-    vanishing from the report's counts.
+    vanishing from the report's counts.  An empty cell of theirs (an expiry
+    date, a collection date, a bank) leaves the server's value alone unless
+    the run clears (``empty_cells``).
     """
-    stages = [reg_id_stage(people, catalog, namespace)] if catalog.id_types else []
-    return [*stages, phone_stage(people, namespace), bank_stage(people, catalog, namespace)]
+    clears = (empty_cells or EmptyCells()).run_default == "clear"
+    stages = [reg_id_stage(people, catalog, namespace, clears)] if catalog.id_types else []
+    return [*stages, phone_stage(people, namespace, clears), bank_stage(people, catalog, namespace, clears)]
 
 
 def _owned_part(
@@ -476,14 +527,36 @@ def _owned_part(
     return part
 
 
-def _owned_stage(entity: Entity, fields: list[str], parts: list[pd.DataFrame]) -> StagePlan:
-    """The stage of records people own, built eagerly; a refused person's are skipped with them."""
+#: The skeleton column saying a row's table has no column for an optional field (StagePlan.absent).
+UNREAD = "unread:"
+
+
+def _owned_stage(
+    entity: Entity,
+    fields: list[str],
+    parts: list[pd.DataFrame],
+    optional: tuple[str, ...] = (),
+    clears: bool = False,
+    defaulted: frozenset[str] = frozenset(),
+) -> StagePlan:
+    """The stage of records people own, built eagerly; a refused person's are skipped with them.
+
+    ``optional``: load columns whose empty cell an update leaves out (the
+    server's value is kept) unless the run ``clears``; a part without a
+    column for one (no expiry column for this ID type) never sends it on an
+    update (``UNREAD`` flags, set by the parts).
+    """
+    optional = tuple(c for c in optional if c in fields)
     if parts:
         rows = pd.concat(parts, ignore_index=True)  # a person with two IDs has two rows
     else:
         rows = pd.DataFrame(columns=["key", "xid", "parent", *ORIGIN, "header", *fields[1:]])
     rows["id"] = rows["xid"]
     rows["header"] = rows["header"].astype("category")
+    for column in optional:
+        flag = UNREAD + column
+        rows[flag] = rows[flag].fillna(True).astype(bool) if flag in rows else True
+        rows[column] = rows[column].fillna("").astype("str")
     return StagePlan(
         entity,
         MODEL[entity],
@@ -491,6 +564,10 @@ def _owned_stage(entity: Entity, fields: list[str], parts: list[pd.DataFrame]) -
         rows,
         depends={Entity.INDIVIDUAL: "parent"},
         same_row=frozenset({Entity.INDIVIDUAL}),
+        optional={c: c for c in optional},
+        clear=frozenset(optional) if clears else frozenset(),
+        defaulted=defaulted & frozenset(optional),
+        absent={c: UNREAD + c for c in optional},
     )
 
 
@@ -504,7 +581,7 @@ def _cells_or_empty(frame: pd.DataFrame, column: str, index: pd.Index) -> pd.Ser
     return frame.loc[index, column] if column in frame.columns else ""
 
 
-def reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str) -> StagePlan:
+def reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str, clears: bool = False) -> StagePlan:
     """Every person's IDs: records of their own (g2p.reg.id) with their own external ids, built eagerly."""
     frame = canon.frame
     parts = []
@@ -517,22 +594,29 @@ def reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str) -> Sta
         )
         part["id_type/.id"] = str(type_id or "")
         part["expiry_date"] = _cells_or_empty(frame, id_expiry_column(id_type), part.index)
+        part[UNREAD + "expiry_date"] = id_expiry_column(id_type) not in frame.columns
         parts.append(part)
     fields = ["id", "partner_id/id", "id_type/.id", "value"]
     if any(c.startswith(id_expiry_column("")) for c in frame.columns):
         fields.append("expiry_date")
-    return _owned_stage(Entity.REG_ID, fields, parts)
+    return _owned_stage(Entity.REG_ID, fields, parts, ("expiry_date",), clears)
 
 
 def with_id_sheet(
-    stage: StagePlan | None, sheet: CanonicalTable, catalog: Catalog, namespace: str, valid: pd.Index
+    stage: StagePlan | None,
+    sheet: CanonicalTable,
+    catalog: Catalog,
+    namespace: str,
+    valid: pd.Index,
+    empty_cells: EmptyCells | None = None,
 ) -> StagePlan:
     """The people's IDs with those of an IDs sheet (one ID per row) added: one stage, one key scheme.
 
     A sheet row is keyed ``<person>__<type>`` as an ID column is, so the same
     ID given either way is the same record; the validator refused a sheet row
     repeating one (``duplicate_id``).  Its person is on another row: a note
-    that the person failed names them.
+    that the person failed names them.  An empty expiry cell keeps the
+    server's date unless the sheet's ``expiry_date`` field (or the run) clears.
     """
     frame = sheet.frame.loc[valid]
     part = _skeleton(
@@ -546,6 +630,7 @@ def with_id_sheet(
     type_ids = {name: str(type_id or "") for name, (type_id, _regex) in catalog.id_types.items()}
     part["id_type/.id"] = frame["id_type"].map({t: type_ids.get(t, "") for t in frame["id_type"].unique()})
     part["expiry_date"] = frame["expiry_date"] if "expiry_date" in frame.columns else ""
+    part[UNREAD + "expiry_date"] = "expiry_date" not in frame.columns
     part[PARENT_APART] = True
     fields = ["id", "partner_id/id", "id_type/.id", "value"]
     if "expiry_date" in frame.columns or (stage is not None and "expiry_date" in stage.fields):
@@ -553,19 +638,20 @@ def with_id_sheet(
     parts = [part]
     if stage is not None:
         parts.insert(0, stage.rows.drop(columns=["id"]).assign(**{PARENT_APART: False}))
-    merged = _owned_stage(Entity.REG_ID, fields, parts)
-    if "expiry_date" in merged.rows:  # the people's columns may have no expiry where the sheet has
-        merged.rows["expiry_date"] = merged.rows["expiry_date"].fillna("").astype("str")
+    cleared = (empty_cells or EmptyCells()).cleared.get(Entity.REG_ID, frozenset())
+    merged = _owned_stage(Entity.REG_ID, fields, parts, ("expiry_date",), "expiry_date" in cleared)
     merged.rows[PARENT_APART] = merged.rows[PARENT_APART].astype(bool)
     return merged
 
 
-def phone_stage(canon: CanonicalTable, namespace: str) -> StagePlan:
+def phone_stage(canon: CanonicalTable, namespace: str, clears: bool = False) -> StagePlan:
     """Every person's phone numbers: records of their own (g2p.phone.number), one per number given.
 
     The n-th phone column of a person is always the same record (its external
     id ends in ``__tel<n>``), so a corrected number updates it and a re-run
-    sends nothing.  An empty cell makes no record and removes none.
+    sends nothing.  An empty cell makes no record and removes none.  An empty
+    (or unmapped) collection date is not sent: a new number gets the server's
+    date (today), an existing one keeps its date.
     """
     frame = canon.frame
     parts = []
@@ -576,19 +662,22 @@ def phone_stage(canon: CanonicalTable, namespace: str) -> StagePlan:
             canon, namespace, Entity.PHONE, column, f"tel{n}", "phone_no", canon.columns.get(column, column)
         )
         part["date_collected"] = _cells_or_empty(frame, phone_date_column(n), part.index)
+        part[UNREAD + "date_collected"] = phone_date_column(n) not in frame.columns
         parts.append(part)
     dated = any(phone_date_column(n) in frame.columns for n in numbers)
+    fields = ["id", "partner_id/id", "phone_no", *(["date_collected"] if dated else [])]
     return _owned_stage(
-        Entity.PHONE, ["id", "partner_id/id", "phone_no", *(["date_collected"] if dated else [])], parts
+        Entity.PHONE, fields, parts, ("date_collected",), clears, frozenset({"date_collected"})
     )
 
 
-def bank_stage(canon: CanonicalTable, catalog: Catalog, namespace: str) -> StagePlan:
+def bank_stage(canon: CanonicalTable, catalog: Catalog, namespace: str, clears: bool = False) -> StagePlan:
     """Every person's bank accounts: records of their own (res.partner.bank), one per account given.
 
     The n-th account column of a person is always the same record
     (``__bnk<n>``); its bank is sent as the id the catalog found for its BIC
-    or name (``load`` would only match the bank's plain name).
+    or name (``load`` would only match the bank's plain name).  An empty bank
+    cell keeps the bank the server has for the account.
     """
     frame = canon.frame
     banks = catalog.linked.get(BANK_FIELD)
@@ -601,11 +690,11 @@ def bank_stage(canon: CanonicalTable, catalog: Catalog, namespace: str) -> Stage
         )
         names = frame.loc[part.index, bank_column(n)] if bank_column(n) in frame.columns else None
         part["bank_id/.id"] = _linked_ids(names, banks.names) if names is not None and banks else ""
+        part[UNREAD + "bank_id/.id"] = names is None
         parts.append(part)
     with_bank = banks is not None and any(bank_column(n) in frame.columns for n in numbers)
-    return _owned_stage(
-        Entity.BANK, ["id", "partner_id/id", "acc_number", *(["bank_id/.id"] if with_bank else [])], parts
-    )
+    fields = ["id", "partner_id/id", "acc_number", *(["bank_id/.id"] if with_bank else [])]
+    return _owned_stage(Entity.BANK, fields, parts, ("bank_id/.id",), clears)
 
 
 def _midnight(dates: pd.Series) -> pd.Series:
@@ -771,12 +860,17 @@ def build_stages(
                 entity, tables[entity], catalog, namespace, valid(entity), empty_cells
             )
     if Entity.INDIVIDUAL in tables:
-        for stage in owned_stages(tables[Entity.INDIVIDUAL], catalog, namespace):
+        for stage in owned_stages(tables[Entity.INDIVIDUAL], catalog, namespace, empty_cells):
             if len(stage.rows):
                 stages[stage.entity] = stage
     if Entity.REG_ID in tables:  # an IDs sheet: its rows join the IDs of the people's own columns
         stages[Entity.REG_ID] = with_id_sheet(
-            stages.get(Entity.REG_ID), tables[Entity.REG_ID], catalog, namespace, valid(Entity.REG_ID)
+            stages.get(Entity.REG_ID),
+            tables[Entity.REG_ID],
+            catalog,
+            namespace,
+            valid(Entity.REG_ID),
+            empty_cells,
         )
     if Entity.MEMBERSHIP in tables:
         stages[Entity.MEMBERSHIP] = _membership_stage(
@@ -970,6 +1064,7 @@ def compare_existing(
         same = found.copy()
         empty = stage.file_view(rows[on_server], False)[0]
         kept = set(stage.kept)
+        unread = stage.unread(rows[on_server])
         _keep_name_parts(stage, server, server_ids, empty)
         payload = stage.payload(rows[on_server])
         differs: dict[str, np.ndarray] = {}
@@ -986,6 +1081,8 @@ def compare_existing(
             equal = sent.astype(str).to_numpy() == held.astype(str).to_numpy()
             if column in kept:  # "keep": the file's empty cell is not sent, so it changes nothing
                 equal |= empty[column].to_numpy(dtype=bool)
+            if column in unread.columns:  # a column its table does not have is not sent either
+                equal |= unread[column].to_numpy(dtype=bool)
             same &= equal
             if not equal.all():
                 differs[column] = ~equal & found

@@ -112,7 +112,7 @@ RULES: dict[str, Rule] = {
         '\'{value}\' is not additional information the registry can keep: expected {{"key": "value", ...}}',
     ),
     "ambiguous_code": Rule(None, "'{value}' names several records in the registry: write its code instead"),
-    "unknown_code": Rule(None, "'{value}' is not a {column} the registry knows"),
+    "unknown_code": Rule(None, "'{value}' is not one of the registry's {column} values"),
     "bad_id": Rule(None, "'{value}' is not a valid {column}: expected {form}"),
     "duplicate_id": Rule(None, "{column} '{value}' is given to more than one person in this file"),
     "missing_reference": Rule(None, "the {column} is empty"),
@@ -121,6 +121,11 @@ RULES: dict[str, Rule] = {
     "second_head": Rule("kind", "this household already has a Head on an earlier row (only one is allowed)"),
     "duplicate_member": Rule("individual", "this person is listed twice in the same household"),
 }
+
+#: ``unknown_code`` in a cell of several values (tags, roles): the values the registry lacks,
+#: quoted within the cell as the clerk wrote it.
+UNKNOWN_PART = "{parts} (in '{value}') is not one of the registry's {column} values"
+UNKNOWN_PARTS = "{parts} (in '{value}') are not among the registry's {column} values"
 
 #: The same code said of another entity's record, where the general sentence would not fit: a
 #: row of an IDs sheet (one ID of one type, its type and its person in cells of their own).

@@ -39,6 +39,8 @@ from importer.schemas import (
     PHONE_DATE_PREFIX,
     PHONE_PREFIX,
     SAME_PROBLEM,
+    UNKNOWN_PART,
+    UNKNOWN_PARTS,
     build_schema,
 )
 from importer.schemas import rule as rule_for
@@ -238,24 +240,64 @@ def _problems_of_rule(
         "row": frame.loc[index, "_row"].astype("int64").to_list(),
         "key": frame.loc[index, "key"].astype("str").to_list(),
     }
+    unknown = _unknown_parts(canon, column, index, options, values) if _many(canon, column, catalog) else None
     problems: list[Problem] = []
     code = spec.code if spec and spec.code else rule
-    for value, other, reading, form, file, sheet, row, key in zip(*columns.values(), strict=True):
+    for i, (value, other, reading, form, file, sheet, row, key) in enumerate(
+        zip(*columns.values(), strict=True)
+    ):
+        message = template.format(**words, value=value, other=other, reading=reading, form=form)
+        lacking = value
+        if unknown is not None and unknown[i]:  # name what the registry lacks within the cell
+            lacking = ",".join(unknown[i])
+            parts = " and ".join(f"'{p}'" for p in unknown[i])
+            many = UNKNOWN_PARTS if len(unknown[i]) > 1 else UNKNOWN_PART
+            message = many.format(**words, parts=parts, value=value)
         problems.append(
             Problem(
                 code=code,
-                message=template.format(**words, value=value, other=other, reading=reading, form=form),
+                message=message,
                 file=file,
                 sheet=sheet or None,
                 row=row,
                 column=header,
                 value=value,
-                suggestion=_cached_hint(hints, value, options) if options else None,
+                suggestion=_cached_hint(hints, lacking, options) if options else None,
                 entity=canon.entity.value,
                 key=key,
             )
         )
     return problems
+
+
+def _many(canon: CanonicalTable, column: str, catalog: Catalog) -> bool:
+    """Whether a cell of this column holds several comma-separated values (tags, membership roles)."""
+    if canon.entity is Entity.MEMBERSHIP and column == "kind":
+        return True
+    records = catalog.linked.get(column.split(":", 1)[0])
+    return records is not None and records.many
+
+
+def _unknown_parts(
+    canon: CanonicalTable, column: str, index: pd.Index, options: list[str], written: pd.Series
+) -> list[list[str]]:
+    """Per row, the values of a several-valued cell the registry lacks, when the cell names others too.
+
+    The resolver left those values as written and gave the others the
+    server's name; a cell written with one value only gets [] (the usual
+    message quotes it whole).
+    """
+    known = set(options)
+    found: dict[tuple[str, bool], list[str]] = {}
+    out = []
+    resolved = canon.frame.loc[index, column].astype("str").to_list()
+    for text, as_written in zip(resolved, written.astype("str").to_list(), strict=True):
+        several = sum(1 for p in as_written.split(",") if p.strip()) > 1
+        if (text, several) not in found:
+            lacking = [p for p in text.split(",") if p and p not in known]
+            found[(text, several)] = lacking if several else []
+        out.append(found[(text, several)])
+    return out
 
 
 def validate_tables(

@@ -14,7 +14,7 @@ import pytest
 from conftest import MAPPINGS, SAMPLES, settings_for
 
 from importer.canonical import map_tables
-from importer.catalog import Catalog
+from importer.catalog import Catalog, LinkedRecords
 from importer.client import OdooClient
 from importer.forms import pattern_form, pattern_words
 from importer.mapping import bind, load_mapping
@@ -97,7 +97,7 @@ def test_a_date_in_the_future_is_quoted_as_written_and_read_back_in_words() -> N
     assert "'15/06/2031'" in problem.message and "2031-06-15" not in problem.message
     assert "15 June 2031 (day/month/year)" in problem.message
     coded = _only(result, "unknown_code")  # quoted from the sheet, not from the resolved column
-    assert (coded.value, coded.message) == ("Femal", "'Femal' is not a sex the registry knows")
+    assert (coded.value, coded.message) == ("Femal", "'Femal' is not one of the registry's sex values")
     assert coded.suggestion == "did you mean 'Female'?"
 
 
@@ -319,3 +319,51 @@ def test_an_import_reports_each_problem_once_per_cell(tmp_path: Path) -> None:
     assert reasons.count("the household_id is empty") == 1, reasons
     future = problems[problems["row"] == 4].iloc[0]
     assert future["value"] == "15/06/2031" and "'15/06/2031' is in the future" in future["message"]
+
+
+# -- a value the registry does not have ------------------------------------------------------
+
+
+def _coded_catalog() -> Catalog:
+    """The roster's catalog, with areas (one per cell) and tags (several per cell) on the server."""
+    catalog = _catalog()
+    catalog.linked = {
+        "area_id": LinkedRecords("Area", {"Lakeside": 1}, {"r1-d1": "Lakeside", "lakeside": "Lakeside"}, {}),
+        "tags_ids": LinkedRecords(
+            "Tags",
+            {"Vulnerable": 1, "Pilot": 2},
+            {"vulnerable": "Vulnerable", "pilot": "Pilot"},
+            {},
+            many=True,
+        ),
+    }
+    return catalog
+
+
+def test_an_unknown_value_is_said_without_a_wrong_article(tmp_path: Path) -> None:
+    mapping = _people_mapping(tmp_path, "area_id: 'Area code', tags_ids: Tags")
+    result = _validate(
+        mapping,
+        _coded_catalog(),
+        **{"Area code": ["R9", "R1-D1", ""], "Tags": ["", "", ""]},
+    )
+    problem = _only(result, "unknown_code")
+    assert problem.message == "'R9' is not one of the registry's Area code values"
+    assert " a Area" not in problem.message
+
+
+def test_an_unknown_tag_among_several_is_named_within_the_cell(tmp_path: Path) -> None:
+    mapping = _people_mapping(tmp_path, "tags_ids: Tags")
+    result = _validate(mapping, _coded_catalog(), Tags=["Vulnerable, VIP", "vip", "Pilot, Vulnrable, Gold"])
+    by_row = {p.row: p for p in result.problems if p.code == "unknown_code"}
+    assert set(by_row) == {2, 3, 4}
+    one = by_row[2]
+    assert one.value == "Vulnerable, VIP"  # the cell as the clerk wrote it
+    assert one.message == "'VIP' (in 'Vulnerable, VIP') is not one of the registry's Tags values"
+    assert one.suggestion != "did you mean 'Vulnerable'?"  # never a tag the cell already names right
+    assert by_row[3].message == "'vip' is not one of the registry's Tags values"  # alone: quoted whole
+    two = by_row[4]
+    assert two.message == (
+        "'Vulnrable' and 'Gold' (in 'Pilot, Vulnrable, Gold') are not among the registry's Tags values"
+    )
+    assert two.suggestion == "did you mean 'Vulnerable'?"

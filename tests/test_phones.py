@@ -67,9 +67,12 @@ def test_several_phones_per_person_are_written_once_and_a_rerun_sends_nothing(tm
     with Sandbox() as sb:
         first = _run(sb, tmp_path, *ROWS)
         assert first.exit_code == 0, first.report.rows["reasons"].tolist()
+        with OdooClient(settings_for(sb)) as c:  # no collection date in the file: the server's (today)
+            today = c.execute_kw("g2p.phone.number", "default_get", [["date_collected"]])["date_collected"]
+        assert today
         assert _phones(sb) == {
-            "Ana": {("0970 4291706", ""), ("+63 917 555 0101", "2026-02-03")},
-            "Ben": {("0935 1012030", "")},
+            "Ana": {("0970 4291706", today), ("+63 917 555 0101", "2026-02-03")},
+            "Ben": {("0935 1012030", today)},
         }
         counts = first.report.records.query("entity == 'phone'")["status"].value_counts().to_dict()
         assert counts == {"created": 3}
@@ -80,7 +83,7 @@ def test_several_phones_per_person_are_written_once_and_a_rerun_sends_nothing(tm
 
         fixed = _run(sb, tmp_path, ROWS[0].replace("0970 4291706", "0970 4291707"), ROWS[1])
         assert fixed.report.rows.set_index("row").loc[2, "status"] == "updated"
-        assert ("0970 4291707", "") in _phones(sb)["Ana"] and len(_phones(sb)["Ana"]) == 2
+        assert ("0970 4291707", today) in _phones(sb)["Ana"] and len(_phones(sb)["Ana"]) == 2  # date kept
 
 
 def test_a_bad_phone_refuses_its_row_whole_and_a_refused_row_writes_no_phone(tmp_path: Path) -> None:

@@ -205,3 +205,16 @@ def test_a_dry_run_says_the_same_without_writing(tmp_path: Path) -> None:
         assert _link_rows(result) == {2: "invalid", 3: "valid"}
         assert (2, "wrong_side") in _codes(result)
         assert _relations(sb) == set()
+
+
+def test_a_type_is_matched_whatever_its_case_and_accents_by_name_or_inverse_name(tmp_path: Path) -> None:
+    with Sandbox() as sb:
+        _setup(sb)
+        links = ["person,related,type,since", "P1,P2,  spouse ,", "P1,P3,PARENT,", "P3,P2,chíld,"]
+        result = _run(sb, tmp_path, links)
+        assert result.exit_code == 0, result.report.problems["message"].tolist()
+        assert _relations(sb) == {
+            ("Ana", "Spouse", "Ben", ""),
+            ("Ana", "Parent", "Cy", ""),
+            ("Ben", "Parent", "Cy", ""),
+        }

@@ -168,7 +168,7 @@ def test_dry_run_lists_the_problems_in_the_clerks_own_words(app: Flask) -> None:
     job_url = response.headers["Location"]
     assert wait_for(web, job_url)["state"] == "done"
     page = text(web.get(job_url))
-    assert "'Femal' is not a Gender the registry knows" in page
+    assert "'Femal' is not one of the registry's Gender values" in page
     assert "Date of birth" in page  # the clerk's column name, not the field name
     assert "Nothing has been written yet" in page
     xlsx = web.get(job_url + "/files/xlsx")
@@ -555,7 +555,7 @@ def test_the_row_table_lists_every_row_and_filters_by_status_and_by_problem(app:
     statuses = set(re.findall(r'<tr class="status-([\w-]+)">', invalid))
     assert statuses == {"invalid"}
     unknown = text(web.get(job_url + "?problem=unknown_code")).split('id="rows"', 1)[1]
-    assert "'Femal' is not a Gender the registry knows" in unknown
+    assert "'Femal' is not one of the registry's Gender values" in unknown
     listed = unknown.split("<tbody>", 1)[1]
     assert listed.count("<tr class=") == listed.count('class="pill code">unknown code<') > 0
     skipped = text(web.get(job_url + "?status=skipped")).split('id="rows"', 1)[1]

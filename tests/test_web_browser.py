@@ -156,7 +156,7 @@ def test_a_clerk_checks_fixes_imports_and_reruns_a_file(
     problems = page.locator("table.problems tbody tr")
     assert problems.count() >= 20
     body = page.inner_text("table.problems")
-    assert "'Femal' is not a Gender the registry knows" in body
+    assert "'Femal' is not one of the registry's Gender values" in body
     assert "'31/02/1990' is not a date: expected a date like 1990-12-31 (year-month-day)" in body
     assert "have problems" in page.inner_text("#headline")
     shot(page, "03-dry-run-errors.png")
@@ -243,7 +243,7 @@ def test_the_row_table_filters_by_status_and_by_problem(browser, site: str) -> N
     listed = page.locator("table.rows tbody tr")
     assert 0 < listed.count() < 31
     assert all("unknown code" in t for t in listed.all_inner_texts())
-    assert "'Femal' is not a Gender the registry knows" in page.inner_text("table.rows")
+    assert "'Femal' is not one of the registry's Gender values" in page.inner_text("table.rows")
     page.select_option("#rows select[name=status]", "invalid")
     page.click("#rows button[type=submit]")
     page.wait_for_url("**status=invalid**")

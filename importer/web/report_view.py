@@ -2,7 +2,7 @@
 
 The report object speaks in statuses and entities; a clerk wants "238 people
 ready to import, 3 rows with problems, row 8 column 'Gender': 'Femal' is not
-a Gender the registry knows".  This module does that translation and
+one of the registry's Gender values".  This module does that translation and
 nothing else, so templates stay free of pandas.
 
 The headline is the sentence a clerk trusts, so it counts only what the
