@@ -134,6 +134,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--offline", action="store_true", help="use the mapping's own lists, not the server's")
     _connection_args(p)
 
+    p = sub.add_parser("mapping", help="work with mapping files: suggest one for a new layout")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    s = actions.add_parser(
+        "suggest",
+        help="propose a mapping for a file nobody has described yet (headers and values matched to fields)",
+    )
+    s.add_argument("files", nargs="+", type=Path, help="the CSV or XLSX file(s) of the new layout")
+    s.add_argument("-o", "--output", type=Path, help="write the mapping here (default: print it)")
+    s.add_argument("--force", action="store_true", help="overwrite the --output file if it exists")
+    s.add_argument("--name", help="the mapping's name (default: from the first file's name)")
+    s.add_argument(
+        "--offline", action="store_true", help="do not ask the server for its fields, genders and ID types"
+    )
+    s.add_argument(
+        "--engine", choices=("calamine", "openpyxl"), default="calamine", help="XLSX reader (calamine)"
+    )
+    _connection_args(s)
+
     p = sub.add_parser("sandbox", help="run the local sandbox registry (an OpenSPP look-alike)")
     try:
         from importer.sandbox import add_arguments
@@ -324,6 +342,56 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_mapping(args: argparse.Namespace) -> int:
+    """``mapping suggest``: read the files, ask the server (unless --offline), print and write the guess."""
+    from importer.pipeline import read_all
+    from importer.suggest import suggest_mapping
+
+    if args.output is not None and args.output.exists() and not args.force:
+        raise ImportFailure(f"{args.output} exists; choose another name or add --force to replace it")
+    tables = read_all(args.files, args.engine)
+    catalog = None if args.offline else _server_catalog(args)
+    suggestion = suggest_mapping(tables, catalog, name=args.name)
+    text = suggestion.to_yaml()
+    files = " ".join(str(f) for f in args.files)
+    if args.output is None:
+        print(suggestion.summary(), file=sys.stderr)
+        print(text, end="")
+        return EXIT_OK
+    args.output.write_text(text, encoding="utf-8")
+    print(suggestion.summary())
+    print(
+        f"\nmapping written: {args.output}\n"
+        f"check it with:   spp-import validate --mapping {args.output} {files}"
+    )
+    return EXIT_OK
+
+
+def _server_catalog(args: argparse.Namespace):  # -> Catalog | None
+    """The server's fields and lookups, or None (with a note) when it cannot be reached.
+
+    A guess needs no server: without one, the built-in words and the usual lists are used.
+    """
+    from dataclasses import replace
+
+    from importer.catalog import fetch_catalog
+    from importer.client import OdooClient
+    from importer.settings import Retry
+
+    settings = replace(_settings(args), retry=Retry(attempts=2, backoff=0.2))
+    try:
+        with OdooClient(settings) as client:
+            client.authenticate()
+            return fetch_catalog(client)
+    except SppError as exc:
+        print(
+            f"spp-import: note: the server at {settings.safe_url} could not be asked ({exc}); "
+            "suggesting from spp-import's own words (--offline skips this)",
+            file=sys.stderr,
+        )
+        return None
+
+
 def _cmd_sandbox(args: argparse.Namespace) -> int:
     from importer.sandbox import run_from_args
 
@@ -347,6 +415,7 @@ COMMANDS = {
     "validate": _cmd_import,
     "ping": _cmd_ping,
     "template": _cmd_template,
+    "mapping": _cmd_mapping,
     "sandbox": _cmd_sandbox,
     "serve": _cmd_serve,
     "demo": _cmd_demo,

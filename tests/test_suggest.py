@@ -1,0 +1,529 @@
+"""`mapping suggest`: the shipped layouts, renamed, shuffled and translated, are matched back to their sense.
+
+Each layout is rebuilt here from the shipped samples with French, Spanish or
+Portuguese headers (and values), in another column order; the suggested
+mapping must give every column the field the shipped mapping gives the
+original column, and validate the file with the same outcome.  The judge is
+the mapping's meaning (entity, field, column), not its text.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import MAPPINGS, SAMPLES
+
+from importer.cli import main
+from importer.mapping import Mapping, bind, load_mapping
+from importer.outcome import Entity
+from importer.pipeline import ImportOptions, run_import
+from importer.read import read_source
+from importer.suggest import HIGH, LOW, MEDIUM, suggest_mapping
+
+ROSTER_FR = {
+    "household_id": "Nº de ménage",
+    "household_name": "Nom du ménage",
+    "household_kind": "Type de ménage",
+    "person_id": "Identifiant individu",
+    "given_name": "Prénom",
+    "family_name": "Nom",
+    "sex": "Sexe",
+    "date_of_birth": "Date de naissance",
+    "relationship": "Lien de parenté",
+    "national_id": "Carte d'identité",
+    "phone": "Téléphone",
+}
+ROSTER_ES = {
+    "household_id": "Código de hogar",
+    "household_name": "Nombre del hogar",
+    "household_kind": "Tipo de hogar",
+    "person_id": "Nº de persona",
+    "given_name": "Nombre",
+    "family_name": "Apellido",
+    "sex": "Sexo",
+    "date_of_birth": "Fecha de nacimento",  # sic: a typo, matched fuzzily
+    "relationship": "Parentesco",
+    "national_id": "Cédula de identidad",
+    "phone": "Teléfono",
+}
+ROSTER_ES_VALUES = {
+    "sex": {"M": "Hombre", "F": "Mujer", "male": "Masc.", "female": "Fem."},
+    "relationship": {
+        "head": "Jefe de hogar",
+        "spouse": "Cónyuge",
+        "child": "Hijo",
+        "parent": "Padre",
+        "other relative": "Otro pariente",
+    },
+    "household_kind": {"Household": "Hogar", "Family": "Familia"},
+}
+WORKBOOK_PT = {
+    "Individuals": (
+        "Indivíduos",
+        {
+            "Person ID": "Código da pessoa",
+            "First name": "Primeiro nome",
+            "Middle name": "Nome do meio",
+            "Last name": "Apelido",
+            "Gender": "Sexo",
+            "Date of birth": "Data de nascimento",
+            "Place of birth": "Local de nascimento",
+            "Registered on": "Data de registo",
+            "Phone": "Telefone",
+            "Email": "E-mail",
+            "Monthly income": "Renda mensal",
+            "Occupation": "Profissão",
+            "National ID": "Bilhete de identidade",
+        },
+    ),
+    "Groups": (
+        "Agregados",
+        {
+            "Group ID": "Código do agregado",
+            "Group name": "Nome do agregado",
+            "Kind": "Tipo",
+            "Registered on": "Data de registo",
+            "Phone": "Telefone",
+            "Address": "Endereço",
+        },
+    ),
+    "Memberships": (
+        "Composição",
+        {
+            "Group ID": "Código do agregado",
+            "Person ID": "Código da pessoa",
+            "Role": "Parentesco",
+            "Member since": "Membro desde",
+            "Left on": "Data de saída",
+        },
+    ),
+}
+WORKBOOK_PT_VALUES = {
+    "Gender": {"M": "Masculino", "F": "Feminino"},
+    "Role": {"head": "Chefe de família", "member": "Membro"},
+    "Kind": {"Household": "Agregado familiar", "Family": "Família"},
+}
+FILES_FR = {
+    "households.csv": (
+        "menages.csv",
+        {"hh_code": "Code ménage", "hh_name": "Nom du ménage", "hh_type": "Type", "village": "Village"},
+    ),
+    "individuals.csv": (
+        "personnes.csv",
+        {
+            "member_code": "Code membre",
+            "first_name": "Prénom",
+            "surname": "Nom de famille",
+            "gender": "Sexe",
+            "dob": "Date de naissance",
+            "mobile": "Portable",
+            "nid": "NIN",
+        },
+    ),
+    "memberships.csv": (
+        "liens.csv",
+        {"hh_code": "Code ménage", "member_code": "Code membre", "role": "Rôle", "joined": "Date d'entrée"},
+    ),
+}
+FILES_FR_VALUES = {
+    "gender": {"M": "H", "F": "F", "male": "Homme", "female": "Femme"},
+    "role": {"HEAD": "Chef de ménage", "MEMBER": "Membre"},
+}
+
+
+def _shuffled(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    columns = list(frame.columns)
+    random.Random(seed).shuffle(columns)
+    return frame[columns]
+
+
+def _translated(frame: pd.DataFrame, headers: dict[str, str], values: dict[str, dict[str, str]], seed: int):
+    frame = frame.copy()
+    for column, table in values.items():
+        if column in frame.columns:
+            frame[column] = frame[column].map(lambda v, t=table: t.get(v, v))
+    return _shuffled(frame.rename(columns=headers), seed)
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, encoding="utf-8")
+
+
+def _sheet(path: Path) -> pd.DataFrame:
+    [table] = read_source(path)
+    return table.frame
+
+
+def roster_fr(tmp_path: Path) -> tuple[list[Path], dict[str, str]]:
+    out = tmp_path / "registre.csv"
+    _write(_translated(_sheet(SAMPLES / "roster.csv"), ROSTER_FR, {}, 1), out)
+    return [out], ROSTER_FR | {"roster.csv": "registre.csv"}
+
+
+def roster_es_xlsx(tmp_path: Path) -> tuple[list[Path], dict[str, str]]:
+    out = tmp_path / "padron.xlsx"
+    frame = _translated(_sheet(SAMPLES / "roster.xlsx"), ROSTER_ES, ROSTER_ES_VALUES, 2)
+    with pd.ExcelWriter(out, engine="openpyxl") as writer:
+        frame.to_excel(writer, sheet_name="Padrón", index=False)
+    return [out], ROSTER_ES | {sheet: "Padrón" for sheet in ("Roster", "People")}
+
+
+def workbook_pt(
+    tmp_path: Path, source: Path = SAMPLES / "workbook.xlsx"
+) -> tuple[list[Path], dict[str, str]]:
+    out = tmp_path / "cadastro.xlsx"
+    renames: dict[str, str] = {}
+    with pd.ExcelWriter(out, engine="openpyxl") as writer:
+        for i, table in enumerate(read_source(source)):
+            sheet, headers = WORKBOOK_PT[table.sheet]
+            frame = _translated(table.frame, headers, WORKBOOK_PT_VALUES, 3 + i)
+            frame.to_excel(writer, sheet_name=sheet, index=False)
+            renames |= {f"{table.sheet}:{k}": v for k, v in headers.items()} | {table.sheet: sheet}
+    return [out], renames
+
+
+def files_fr(tmp_path: Path) -> tuple[list[Path], dict[str, str]]:
+    outs = []
+    renames: dict[str, str] = {}
+    for i, (name, (new, headers)) in enumerate(FILES_FR.items()):
+        out = tmp_path / new
+        _write(_translated(_sheet(SAMPLES / name), headers, FILES_FR_VALUES, 5 + i), out)
+        outs.append(out)
+        renames |= {f"{name}:{k}": v for k, v in headers.items()} | {name: new}
+    return outs, renames
+
+
+LAYOUTS = {
+    "roster.csv in French": (roster_fr, "roster.csv", "roster.yaml"),
+    "roster.xlsx in Spanish": (roster_es_xlsx, "roster.xlsx", "roster.yaml"),
+    "workbook.xlsx in Portuguese": (workbook_pt, "workbook.xlsx", "workbook.yaml"),
+    "three CSV files in French": (
+        files_fr,
+        "households.csv individuals.csv memberships.csv",
+        "csv-files.yaml",
+    ),
+}
+
+
+def meaning(mapping: Mapping, tables, rename=lambda table, column: column) -> set[tuple[str, ...]]:
+    """What a mapping says, as (entity, role, field, table, column) facts: no YAML text, no comments."""
+    bound = {b.spec.entity: b.table for b in bind(mapping, tables)}
+    facts: set[tuple[str, ...]] = set()
+    for entity, spec in mapping.entities.items():
+        table = bound[entity]
+        where = table.sheet or table.path.name
+        said = [("key", "", spec.key), ("group", "", spec.group), ("individual", "", spec.individual)]
+        said += [("field", name, f.column) for name, f in spec.fields.items()]
+        said += [("id", id_type, column) for id_type, column in spec.ids.items()]
+        for role, name, column in said:
+            if column:
+                facts.add((entity.value, role, name, rename(where, where), rename(where, column)))
+    return facts
+
+
+def _renamer(renames: dict[str, str]):
+    def rename(table: str, column: str) -> str:
+        return renames.get(f"{table}:{column}") or renames.get(column, column)
+
+    return rename
+
+
+def _suggest_to(tmp_path: Path, files: list[Path]) -> tuple[Path, object]:
+    tables = [t for f in files for t in read_source(f)]
+    suggestion = suggest_mapping(tables)
+    path = tmp_path / "suggested.yaml"
+    path.write_text(suggestion.to_yaml(), encoding="utf-8")
+    return path, suggestion
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_a_translated_shuffled_layout_is_matched_back_to_the_shipped_mapping(
+    tmp_path: Path, layout: str
+) -> None:
+    build, originals, shipped = LAYOUTS[layout]
+    files, renames = build(tmp_path)
+    path, suggestion = _suggest_to(tmp_path, files)
+
+    original_tables = [t for name in originals.split() for t in read_source(SAMPLES / name)]
+    expected = meaning(load_mapping(MAPPINGS / shipped), original_tables, _renamer(renames))
+    got = meaning(load_mapping(path), [t for f in files for t in read_source(f)])
+    assert got == expected
+    assert suggestion.unplaced() == []
+    assert suggestion.questions == []
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_the_suggested_mapping_validates_the_file_as_the_shipped_one_does(
+    tmp_path: Path, layout: str
+) -> None:
+    build, originals, shipped = LAYOUTS[layout]
+    files, _ = build(tmp_path)
+    path, _ = _suggest_to(tmp_path, files)
+    ours = run_import(files, ImportOptions(mapping=path, mode="validate", write_files=False)).report
+    theirs = run_import(
+        [SAMPLES / n for n in originals.split()],
+        ImportOptions(mapping=MAPPINGS / shipped, mode="validate", write_files=False),
+    ).report
+    assert ours.rows["status"].value_counts().to_dict() == theirs.rows["status"].value_counts().to_dict()
+    assert sorted(ours.problems["code"]) == sorted(theirs.problems["code"])
+    assert set(ours.rows["status"]) == {"valid"}
+
+
+def test_the_broken_workbook_translated_gives_the_same_problems_on_the_same_cells(tmp_path: Path) -> None:
+    files, renames = workbook_pt(tmp_path, SAMPLES / "workbook_broken.xlsx")
+    path, suggestion = _suggest_to(tmp_path, files)
+    ours = run_import(files, ImportOptions(mapping=path, mode="validate", write_files=False)).report.problems
+    theirs = run_import(
+        [SAMPLES / "workbook_broken.xlsx"],
+        ImportOptions(mapping=MAPPINGS / "workbook.yaml", mode="validate", write_files=False),
+    ).report.problems
+    rename = _renamer(renames)
+
+    def cells(frame: pd.DataFrame, translate: bool) -> list[tuple]:
+        return sorted(
+            (
+                r.code,
+                rename(r.sheet, r.sheet) if translate else r.sheet,
+                r.row,
+                rename(r.sheet, r.column) if translate else r.column,
+            )
+            for r in frame.itertuples()
+        )
+
+    assert cells(ours, False) == cells(theirs, True)
+    # The typo "Femal" is offered as a question, not written as an alias that would hide it.
+    gender = next(c for t in suggestion.tables for c in t.columns if c.target == "gender")
+    femal = next(v for v in gender.values if v.value == "Femal")
+    assert (femal.target, femal.confidence) == ("Female", LOW)
+    assert any("Femal" in q.text for q in suggestion.questions)
+    # The key with a duplicate and an empty cell is still the key, but marked low.
+    key = next(
+        c
+        for t in suggestion.tables
+        for c in t.columns
+        if c.column == "Código da pessoa" and t.role == "people"
+    )
+    assert (key.target, key.confidence) == ("key", LOW)
+
+
+def _csv(tmp_path: Path, text: str, name: str = "people.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+AMBIGUOUS = (
+    "Nº de ménage,Prénom,Apellido,Sexo,Date,Téléphone,Phone,Remarques\n"
+    "H1,Ana,Ramos,Mujer,12/03/2024,0917 555 0101,0917 555 0101,voisine\n"
+    "H1,Ben,Ramos,Hombre,12/03/2024,,,\n"
+    "H2,Cleo,Diaz,F,15/03/2024,,0917 555 0102,\n"
+)
+
+
+def test_ambiguous_columns_become_questions_not_guesses(tmp_path: Path) -> None:
+    path = _csv(tmp_path, AMBIGUOUS)
+    suggestion = suggest_mapping(read_source(path))
+    [table] = suggestion.tables
+    by_column = {c.column: c for c in table.columns}
+    date = by_column["Date"]
+    assert not date.placed
+    assert {c.target for c in date.candidates} == {"birthdate", "registration_date", "start_date"}
+    assert any("'Date'" in q.text and "birthdate" in q.text for q in suggestion.questions)
+    # Two columns equally like the phone: the first is used, and it is asked.
+    assert by_column["Téléphone"].target == "phone" and not by_column["Phone"].placed
+    assert any("'Téléphone' and 'Phone'" in q.text for q in suggestion.questions)
+    # What nothing matches is listed, with why.
+    assert (
+        "people.csv",
+        "Remarques",
+        "no registry field matches the header 'Remarques'",
+    ) in suggestion.unplaced()
+    # No person key: asked, never invented from a column that is not unique.
+    assert table.column("individual", "key") is None
+    assert any("identifies each person" in q.text for q in suggestion.questions)
+    text = suggestion.to_yaml()
+    assert "# ?: Date  # question: one of person: birthdate, registrant: registration_date" in text
+    # The same, as data for the web page.
+    data = json.loads(json.dumps(suggestion.to_dict()))
+    [columns] = [t["columns"] for t in data["tables"]]
+    sexo = next(c for c in columns if c["column"] == "Sexo")
+    assert {v["value"]: v["target"] for v in sexo["values"]} == {
+        "Mujer": "Female",
+        "Hombre": "Male",
+        "F": "Female",
+    }
+    assert "#   people.csv 'Remarques': no registry field matches" in text
+
+
+def test_coded_values_in_four_languages_are_aliased_and_typos_only_asked(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "ID,Nº ménage,Prénom,Nom,Sexe,Lien\n"
+        "1,H1,A,X,Mujer,Jefe de hogar\n2,H1,B,X,Fem.,Conjoint\n3,H1,C,X,Feminino,filho\n"
+        "4,H2,D,X,H,chef\n5,H2,E,X,Homme,Membre\n6,H3,F,X,Femal,Head\n7,H3,G,X,Masculino,cousin\n",
+    )
+    suggestion = suggest_mapping(read_source(path))
+    [table] = suggestion.tables
+    gender = {v.value: (v.target, v.confidence) for v in table.column("individual", "gender").values}
+    assert gender == {
+        "Mujer": ("Female", HIGH),
+        "Fem.": ("Female", MEDIUM),
+        "Feminino": ("Female", HIGH),
+        "H": ("Male", HIGH),
+        "Homme": ("Male", HIGH),
+        "Masculino": ("Male", HIGH),
+        "Femal": ("Female", LOW),
+    }
+    kinds = {v.value: (v.target, v.confidence) for v in table.column("membership", "kind").values}
+    assert kinds["Jefe de hogar"] == ("Head", HIGH) and kinds["chef"] == ("Head", HIGH)
+    assert kinds["Conjoint"] == ("", HIGH) and kinds["filho"] == ("", HIGH)
+    assert kinds["Head"] == ("Head", HIGH)
+    assert kinds["cousin"][0] is None  # not placed: asked
+    mapping = load_mapping(_write_yaml(tmp_path, suggestion))
+    assert mapping.values["gender"] == {
+        "Mujer": "Female",
+        "Fem.": "Female",
+        "Feminino": "Female",
+        "H": "Male",
+        "Homme": "Male",
+        "Masculino": "Male",
+    }
+    assert mapping.values["membership.kind"]["Jefe de hogar"] == "Head"
+    assert "cousin" not in mapping.values["membership.kind"]
+
+
+def _write_yaml(tmp_path: Path, suggestion) -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(suggestion.to_yaml(), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("dates", "order", "confidence"),
+    [
+        (["26/03/1950", "01/02/2003"], "day-first", HIGH),
+        (["03/26/1950", "01/02/2003"], "month-first", HIGH),
+        (["1950-03-26", "2003-02-01"], "iso", HIGH),
+        (["01/02/1950", "03/04/2003"], "day-first", LOW),
+    ],
+)
+def test_the_date_order_is_read_from_the_values(tmp_path: Path, dates, order, confidence) -> None:
+    rows = "".join(f"P{i},A,B,{d}\n" for i, d in enumerate(dates))
+    suggestion = suggest_mapping(read_source(_csv(tmp_path, "person_id,first_name,last_name,dob\n" + rows)))
+    assert (suggestion.date_order, suggestion.date_order_confidence) == (order, confidence)
+    assert suggestion.entity_table(Entity.GROUP) is None  # no household column: no households asked for
+    assert (confidence == LOW) == any("no date shows its order" in q.text for q in suggestion.questions)
+
+
+def test_an_id_column_is_found_by_its_header_or_nothing_else(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "pid,given,surname,Numéro CNI,Passeport\nP1,A,B,1234567890,AB123456\n")
+    suggestion = suggest_mapping(read_source(path))
+    [table] = suggestion.tables
+    ids = {c.column: c.target for c in table.columns if c.target and c.target.startswith("id:")}
+    assert ids == {"Numéro CNI": "id:National ID", "Passeport": "id:Passport"}
+    assert load_mapping(_write_yaml(tmp_path, suggestion)).entities.__len__() == 1
+
+
+def test_the_cli_writes_a_mapping_the_loader_reads_and_validate_accepts(tmp_path: Path, capsys) -> None:
+    files, _ = files_fr(tmp_path)
+    out = tmp_path / "new.yaml"
+    code = main(["mapping", "suggest", *map(str, files), "-o", str(out), "--offline"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "Code ménage" in printed and "household key" in printed and "Questions: 0" in printed
+    mapping = load_mapping(out)
+    assert mapping.entities.keys() == {e for e in load_mapping(MAPPINGS / "csv-files.yaml").entities}
+    args = ["validate", "--mapping", str(out), *map(str, files), "--out", str(tmp_path / "r")]
+    assert main(args) == 0
+    # A second run does not replace the mapping (perhaps corrected by hand since) unless asked.
+    before = out.read_text(encoding="utf-8") + "# corrected by hand\n"
+    out.write_text(before, encoding="utf-8")
+    assert main(["mapping", "suggest", *map(str, files), "-o", str(out), "--offline"]) == 2
+    assert "exists" in capsys.readouterr().err and out.read_text(encoding="utf-8") == before
+    assert main(["mapping", "suggest", *map(str, files), "-o", str(out), "--offline", "--force"]) == 0
+    assert "# corrected by hand" not in out.read_text(encoding="utf-8")
+
+
+def test_the_cli_prints_the_mapping_when_no_output_is_given(tmp_path: Path, capsys) -> None:
+    [path], _ = roster_fr(tmp_path)
+    assert main(["mapping", "suggest", str(path), "--offline"]) == 0
+    printed = capsys.readouterr().out
+    assert "entities:" in printed and "key: Nº de ménage" in printed.replace('"', "")
+
+
+def test_the_cli_refuses_an_unreadable_file_in_words(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "x.csv"
+    bad.write_bytes(b"")
+    assert main(["mapping", "suggest", str(bad), "--offline"]) == 2
+    assert "x.csv is empty" in capsys.readouterr().err
+
+
+def test_with_the_server_its_own_fields_and_id_patterns_are_matched_and_the_file_imports(
+    tmp_path: Path, sandbox, client, settings
+) -> None:
+    from importer.catalog import fetch_catalog
+
+    model = client.search("ir.model", [["model", "=", "res.partner"]])[0]
+    client.create(
+        "ir.model.fields",
+        {
+            "name": "x_cst_indv_disability_level",
+            "field_description": "Disability Level",
+            "ttype": "integer",
+            "model_id": model,
+            "state": "manual",
+        },
+    )
+    path = _csv(
+        tmp_path,
+        "Nº de ménage,Nom du ménage,Code membre,Prénom,Nom,Sexe,Disability level,Pièce\n"
+        "H1,Ramos,P1,Ana,Ramos,Femme,2,1156998806\nH1,Ramos,P2,Ben,Ramos,Homme,0,5438728103\n",
+    )
+    suggestion = suggest_mapping(read_source(path), fetch_catalog(client))
+    [table] = suggestion.tables
+    level = next(c for c in table.columns if c.column == "Disability level")
+    assert (level.entity, level.target, level.confidence) == (
+        "individual",
+        "x_cst_indv_disability_level",
+        HIGH,
+    )
+    piece = next(c for c in table.columns if c.column == "Pièce")
+    assert (piece.target, piece.confidence) == ("id:National ID", MEDIUM)
+    assert "pattern of the ID type 'National ID'" in piece.reason
+    assert suggestion.allowed["gender"] == ["Male", "Female"] and suggestion.online
+    mapping = _write_yaml(tmp_path, suggestion)
+    result = run_import([path], ImportOptions(mapping=mapping, out_dir=tmp_path / "r"), settings)
+    assert result.exit_code == 0, result.report.problems.to_dict("records")
+    people = client.search_read(
+        "res.partner",
+        [["is_registrant", "=", True], ["is_group", "=", False]],
+        ["given_name", "gender", "x_cst_indv_disability_level", "reg_ids"],
+    )
+    assert sorted((p["given_name"], p["gender"], p["x_cst_indv_disability_level"]) for p in people) == [
+        ("Ana", "Female", 2),
+        ("Ben", "Male", 0),
+    ]
+    ids = client.search_read("g2p.reg.id", [], ["value"])
+    assert sorted(i["value"] for i in ids) == ["1156998806", "5438728103"]
+
+
+def test_a_column_whose_values_show_another_date_order_gets_its_own(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "pid,hh,first_name,last_name,dob,member since\n"
+        "P1,H1,A,B,26/03/1950,01/15/2024\nP2,H1,C,D,01/02/2003,01/16/2024\n",
+    )
+    suggestion = suggest_mapping(read_source(path))
+    assert suggestion.date_order == "day-first"
+    mapping = load_mapping(_write_yaml(tmp_path, suggestion))
+    since = mapping.entities[Entity.MEMBERSHIP].fields["start_date"]
+    assert (since.column, since.date_order) == ("member since", "month-first")
+    assert mapping.entities[Entity.INDIVIDUAL].fields["birthdate"].date_order == "day-first"
+    # "hh" names the household but not what of it: its coded values make it the key, marked low.
+    assert mapping.entities[Entity.GROUP].key == "hh"
+    assert suggestion.entity_table(Entity.GROUP).column("group", "key").confidence == LOW
+    assert any("no column for the household's name" in q.text for q in suggestion.questions)
