@@ -317,8 +317,8 @@ def _read_and_fit(job: Job, choices: list[MappingChoice], settings: ConnectionSe
             _suggest(job, tables, settings)
             job.fail(
                 "The columns of this file do not match any layout we know. "
-                "Compare them below and choose the layout yourself, or download an empty template "
-                "and copy your data in."
+                "Match them to the registry's fields below (a field is suggested for each), choose the "
+                "closest layout, or download an empty template and copy your data in."
             )
             return
         job.mapping, job.detected = choice, True
