@@ -402,3 +402,44 @@ def test_a_layout_name_cannot_reach_outside_its_folder(name: str) -> None:
 def test_a_layout_name_in_any_script_gets_a_safe_file_name() -> None:
     key, why = layout_key("名簿 2024")
     assert why is None and re.fullmatch(r"[a-z0-9_]+", key)
+
+
+def test_the_field_lists_hold_the_registrys_own_fields_and_id_types(tmp_path: Path) -> None:
+    from importer.catalog import PARTNER, Catalog
+    from importer.web.matching import field_groups
+
+    catalog = Catalog(
+        online=True,
+        id_types={"Passport": (1, None), "National ID": (2, None)},
+        fields={
+            PARTNER: {
+                "birthdate": {"type": "date", "string": "Date of Birth"},
+                "x_cst_indv_disability_level": {
+                    "type": "selection",
+                    "string": "Disability level",
+                    "selection": [["none", "None"], ["severe", "Severe"]],
+                },
+                "x_cst_grp_water_source": {"type": "char", "string": "Water source"},
+                "x_cst_indv_score": {"type": "float", "string": "Score", "readonly": True},
+            }
+        },
+    )
+    source = tmp_path / "liste.csv"
+    source.write_text("Code,Prénom,Nom,Handicap\n1,Ana,Lopes,severe\n", encoding="utf-8")
+    base = suggest_mapping(read_source(source), catalog, name="liste")
+    groups = {g.label: {o.value: (o.label, o.kind) for o in g.options} for g in field_groups(catalog, base)}
+    people, households = groups["People"], groups["Households"]
+    assert people["individual|birthdate"] == ("Date of Birth (birthdate)", "date")
+    assert people["individual|x_cst_indv_disability_level"] == (
+        "Disability level (x_cst_indv_disability_level)",
+        "from a list, this registry's own field",
+    )
+    assert "individual|x_cst_indv_score" not in people  # computed by the server: no column feeds it
+    assert "individual|x_cst_grp_water_source" not in people and "group|x_cst_grp_water_source" in households
+    assert set(groups["A person's ID numbers"]) == {"individual|id:Passport", "individual|id:National ID"}
+    handicap = next(j for j, c in enumerate(base.tables[0].columns) if c.column == "Handicap")
+    form = FakeForm({f"t0-c{handicap}": "individual|x_cst_indv_disability_level"})
+    applied, problems = apply_form(base, form, login="ana", groups=field_groups(catalog, base))
+    assert not [p for p in problems if "Handicap" in p]
+    assert applied.tables[0].columns[handicap].target == "x_cst_indv_disability_level"
+    assert "x_cst_indv_disability_level: Handicap" in applied.to_yaml()
