@@ -602,7 +602,15 @@ def _server_values(field_key: str, catalog: Catalog | None) -> list[str]:
 
 
 def _guess_values(col: ColumnGuess, field_key: str, known: list[str], profile: _Profile) -> None:
-    """Each distinct value against the server's list: same spelling, a known word, an abbreviation, a typo."""
+    guess_values(col, field_key, known, profile.counts)
+
+
+def guess_values(col: ColumnGuess, field_key: str, known: list[str], counts: dict[str, int]) -> None:
+    """Each distinct value against the server's list: same spelling, a known word, an abbreviation, a typo.
+
+    Public for the web page's matching screen, which calls it when a clerk makes
+    a column coded (``counts``: the column's distinct values and how often each comes).
+    """
     vocab = value_words(field_key)
     by_fold = {fold(k): k for k in known}
 
@@ -615,7 +623,7 @@ def _guess_values(col: ColumnGuess, field_key: str, known: list[str], profile: _
         return next((k for k in known if words(k) in synonyms), None)
 
     guesses: list[ValueGuess] = []
-    for value, count in profile.counts.items():
+    for value, count in counts.items():
         said = words(value)
         if fold(value) in by_fold:
             guesses.append(ValueGuess(value, count, by_fold[fold(value)], HIGH, "the registry's own value"))

@@ -18,7 +18,7 @@ import pytest
 from conftest import people_in
 
 from importer.sandbox import ADMIN_LOGIN, ADMIN_PASSWORD, FaultPlan, FaultRule, Sandbox
-from importer.sandbox.auth import READONLY_LOGIN, READONLY_PASSWORD
+from importer.sandbox.auth import READONLY_LOGIN, READONLY_PASSWORD, REGISTRAR_LOGIN, REGISTRAR_PASSWORD
 from importer.web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -348,3 +348,147 @@ def test_on_a_phone_the_page_fits_and_progress_is_announced(browser, site: str, 
     assert "Import finished" in page.inner_text("#headline")
     fits()
     page.close()
+
+
+# -- the matching screen: a layout nobody has described yet ----------------------------------------
+
+#: roster.csv's headers in French; "Appeler au" (the phone) is words no suggestion knows.
+FRENCH = {
+    "household_id": "Nº de ménage",
+    "household_name": "Nom du ménage",
+    "household_kind": "Type de ménage",
+    "person_id": "Code membre",
+    "given_name": "Prénom",
+    "family_name": "Nom",
+    "sex": "Sexe",
+    "date_of_birth": "Date de naissance",
+    "relationship": "Lien de parenté",
+    "national_id": "Pièce",
+    "phone": "Appeler au",
+}
+
+
+def french_roster(path: Path) -> Path:
+    lines = (SAMPLES / "roster.csv").read_text(encoding="utf-8").splitlines()
+    header = ",".join(FRENCH[h] for h in lines[0].split(","))
+    path.write_text("\n".join([header, *lines[1:]]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def matching_site(registry: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A page whose mappings folder is a copy: a layout saved for everyone never lands in the repository."""
+    import shutil
+
+    from werkzeug.serving import make_server
+
+    mappings = tmp_path_factory.mktemp("mappings") / "mappings"
+    shutil.copytree(ROOT / "mappings", mappings)
+    app = create_app(
+        {
+            "SPP_URL": registry.url,
+            "SPP_DB": registry.db,
+            "MAPPINGS_DIR": str(mappings),
+            "WORK_DIR": str(tmp_path_factory.mktemp("web-matching")),
+        }
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    app.extensions["spp_shutdown"]()
+
+
+def field_list(page, column: str):
+    return page.get_by_label(f"Registry field for the column “{column}”", exact=True)
+
+
+def test_a_clerk_maps_a_new_layout_checks_it_saves_it_and_the_next_upload_is_recognised(
+    browser, matching_site: str, tmp_path: Path
+) -> None:
+    site = matching_site
+    browser.clear_cookies()
+    page = browser.new_page()
+    sign_in(page, site, REGISTRAR_PASSWORD, login=REGISTRAR_LOGIN)
+    page.wait_for_selector("text=Signed in as")
+    check_file(page, site, french_roster(tmp_path / "registre.csv"), "detect")
+    page.wait_for_selector("#matching", timeout=WAIT_MS)
+    assert "do not match any layout we know" in page.inner_text(".flash.error")
+
+    # The suggestion: a field per column, coded values translated; the phone column is left out.
+    assert field_list(page, "Sexe").input_value() == "individual|gender"
+    assert field_list(page, "Nº de ménage").input_value() == "group|key"
+    assert field_list(page, "Appeler au").input_value() == ""
+    assert page.get_by_label("Sexe: female ×6 means").input_value() == "Female"
+    row = page.locator("tr[data-column='Appeler au']")
+    assert "no registry field matches the header" in row.inner_text()
+
+    # The filter narrows every list; the clerk picks the phone for the column nobody recognised.
+    visible = "s => [...document.querySelector(s).options].filter(o => !o.hidden).length"
+    before = page.evaluate(visible, "#" + field_list(page, "Appeler au").get_attribute("id"))
+    page.fill("#field-filter", "phone")
+    after = page.evaluate(visible, "#" + field_list(page, "Appeler au").get_attribute("id"))
+    assert 2 < after < before  # person's and household's phone (and mobile), not every field
+    field_list(page, "Appeler au").select_option("individual|phone")
+    page.fill("#field-filter", "")
+    page.fill("#layout-name", "Registre FR")
+    page.locator("#matching").scroll_into_view_if_needed()
+    shot_element(page, "#matching", "14-matching-screen.png", height=860)
+
+    # The dry run with the matched layout: every row ready; the layout not saved yet.
+    page.click("#check-matched")
+    page.wait_for_selector("#headline", timeout=WAIT_MS)
+    assert "All 238 rows are ready to import." in page.inner_text("#headline")
+    assert re.search(r"People\s+238", page.inner_text("table.counts"))
+    assert "not saved yet" in page.inner_text("#save-layout")
+    shot_element(page, "main", "15-matched-check.png", height=760)
+
+    # Saved for this clerk's session (a Registrar does not administer the registry's settings).
+    page.click("#save-layout-button")
+    page.wait_for_selector(".flash.info")
+    assert "saved for your session" in page.inner_text(".flash.info")
+
+    # The next file with the same headers is recognised by itself.
+    check_file(page, site, french_roster(tmp_path / "registre-juillet.csv"), "detect")
+    said = page.inner_text("main")
+    assert "Registre FR" in said and "recognised from the column headers" in said
+    assert "All 238 rows are ready to import." in page.inner_text("#headline")
+    page.close()
+
+
+def test_on_a_phone_the_matching_screen_stacks_its_rows_and_labels_every_control(
+    browser, matching_site: str, tmp_path: Path
+) -> None:
+    browser.clear_cookies()
+    page = browser.new_page()
+    page.set_viewport_size({"width": 375, "height": 812})
+    sign_in(page, matching_site, ADMIN_PASSWORD)
+    page.wait_for_selector("text=Signed in as")
+    check_file(page, matching_site, french_roster(tmp_path / "registre.csv"), "detect")
+    page.wait_for_selector("#matching", timeout=WAIT_MS)
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 375  # no sideways scrolling
+    assert page.locator("table.matching thead").is_hidden()
+    assert (
+        page.locator("table.matching tr[data-column='Sexe']").evaluate("e => getComputedStyle(e).display")
+        == "block"
+    )
+    unlabelled = page.evaluate(
+        "() => [...document.querySelectorAll('#match-form select, #match-form input:not([type=hidden])')]"
+        ".filter(e => !e.labels || e.labels.length === 0).map(e => e.name || e.id)"
+    )
+    assert unlabelled == []
+    assert "saved for every clerk" in page.inner_text("#saved-for")  # the administrator's words
+    page.locator("tr[data-column='Sexe']").scroll_into_view_if_needed()
+    shot(page, "16-phone-matching.png", full_page=False)
+    page.close()
+
+
+def shot_element(page, selector: str, name: str, *, height: int) -> None:
+    """A screenshot of one part of the page, cut at ``height`` px (the README needs a glimpse, not all)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    box = page.locator(selector).bounding_box()
+    top = box["y"] + page.evaluate("window.scrollY")
+    clip = {"x": box["x"], "y": top, "width": box["width"], "height": min(box["height"], height)}
+    page.screenshot(path=str(SHOTS / name), full_page=True, clip=clip)

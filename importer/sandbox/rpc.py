@@ -234,6 +234,11 @@ def _check_access_rights(env: Env, model: str, args: list, kwargs: dict) -> bool
         if raise_exception:
             raise AccessError(MODEL_DATA_REFUSED)
         return False
+    if model in SETTINGS_MODELS and operation != "read" and not env.technical:
+        # Only "Administration / Settings" may change a deployment's schema (Odoo's ir.model.access).
+        if raise_exception:
+            raise AccessError(_settings_refused(operation, MODELS[model]))
+        return False
     if operation == "read" or not env.readonly:
         return True
     if not raise_exception:

@@ -47,6 +47,16 @@ from importer.settings import ConnectionSettings, Retry, Secret, Timeout, load_s
 from importer.web.jobs import STOPPING, Job, drain, files_digest, news_sentence, start_job
 from importer.web.limits import AttemptLimiter, minutes
 from importer.web.mappings import MappingChoice, list_mappings
+from importer.web.matching import (
+    ENTITY_CHOICES,
+    LayoutRefused,
+    apply_form,
+    build_layout,
+    layout_key,
+    option_value,
+    save_layout,
+    value_options,
+)
 from importer.web.report_view import report_view, row_table
 from importer.web.sessions import ClerkSession, SessionStore
 from importer.web.state import ImportRecords, WorkArea, secret_key
@@ -143,8 +153,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["spp_shutdown"] = shut_down
     app.extensions["spp_tidy"] = tidy
 
-    def choices() -> list[MappingChoice]:
+    def shared_choices() -> list[MappingChoice]:
         return list_mappings(Path(app.config["MAPPINGS_DIR"]))
+
+    def choices() -> list[MappingChoice]:
+        """The layouts every clerk has, then those this clerk saved for their session."""
+        clerk = g.get("clerk")
+        return shared_choices() + (list(clerk.layouts.values()) if clerk is not None else [])
 
     def settings_for(clerk: ClerkSession) -> ConnectionSettings:
         return _settings(app.config, clerk.login, clerk.secret)
@@ -233,6 +248,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             with OdooClient(quick) as client:
                 uid = client.authenticate()
                 may_import = _may_import(client)
+                may_administer = _may_administer(client)
         except AuthenticationError:
             per_login.failed(login.casefold())
             per_address.failed(address)
@@ -247,7 +263,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         store.drop(session.get("sid"))
         session.clear()  # a fresh session (and CSRF token) after sign-in: no fixation
         per_login.succeeded(login.casefold())
-        clerk = store.create(login, secret, uid, may_import=may_import)
+        clerk = store.create(login, secret, uid, may_import=may_import, may_administer=may_administer)
         session["sid"] = clerk.sid  # the page after sign-in shows CHECK_ONLY to a login that may not write
         session["boot"] = boot
         for record in records.take_news(login):  # imports a restart cut off, told once
@@ -378,6 +394,112 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             job = Job("dry-run", unmatched.uploads, unmatched.out_dir, choice, names=unmatched.names)
             return _launch(clerk, job)
 
+    # -- the matching screen: a layout nobody has described yet ---------------------------
+
+    def matching_page(job: Job, problems: list[str] | None = None, status: int = 200) -> Any:
+        """The job page with the matching screen open (the clerk's last choices, or the suggestion)."""
+        return render_template(
+            "job.html",
+            job=job,
+            view=None,
+            table=None,
+            files={},
+            follow_up=None,
+            matching=_matching_context(job, problems or []),
+            source=None,
+        ), status
+
+    @app.post("/jobs/<job_id>/match")
+    @signed_in
+    def match_columns(job_id: str) -> Any:
+        """Apply the clerk's choices; check the file with them, or save them as a layout."""
+        clerk: ClerkSession = g.clerk
+        job = own_job(job_id)
+        if job.suggestion is None:
+            abort(400)
+        base = job.draft or job.suggestion
+        applied, problems = apply_form(
+            base, request.form, login=clerk.login, codes=job.codes, groups=job.field_groups
+        )
+        name = request.form.get("name", "").strip()
+        _key, bad_name = layout_key(name)
+        job.draft, job.draft_name = applied, name
+        if bad_name:
+            problems.append(bad_name)
+        if problems:
+            return matching_page(job, problems, 400)
+        try:
+            layout = build_layout(applied, name, clerk.login, clerk.folder / "layouts-draft")
+        except LayoutRefused as exc:
+            return matching_page(job, exc.problems, 400)
+        job.draft_yaml = layout.yaml
+        if request.form.get("action") == "save":
+            return _save(clerk, job, name, status_on_refusal=400)
+        with clerk.launch_lock:
+            running = clerk.running_job()
+            if running is not None:
+                flash("Wait for the current run to finish before starting another.", "error")
+                return redirect(url_for("job_page", job_id=running.id))
+            unsaved = "matched on this page, not saved yet"
+            choice = MappingChoice(f"draft-{job.id}", name, unsaved, layout.path)
+            check = Job("dry-run", job.uploads, job.out_dir, choice, names=job.names)
+            check.matched_from = job.id
+            return _launch(clerk, check)
+
+    @app.post("/jobs/<job_id>/save-layout")
+    @signed_in
+    def save_matched_layout(job_id: str) -> Any:
+        """Save the layout last checked from this job's matching screen, under the name given."""
+        job = own_job(job_id)
+        if not job.draft_yaml:
+            abort(400)
+        name = request.form.get("name", "").strip()
+        return _save(g.clerk, job, name, status_on_refusal=400)
+
+    def _save(clerk: ClerkSession, job: Job, name: str, *, status_on_refusal: int) -> Any:
+        administer = _may_administer_now(clerk)
+        try:
+            saved = save_layout(
+                job.draft_yaml,
+                name,
+                shared_dir=Path(app.config["MAPPINGS_DIR"]),
+                shared=shared_choices(),
+                session_dir=clerk.folder / "layouts",
+                session=clerk.layouts,
+                administer=administer,
+                replace=request.form.get("replace") == "yes",
+            )
+        except LayoutRefused as exc:
+            return matching_page(job, exc.problems, status_on_refusal)
+        except OSError as exc:
+            log.warning("could not save a layout: %s", type(exc).__name__)
+            failed = "The layout could not be saved on this server; tell your administrator."
+            return matching_page(job, [failed], 500)
+        job.draft_name = saved.choice.name
+        if saved.for_everyone:
+            log.info("layout %r saved for every clerk by %s", saved.choice.key, clerk.login)
+            flash(
+                f"The layout “{saved.choice.name}” is saved for every clerk: files with these columns "
+                "are recognised from now on.",
+                "info",
+            )
+        else:
+            flash(
+                f"The layout “{saved.choice.name}” is saved for your session: files with these columns are "
+                "recognised until you sign out. Ask an administrator to save it for everyone.",
+                "info",
+            )
+        return redirect(url_for("home"), code=303)
+
+    def _may_administer_now(clerk: ClerkSession) -> bool:
+        """Ask the registry at the moment of saving: a right withdrawn since sign-in is withdrawn here."""
+        try:
+            with OdooClient(settings_for(clerk)) as client:
+                clerk.may_administer = _may_administer(client)
+        except SppError:
+            clerk.may_administer = False
+        return clerk.may_administer
+
     @app.post("/jobs/<job_id>/stop")
     @signed_in
     def stop_job(job_id: str) -> Any:
@@ -411,6 +533,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         files = {}
         if job.result:
             files = {k: v for k, v in DOWNLOADS.items() if k in job.result.files}
+        matching = _matching_context(job, []) if job.suggestion is not None and job.finished else None
+        source = g.clerk.jobs.get(job.matched_from) if job.matched_from else None
         return render_template(
             "job.html",
             job=job,
@@ -418,6 +542,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             table=table,
             files=files,
             follow_up=follow_up,
+            matching=matching,
+            source=source,
         )
 
     @app.get("/jobs/<job_id>/status")
@@ -486,6 +612,34 @@ def _download_name(job: Job, path: Path) -> str:
         if path.name.startswith(stored):
             return shown + path.name[len(stored) :]
     return path.name
+
+
+def _matching_context(job: Job, problems: list[str]) -> dict[str, Any]:
+    """What the matching screen shows: the clerk's last choices (or the suggestion) and the lists."""
+    shown = job.draft or job.suggestion
+    assert shown is not None
+    return {
+        "s": shown,
+        "problems": problems,
+        "groups": job.field_groups,
+        "entities": ENTITY_CHOICES,
+        "option_value": option_value,
+        "value_options": lambda col: value_options(shown, col),
+        "name": job.draft_name or shown.name,
+        "note": job.suggest_note,
+        "yaml": job.draft_yaml,
+    }
+
+
+def _may_administer(client: OdooClient) -> bool:
+    """Whether the login may save layouts for every clerk: it may change the registry's settings.
+
+    Odoo lets only "Administration / Settings" (``base.group_system``) write
+    ``ir.model.fields`` (a deployment's fields are its schema), so a yes from
+    ``check_access_rights`` there is the same group the registry trusts with its
+    own configuration.  Any failure to ask is a no: nothing is saved for everyone.
+    """
+    return client.check_access("ir.model.fields", "write")
 
 
 def _may_import(client: OdooClient) -> bool:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from importer.errors import AuthenticationError, SppError, TransportError
 from importer.load import LoadOptions
@@ -26,6 +26,10 @@ from importer.pipeline import ImportOptions, RunResult, run_import
 from importer.read import read_source
 from importer.settings import ConnectionSettings
 from importer.web.mappings import LayoutFit, MappingChoice, detect_mapping, layout_fit, layout_fits
+
+if TYPE_CHECKING:  # pragma: no cover
+    from importer.suggest import Suggestion
+    from importer.web.matching import FieldGroup
 
 log = logging.getLogger("importer.web")
 
@@ -69,6 +73,15 @@ class Job:
     fit: LayoutFit | None = None  # the layout's columns against the file's (found, missing, ignored)
     fits: list[LayoutFit] = field(default_factory=list)  # no layout matched: every layout, closest first
     file_columns: list[tuple[str, list[str]]] = field(default_factory=list)  # (table label, its headers)
+    # No layout matched: what `mapping suggest` proposes, for the matching screen (docs/architecture.md §6)
+    suggestion: Suggestion | None = None
+    field_groups: list[FieldGroup] = field(default_factory=list)  # the fields a column may feed
+    codes: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # coded columns' values
+    suggest_note: str = ""  # why the suggestion was made without the server, if it was
+    draft: Suggestion | None = None  # the clerk's last choices on the matching screen
+    draft_name: str = ""
+    draft_yaml: str = ""
+    matched_from: str | None = None  # a dry run of a matching screen's choices: that screen's job
     stop: threading.Event = field(default_factory=threading.Event)  # the page's Stop button
     started: float = field(default_factory=time.time)
     names: dict[str, str] = field(default_factory=dict)  # stored file name -> the clerk's own name
@@ -246,7 +259,7 @@ def run_job(
         job.state = "running"
         try:
             if job.kind == "dry-run":
-                _read_and_fit(job, choices)
+                _read_and_fit(job, choices, settings)
                 if job.mapping is None:
                     return
             job._entities = _load_entities(job.mapping.path)
@@ -287,11 +300,12 @@ def run_job(
             job._save()
 
 
-def _read_and_fit(job: Job, choices: list[MappingChoice]) -> None:
+def _read_and_fit(job: Job, choices: list[MappingChoice], settings: ConnectionSettings) -> None:
     """Read the upload's headers once: pick the layout if asked to, and compare it with the file.
 
     When no layout matches, every layout's fit is kept on the job so the
-    page can show the clerk which columns each one expects and let them choose.
+    page can show the clerk which columns each one expects and let them choose,
+    and a suggested mapping for the matching screen.
     """
     job.on_progress("detect", 0, 1)
     tables = [t for path in job.uploads for t in read_source(path)]
@@ -300,14 +314,38 @@ def _read_and_fit(job: Job, choices: list[MappingChoice]) -> None:
         choice, _ = detect_mapping(choices, tables)
         if choice is None:
             job.fits = layout_fits(choices, tables)
+            _suggest(job, tables, settings)
             job.fail(
                 "The columns of this file do not match any layout we know. "
-                "Compare them below and choose the layout yourself, or download an empty template "
-                "and copy your data in."
+                "Match them to the registry's fields below (a field is suggested for each), choose the "
+                "closest layout, or download an empty template and copy your data in."
             )
             return
         job.mapping, job.detected = choice, True
     job.fit = layout_fit(job.mapping, tables)
+
+
+def _suggest(job: Job, tables: list[Any], settings: ConnectionSettings) -> None:
+    """What ``mapping suggest`` proposes for these tables, with the server's fields when it answers."""
+    from importer.catalog import fetch_catalog
+    from importer.client import OdooClient
+    from importer.mapping import slug
+    from importer.suggest import suggest_mapping
+    from importer.web.matching import distinct_values, field_groups
+
+    catalog = None
+    try:
+        with OdooClient(settings) as client:
+            client.authenticate()
+            catalog = fetch_catalog(client)
+    except SppError as exc:
+        job.suggest_note = (
+            f"The registry could not be asked for its fields ({exc}); the usual ones are listed."
+        )
+    stem = Path(job.file_name.split(", ")[0]).stem  # the clerk's own name for the file
+    job.suggestion = suggest_mapping(tables, catalog, name=stem if slug(stem) else None)
+    job.field_groups = field_groups(catalog, job.suggestion)
+    job.codes = distinct_values(tables)
 
 
 def _sentence(text: str) -> str:

@@ -24,6 +24,7 @@ from importer.settings import Secret
 
 if TYPE_CHECKING:  # pragma: no cover
     from importer.web.jobs import Job
+    from importer.web.mappings import MappingChoice
 
 Clock = Callable[[], float]
 
@@ -40,6 +41,10 @@ class ClerkSession:
     last_seen: float
     may_import: bool = True  # the registry lets this login create registrants (checked at sign-in)
     jobs: dict[str, Job] = field(default_factory=dict)
+    #: may save layouts for every clerk: the registry lets this login change its settings (at sign-in)
+    may_administer: bool = False
+    #: layouts this clerk saved on the matching screen, for this session only (files in ``folder``)
+    layouts: dict[str, MappingChoice] = field(default_factory=dict)
     #: held while a request checks for a running job and starts one: four clicks start one run
     launch_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -65,11 +70,14 @@ class SessionStore:
     def __len__(self) -> int:
         return len(self._sessions)
 
-    def create(self, login: str, secret: Secret, uid: int, *, may_import: bool = True) -> ClerkSession:
+    def create(
+        self, login: str, secret: Secret, uid: int, *, may_import: bool = True, may_administer: bool = False
+    ) -> ClerkSession:
         """A new session with a fresh random id (never reuse the visitor's: no fixation)."""
         sid = secrets.token_urlsafe(32)
         folder = Path(tempfile.mkdtemp(prefix="clerk-", dir=self.base_dir))  # mode 0700
         session = ClerkSession(sid, login, secret, uid, folder, self.clock(), may_import)
+        session.may_administer = may_administer
         with self._lock:
             self._sessions[sid] = session
         return session
