@@ -194,9 +194,11 @@ def run_import(
         )
 
     try:
-        report, stopped = _run_stages(
-            sources, bindings, problems, mapping, namespace, options, settings, client, stats, meta, say
-        )
+        session = connect(mapping, options, settings, client, stats)
+        problems += session.notes
+        report, stopped = _run_stages(sources, bindings, problems, session, namespace, options, meta, say)
+        if session.client is not None:
+            session.client.observer = None
     except (ImportFailure, SppError) as exc:
         if audit is not None:  # the log says how the run ended, even when it could not go on
             audit.run_end(counts={}, exit_code=2, failed=getattr(exc, "message", None) or str(exc))
@@ -221,47 +223,81 @@ def run_import(
     )
 
 
+@dataclass
+class Session:
+    """What connecting gives the stages: client, catalog, and the mapping as the server extends it.
+
+    Made once per run (:func:`connect`); a chunked run (``importer.chunked``) hands
+    the same session to every chunk, so the catalog is fetched once.
+    """
+
+    client: OdooClient | None
+    catalog: Catalog
+    mapping: Mapping
+    settings: ConnectionSettings | None
+    stats: _CallStats | None = None
+    #: run-level problems (no row): a deployment's own fields checked as text offline
+    notes: list[Problem] = field(default_factory=list)
+    write_checked: bool = False
+    #: external ids of this namespace -> (model, res_id) for the names asked; None: read them all
+    xids_for: Callable[[Sequence[str]], dict[str, tuple[str, int]]] | None = None
+
+
+def connect(
+    mapping: Mapping,
+    options: ImportOptions,
+    settings: ConnectionSettings | None,
+    client: OdooClient | None,
+    stats: _CallStats | None,
+) -> Session:
+    """Log in and fetch the catalog (online), or build the offline catalog (validate)."""
+    if options.mode == "validate":
+        notes = _unchecked_server_fields(mapping)
+        return Session(None, offline_catalog(mapping), mapping, settings, stats, notes)
+    if client is None:
+        if settings is None:
+            raise ImportFailure("no server configured")
+        client = OdooClient(settings)
+    client.observer = stats
+    try:
+        client.authenticate()
+        catalog = fetch_catalog(client)
+    except SppError as exc:
+        raise ImportFailure(_cannot_start(exc, settings)) from None
+    # The deployment's own fields, as the server describes them (refused here if unknown).
+    mapping = mapping.with_server_fields(catalog.fields.get(PARTNER, {}))
+    try:
+        fetch_linked_records(client, catalog, mapping)  # areas, tags the file may name
+    except SppError as exc:
+        raise ImportFailure(_cannot_start(exc, settings)) from None
+    return Session(client, catalog, mapping, settings, stats)
+
+
 def _run_stages(
     sources: list[SourceTable],
     bindings: list[Binding],
     problems: list[Problem],
-    mapping: Mapping,
+    session: Session,
     namespace: str,
     options: ImportOptions,
-    settings: ConnectionSettings | None,
-    client: OdooClient | None,
-    stats: _CallStats,
     meta: dict[str, Any],
     say: StageProgress,
+    refuse_all: bool = False,
 ) -> tuple[RunReport, str | None]:
-    """map → resolve → validate → plan → load → report, once the file is read and bound."""
+    """map → resolve → validate → plan → load → report, once the file is read and bound.
+
+    ``refuse_all``: a chunked --all-or-nothing run found errors in another chunk.
+    """
+    settings, client, catalog, mapping = session.settings, session.client, session.catalog, session.mapping
     secrets = [settings.secret.reveal()] if settings is not None and settings.secret else []
     online = options.mode != "validate"
-    if online:
-        if client is None:
-            if settings is None:
-                raise ImportFailure("no server configured")
-            client = OdooClient(settings)
-        client.observer = stats
-        try:
-            client.authenticate()
-            catalog = fetch_catalog(client)
-        except SppError as exc:
-            raise ImportFailure(_cannot_start(exc, settings)) from None
-        # The deployment's own fields, as the server describes them (refused here if unknown).
-        mapping = mapping.with_server_fields(catalog.fields.get(PARTNER, {}))
-        bindings = [Binding(mapping.entities[b.spec.entity], b.table) for b in bindings]
-        try:
-            fetch_linked_records(client, catalog, mapping)  # areas, tags the file may name
-        except SppError as exc:
-            raise ImportFailure(_cannot_start(exc, settings)) from None
-    else:
-        catalog = offline_catalog(mapping)
-        problems += _unchecked_server_fields(mapping)
+    bindings = [Binding(mapping.entities[b.spec.entity], b.table) for b in bindings]
     tables = map_tables(bindings, mapping)
 
-    if options.mode == "import" and not may_write(client):  # type: ignore[arg-type]
-        raise ImportFailure(read_only_message(settings.login if settings else "this user"))
+    if options.mode == "import" and not session.write_checked:
+        if not may_write(client):  # type: ignore[arg-type]
+            raise ImportFailure(read_only_message(settings.login if settings else "this user"))
+        session.write_checked = True
     used = resolve_codes(tables, catalog, mapping)
     if online:
         check_server_setup(catalog, mapping, used)
@@ -271,7 +307,11 @@ def _run_stages(
     server_groups: set[str] | None = None
     server_individuals: set[str] | None = None
     if online:
-        xids = existing_xids(client, namespace, options.load.workers)
+        xids = (
+            existing_xids(client, namespace, options.load.workers)
+            if session.xids_for is None
+            else session.xids_for(_registrant_xids(tables, namespace))
+        )
         # The registrants memberships and relationships may point at that are already ours on the server.
         groups_named, people_named = _named_registrants(tables)
         if len(groups_named) or len(people_named):
@@ -297,7 +337,7 @@ def _run_stages(
     changes: list[pd.DataFrame] = []
     stopped: str | None = None
     has_errors = any(p.severity == "error" for p in validation.problems)
-    if options.all_or_nothing and has_errors:
+    if options.all_or_nothing and (has_errors or refuse_all):
         outcomes = _all_refused(tables, validation, options.mode, catalog, namespace)
     else:
         outcomes, stopped, changes = _plan_and_load(
@@ -313,11 +353,13 @@ def _run_stages(
             options,
             client,
             say,
+            session.xids_for,
         )
 
     meta["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
-    meta["calls"] = dict(stats.calls)
-    meta["retried_calls"] = dict(stats.retries)
+    if session.stats is not None:
+        meta["calls"] = dict(session.stats.calls)
+        meta["retried_calls"] = dict(session.stats.retries)
     if stopped:
         meta["stopped"] = stopped
     # Only the outcomes are needed from here on: free the canonical tables and the pieces
@@ -329,9 +371,22 @@ def _run_stages(
     report = build_report(
         sources, records, problems, mode=options.mode, meta=meta, secrets=secrets, changes=changed
     )
-    if client is not None:
-        client.observer = None
     return report, stopped
+
+
+def _registrant_xids(tables: dict[Entity, CanonicalTable], namespace: str) -> list[str]:
+    """The external ids of every household and person a chunk's rows make or name."""
+    groups, people = _named_registrants(tables)
+    for entity, keys in ((Entity.GROUP, groups), (Entity.INDIVIDUAL, people)):
+        if entity in tables:
+            keys = pd.concat([keys, tables[entity].frame["key"]], ignore_index=True)
+        if entity is Entity.GROUP:
+            groups = keys
+        else:
+            people = keys
+    names = [make_xids(namespace, Entity.GROUP, groups.drop_duplicates())]
+    names.append(make_xids(namespace, Entity.INDIVIDUAL, people.drop_duplicates()))
+    return [x for part in names for x in part.tolist()]
 
 
 def may_write(client: OdooClient) -> bool:
@@ -484,6 +539,7 @@ def _plan_and_load(
     options: ImportOptions,
     client: OdooClient | None,
     say: StageProgress,
+    xids_for: Callable[[Sequence[str]], dict[str, tuple[str, int]]] | None = None,
 ) -> tuple[list[pd.DataFrame], str | None, list[pd.DataFrame]]:
     """Plan, then load (or say what a load would do); returns outcomes, why it stopped, the changes."""
     mode = options.mode
@@ -511,6 +567,9 @@ def _plan_and_load(
     )
     plan = Plan(namespace, stages, existing={})
     if client is not None:
+        if xids_for is not None:  # a chunk: ask for exactly its records' external ids, in bulk
+            wanted = [x for stage in stages.values() for x in stage.rows["xid"].astype(str).unique()]
+            xids = {**xids, **xids_for(wanted)}
         if mapping.match_by_id and matched:
             links = matched_xids(namespace, mapping.match_by_id, matched)
             if links and mode == "import":
