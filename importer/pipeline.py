@@ -32,6 +32,7 @@ from importer.catalog import (
     offline_catalog,
 )
 from importer.cell_guard import check_cells
+from importer.chunked import ChunkedRun, NotStreamable, count_rows_over, run_chunks, xids_lookup
 from importer.client import CallRecord, OdooClient
 from importer.errors import AccessError, OdooError, SppError
 from importer.load import Loader, LoadOptions, StageResult
@@ -82,6 +83,9 @@ class ImportOptions:
     engine: str = "calamine"
     out_dir: str | Path | None = "reports"
     write_files: bool = True
+    #: a file with more rows than this runs in chunks of about this many rows, in bounded
+    #: memory, its reports streamed to the CSV files (importer.chunked); 0: never
+    chunk_rows: int = 0
 
 
 @dataclass
@@ -145,6 +149,11 @@ def run_import(
     files = [Path(f) for f in files]
     say = progress or (lambda *_: None)
 
+    if options.chunk_rows and options.write_files and count_rows_over(files, options.chunk_rows):
+        try:
+            return _run_chunked(files, options, settings, client, mapping, namespace, say, started)
+        except NotStreamable:
+            pass  # a file to convert or a ragged row: read whole, as any other
     say("read", 0, len(files))
     sources = read_all(files, options.engine)
     say("read", len(files), len(files))
@@ -161,24 +170,7 @@ def run_import(
     secrets = [settings.secret.reveal()] if settings is not None and settings.secret else []
     audit = AuditLog(out_dir / f"{stem}-audit.jsonl", secrets=secrets) if options.write_files else None
     stats = _CallStats(audit)
-    meta: dict[str, Any] = {
-        "run_id": run_id,
-        "tool": f"spp-import {__version__}",
-        "mode": options.mode,
-        "mapping": mapping.name,
-        "namespace": namespace,
-        "files": [{"path": str(f), "sha256": file_sha256(f)} for f in files],
-        "started": started.isoformat(timespec="seconds"),
-        "options": {
-            "batch_size": options.load.batch_size,
-            "workers": options.load.workers,
-            "all_or_nothing": options.all_or_nothing,
-            "empty_cells": options.empty_cells,
-            "track_history": options.load.track_history,
-        },
-    }
-    if settings is not None:
-        meta.update(server=settings.safe_url, database=settings.db, login=settings.login)
+    meta = _run_meta(run_id, mapping, namespace, files, options, settings, started)
     if audit is not None:
         audit.run_start(
             server=meta.get("server", "(none: offline validation)"),
@@ -271,6 +263,100 @@ def connect(
     except SppError as exc:
         raise ImportFailure(_cannot_start(exc, settings)) from None
     return Session(client, catalog, mapping, settings, stats)
+
+
+def _run_meta(
+    run_id: str,
+    mapping: Mapping,
+    namespace: str,
+    files: list[Path],
+    options: ImportOptions,
+    settings: ConnectionSettings | None,
+    started: datetime,
+) -> dict[str, Any]:
+    """What the report and the audit log say about the run: who, where, with what."""
+    meta: dict[str, Any] = {
+        "run_id": run_id,
+        "tool": f"spp-import {__version__}",
+        "mode": options.mode,
+        "mapping": mapping.name,
+        "namespace": namespace,
+        "files": [{"path": str(f), "sha256": file_sha256(f)} for f in files],
+        "started": started.isoformat(timespec="seconds"),
+        "options": {
+            "batch_size": options.load.batch_size,
+            "workers": options.load.workers,
+            "all_or_nothing": options.all_or_nothing,
+            "empty_cells": options.empty_cells,
+            "track_history": options.load.track_history,
+        },
+    }
+    if settings is not None:
+        meta.update(server=settings.safe_url, database=settings.db, login=settings.login)
+    return meta
+
+
+def _run_chunked(
+    files: list[Path],
+    options: ImportOptions,
+    settings: ConnectionSettings | None,
+    client: OdooClient | None,
+    mapping: Mapping,
+    namespace: str,
+    say: StageProgress,
+    started: datetime,
+    after_chunk: Callable[[int], None] | None = None,
+) -> RunResult:
+    """The same run, chunk by chunk (importer.chunked): memory bounded whatever the file's size."""
+    for path in files:  # the reader's own refusals (missing file, folder, wrong type) first
+        if not path.is_file():
+            read_source(path, engine=options.engine)
+    out_dir = Path(options.out_dir or "reports")
+    run_id = started.strftime("%Y%m%dT%H%M%S") + "-" + _secrets.token_hex(3)
+    stem = f"{files[0].stem}-{options.mode}-{run_id}"
+    secrets = [settings.secret.reveal()] if settings is not None and settings.secret else []
+    audit = AuditLog(out_dir / f"{stem}-audit.jsonl", secrets=secrets)
+    stats = _CallStats(audit)
+    meta = _run_meta(run_id, mapping, namespace, files, options, settings, started)
+    audit.run_start(
+        server=meta.get("server", "(none: offline validation)"),
+        database=meta.get("database", ""),
+        login=meta.get("login", ""),
+        input_files=files,
+        mapping=mapping.path or mapping.name,
+        mode=options.mode,
+        version=__version__,
+        run_id=run_id,
+        namespace=namespace,
+        options=meta["options"],
+    )
+    try:
+        session = connect(mapping, options, settings, client, stats)
+        if session.client is not None:
+            session.xids_for = xids_lookup(session.client, namespace, options.load.workers)
+        run = ChunkedRun(
+            files, options, session, namespace, meta, say, out_dir, stem, options.chunk_rows,
+            after_chunk=after_chunk,
+        )
+        report, stopped, files_out = run_chunks(run)
+        if session.client is not None:
+            session.client.observer = None
+    except (ImportFailure, SppError) as exc:
+        audit.run_end(counts={}, exit_code=2, failed=getattr(exc, "message", None) or str(exc))
+        audit.close()
+        raise
+    files_out["audit"] = audit.path
+    report.files["audit"] = audit.path
+    exit_code = report.exit_code()
+    audit.run_end(counts=_counts(report), exit_code=exit_code, stopped=stopped)
+    audit.close()
+    return RunResult(
+        report=report,
+        exit_code=exit_code,
+        files=files_out,
+        stopped=stopped,
+        retried_calls=sum(stats.retries.values()),
+    )
 
 
 def _run_stages(
