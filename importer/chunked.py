@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from importer.canonical import CanonicalTable, map_tables
+from importer.canonical import CanonicalTable, id_column, map_tables
 from importer.cell_guard import check_cells
 from importer.mapping import Binding, Mapping, bind
 from importer.outcome import Entity, ImportFailure, Problem
@@ -67,6 +67,7 @@ CHUNK_ROWS = 50_000
 #: Problems kept in memory for the summary's "first errors"; the CSV reports have them all.
 KEPT_PROBLEMS = 1_000
 _SAMPLE = 1 << 20
+ID_PREFIX = id_column("")
 
 
 class NotStreamable(Exception):
@@ -270,9 +271,9 @@ def _tokens(tables: dict[Entity, CanonicalTable], positions: dict[tuple[str, str
             add(canon, "key", "g")
         elif entity is Entity.INDIVIDUAL:
             add(canon, "key", "i")
-            for column in canon.frame.columns:
-                if column.startswith("id_") and not column.startswith("id_expiry"):
-                    add(canon, column, "id:" + column)
+            for column in canon.frame.columns:  # ID numbers: each unique across the file
+                if str(column).startswith(ID_PREFIX):
+                    add(canon, column, column)
         elif entity is Entity.MEMBERSHIP:
             add(canon, "group", "g")
             add(canon, "individual", "i")
@@ -309,7 +310,9 @@ class KeyIndex:
             "INSERT INTO rows VALUES (?, ?, ?)",
             zip(range(start, start + len(rows)), [tab] * len(rows), rows.tolist(), strict=True),
         )
-        self.db.executemany("INSERT INTO tokens VALUES (?, ?)", tokens.itertuples(index=False, name=None))
+        # Python ints: sqlite3 would store numpy's as blobs, which compare as bytes
+        pairs = zip(tokens["token"].tolist(), tokens["pos"].tolist(), strict=True)
+        self.db.executemany("INSERT INTO tokens VALUES (?, ?)", pairs)
         self.n_rows += len(rows)
 
     def assign_chunks(self, chunk_rows: int) -> tuple[dict[int, int], set[int]]:
