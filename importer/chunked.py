@@ -241,30 +241,26 @@ def count_rows_over(files: Sequence[Path], limit: int) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def _tokens(tables: dict[Entity, CanonicalTable], positions: dict[tuple[str, str, int], int]) -> pd.DataFrame:
-    """(pos, token hash) for every key a block's records make or name."""
+def _tokens(tables: dict[Entity, CanonicalTable], rows: np.ndarray, base: int) -> pd.DataFrame:
+    """(pos, token hash) for every key a block's records make or name.
+
+    A block comes from one table, so a record's position is its row's place in
+    the block (``rows``: the block's row numbers, in order) plus ``base``.
+    """
     parts: list[pd.DataFrame] = []
+    where = pd.Index(rows)
 
     def add(canon: CanonicalTable, column: str, kind: str) -> None:
         frame = canon.frame
         if column not in frame.columns or not len(frame):
             return
         values = frame[column].astype(str)
-        given = (values.str.strip() != "").to_numpy()
-        if not given.any():
+        pos = where.get_indexer(frame["_row"].to_numpy(dtype=np.int64))
+        keep = (values.str.strip() != "").to_numpy(dtype=bool) & (pos >= 0)
+        if not keep.any():
             return
-        where = list(
-            zip(
-                frame["_file"].astype(str),
-                frame["_sheet"].astype(str),
-                frame["_row"].astype(int),
-                strict=True,
-            )
-        )
-        pos = np.array([positions.get(w, -1) for w in where], dtype=np.int64)
-        keep = given & (pos >= 0)
         hashed = pd.util.hash_array((kind + "\x1f" + values[keep]).to_numpy(dtype=object))
-        parts.append(pd.DataFrame({"pos": pos[keep], "token": hashed.view(np.int64)}))
+        parts.append(pd.DataFrame({"pos": pos[keep] + base, "token": hashed.view(np.int64)}))
 
     for entity, canon in tables.items():
         if entity is Entity.GROUP:
@@ -563,9 +559,7 @@ def index_file(run: ChunkedRun, readers: list[TableReader], folder: Path) -> Key
             sources = [block if i == tab else t for i, t in enumerate(templates)]
             tables = map_tables(_bound(mapping, sources), mapping)
             rows = block.frame.index.to_numpy(dtype=np.int64)
-            file, sheet = str(block.path.name), block.sheet or ""
-            positions = {(file, sheet, int(r)): index.n_rows + i for i, r in enumerate(rows)}
-            tokens = _tokens(tables, positions)  # canonical rows name their file by its name
+            tokens = _tokens(tables, rows, index.n_rows)
             index.add_block(tab, rows, tokens)
             any_rows = any_rows or len(rows) > 0
             run.say("index", index.n_rows, 0)
