@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from importer.canonical import CanonicalTable, id_column, map_tables
 from importer.cell_guard import check_cells
@@ -503,7 +504,10 @@ class _Totals:
         def cat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
             if not parts:
                 return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
-            return pd.concat(parts, ignore_index=True).astype("category")
+            # categorical all the way: a byte or two a line, never an object per line
+            return pd.DataFrame(
+                {c: union_categoricals([pd.Categorical(p[c]) for p in parts]) for c in columns}
+            )
 
         rows = cat(self.rows, ["status", "reasons"])
         records = cat(self.records, ["entity", "status"])

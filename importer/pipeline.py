@@ -341,6 +341,10 @@ def _run_chunked(
         report, stopped, files_out = run_chunks(run)
         if session.client is not None:
             session.client.observer = None
+    except NotStreamable:  # read whole instead (run_import): this attempt leaves no log behind
+        audit.close()
+        audit.path.unlink(missing_ok=True)
+        raise
     except (ImportFailure, SppError) as exc:
         audit.run_end(counts={}, exit_code=2, failed=getattr(exc, "message", None) or str(exc))
         audit.close()

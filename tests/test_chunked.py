@@ -199,3 +199,20 @@ def test_a_stopped_run_leaves_the_report_of_the_chunks_done(tmp_path: Path) -> N
         with OdooClient(settings_for(sb)) as c:  # what the report says was written, the server holds
             people = c.search_count("res.partner", [["is_registrant", "=", True], ["is_group", "=", False]])
         assert people == rows["entities"].str.contains("individual").sum()
+
+
+@pytest.mark.parametrize("damage", ["ragged", "cp1252"])
+def test_a_file_that_cannot_be_streamed_is_read_whole(damage: str, tmp_path: Path) -> None:
+    """A row wider than the header, or a file to convert from Windows-1252: the whole-file path."""
+    lines = (SAMPLES / "roster.csv").read_text(encoding="utf-8-sig").splitlines()
+    if damage == "ragged":
+        lines[20] += ",one cell too many"
+    else:
+        lines[5] = lines[5].replace(lines[5].split(",")[4], "José", 1)
+    path = tmp_path / "damaged.csv"
+    path.write_bytes("\n".join(lines).encode("utf-8" if damage == "ragged" else "cp1252"))
+    whole = _run([path], "roster.yaml", tmp_path / "whole", "validate", 0)
+    chunked = _run([path], "roster.yaml", tmp_path / "chunked", "validate", 7)
+    assert "chunks" not in chunked.report.meta  # read whole, with the reader's own warnings
+    pd.testing.assert_frame_equal(_rows(chunked.files["csv"]), _rows(whole.files["csv"]))
+    assert len(list((tmp_path / "chunked").glob("*-audit.jsonl"))) == 1  # the abandoned attempt left none
