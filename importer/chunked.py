@@ -243,7 +243,7 @@ def count_rows_over(files: Sequence[Path], limit: int) -> bool:
 
 
 def _tokens(tables: dict[Entity, CanonicalTable], rows: np.ndarray, base: int) -> pd.DataFrame:
-    """(pos, token hash) for every key a block's records make or name.
+    """(pos, token hash) for every key a block's records make or name, each pair once.
 
     A block comes from one table, so a record's position is its row's place in
     the block (``rows``: the block's row numbers, in order) plus ``base``.
@@ -322,10 +322,10 @@ class KeyIndex:
         db.executescript(
             """
             CREATE INDEX tokens_by_token ON tokens(token, pos);
-            CREATE TABLE shared AS SELECT token FROM tokens GROUP BY token HAVING COUNT(DISTINCT pos) > 1;
+            CREATE TABLE shared AS SELECT token FROM tokens GROUP BY token HAVING COUNT(*) > 1;
             CREATE UNIQUE INDEX shared_token ON shared(token);
             CREATE TABLE anchors AS
-                SELECT t.pos AS pos, MIN(t.token) AS anchor, COUNT(DISTINCT t.token) AS n
+                SELECT t.pos AS pos, MIN(t.token) AS anchor, COUNT(*) AS n
                 FROM tokens t JOIN shared s ON s.token = t.token GROUP BY t.pos;
             CREATE UNIQUE INDEX anchors_pos ON anchors(pos);
             CREATE TABLE roots(token INTEGER PRIMARY KEY, root INTEGER);
