@@ -566,7 +566,7 @@ def index_file(run: ChunkedRun, readers: list[TableReader], folder: Path) -> Key
             tokens = _tokens(tables, rows, index.n_rows)
             index.add_block(tab, rows, tokens)
             any_rows = any_rows or len(rows) > 0
-            run.say("index", index.n_rows, 0)
+            run.say("index", index.n_rows, index.n_rows)
     if not any_rows:
         names = ", ".join(dict.fromkeys(r.template.label for r in readers))
         raise ImportFailure(f"no rows to import: {names} has a header but no row with data")
@@ -583,11 +583,13 @@ def run_chunks(run: ChunkedRun) -> tuple[RunReport, str | None, dict[str, Path]]
     files = {"csv": csv_path, "errors_csv": errors_csv_path(csv_path)}
     totals = _Totals()
     stopped: str | None = None
+    n_chunks = 0
     with tempfile.TemporaryDirectory(prefix="spp-import-") as tmp:
         folder = Path(tmp)
         index = index_file(run, readers, folder)
         try:
             last, late = index.assign_chunks(run.chunk_rows)
+            n_chunks = len(last)
             refuse_all = False
             if run.options.all_or_nothing and run.options.mode == "import":
                 refuse_all = _any_error(run, readers, index, last, late, folder)
@@ -595,7 +597,9 @@ def run_chunks(run: ChunkedRun) -> tuple[RunReport, str | None, dict[str, Path]]
                 rows_out.write(codecs.BOM_UTF8)
                 errors_out.write(codecs.BOM_UTF8)
                 first = True
-                for chunk_no, sources, problems in _chunks(run, readers, index, last, late, folder):
+                chunks = _chunks(run, readers, index, last, late, folder)
+                for done, (chunk_no, sources, problems) in enumerate(chunks):
+                    run.say("chunks", done, len(last))
                     if first:
                         problems = [*problems, *run.session.notes]
                     bindings = bind(run.session.mapping, sources)
@@ -625,7 +629,7 @@ def run_chunks(run: ChunkedRun) -> tuple[RunReport, str | None, dict[str, Path]]
                         break
         finally:
             index.close()
-    meta = {"chunks": {"rows": run.chunk_rows}}
+    meta: dict[str, Any] = {"chunks": {"rows": run.chunk_rows, "count": n_chunks}}
     if stopped:
         meta["stopped"] = stopped
     report = totals.report(run.options.mode, meta)

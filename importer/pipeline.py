@@ -335,7 +335,15 @@ def _run_chunked(
         if session.client is not None:
             session.xids_for = xids_lookup(session.client, namespace, options.load.workers)
         run = ChunkedRun(
-            files, options, session, namespace, meta, say, out_dir, stem, options.chunk_rows,
+            files,
+            options,
+            session,
+            namespace,
+            meta,
+            say,
+            out_dir,
+            stem,
+            options.chunk_rows,
             after_chunk=after_chunk,
         )
         report, stopped, files_out = run_chunks(run)
