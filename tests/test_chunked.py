@@ -216,3 +216,19 @@ def test_a_file_that_cannot_be_streamed_is_read_whole(damage: str, tmp_path: Pat
     assert "chunks" not in chunked.report.meta  # read whole, with the reader's own warnings
     pd.testing.assert_frame_equal(_rows(chunked.files["csv"]), _rows(whole.files["csv"]))
     assert len(list((tmp_path / "chunked").glob("*-audit.jsonl"))) == 1  # the abandoned attempt left none
+
+
+def test_the_command_line_summary_of_a_chunked_run_counts_every_row(tmp_path: Path, capsys) -> None:
+    import json
+
+    from importer.cli import main
+
+    roster = planted_roster(tmp_path / "planted.csv")
+    args = ["validate", str(roster), "-m", str(MAPPINGS / "roster.yaml"), "--json", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "whole"), "--chunk-rows", "0"]) == 1
+    whole = json.loads(capsys.readouterr().out)
+    assert main([*args, "--out", str(tmp_path / "chunked"), "--chunk-rows", "7"]) == 1
+    chunked = json.loads(capsys.readouterr().out)
+    assert chunked["meta"]["chunks"]["count"] > 5
+    for key in ("counts", "input_rows", "changes", "errors", "warnings", "exit_code"):
+        assert chunked[key] == whole[key], key
