@@ -48,6 +48,7 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 
 from importer.canonical import CanonicalTable, id_column, map_tables
+from importer.catalog import check_server_setup
 from importer.cell_guard import check_cells
 from importer.mapping import Binding, Mapping, bind
 from importer.outcome import Entity, ImportFailure, Problem
@@ -62,6 +63,7 @@ from importer.report import (
     errors_csv_path,
     errors_table,
 )
+from importer.resolve import resolve_codes
 
 #: A file with more data rows than this is run in chunks (``--chunk-rows``; 0: never).
 CHUNK_ROWS = 50_000
@@ -558,10 +560,15 @@ def index_file(run: ChunkedRun, readers: list[TableReader], folder: Path) -> Key
     index = KeyIndex(folder)
     templates = [r.template for r in readers]
     any_rows = False
+    online = run.session.client is not None
+    used: dict[str, set[str]] = {}
     for tab, reader in enumerate(readers):
         for block in reader.blocks(run.block_rows or run.chunk_rows):
             sources = [block if i == tab else t for i, t in enumerate(templates)]
             tables = map_tables(_bound(mapping, sources), mapping)
+            if online:  # the coded values the whole file uses, for the server's set-up check below
+                for name, values in resolve_codes(tables, run.session.catalog, mapping).items():
+                    used.setdefault(name, set()).update(values)
             rows = block.frame.index.to_numpy(dtype=np.int64)
             tokens = _tokens(tables, rows, index.n_rows)
             index.add_block(tab, rows, tokens)
@@ -570,6 +577,8 @@ def index_file(run: ChunkedRun, readers: list[TableReader], folder: Path) -> Key
     if not any_rows:
         names = ", ".join(dict.fromkeys(r.template.label for r in readers))
         raise ImportFailure(f"no rows to import: {names} has a header but no row with data")
+    if online:  # refused once, before any chunk is written, as a whole-file run refuses it
+        check_server_setup(run.session.catalog, mapping, used)
     return index
 
 
@@ -647,6 +656,8 @@ def _chunks(
 ) -> Iterator[tuple[int, list[SourceTable], list[Problem]]]:
     """Pass 2: the file again, each chunk handed on (sources, reader problems) once all its rows are read."""
     templates = [r.template for r in readers]
+    for stale in folder.glob("late-*.pickle"):  # a second pass (--all-or-nothing) spills afresh
+        stale.unlink()
     pending: dict[int, list[_Piece]] = {}
     spilled: set[int] = set()
     run_warnings: list[Problem] = []

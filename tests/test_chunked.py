@@ -232,3 +232,27 @@ def test_the_command_line_summary_of_a_chunked_run_counts_every_row(tmp_path: Pa
     assert chunked["meta"]["chunks"]["count"] > 5
     for key in ("counts", "input_rows", "changes", "errors", "warnings", "exit_code"):
         assert chunked[key] == whole[key], key
+
+
+def test_a_server_not_set_up_refuses_the_chunked_run_before_any_chunk_is_written(tmp_path: Path) -> None:
+    from importer.outcome import ImportFailure
+
+    with Sandbox(bare=True) as sb:
+        with pytest.raises(ImportFailure) as info:
+            _run([SAMPLES / "roster.csv"], "roster.yaml", tmp_path, "import", 7, sb)
+        assert "no gender types configured" in info.value.message
+        assert not [p for p in tmp_path.glob("*.csv")]  # refused before the first chunk's report
+        with OdooClient(settings_for(sb)) as c:
+            assert c.search_count("res.partner", [["is_registrant", "=", True]]) == 0
+
+
+def test_all_or_nothing_in_chunks_writes_nothing_when_another_chunk_has_an_error(tmp_path: Path) -> None:
+    roster = planted_roster(tmp_path / "planted.csv")
+    options = dict(mapping=MAPPINGS / "roster.yaml", mode="import", all_or_nothing=True)
+    with Sandbox() as one, Sandbox() as many:
+        whole = run_import([roster], ImportOptions(**options, out_dir=tmp_path / "w"), settings_for(one))
+        chunked = run_import(
+            [roster], ImportOptions(**options, out_dir=tmp_path / "c", chunk_rows=7), settings_for(many)
+        )
+        assert _server_state(many) == _server_state(one) == {"partners": [], "ids": [], "members": []}
+        pd.testing.assert_frame_equal(_rows(chunked.files["csv"]), _rows(whole.files["csv"]))
