@@ -32,7 +32,7 @@ class Sizes:
     share_people: int  # 2 (a)
     validate_people: int  # 2 (b)
     xlsx_rows: int  # 3
-    memory_rows: int  # 4
+    memory_rows: tuple[int, ...]  # 4
     concurrency_people: int  # 5
     workers: tuple[int, ...]
     batches: tuple[int, ...]
@@ -48,7 +48,7 @@ DEFAULT = Sizes(
     share_people=50_000,
     validate_people=1_000_000,
     xlsx_rows=100_000,
-    memory_rows=1_000_000,
+    memory_rows=(100_000, 1_000_000),
     concurrency_people=5_000,
     workers=(1, 2, 3, 4),
     batches=(100, 250, 500, 1000, 2000),
@@ -63,7 +63,7 @@ QUICK = Sizes(
     share_people=2_000,
     validate_people=100_000,
     xlsx_rows=10_000,
-    memory_rows=100_000,
+    memory_rows=(100_000,),
     concurrency_people=1_000,
     workers=(1, 2, 4),
     batches=(100, 500, 2000),
@@ -78,7 +78,7 @@ FULL = Sizes(
     share_people=100_000,
     validate_people=1_000_000,
     xlsx_rows=200_000,
-    memory_rows=1_000_000,
+    memory_rows=(100_000, 1_000_000, 5_000_000),
     concurrency_people=5_000,
     workers=(1, 2, 3, 4),
     batches=(100, 250, 500, 1000, 2000),
@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--share-people", type=int, help="people in the client/server split of 2 (50000)")
     p.add_argument("--validate-people", type=int, help="people mapped and validated in 2 (1000000)")
     p.add_argument("--xlsx-rows", type=int, help="rows of the workbook read in 3 (100000)")
-    p.add_argument("--memory-rows", type=int, help="rows of the CSV in 4 (1000000)")
+    p.add_argument("--memory-rows", type=_ints, help="CSV sizes of 4 (100000,1000000; --full adds 5000000)")
     p.add_argument("--dry-run-memory", action="store_true", help="in 4, also a real --dry-run (minutes)")
     p.add_argument("--concurrency-people", type=int, help="people per run in 5 (5000)")
     p.add_argument("--workers", type=_ints, help="worker counts of 5 (1,2,3,4)")
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             lambda m: m.run(s.share_people, s.validate_people, s.reps, args.profile),
         ),
         3: ("reading", lambda m: m.run(s.xlsx_rows, s.reps)),
-        4: ("memory", lambda m: m.run(s.memory_rows, s.dry_run_memory)),
+        4: ("memory", lambda m: m.run(list(s.memory_rows), s.dry_run_memory)),
         5: (
             "concurrency",
             lambda m: m.run(

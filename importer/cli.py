@@ -83,6 +83,16 @@ def _import_args(parser: argparse.ArgumentParser, *, online: bool = True) -> Non
     parser.add_argument("--out", default="reports", help="folder for the reports (default: ./reports)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON (for automation)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    from importer.chunked import CHUNK_ROWS
+
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=CHUNK_ROWS,
+        metavar="N",
+        help=f"a file of more than N rows runs in chunks of about N rows, in bounded memory "
+        f"({CHUNK_ROWS:,}; 0: never)",
+    )
     parser.add_argument(
         "--engine", choices=("calamine", "openpyxl"), default="calamine", help="XLSX reader (calamine)"
     )
@@ -277,6 +287,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         ),
         engine=args.engine,
         out_dir=args.out,
+        chunk_rows=max(0, args.chunk_rows),
     )
     if settings is not None and not _may_write(settings):
         if mode == "import":

@@ -32,6 +32,7 @@ from importer.catalog import (
     offline_catalog,
 )
 from importer.cell_guard import check_cells
+from importer.chunked import ChunkedRun, NotStreamable, count_rows_over, run_chunks, xids_lookup
 from importer.client import CallRecord, OdooClient
 from importer.concurrency import Change, ConcurrencyChoice
 from importer.errors import AccessError, OdooError, SppError
@@ -85,6 +86,9 @@ class ImportOptions:
     engine: str = "calamine"
     out_dir: str | Path | None = "reports"
     write_files: bool = True
+    #: a file with more rows than this runs in chunks of about this many rows, in bounded
+    #: memory, its reports streamed to the CSV files (importer.chunked); 0: never
+    chunk_rows: int = 0
 
 
 @dataclass
@@ -154,6 +158,11 @@ def run_import(
     files = [Path(f) for f in files]
     say = progress or (lambda *_: None)
 
+    if options.chunk_rows and options.write_files and count_rows_over(files, options.chunk_rows):
+        try:
+            return _run_chunked(files, options, settings, client, mapping, namespace, say, started)
+        except NotStreamable:
+            pass  # a file to convert or a ragged row: read whole, as any other
     say("read", 0, len(files))
     sources = read_all(files, options.engine)
     say("read", len(files), len(files))
@@ -170,25 +179,7 @@ def run_import(
     secrets = [settings.secret.reveal()] if settings is not None and settings.secret else []
     audit = AuditLog(out_dir / f"{stem}-audit.jsonl", secrets=secrets) if options.write_files else None
     stats = _CallStats(audit)
-    meta: dict[str, Any] = {
-        "run_id": run_id,
-        "tool": f"spp-import {__version__}",
-        "mode": options.mode,
-        "mapping": mapping.name,
-        "namespace": namespace,
-        "files": [{"path": str(f), "sha256": file_sha256(f)} for f in files],
-        "started": started.isoformat(timespec="seconds"),
-        "options": {
-            "batch_size": options.load.batch_size,
-            "workers": options.load.workers,
-            "concurrency": "adaptive" if options.load.adaptive else "fixed",
-            "all_or_nothing": options.all_or_nothing,
-            "empty_cells": options.empty_cells,
-            "track_history": options.load.track_history,
-        },
-    }
-    if settings is not None:
-        meta.update(server=settings.safe_url, database=settings.db, login=settings.login)
+    meta = _run_meta(run_id, mapping, namespace, files, options, settings, started)
     if audit is not None:
         audit.run_start(
             server=meta.get("server", "(none: offline validation)"),
@@ -204,9 +195,11 @@ def run_import(
         )
 
     try:
-        report, stopped = _run_stages(
-            sources, bindings, problems, mapping, namespace, options, settings, client, stats, meta, say
-        )
+        session = connect(mapping, options, settings, client, stats)
+        problems += session.notes
+        report, stopped = _run_stages(sources, bindings, problems, session, namespace, options, meta, say)
+        if session.client is not None:
+            session.client.observer = None
     except (ImportFailure, SppError) as exc:
         if audit is not None:  # the log says how the run ended, even when it could not go on
             audit.run_end(counts={}, exit_code=2, failed=getattr(exc, "message", None) or str(exc))
@@ -232,53 +225,195 @@ def run_import(
     )
 
 
+@dataclass
+class Session:
+    """What connecting gives the stages: client, catalog, and the mapping as the server extends it.
+
+    Made once per run (:func:`connect`); a chunked run (``importer.chunked``) hands
+    the same session to every chunk, so the catalog is fetched once.
+    """
+
+    client: OdooClient | None
+    catalog: Catalog
+    mapping: Mapping
+    settings: ConnectionSettings | None
+    stats: _CallStats | None = None
+    #: run-level problems (no row): a deployment's own fields checked as text offline
+    notes: list[Problem] = field(default_factory=list)
+    write_checked: bool = False
+    #: fields the server requires and fills no default for (importer/required.py): name -> label
+    required: dict[str, str] = field(default_factory=dict)
+    #: external ids of this namespace -> (model, res_id) for the names asked; None: read them all
+    xids_for: Callable[[Sequence[str]], dict[str, tuple[str, int]]] | None = None
+
+
+def connect(
+    mapping: Mapping,
+    options: ImportOptions,
+    settings: ConnectionSettings | None,
+    client: OdooClient | None,
+    stats: _CallStats | None,
+) -> Session:
+    """Log in and fetch the catalog (online), or build the offline catalog (validate)."""
+    if options.mode == "validate":
+        notes = _unchecked_server_fields(mapping)
+        return Session(None, offline_catalog(mapping), mapping, settings, stats, notes)
+    if client is None:
+        if settings is None:
+            raise ImportFailure("no server configured")
+        client = OdooClient(settings)
+    client.observer = stats
+    try:
+        client.authenticate()
+        catalog = fetch_catalog(client)
+    except SppError as exc:
+        raise ImportFailure(_cannot_start(exc, settings)) from None
+    # The deployment's own fields, as the server describes them (refused here if unknown).
+    mapping = mapping.with_server_fields(catalog.fields.get(PARTNER, {}))
+    try:  # fields the server requires and fills no default for: the mapping must name them
+        required = required_fields(client, catalog)
+        check_mapped(mapping, required)
+        fetch_linked_records(client, catalog, mapping)  # areas, tags the file may name
+    except SppError as exc:
+        raise ImportFailure(_cannot_start(exc, settings)) from None
+    return Session(client, catalog, mapping, settings, stats, required=required)
+
+
+def _run_meta(
+    run_id: str,
+    mapping: Mapping,
+    namespace: str,
+    files: list[Path],
+    options: ImportOptions,
+    settings: ConnectionSettings | None,
+    started: datetime,
+) -> dict[str, Any]:
+    """What the report and the audit log say about the run: who, where, with what."""
+    meta: dict[str, Any] = {
+        "run_id": run_id,
+        "tool": f"spp-import {__version__}",
+        "mode": options.mode,
+        "mapping": mapping.name,
+        "namespace": namespace,
+        "files": [{"path": str(f), "sha256": file_sha256(f)} for f in files],
+        "started": started.isoformat(timespec="seconds"),
+        "options": {
+            "batch_size": options.load.batch_size,
+            "workers": options.load.workers,
+            "concurrency": "adaptive" if options.load.adaptive else "fixed",
+            "all_or_nothing": options.all_or_nothing,
+            "empty_cells": options.empty_cells,
+            "track_history": options.load.track_history,
+        },
+    }
+    if settings is not None:
+        meta.update(server=settings.safe_url, database=settings.db, login=settings.login)
+    return meta
+
+
+def _run_chunked(
+    files: list[Path],
+    options: ImportOptions,
+    settings: ConnectionSettings | None,
+    client: OdooClient | None,
+    mapping: Mapping,
+    namespace: str,
+    say: StageProgress,
+    started: datetime,
+    after_chunk: Callable[[int], None] | None = None,
+) -> RunResult:
+    """The same run, chunk by chunk (importer.chunked): memory bounded whatever the file's size."""
+    for path in files:  # the reader's own refusals (missing file, folder, wrong type) first
+        if not path.is_file():
+            read_source(path, engine=options.engine)
+    out_dir = Path(options.out_dir or "reports")
+    run_id = started.strftime("%Y%m%dT%H%M%S") + "-" + _secrets.token_hex(3)
+    stem = f"{files[0].stem}-{options.mode}-{run_id}"
+    secrets = [settings.secret.reveal()] if settings is not None and settings.secret else []
+    audit = AuditLog(out_dir / f"{stem}-audit.jsonl", secrets=secrets)
+    stats = _CallStats(audit)
+    meta = _run_meta(run_id, mapping, namespace, files, options, settings, started)
+    audit.run_start(
+        server=meta.get("server", "(none: offline validation)"),
+        database=meta.get("database", ""),
+        login=meta.get("login", ""),
+        input_files=files,
+        mapping=mapping.path or mapping.name,
+        mode=options.mode,
+        version=__version__,
+        run_id=run_id,
+        namespace=namespace,
+        options=meta["options"],
+    )
+    try:
+        session = connect(mapping, options, settings, client, stats)
+        if session.client is not None:
+            session.xids_for = xids_lookup(session.client, namespace, options.load.workers)
+        run = ChunkedRun(
+            files,
+            options,
+            session,
+            namespace,
+            meta,
+            say,
+            out_dir,
+            stem,
+            options.chunk_rows,
+            after_chunk=after_chunk,
+        )
+        report, stopped, files_out = run_chunks(run)
+        if session.client is not None:
+            session.client.observer = None
+    except NotStreamable:  # read whole instead (run_import): this attempt leaves no log behind
+        audit.close()
+        audit.path.unlink(missing_ok=True)
+        raise
+    except (ImportFailure, SppError) as exc:
+        audit.run_end(counts={}, exit_code=2, failed=getattr(exc, "message", None) or str(exc))
+        audit.close()
+        raise
+    files_out["audit"] = audit.path
+    report.files["audit"] = audit.path
+    exit_code = report.exit_code()
+    chosen = report.meta.get("concurrency")
+    audit.run_end(counts=_counts(report), exit_code=exit_code, stopped=stopped, concurrency=chosen)
+    audit.close()
+    return RunResult(
+        report=report,
+        exit_code=exit_code,
+        files=files_out,
+        stopped=stopped,
+        retried_calls=sum(stats.retries.values()),
+    )
+
+
 def _run_stages(
     sources: list[SourceTable],
     bindings: list[Binding],
     problems: list[Problem],
-    mapping: Mapping,
+    session: Session,
     namespace: str,
     options: ImportOptions,
-    settings: ConnectionSettings | None,
-    client: OdooClient | None,
-    stats: _CallStats,
     meta: dict[str, Any],
     say: StageProgress,
+    refuse_all: bool = False,
 ) -> tuple[RunReport, str | None]:
-    """map → resolve → validate → plan → load → report, once the file is read and bound."""
+    """map → resolve → validate → plan → load → report, once the file is read and bound.
+
+    ``refuse_all``: a chunked --all-or-nothing run found errors in another chunk.
+    """
+    settings, client, catalog, mapping = session.settings, session.client, session.catalog, session.mapping
     secrets = [settings.secret.reveal()] if settings is not None and settings.secret else []
     online = options.mode != "validate"
-    if online:
-        if client is None:
-            if settings is None:
-                raise ImportFailure("no server configured")
-            client = OdooClient(settings)
-        client.observer = stats
-        try:
-            client.authenticate()
-            catalog = fetch_catalog(client)
-        except SppError as exc:
-            raise ImportFailure(_cannot_start(exc, settings)) from None
-        # The deployment's own fields, as the server describes them (refused here if unknown).
-        mapping = mapping.with_server_fields(catalog.fields.get(PARTNER, {}))
-        try:  # fields the server requires and fills no default for: the mapping must name them
-            required = required_fields(client, catalog)
-        except SppError as exc:
-            raise ImportFailure(_cannot_start(exc, settings)) from None
-        check_mapped(mapping, required)
-        bindings = [Binding(mapping.entities[b.spec.entity], b.table) for b in bindings]
-        try:
-            fetch_linked_records(client, catalog, mapping)  # areas, tags the file may name
-        except SppError as exc:
-            raise ImportFailure(_cannot_start(exc, settings)) from None
-    else:
-        catalog = offline_catalog(mapping)
-        problems += _unchecked_server_fields(mapping)
-        required = {}
+    bindings = [Binding(mapping.entities[b.spec.entity], b.table) for b in bindings]
+    required = session.required
+    stats = session.stats
     tables = map_tables(bindings, mapping)
 
-    if options.mode == "import" and not may_write(client):  # type: ignore[arg-type]
-        raise ImportFailure(read_only_message(settings.login if settings else "this user"))
+    if options.mode == "import" and not session.write_checked:
+        if not may_write(client):  # type: ignore[arg-type]
+            raise ImportFailure(read_only_message(settings.login if settings else "this user"))
+        session.write_checked = True
     used = resolve_codes(tables, catalog, mapping)
     if online:
         check_server_setup(catalog, mapping, used)
@@ -290,7 +425,11 @@ def _run_stages(
     server_groups: set[str] | None = None
     server_individuals: set[str] | None = None
     if online:
-        xids = existing_xids(client, namespace, options.load.workers)
+        xids = (
+            existing_xids(client, namespace, options.load.workers)
+            if session.xids_for is None
+            else session.xids_for(_registrant_xids(tables, namespace))
+        )
         # The registrants memberships and relationships may point at that are already ours on the server.
         groups_named, people_named = _named_registrants(tables)
         if len(groups_named) or len(people_named):
@@ -327,7 +466,7 @@ def _run_stages(
     changes: list[pd.DataFrame] = []
     stopped: str | None = None
     has_errors = any(p.severity == "error" for p in validation.problems)
-    if options.all_or_nothing and has_errors:
+    if options.all_or_nothing and (has_errors or refuse_all):
         outcomes = _all_refused(tables, validation, options.mode, catalog, namespace)
     else:
         if new_tags:  # only those that rows being written name; created before any registrant
@@ -337,7 +476,7 @@ def _run_stages(
             meta["tags_created" if options.mode == "import" else "tags_to_create"] = [
                 p.value for p in problems if p.code in ("tag_created", "tag_to_create")
             ]
-            if stats.audit is not None and options.mode == "import":
+            if stats is not None and stats.audit is not None and options.mode == "import":
                 stats.audit.event("tags_created", model=TAG_MODEL, names=meta["tags_created"])
         outcomes, stopped, changes = _plan_and_load(
             tables,
@@ -353,14 +492,16 @@ def _run_stages(
             client,
             say,
             stats,
+            session.xids_for,
         )
 
     meta["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
-    meta["calls"] = dict(stats.calls)
-    meta["retried_calls"] = dict(stats.retries)
+    if session.stats is not None:
+        meta["calls"] = dict(session.stats.calls)
+        meta["retried_calls"] = dict(session.stats.retries)
     if stopped:
         meta["stopped"] = stopped
-    if stats.concurrency is not None:
+    if stats is not None and stats.concurrency is not None:
         meta["concurrency"] = stats.concurrency.as_dict()
     # Only the outcomes are needed from here on: free the canonical tables and the pieces
     # before the report is built (at a million rows, each copy costs hundreds of MB).
@@ -371,9 +512,22 @@ def _run_stages(
     report = build_report(
         sources, records, problems, mode=options.mode, meta=meta, secrets=secrets, changes=changed
     )
-    if client is not None:
-        client.observer = None
     return report, stopped
+
+
+def _registrant_xids(tables: dict[Entity, CanonicalTable], namespace: str) -> list[str]:
+    """The external ids of every household and person a chunk's rows make or name."""
+    groups, people = _named_registrants(tables)
+    for entity, keys in ((Entity.GROUP, groups), (Entity.INDIVIDUAL, people)):
+        if entity in tables:
+            keys = pd.concat([keys, tables[entity].frame["key"]], ignore_index=True)
+        if entity is Entity.GROUP:
+            groups = keys
+        else:
+            people = keys
+    names = [make_xids(namespace, Entity.GROUP, groups.drop_duplicates())]
+    names.append(make_xids(namespace, Entity.INDIVIDUAL, people.drop_duplicates()))
+    return [x for part in names for x in part.tolist()]
 
 
 def may_write(client: OdooClient) -> bool:
@@ -529,7 +683,8 @@ def _plan_and_load(
     options: ImportOptions,
     client: OdooClient | None,
     say: StageProgress,
-    stats: _CallStats,
+    stats: _CallStats | None,
+    xids_for: Callable[[Sequence[str]], dict[str, tuple[str, int]]] | None = None,
 ) -> tuple[list[pd.DataFrame], str | None, list[pd.DataFrame]]:
     """Plan, then load (or say what a load would do); returns outcomes, why it stopped, the changes.
 
@@ -560,6 +715,9 @@ def _plan_and_load(
     )
     plan = Plan(namespace, stages, existing={})
     if client is not None:
+        if xids_for is not None:  # a chunk: ask for exactly its records' external ids, in bulk
+            wanted = [x for stage in stages.values() for x in stage.rows["xid"].astype(str).unique()]
+            xids = {**xids, **xids_for(wanted)}
         if mapping.match_by_id and matched:
             links = matched_xids(namespace, mapping.match_by_id, matched)
             if links and mode == "import":
@@ -575,7 +733,7 @@ def _plan_and_load(
             options.load,
             progress=lambda e, d, t: say(f"load {e.value}", d, t),
             memberships=stages.get(Entity.MEMBERSHIP),
-            on_concurrency=stats.concurrency_change,
+            on_concurrency=stats.concurrency_change if stats is not None else None,
         )
         for wave in LOAD_WAVES:
             sent = [stages[e] for e in wave if e in stages]
@@ -584,7 +742,8 @@ def _plan_and_load(
                 outcomes.append(_stage_outcomes(stages[entity], result, plan.changes.get(entity)))
         if loader.stopped is not None:
             stopped = str(loader.stopped)
-        stats.concurrency = loader.concurrency
+        if stats is not None:
+            stats.concurrency = loader.concurrency
     else:
         for entity in LOAD_ORDER:
             stage = stages.get(entity)

@@ -193,6 +193,12 @@ class RunReport:
     #: input rows by fate: new, to_update, unchanged, attention; values_change, cleared (see :func:`headline`)
     fates: dict[str, int] = field(default_factory=dict)
 
+    def problem_totals(self) -> tuple[int, int, int]:
+        """(errors, of which refused by the server, warnings): what the summaries count."""
+        table = errors_table(self)
+        errors = int((table["severity"] == "error").sum()) if len(table) else 0
+        return errors, errors - self.error_count, self.warning_count
+
     def counts(self) -> pd.DataFrame:
         """Records per entity and status, plus an ``input rows`` line; a ``total`` column.
 
@@ -965,8 +971,7 @@ def summary_text(report: RunReport, *, max_errors: int = 5) -> str:
     lines += ["", f"Input rows: {total}" + (f" ({detail})" if detail else "")]
     table = errors_table(report)  # validation problems, then what the server refused
     all_errors = table[table["severity"] == "error"] if len(table) else table
-    errors, warnings = len(all_errors), report.warning_count
-    refused = errors - report.error_count
+    errors, refused, warnings = report.problem_totals()
     by_server = f" ({refused} refused by the server)" if refused else ""
     lines.append(f"Problems: {errors} error(s){by_server}, {warnings} warning(s)")
     for key, words in (("tags_created", "Tags created"), ("tags_to_create", "Tags a real run would create")):
@@ -1104,6 +1109,19 @@ def write_csv(report: RunReport, path: str | Path) -> Path:
 
 def write_safe_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write ``frame`` as CSV: integers as numbers, everything else as neutralised text."""
+    path = Path(path)
+    with path.open("wb") as handle:
+        handle.write(codecs.BOM_UTF8)
+        append_safe_csv(frame, handle, header=True)
+    return path
+
+
+def append_safe_csv(frame: pd.DataFrame, handle: Any, *, header: bool) -> None:
+    """Write ``frame``'s lines (and its header line when ``header``) to an open binary file.
+
+    A chunked run (``importer.chunked``) appends each chunk's rows as it goes, so
+    a run that is stopped still leaves the report of what it did.
+    """
     columns: dict[str, pa.Array] = {}
     for name in frame.columns:
         column = frame[name]
@@ -1112,11 +1130,8 @@ def write_safe_csv(frame: pd.DataFrame, path: str | Path) -> Path:
         else:
             columns[str(name)] = neutralise_arrow(column)
     table = pa.table(columns) if columns else pa.table({})
-    path = Path(path)
-    with path.open("wb") as handle:
-        handle.write(codecs.BOM_UTF8)
-        pa_csv.write_csv(table, handle, pa_csv.WriteOptions(quoting_style="needed"))
-    return path
+    options = pa_csv.WriteOptions(quoting_style="needed", include_header=header)
+    pa_csv.write_csv(table, handle, options)
 
 
 def errors_csv_path(csv_path: str | Path) -> Path:

@@ -73,7 +73,7 @@ class Job:
     fit: LayoutFit | None = None  # the layout's columns against the file's (found, missing, ignored)
     fits: list[LayoutFit] = field(default_factory=list)  # no layout matched: every layout, closest first
     file_columns: list[tuple[str, list[str]]] = field(default_factory=list)  # (table label, its headers)
-    # No layout matched: what `mapping suggest` proposes, for the matching screen (docs/architecture.md §6)
+    # No layout matched: what `mapping suggest` proposes, for the matching screen (docs/architecture.md §7)
     suggestion: Suggestion | None = None
     field_groups: list[FieldGroup] = field(default_factory=list)  # the fields a column may feed
     codes: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # coded columns' values
