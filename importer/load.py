@@ -29,15 +29,6 @@ grows while the server's rows a second grow, backs off when latency rises
 or the server answers 502/503/504 or times out, never above
 :attr:`LoadOptions.workers`; the household rule holds whatever it chooses.
 
-Parents by database id.  The records of the second wave (IDs, phones,
-accounts, memberships, relationships) name their registrants.  By external
-id (``partner_id/id``), Odoo resolves each cell with a query joining
-``ir_model_data``; by database id (``partner_id/.id``) it only checks the
-record exists.  The loader knows those ids: the first wave's ``load``
-answers, and the plan's read of what the server held under the file's
-external ids.  A batch goes by database id when every registrant it names is
-known, by external id otherwise (the server then resolves it as before).
-
 A run can be asked to stop (Ctrl-C on the command line, the page's Stop
 button) through :attr:`LoadOptions.stop`: the batches already sent finish
 and are reported, nothing more is sent, and every row left is reported as
@@ -69,7 +60,7 @@ from importer.concurrency import (
 )
 from importer.errors import AccessError, AuthenticationError, OdooError, SppError, TransportError
 from importer.outcome import STOPPED_ON_REQUEST, Entity, Status
-from importer.plan import PARTNER, StagePlan
+from importer.plan import StagePlan
 
 ProgressCallback = Callable[[Entity, int, int], None]
 ConcurrencyCallback = Callable[[Change], None]
@@ -256,14 +247,11 @@ class Loader:
         controller: Controller | None = None,
         on_concurrency: ConcurrencyCallback | None = None,
         clock: Callable[[], float] = time.perf_counter,
-        registrant_ids: dict[str, int] | None = None,
     ) -> None:
         """``memberships``: the plan's membership stage, which says which people live in which
         household (so updates of people are batched household-whole, see :func:`households_written`).
         ``controller`` decides how many calls are in flight (by default from the options);
         ``on_concurrency`` is told of each of its decisions (the audit log).
-        ``registrant_ids``: external id -> database id of registrants (res.partner) already on
-        the server, as the plan read them; the ones each wave writes are added as it ends.
         """
         self.client = client
         self.options = options
@@ -284,7 +272,6 @@ class Loader:
         self._stop = threading.Event()
         self._stopped_by: RunStopped | None = None
         self._lock = threading.Lock()
-        self._registrant_ids: dict[str, int] = dict(registrant_ids or {})
 
     @property
     def stopped(self) -> RunStopped | None:
@@ -346,40 +333,7 @@ class Loader:
             left = results[entity].status.loc[todo.index].isna().to_numpy()
             if left.any():
                 results[entity].mark(todo.index[left], Status.SKIPPED, f"not sent: {why}")
-        for stage in stages:  # what the next waves may name by database id
-            if stage.model == PARTNER:
-                self._learn_ids(stage, results[stage.entity])
         return results
-
-    def _learn_ids(self, stage: StagePlan, result: StageResult) -> None:
-        """Keep the database id of every registrant of ``stage`` the server holds (written or unchanged)."""
-        known = result.server_id.notna().to_numpy()
-        xids = stage.rows["xid"].to_numpy()[known]
-        ids = result.server_id.to_numpy()[known].astype(np.int64).tolist()
-        self._registrant_ids.update(zip(xids, ids, strict=True))
-
-    def _by_database_id(
-        self, stage: StagePlan, fields: list[str], values: pd.DataFrame
-    ) -> tuple[list[str], pd.DataFrame]:
-        """The batch with each registrant column sent as ``x/.id`` when every id it names is known.
-
-        A column with one external id the loader does not know stays as it is,
-        for the server to resolve.
-        """
-        refs = [f for f in stage.registrant_refs if f in fields]
-        if not refs or not self._registrant_ids:
-            return fields, values
-        names = list(fields)
-        for column in refs:
-            cells = values[column].astype("str")
-            named = cells != ""
-            ids = cells[named].map(self._registrant_ids)
-            if ids.isna().any():
-                continue
-            values = values.assign(**{column: cells.where(~named, ids.map(lambda v: str(int(v))))})
-            names[names.index(column)] = column.removesuffix("/id") + "/.id"
-        values.columns = names
-        return names, values
 
     def _send_all(self, batches: list[LoadBatch], todos: dict[Entity, pd.DataFrame]) -> None:
         """Send the batches, as many at once as the controller says, never two that write the same household.
@@ -487,11 +441,10 @@ class Loader:
             newest = self._newest_id(stage, part)
             try:
                 fields = stage.load_fields(part)  # an update leaves its empty cells out
-                fields, values = self._by_database_id(stage, fields, stage.payload(part)[fields])
                 answer = self._clients.current().load(
                     stage.model,
                     fields,
-                    values.to_numpy().tolist(),
+                    stage.payload(part)[fields].to_numpy().tolist(),
                     context=self.context,
                     idempotent=True,
                     attempt=attempt,

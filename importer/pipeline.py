@@ -576,8 +576,6 @@ def _plan_and_load(
             progress=lambda e, d, t: say(f"load {e.value}", d, t),
             memberships=stages.get(Entity.MEMBERSHIP),
             on_concurrency=stats.concurrency_change,
-            # the registrants already on the server: the second wave may name them by database id
-            registrant_ids={xid: rid for xid, (model, rid) in xids.items() if model == PARTNER},
         )
         for wave in LOAD_WAVES:
             sent = [stages[e] for e in wave if e in stages]

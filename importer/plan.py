@@ -96,9 +96,6 @@ class StagePlan:
     #: load column -> values for some rows that replace the built ones (a composed name, see
     #: :func:`_keep_name_parts`); set by :func:`compare_existing`
     overrides: dict[str, pd.Series] = field(default_factory=dict)
-    #: load columns that name a registrant (res.partner) by external id: the loader sends them
-    #: by database id (``x/.id``) when it knows every one of a batch's (load.Loader._by_database_id)
-    registrant_refs: tuple[str, ...] = ()
 
     def blocked_by(self, failed_parents: dict[Entity, dict[str, str]]) -> pd.DataFrame:
         """Rows whose parent did not make it: ``what`` ("its household 'H1'") and ``why``.
@@ -492,7 +489,6 @@ def _owned_stage(entity: Entity, fields: list[str], parts: list[pd.DataFrame]) -
         rows,
         depends={Entity.INDIVIDUAL: "parent"},
         same_row=frozenset({Entity.INDIVIDUAL}),
-        registrant_refs=("partner_id/id",),
     )
 
 
@@ -660,7 +656,6 @@ def _membership_stage(
         fields,
         rows,
         depends={Entity.GROUP: "group_key", Entity.INDIVIDUAL: "individual_key"},
-        registrant_refs=("group/id", "individual/id"),
         build=build,
         **_cell_rules(canon, columns, empty_cells),
     )
@@ -719,7 +714,6 @@ def _relationship_stage(
         ["id", "source/id", "destination/id", "relation/.id", *dated],
         rows,
         depends={Entity.INDIVIDUAL: both, Entity.GROUP: both},
-        registrant_refs=("source/id", "destination/id"),
     )
 
 
