@@ -19,12 +19,16 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from importer import __version__
 from importer.concurrency import DEFAULT_WORKERS
 from importer.errors import SppError
 from importer.outcome import ImportFailure
 from importer.settings import ConnectionSettings, Timeout, load_settings
+
+if TYPE_CHECKING:
+    from importer.client import OdooClient
 
 EXIT_OK, EXIT_ROWS, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -267,12 +271,24 @@ class _StopOnCtrlC:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    mode = "validate" if args.command == "validate" else ("dry-run" if args.dry_run else "import")
+    settings = _settings(args) if mode != "validate" else None
+    # Log in while the heavy modules load: the server spends about a second hashing the password.
+    login = _Login(settings) if settings is not None else None
+    try:
+        return _import_with(args, mode, settings, login)
+    finally:
+        if login is not None:
+            login.close()
+
+
+def _import_with(
+    args: argparse.Namespace, mode: str, settings: ConnectionSettings | None, login: _Login | None
+) -> int:
     from importer.load import LoadOptions
     from importer.pipeline import ImportOptions, read_only_message, run_import
     from importer.report import summary_json, summary_text
 
-    mode = "validate" if args.command == "validate" else ("dry-run" if args.dry_run else "import")
-    settings = _settings(args) if mode != "validate" else None
     options = ImportOptions(
         mapping=args.mapping,
         mode=mode,
@@ -289,7 +305,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
         out_dir=args.out,
         chunk_rows=max(0, args.chunk_rows),
     )
-    if settings is not None and not _may_write(settings):
+    client = login.client() if login is not None else None  # None: the run says why it cannot log in
+    if settings is not None and not _may_write(client):
         if mode == "import":
             raise ImportFailure(read_only_message(settings.login))
         print(
@@ -302,9 +319,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
     try:
         if mode == "import":
             with _StopOnCtrlC(options.load.stop, bars) as progress:
-                result = run_import(args.files, options, settings, progress=progress)
+                result = run_import(args.files, options, settings, client=client, progress=progress)
         else:
-            result = run_import(args.files, options, settings, progress=bars)
+            result = run_import(args.files, options, settings, client=client, progress=bars)
     finally:
         bars.close()
     if args.json:
@@ -316,21 +333,52 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _may_write(settings: ConnectionSettings) -> bool:
+def _may_write(client: OdooClient | None) -> bool:
     """Whether the user may write registrants (as ``ping`` shows); True when that cannot be told yet.
 
-    A server that cannot be reached or a login refused is left to the run
-    itself, which says so in its own words.
+    A server that cannot be reached or a login refused (``client`` None) is
+    left to the run itself, which says so in its own words.
     """
-    from importer.client import OdooClient
     from importer.pipeline import may_write
 
+    if client is None:
+        return True
     try:
-        with OdooClient(settings) as client:
-            client.authenticate()
-            return may_write(client)
+        return may_write(client)
     except SppError:
         return True
+
+
+class _Login:
+    """One login for the whole command, started on a thread as soon as the settings are known.
+
+    The check that the user may write and the run itself share it, so the
+    server hashes the password once (not once per step), and it does so
+    while this process is still loading pandas and reading the file.
+    """
+
+    def __init__(self, settings: ConnectionSettings) -> None:
+        from importer.client import OdooClient
+
+        self._client = OdooClient(settings)
+        self._error: SppError | None = None
+        self._thread = threading.Thread(target=self._run, name="spp-login", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._client.authenticate()
+        except SppError as exc:
+            self._error = exc
+
+    def client(self) -> OdooClient | None:
+        """The logged-in client, or None when the login failed (the run then says why)."""
+        self._thread.join()
+        return None if self._error is not None else self._client
+
+    def close(self) -> None:
+        self._thread.join()
+        self._client.close()
 
 
 def _cmd_ping(args: argparse.Namespace) -> int:

@@ -299,6 +299,15 @@ class OdooClient:
         self._uid = int(uid)
         return self._uid
 
+    def ensure_authenticated(self) -> int:
+        """The uid, logging in only if this client has not yet.
+
+        Odoo checks a password by hashing it (PBKDF2, hundreds of thousands of
+        rounds: about a second of server time), so a run logs in once and
+        every later step reuses that login.
+        """
+        return self._uid if self._uid is not None else self.authenticate()
+
     @property
     def uid(self) -> int:
         if self._uid is None:

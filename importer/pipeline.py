@@ -264,7 +264,7 @@ def connect(
         client = OdooClient(settings)
     client.observer = stats
     try:
-        client.authenticate()
+        client.ensure_authenticated()  # a client handed in may have logged in already (the CLI)
         catalog = fetch_catalog(client)
     except SppError as exc:
         raise ImportFailure(_cannot_start(exc, settings)) from None

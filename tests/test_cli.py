@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import MAPPINGS, SAMPLES
+from conftest import MAPPINGS, SAMPLES, settings_for
 
 from importer.cli import main
+from importer.client import OdooClient
 from importer.sandbox import ADMIN_API_KEY, Sandbox
 
 
@@ -30,6 +31,18 @@ def test_import_exits_0_and_json_summary_is_machine_readable(server_env, tmp_pat
     summary = json.loads(out)
     assert summary["exit_code"] == 0
     assert ADMIN_API_KEY not in out
+
+
+def test_an_import_logs_in_once(server_env, tmp_path: Path, capsys) -> None:
+    """The server hashes the password at each login (a second of a real server's time): one per run."""
+    code = main(["import", str(SAMPLES / "roster.csv"), "-m", str(MAPPINGS / "roster.yaml"),
+                 "--out", str(tmp_path), "--json"])  # fmt: skip
+    assert code == 0
+    methods = [entry[1] for entry in server_env.call_log]
+    assert methods.count("authenticate") == 1
+    created = json.loads(capsys.readouterr().out)["counts"]["membership"]["created"]
+    with OdooClient(settings_for(server_env)) as client:
+        assert client.search_count("g2p.group.membership", []) == created > 0
 
 
 def test_broken_file_exits_1_with_the_problems_named(server_env, tmp_path: Path, capsys) -> None:
