@@ -54,7 +54,7 @@ from importer.mapping import Binding, Mapping, bind
 from importer.normalise import fold
 from importer.outcome import Entity, ImportFailure, Problem
 from importer.read import CSV_SUFFIXES, SourceTable, _finish, read_source
-from importer.read_csv import _find_header, _record_lines, to_utf8
+from importer.read_csv import _find_header, _record_lines, body_options, to_utf8
 from importer.report import (
     ERROR_REPORT_COLUMNS,
     ROW_COLUMNS,
@@ -138,21 +138,7 @@ def _csv_reader(path: Path) -> TableReader:
 
     def blocks(size: int) -> Iterator[SourceTable]:
         reader = pd.read_csv(
-            path,
-            sep=delimiter,
-            header=None,
-            names=list(range(width)),
-            index_col=False,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            quotechar='"',
-            doublequote=True,
-            encoding="utf-8-sig",
-            engine="c",
-            skiprows=header_end,
-            chunksize=size,
+            path, encoding="utf-8-sig", skiprows=header_end, chunksize=size, **body_options(width, delimiter)
         )
         first_line, first = header_end + 1, True
         try:

@@ -173,26 +173,8 @@ def run_import(
     bindings = bind(mapping, sources)
     problems += check_cells(mapping, sources, bindings)  # no-value and formula-like cells
 
-    out_dir = Path(options.out_dir or "reports")
-    run_id = started.strftime("%Y%m%dT%H%M%S") + "-" + _secrets.token_hex(3)
-    stem = f"{files[0].stem}-{options.mode}-{run_id}" if files else run_id
-    secrets = [settings.secret.reveal()] if settings is not None and settings.secret else []
-    audit = AuditLog(out_dir / f"{stem}-audit.jsonl", secrets=secrets) if options.write_files else None
+    out_dir, stem, audit, meta = _begin(files, options, settings, mapping, namespace, started)
     stats = _CallStats(audit)
-    meta = _run_meta(run_id, mapping, namespace, files, options, settings, started)
-    if audit is not None:
-        audit.run_start(
-            server=meta.get("server", "(none: offline validation)"),
-            database=meta.get("database", ""),
-            login=meta.get("login", ""),
-            input_files=files,
-            mapping=mapping.path or mapping.name,
-            mode=options.mode,
-            version=__version__,
-            run_id=run_id,
-            namespace=namespace,
-            options=meta["options"],
-        )
 
     try:
         session = connect(mapping, options, settings, client, stats)
@@ -279,6 +261,41 @@ def connect(
     return Session(client, catalog, mapping, settings, stats, required=required)
 
 
+def _begin(
+    files: list[Path],
+    options: ImportOptions,
+    settings: ConnectionSettings | None,
+    mapping: Mapping,
+    namespace: str,
+    started: datetime,
+) -> tuple[Path, str, AuditLog | None, dict[str, Any]]:
+    """A run's name, its reports' folder and stem, its run details, and its audit log opened.
+
+    A run that writes no report files (the web page's checks, a notebook) keeps no audit log.
+    """
+    out_dir = Path(options.out_dir or "reports")
+    run_id = started.strftime("%Y%m%dT%H%M%S") + "-" + _secrets.token_hex(3)
+    stem = f"{files[0].stem}-{options.mode}-{run_id}" if files else run_id
+    meta = _run_meta(run_id, mapping, namespace, files, options, settings, started)
+    if not options.write_files:
+        return out_dir, stem, None, meta
+    secrets = [settings.secret.reveal()] if settings is not None and settings.secret else []
+    audit = AuditLog(out_dir / f"{stem}-audit.jsonl", secrets=secrets)
+    audit.run_start(
+        server=meta.get("server", "(none: offline validation)"),
+        database=meta.get("database", ""),
+        login=meta.get("login", ""),
+        input_files=files,
+        mapping=mapping.path or mapping.name,
+        mode=options.mode,
+        version=__version__,
+        run_id=run_id,
+        namespace=namespace,
+        options=meta["options"],
+    )
+    return out_dir, stem, audit, meta
+
+
 def _run_meta(
     run_id: str,
     mapping: Mapping,
@@ -326,25 +343,9 @@ def _run_chunked(
     for path in files:  # the reader's own refusals (missing file, folder, wrong type) first
         if not path.is_file():
             read_source(path, engine=options.engine)
-    out_dir = Path(options.out_dir or "reports")
-    run_id = started.strftime("%Y%m%dT%H%M%S") + "-" + _secrets.token_hex(3)
-    stem = f"{files[0].stem}-{options.mode}-{run_id}"
-    secrets = [settings.secret.reveal()] if settings is not None and settings.secret else []
-    audit = AuditLog(out_dir / f"{stem}-audit.jsonl", secrets=secrets)
+    out_dir, stem, audit, meta = _begin(files, options, settings, mapping, namespace, started)
+    assert audit is not None  # a chunked run always writes its reports (run_import)
     stats = _CallStats(audit)
-    meta = _run_meta(run_id, mapping, namespace, files, options, settings, started)
-    audit.run_start(
-        server=meta.get("server", "(none: offline validation)"),
-        database=meta.get("database", ""),
-        login=meta.get("login", ""),
-        input_files=files,
-        mapping=mapping.path or mapping.name,
-        mode=options.mode,
-        version=__version__,
-        run_id=run_id,
-        namespace=namespace,
-        options=meta["options"],
-    )
     try:
         session = connect(mapping, options, settings, client, stats)
         if session.client is not None:

@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -298,21 +299,28 @@ def _max_fields(data: bytes, offset: int, delimiter: str) -> int:
 def _parse_body(path: Path, data: bytes, offset: int, width: int, delimiter: str) -> pd.DataFrame:
     stream = io.BytesIO(data)
     stream.seek(offset)
-    return pd.read_csv(
-        stream,
-        sep=delimiter,
-        header=None,
-        names=list(range(width)),
-        index_col=False,
-        dtype=str,
-        keep_default_na=False,
-        na_filter=False,
-        skip_blank_lines=False,
-        quotechar='"',
-        doublequote=True,
-        encoding="utf-8",
-        engine="c",
-    )
+    return pd.read_csv(stream, encoding="utf-8", **body_options(width, delimiter))
+
+
+def body_options(width: int, delimiter: str) -> dict[str, Any]:
+    """How pandas reads a CSV's body: every cell as the text written, no header, no NA guessing.
+
+    One statement of it for the whole-file reader and the chunked reader
+    (importer/chunked.py), so a cell reads the same either way.
+    """
+    return {
+        "sep": delimiter,
+        "header": None,
+        "names": list(range(width)),
+        "index_col": False,
+        "dtype": str,
+        "keep_default_na": False,
+        "na_filter": False,
+        "skip_blank_lines": False,
+        "quotechar": '"',
+        "doublequote": True,
+        "engine": "c",
+    }
 
 
 def _record_lines(body: pd.DataFrame, first_line: int, may_span: bool) -> np.ndarray:
