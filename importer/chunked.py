@@ -394,8 +394,11 @@ class KeyIndex:
                 FROM comp c JOIN chunk_of k ON k.comp = c.comp;
             CREATE UNIQUE INDEX placed_pos ON placed(pos);
             DROP TABLE tokens; DROP TABLE anchors; DROP TABLE comp;
+            PRAGMA cache_size=-4096;
             """
         )
+        # pass 2 only looks positions up: the 64 MiB the joins used go back before the chunks run
+        db.execute("PRAGMA shrink_memory")
         return last, late
 
     def chunks_of(self, start: int, n: int) -> np.ndarray:
