@@ -45,7 +45,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import union_categoricals
 
 from importer.canonical import CanonicalTable, id_column, map_tables
 from importer.catalog import check_server_setup
@@ -395,8 +394,11 @@ class KeyIndex:
                 FROM comp c JOIN chunk_of k ON k.comp = c.comp;
             CREATE UNIQUE INDEX placed_pos ON placed(pos);
             DROP TABLE tokens; DROP TABLE anchors; DROP TABLE comp;
+            PRAGMA cache_size=-4096;
             """
         )
+        # pass 2 only looks positions up: the 64 MiB the joins used go back before the chunks run
+        db.execute("PRAGMA shrink_memory")
         return last, late
 
     def chunks_of(self, start: int, n: int) -> np.ndarray:
@@ -456,13 +458,45 @@ class ChunkedReport(RunReport):
         return self.problem_counts[2]
 
 
+class _Codes:
+    """One text column of every chunk's report, kept as one byte a line (the run's few distinct texts).
+
+    Each chunk's column is factorised (a chunk's worth of work), its codes mapped
+    onto the run's own list of texts and kept as an ``int8`` array; the column is
+    made once, at the end, from the concatenated codes.  A categorical per chunk
+    merged with ``union_categoricals``, or a list of Python strings, costs tens of
+    bytes a line at the end: with millions of lines, the peak of the run.
+    """
+
+    def __init__(self) -> None:
+        self.texts: dict[str, int] = {}
+        self.parts: list[np.ndarray] = []
+
+    def add(self, column: pd.Series) -> None:
+        local, uniques = pd.factorize(column.astype(object).fillna("").astype(str), sort=False)
+        codes = np.array([self.texts.setdefault(str(u), len(self.texts)) for u in uniques], dtype=np.int64)
+        if len(self.texts) > 127:
+            raise ValueError("more than 127 distinct statuses or entities in one run")
+        self.parts.append(codes[local].astype(np.int8) if len(local) else np.zeros(0, np.int8))
+
+    def column(self) -> pd.Categorical:
+        codes = np.concatenate(self.parts) if self.parts else np.zeros(0, np.int8)
+        self.parts = [codes]
+        return pd.Categorical.from_codes(codes, categories=list(self.texts) or [""])
+
+    @staticmethod
+    def blank(n: int) -> pd.Categorical:
+        """``n`` empty texts, one byte each."""
+        return pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[""])
+
+
 class _Totals:
     """What the summary needs of every chunk's report, added up."""
 
     def __init__(self) -> None:
         self.counts: pd.DataFrame | None = None
-        self.rows: list[pd.DataFrame] = []
-        self.records: list[pd.DataFrame] = []
+        self.row_status, self.row_reasons = _Codes(), _Codes()
+        self.record_entity, self.record_status = _Codes(), _Codes()
         self.kept: list[pd.DataFrame] = []
         self.n_kept = 0
         self.errors = self.refused = self.warnings = self.validation_errors = 0
@@ -473,18 +507,11 @@ class _Totals:
     def add(self, report: RunReport) -> None:
         counts = report.counts().drop(columns="total")
         self.counts = counts if self.counts is None else self.counts.add(counts, fill_value=0)
-        empty = report.rows["reasons"] == "empty row"
-        self.rows.append(
-            pd.DataFrame(
-                {
-                    "status": report.rows["status"].astype("category"),
-                    "reasons": pd.Categorical(np.where(empty, "empty row", "")),
-                }
-            )
-        )
-        self.records.append(
-            pd.DataFrame({c: report.records[c].astype(str).astype("category") for c in ("entity", "status")})
-        )
+        empty = (report.rows["reasons"] == "empty row").to_numpy(dtype=bool)
+        self.row_status.add(report.rows["status"])
+        self.row_reasons.add(pd.Series(np.where(empty, "empty row", "")))
+        self.record_entity.add(report.records["entity"])
+        self.record_status.add(report.records["status"])
         errors, refused, warnings = report.problem_totals()
         self.errors += errors
         self.refused += refused
@@ -500,23 +527,16 @@ class _Totals:
         self.meta = report.meta
 
     def report(self, mode: str, meta: dict[str, Any]) -> ChunkedReport:
-        def cat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-            if not parts:
-                return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
-            # categorical all the way: a byte or two a line, never an object per line
-            return pd.DataFrame(
-                {c: union_categoricals([pd.Categorical(p[c]) for p in parts]) for c in columns}
-            )
-
-        rows = cat(self.rows, ["status", "reasons"])
-        records = cat(self.records, ["entity", "status"])
+        rows = pd.DataFrame({"status": self.row_status.column(), "reasons": self.row_reasons.column()})
+        records = pd.DataFrame({"entity": self.record_entity.column(), "status": self.record_status.column()})
         problems = (
             pd.concat(self.kept, ignore_index=True)
             if self.kept
             else pd.DataFrame(columns=ERROR_REPORT_COLUMNS)
         )
-        records["reasons"] = pd.Categorical([""] * len(records))
-        records["action"] = pd.Categorical([""] * len(records))
+        # one byte a record: never a list of millions of "" to make a categorical of
+        records["reasons"] = _Codes.blank(len(records))
+        records["action"] = _Codes.blank(len(records))
         return ChunkedReport(
             mode=mode,
             records=records,
