@@ -115,7 +115,10 @@ def serve(args: argparse.Namespace) -> int:
         print("Note: listening beyond this machine. Put it behind HTTPS before clerks use it.", flush=True)
     tidying = threading.Event()
     threading.Thread(target=_tidy, args=(app.extensions["spp_tidy"], tidying), daemon=True).start()
+    # Both signals drain, whatever this process inherited: started from a script's `&` or by a
+    # parent that ignores Ctrl-C, SIGINT would otherwise be ignored and the page never stop.
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous_int = signal.signal(signal.SIGINT, _interrupt)
     try:
         server.run()  # returns after SIGINT/SIGTERM (KeyboardInterrupt), having closed the listener
     finally:
@@ -124,6 +127,7 @@ def serve(args: argparse.Namespace) -> int:
         tidying.set()
         unfinished = app.extensions["spp_shutdown"](_say_stopping)
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
     if unfinished:
         print(f"{len(unfinished)} import(s) did not stop in time; they are recorded as interrupted")
         return 1
@@ -148,7 +152,7 @@ def _say_stopping(running: int) -> None:
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:
-    """SIGTERM does what Ctrl-C does: leave the server's loop, then drain."""
+    """SIGTERM and SIGINT (Ctrl-C): leave the server's loop, then drain."""
     raise KeyboardInterrupt
 
 
