@@ -190,21 +190,7 @@ def run_import(
     files_out: dict[str, Path] = {}
     if options.write_files:
         files_out = write_reports(report, sources, out_dir, stem)
-        assert audit is not None
-        files_out["audit"] = audit.path
-        report.files["audit"] = audit.path
-    exit_code = report.exit_code()
-    if audit is not None:
-        chosen = report.meta.get("concurrency")
-        audit.run_end(counts=_counts(report), exit_code=exit_code, stopped=stopped, concurrency=chosen)
-        audit.close()
-    return RunResult(
-        report=report,
-        exit_code=exit_code,
-        files=files_out,
-        stopped=stopped,
-        retried_calls=sum(stats.retries.values()),
-    )
+    return _end(report, files_out, audit, stopped, stats)
 
 
 @dataclass
@@ -373,12 +359,24 @@ def _run_chunked(
         audit.run_end(counts={}, exit_code=2, failed=getattr(exc, "message", None) or str(exc))
         audit.close()
         raise
-    files_out["audit"] = audit.path
-    report.files["audit"] = audit.path
+    return _end(report, files_out, audit, stopped, stats)
+
+
+def _end(
+    report: RunReport,
+    files_out: dict[str, Path],
+    audit: AuditLog | None,
+    stopped: str | None,
+    stats: _CallStats,
+) -> RunResult:
+    """Close a run, whole-file or chunked: the audit log joins the report's files and says how it ended."""
     exit_code = report.exit_code()
-    chosen = report.meta.get("concurrency")
-    audit.run_end(counts=_counts(report), exit_code=exit_code, stopped=stopped, concurrency=chosen)
-    audit.close()
+    if audit is not None:
+        files_out["audit"] = audit.path
+        report.files["audit"] = audit.path
+        chosen = report.meta.get("concurrency")
+        audit.run_end(counts=_counts(report), exit_code=exit_code, stopped=stopped, concurrency=chosen)
+        audit.close()
     return RunResult(
         report=report,
         exit_code=exit_code,
