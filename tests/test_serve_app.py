@@ -262,6 +262,9 @@ def test_the_restart_notice_says_what_was_written_and_what_not() -> None:
         "The import of roster.xlsx was interrupted by a restart of this page: 1,500 households and "
         "5,950 people written, ID numbers and memberships not yet; import the same file again to finish."
     )
+    # The people's batch may be confirmed before the households': the sentence keeps the registry's order.
+    finished_first = {**record, "written": {"individual": 5950, "group": 1500, "membership": 0}}
+    assert news_sentence(finished_first) == news_sentence(record)
 
 
 # -- "created" means it was not there ----------------------------------------------------------

@@ -205,8 +205,9 @@ class Job:
 def news_sentence(record: dict[str, Any]) -> str:
     """What a clerk is told at sign-in about an import a restart cut off (from its record)."""
     how = "stopped by" if record.get("state") == "stopped" else "interrupted by"
-    written = {Entity(k): int(v) for k, v in (record.get("written") or {}).items() if int(v)}
-    done = _and([f"{n:,} {ENTITY_WORDS[e]}" for e, n in written.items()]) or "nothing"
+    counts = {Entity(k): int(v) for k, v in (record.get("written") or {}).items()}
+    # In the registry's order (households before people), not the order the batches happened to finish in.
+    done = _and([f"{counts[e]:,} {words}" for e, words in ENTITY_WORDS.items() if counts.get(e)]) or "nothing"
     pending = _and([ENTITY_WORDS[Entity(k)] for k in record.get("pending") or []])
     name = record.get("file") or "your file"
     sentence = f"The import of {name} was {how} a restart of this page: {done} written"
