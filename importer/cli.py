@@ -500,6 +500,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    ctrl_c = signal.getsignal(signal.SIGINT) if on_main_thread else None
+    try:
+        return _run(args)
+    finally:
+        # Called with arguments (from Python, not as the console script): the caller's process
+        # lives on, so it gets its Ctrl-C back; the console script exits ignoring it (below).
+        if argv is not None and ctrl_c is not None:
+            signal.signal(signal.SIGINT, ctrl_c)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run one command; every failure becomes a sentence and an exit code, never a traceback."""
     try:
         code = COMMANDS[args.command](args)
         sys.stdout.flush()  # a closed pipe shows up here, inside the guard, not at interpreter exit

@@ -131,3 +131,23 @@ def test_output_piped_into_a_reader_that_leaves_early_is_not_an_internal_error(s
         os.close(write_end)
     assert done.stderr == ""  # no 'internal error', no 'Exception ignored ... BrokenPipeError'
     assert done.returncode == 2
+
+
+def test_an_interrupted_command_called_from_python_gives_ctrl_c_back(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The console script leaves Ctrl-C ignored on its way out (it is about to exit); a caller
+    that runs ``main([...])`` in its own process (a test runner, a notebook) gets its handler back."""
+    import signal
+
+    from importer import cli
+
+    def interrupted(_args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cli.COMMANDS, "template", interrupted)
+    before = signal.getsignal(signal.SIGINT)
+    code = main(["template", "-m", str(MAPPINGS / "roster.yaml"), "-o", str(tmp_path / "t.xlsx")])
+    assert code == cli.EXIT_CANNOT_RUN
+    assert "interrupted; run the same command again" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is before
