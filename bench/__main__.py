@@ -38,6 +38,7 @@ class Sizes:
     batches: tuple[int, ...]
     adaptive_people: int  # 7
     adaptive_batch: int  # 7
+    bare_people: int  # 9
     reps: int
     dry_run_memory: bool
 
@@ -54,6 +55,7 @@ DEFAULT = Sizes(
     batches=(100, 250, 500, 1000, 2000),
     adaptive_people=4_000,
     adaptive_batch=100,
+    bare_people=4_000,
     reps=1,
     dry_run_memory=False,
 )
@@ -69,6 +71,7 @@ QUICK = Sizes(
     batches=(100, 500, 2000),
     adaptive_people=1_000,
     adaptive_batch=50,
+    bare_people=1_000,
     reps=1,
     dry_run_memory=False,
 )
@@ -84,6 +87,7 @@ FULL = Sizes(
     batches=(100, 250, 500, 1000, 2000),
     adaptive_people=10_000,
     adaptive_batch=200,
+    bare_people=4_000,
     reps=3,
     dry_run_memory=True,
 )
@@ -107,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="small sizes: a smoke run of about a minute")
     mode.add_argument("--full", action="store_true", help="the issue's sizes everywhere, 3 repetitions")
-    p.add_argument("--only", type=_ints, default=(1, 2, 3, 4, 5, 6, 7, 8), help="benchmarks to run, e.g. 1,3")
+    p.add_argument("--only", type=_ints, default=tuple(range(1, 10)), help="benchmarks to run, e.g. 1,3")
     p.add_argument("--reps", type=int, help="repetitions of each measurement (medians are reported)")
     p.add_argument("--people", type=int, help="people in the roster of benchmarks 1, 6 and 8 (20000)")
     p.add_argument("--guide-people", type=int, help="people written the guide's way in 1 (2000)")
@@ -122,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--server-threads", type=int, default=8, help="sandbox threads in 5 (8)")
     p.add_argument("--adaptive-people", type=int, help="people per run in 7 (4000)")
     p.add_argument("--adaptive-batch", type=int, help="batch size in 7 (100)")
+    p.add_argument("--bare-people", type=int, help="people per run in 9 (4000)")
     p.add_argument("--profile", nargs="?", const=20_000, type=int, metavar="PEOPLE", help="cProfile runs")
     return p
 
@@ -169,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             lambda m: m.run(s.adaptive_people, s.adaptive_batch, [1, 2, 4], [1, 2, 4], s.reps),
         ),
         8: ("wide", lambda m: m.run(s.people, max(s.reps, 2), bool(args.profile))),
+        9: ("bare", lambda m: m.run(s.bare_people, max(s.reps, 2))),
     }
     import importlib
 

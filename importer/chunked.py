@@ -65,8 +65,6 @@ from importer.report import (
 )
 from importer.resolve import resolve_codes
 
-#: A file with more data rows than this is run in chunks (``--chunk-rows``; 0: never).
-CHUNK_ROWS = 50_000
 #: Problems kept in memory for the summary's "first errors"; the CSV reports have them all.
 KEPT_PROBLEMS = 1_000
 _SAMPLE = 1 << 20

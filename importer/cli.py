@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from importer import __version__
 from importer.concurrency import DEFAULT_WORKERS
+from importer.defaults import BATCH_SIZE, CHUNK_ROWS
 from importer.errors import SppError
 from importer.outcome import ImportFailure
 from importer.settings import ConnectionSettings, Timeout, load_settings
@@ -87,8 +88,6 @@ def _import_args(parser: argparse.ArgumentParser, *, online: bool = True) -> Non
     parser.add_argument("--out", default="reports", help="folder for the reports (default: ./reports)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON (for automation)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
-    from importer.chunked import CHUNK_ROWS
-
     parser.add_argument(
         "--chunk-rows",
         type=int,
@@ -102,7 +101,9 @@ def _import_args(parser: argparse.ArgumentParser, *, online: bool = True) -> Non
     )
     if online:
         parser.add_argument("--namespace", help="external-id namespace (default: the mapping's)")
-        parser.add_argument("--batch-size", type=int, default=500, help="rows per load call (500)")
+        parser.add_argument(
+            "--batch-size", type=int, default=BATCH_SIZE, help=f"rows per load call ({BATCH_SIZE})"
+        )
         parser.add_argument(
             "--workers",
             type=int,
@@ -286,7 +287,7 @@ def _import_with(
     args: argparse.Namespace, mode: str, settings: ConnectionSettings | None, login: _Login | None
 ) -> int:
     from importer.load import LoadOptions
-    from importer.pipeline import ImportOptions, read_only_message, run_import
+    from importer.pipeline import ImportOptions, run_import
     from importer.report import summary_json, summary_text
 
     options = ImportOptions(
@@ -296,7 +297,7 @@ def _import_with(
         all_or_nothing=getattr(args, "all_or_nothing", False),
         empty_cells=getattr(args, "empty_cells", "keep"),
         load=LoadOptions(
-            batch_size=max(1, getattr(args, "batch_size", 500)),
+            batch_size=max(1, getattr(args, "batch_size", BATCH_SIZE)),
             workers=max(1, getattr(args, "workers", DEFAULT_WORKERS)),
             adaptive=getattr(args, "concurrency", "adaptive") == "adaptive",
             track_history=getattr(args, "track_history", False),
@@ -306,9 +307,9 @@ def _import_with(
         chunk_rows=max(0, args.chunk_rows),
     )
     client = login.client() if login is not None else None  # None: the run says why it cannot log in
-    if settings is not None and not _may_write(client):
-        if mode == "import":
-            raise ImportFailure(read_only_message(settings.login))
+    # An import checks the user's rights itself, before any row (pipeline.connect); a dry run is
+    # allowed to a user who may only read, and is told here what an import would meet.
+    if mode == "dry-run" and settings is not None and not _may_write(client):
         print(
             f"spp-import: note: the user '{settings.login}' may check files but not import them: this "
             "dry run checks the file against the registry; an import by this user would be refused.",

@@ -15,10 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from importer.load import LoadOptions
 from importer.outcome import ImportFailure
-from importer.pipeline import ImportOptions, run_import
-from importer.report import summary_text
 from importer.settings import ConnectionSettings, Secret
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    """Start the sandbox, import the sample twice (the second writes nothing), show where the report is."""
+    # The pipeline is imported here, not at the top, so building the command line stays light.
+    from importer.load import LoadOptions
+    from importer.pipeline import ImportOptions, run_import
+    from importer.report import summary_text
+
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     db_file = out / "demo-registry.sqlite3"

@@ -58,6 +58,7 @@ from importer.concurrency import (
     FixedLimit,
     Observation,
 )
+from importer.defaults import BATCH_SIZE
 from importer.errors import AccessError, AuthenticationError, OdooError, SppError, TransportError
 from importer.outcome import STOPPED_ON_REQUEST, Entity, Status
 from importer.plan import StagePlan
@@ -92,7 +93,7 @@ def is_transient(message: str) -> bool:
 class LoadOptions:
     """How the load stage sends batches."""
 
-    batch_size: int = 500
+    batch_size: int = BATCH_SIZE
     workers: int = DEFAULT_WORKERS  # most calls in flight (adaptive: the ceiling; fixed: always this many)
     adaptive: bool = True  # False: always ``workers`` calls in flight
     track_history: bool = False  # False: tracking_disable + mail_create_nolog, as Odoo's import screen

@@ -208,7 +208,6 @@ class Session:
     stats: _CallStats | None = None
     #: run-level problems (no row): a deployment's own fields checked as text offline
     notes: list[Problem] = field(default_factory=list)
-    write_checked: bool = False
     #: fields the server requires and fills no default for (importer/required.py): name -> label
     required: dict[str, str] = field(default_factory=dict)
     #: external ids of this namespace -> (model, res_id) for the names asked; None: read them all
@@ -234,6 +233,9 @@ def connect(
     try:
         client.ensure_authenticated()  # a client handed in may have logged in already (the CLI)
         catalog = fetch_catalog(client)
+        # Before any row is checked: a user who may only read is told at once, not after validation.
+        if options.mode == "import" and not may_write(client):
+            raise ImportFailure(read_only_message(settings.login if settings else "this user"))
     except SppError as exc:
         raise ImportFailure(_cannot_start(exc, settings)) from None
     # The deployment's own fields, as the server describes them (refused here if unknown).
@@ -409,10 +411,6 @@ def _run_stages(
     stats = session.stats
     tables = map_tables(bindings, mapping)
 
-    if options.mode == "import" and not session.write_checked:
-        if not may_write(client):  # type: ignore[arg-type]
-            raise ImportFailure(read_only_message(settings.login if settings else "this user"))
-        session.write_checked = True
     used = resolve_codes(tables, catalog, mapping)
     if online:
         check_server_setup(catalog, mapping, used)

@@ -22,7 +22,6 @@ from types import FrameType
 from typing import Any
 
 from importer.outcome import ImportFailure
-from importer.web.app import config_from_args, create_app
 from importer.web.state import default_state_dir
 
 log = logging.getLogger("importer.web")
@@ -70,6 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def server_config(args: argparse.Namespace) -> dict[str, Any]:
     """The application's configuration: where the registry is, plus the operator's settings."""
+    from importer.web.app import config_from_args  # here, not at the top: see importer/defaults.py
+
     try:
         config = config_from_args(args)
     except (ValueError, OSError) as exc:
@@ -88,6 +89,8 @@ def server_config(args: argparse.Namespace) -> dict[str, Any]:
 def serve(args: argparse.Namespace) -> int:
     """Run the page until SIGTERM or SIGINT, then drain (``spp-import serve``); returns the exit code."""
     from waitress import create_server
+
+    from importer.web.app import create_app
 
     config = server_config(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
