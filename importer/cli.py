@@ -115,7 +115,7 @@ def _import_args(parser: argparse.ArgumentParser, *, online: bool = True) -> Non
             "--concurrency",
             choices=("adaptive", "fixed"),
             default="adaptive",
-            help="adaptive (default): start with one call in flight, add one while the server answers more "
+            help="adaptive (default): start with 2 calls in flight, double while the server answers more "
             "rows a second, halve on 502/503/504 or timeouts; fixed: always --workers calls",
         )
         parser.add_argument(
