@@ -52,8 +52,8 @@ from importer.cell_guard import check_cells
 from importer.mapping import Binding, Mapping, bind
 from importer.normalise import fold
 from importer.outcome import Entity, ImportFailure, Problem
-from importer.read import CSV_SUFFIXES, SourceTable, _finish, read_source
-from importer.read_csv import _find_header, _record_lines, body_options, to_utf8
+from importer.read import CSV_SUFFIXES, SourceTable, finish_table, read_source
+from importer.read_csv import body_options, find_header, record_lines, to_utf8
 from importer.report import (
     ERROR_REPORT_COLUMNS,
     ROW_COLUMNS,
@@ -129,7 +129,7 @@ def _csv_reader(path: Path) -> TableReader:
     data, encoding, warnings = to_utf8(path, sample)
     if encoding not in ("utf-8", "utf-8-sig"):
         raise NotStreamable(path.name)
-    found = _find_header(data)
+    found = find_header(data)
     if found is None:
         raise NotStreamable(path.name)
     header, header_row, header_end, _offset, delimiter = found
@@ -142,12 +142,12 @@ def _csv_reader(path: Path) -> TableReader:
         first_line, first = header_end + 1, True
         try:
             for body in reader:
-                starts = _record_lines(body, first_line, may_span=True)
+                starts = record_lines(body, first_line, may_span=True)
                 last = body.iloc[-1] if len(body) else None
                 breaks = sum(str(v).count("\n") for v in last) if last is not None else 0
                 first_line = int(starts[-1]) + 1 + breaks if len(starts) else first_line
                 body.index = pd.Index(starts, name="row")
-                yield _finish(
+                yield finish_table(
                     path,
                     None,
                     list(header),
@@ -162,7 +162,7 @@ def _csv_reader(path: Path) -> TableReader:
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
             raise NotStreamable(path.name) from exc
         if first:  # a header and no rows
-            yield _finish(
+            yield finish_table(
                 path,
                 None,
                 list(header),
@@ -174,7 +174,7 @@ def _csv_reader(path: Path) -> TableReader:
                 delimiter,
             )
 
-    empty = _finish(
+    empty = finish_table(
         path,
         None,
         list(header),
