@@ -25,6 +25,8 @@ from typing import Any
 from bench.common import OUT, ROOT, ROSTER_MAPPING, Section, roster_csv, sandbox_process
 
 TARGET_MB = 1536.0  # 1.5 GB, whatever the size (issue 12)
+FLAT = 1.15  # peak RSS of the largest file vs the reference size: flat within 15 %
+FLAT_REFERENCE = 1_000_000  # 20 chunks: a run in its steady state (100,000 rows is only two)
 
 
 def peak_rss(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
@@ -85,6 +87,7 @@ def run(sizes: Sequence[int], dry_run: bool, whole_file: int = 100_000) -> Secti
     out = OUT / "reports-memory"
     section.note("peak RSS of the child process alone; chunked runs above 50,000 rows (--chunk-rows)")
     per_row: dict[str, list[float]] = {}
+    peaks: dict[str, list[float]] = {}
     for rows in sizes:
         csv = roster_csv(rows)
         section.note(f"input {csv.name}: {csv.stat().st_size / 1e6:.0f} MB")
@@ -97,6 +100,7 @@ def run(sizes: Sequence[int], dry_run: bool, whole_file: int = 100_000) -> Secti
             )
         mib, seconds, code = peak_rss(_validate(csv, out))
         per_row.setdefault("validate", []).append(seconds / rows)
+        peaks.setdefault("validate", []).append(mib)
         section.add(
             f"`validate` {rows:,} rows ({seconds:.0f} s, {seconds / rows * 1e6:.0f} µs/row, exit {code})",
             mib,
@@ -110,6 +114,7 @@ def run(sizes: Sequence[int], dry_run: bool, whole_file: int = 100_000) -> Secti
                 env["BENCH_SANDBOX_SECRET"] = "admin"
                 mib, seconds, code = peak_rss(_dry_run(csv, out, server), env)
             per_row.setdefault("dry-run", []).append(seconds / rows)
+            peaks.setdefault("dry-run", []).append(mib)
             section.add(
                 f"`import --dry-run` {rows:,} rows vs sandbox ({seconds:.0f} s, {seconds / rows * 1e6:.0f} "
                 f"µs/row, exit {code})",
@@ -122,6 +127,18 @@ def run(sizes: Sequence[int], dry_run: bool, whole_file: int = 100_000) -> Secti
             stale.unlink()
     if not dry_run:
         section.note("dry run against a sandbox skipped (use --full or --dry-run-memory)")
+    # flat: the largest file's peak against the reference size's (or the smallest size's)
+    ref = sizes.index(FLAT_REFERENCE) if FLAT_REFERENCE in sizes[:-1] else 0
+    for name, mibs in peaks.items():
+        if len(mibs) > 1 and ref < len(mibs) - 1:
+            ratio = mibs[-1] / mibs[ref]
+            section.add(
+                f"`{name}` peak RSS, {sizes[-1]:,} rows vs {sizes[ref]:,} (flat)",
+                ratio,
+                "x",
+                f"<= {FLAT}x",
+                ratio <= FLAT,
+            )
     for name, seconds in per_row.items():
         if len(seconds) > 1:  # linear: the time per row of the largest file against the smallest's
             ratio = seconds[-1] / seconds[0]

@@ -52,12 +52,14 @@ from importer.cell_guard import check_cells
 from importer.mapping import Binding, Mapping, bind
 from importer.normalise import fold
 from importer.outcome import Entity, ImportFailure, Problem
-from importer.read import CSV_SUFFIXES, SourceTable, _finish, read_source
-from importer.read_csv import _find_header, _record_lines, body_options, to_utf8
+from importer.read import CSV_SUFFIXES, SourceTable, finish_table, read_source
+from importer.read_csv import body_options, find_header, record_lines, to_utf8
 from importer.report import (
     ERROR_REPORT_COLUMNS,
+    RECORD_COLUMNS,
     ROW_COLUMNS,
     STATUS_ORDER,
+    RowFacts,
     RunReport,
     append_safe_csv,
     errors_csv_path,
@@ -127,7 +129,7 @@ def _csv_reader(path: Path) -> TableReader:
     data, encoding, warnings = to_utf8(path, sample)
     if encoding not in ("utf-8", "utf-8-sig"):
         raise NotStreamable(path.name)
-    found = _find_header(data)
+    found = find_header(data)
     if found is None:
         raise NotStreamable(path.name)
     header, header_row, header_end, _offset, delimiter = found
@@ -140,12 +142,12 @@ def _csv_reader(path: Path) -> TableReader:
         first_line, first = header_end + 1, True
         try:
             for body in reader:
-                starts = _record_lines(body, first_line, may_span=True)
+                starts = record_lines(body, first_line, may_span=True)
                 last = body.iloc[-1] if len(body) else None
                 breaks = sum(str(v).count("\n") for v in last) if last is not None else 0
                 first_line = int(starts[-1]) + 1 + breaks if len(starts) else first_line
                 body.index = pd.Index(starts, name="row")
-                yield _finish(
+                yield finish_table(
                     path,
                     None,
                     list(header),
@@ -160,7 +162,7 @@ def _csv_reader(path: Path) -> TableReader:
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
             raise NotStreamable(path.name) from exc
         if first:  # a header and no rows
-            yield _finish(
+            yield finish_table(
                 path,
                 None,
                 list(header),
@@ -172,7 +174,7 @@ def _csv_reader(path: Path) -> TableReader:
                 delimiter,
             )
 
-    empty = _finish(
+    empty = finish_table(
         path,
         None,
         list(header),
@@ -282,14 +284,22 @@ def _tokens(tables: dict[Entity, CanonicalTable], rows: np.ndarray, base: int) -
     return pd.concat(parts, ignore_index=True).drop_duplicates()
 
 
+#: SQLite's page cache, in KiB; it also bounds each sort's memory before it spills to disk.
+#: Measured on the 5,000,000-row index (2026-12-03): with 64 MiB, grouping the tokens into chunks
+#: took 187 MiB more than the interpreter and 86 s of CPU; with 4 MiB, 20 MiB and 53-62 s. The
+#: index is written in order and read by ranges: a bigger cache buys no speed, only memory that
+#: grows with the file up to the cache's size, then stays.
+CACHE_KIB = 4096
+
+
 class KeyIndex:
     """The on-disk index of a run: each row's position and tokens, then its chunk."""
 
     def __init__(self, folder: Path) -> None:
         self.db = sqlite3.connect(folder / "index.sqlite")
         self.db.executescript(
-            """
-            PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536;
+            f"""
+            PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-{CACHE_KIB};
             PRAGMA temp_store=FILE;
             CREATE TABLE rows(pos INTEGER PRIMARY KEY, tab INTEGER, row INTEGER);
             CREATE TABLE tokens(token INTEGER, pos INTEGER);
@@ -392,10 +402,9 @@ class KeyIndex:
                 FROM comp c JOIN chunk_of k ON k.comp = c.comp;
             CREATE UNIQUE INDEX placed_pos ON placed(pos);
             DROP TABLE tokens; DROP TABLE anchors; DROP TABLE comp;
-            PRAGMA cache_size=-4096;
             """
         )
-        # pass 2 only looks positions up: the 64 MiB the joins used go back before the chunks run
+        # pass 2 only looks positions up: what the sorts held goes back before the chunks run
         db.execute("PRAGMA shrink_memory")
         return last, late
 
@@ -423,14 +432,20 @@ class _Piece:
 
 @dataclass
 class ChunkedReport(RunReport):
-    """A chunked run's report: counts added up over the chunks; the rows are in the CSV files.
+    """A chunked run's report: numbers added up over the chunks; the lines are in the CSV files.
 
-    ``rows`` and ``records`` keep only each line's status (and the reason "empty
-    row"), a few bytes a line; ``problems`` the first :data:`KEPT_PROBLEMS`.
+    Its ``rows`` and ``records`` tables are empty: every line went to the CSV
+    reports as its chunk finished, and what the exit code and the summaries
+    need of them is kept as numbers (:class:`importer.report.RowFacts`, the
+    records' counts per entity and status), so the memory the report takes
+    does not grow with the file.  ``problems`` holds the first
+    :data:`KEPT_PROBLEMS`.
     """
 
     totals: pd.DataFrame = field(default_factory=pd.DataFrame)
     problem_counts: tuple[int, int, int, int] = (0, 0, 0, 0)  # errors, refused, warnings, validation errors
+    facts: RowFacts = field(default_factory=RowFacts)
+    records_failing: int = 0
 
     def counts(self) -> pd.DataFrame:
         table = self.totals.fillna(0).astype("int64")
@@ -444,6 +459,12 @@ class ChunkedReport(RunReport):
         table.index.name = "entity"
         return table
 
+    def row_facts(self) -> RowFacts:
+        return self.facts
+
+    def records_not_through(self) -> int:
+        return self.records_failing
+
     def problem_totals(self) -> tuple[int, int, int]:
         return self.problem_counts[0], self.problem_counts[1], self.problem_counts[2]
 
@@ -456,60 +477,24 @@ class ChunkedReport(RunReport):
         return self.problem_counts[2]
 
 
-class _Codes:
-    """One text column of every chunk's report, kept as one byte a line (the run's few distinct texts).
-
-    Each chunk's column is factorised (a chunk's worth of work), its codes mapped
-    onto the run's own list of texts and kept as an ``int8`` array; the column is
-    made once, at the end, from the concatenated codes.  A categorical per chunk
-    merged with ``union_categoricals``, or a list of Python strings, costs tens of
-    bytes a line at the end: with millions of lines, the peak of the run.
-    """
-
-    def __init__(self) -> None:
-        self.texts: dict[str, int] = {}
-        self.parts: list[np.ndarray] = []
-
-    def add(self, column: pd.Series) -> None:
-        local, uniques = pd.factorize(column.astype(object).fillna("").astype(str), sort=False)
-        codes = np.array([self.texts.setdefault(str(u), len(self.texts)) for u in uniques], dtype=np.int64)
-        if len(self.texts) > 127:
-            raise ValueError("more than 127 distinct statuses or entities in one run")
-        self.parts.append(codes[local].astype(np.int8) if len(local) else np.zeros(0, np.int8))
-
-    def column(self) -> pd.Categorical:
-        codes = np.concatenate(self.parts) if self.parts else np.zeros(0, np.int8)
-        self.parts = [codes]
-        return pd.Categorical.from_codes(codes, categories=list(self.texts) or [""])
-
-    @staticmethod
-    def blank(n: int) -> pd.Categorical:
-        """``n`` empty texts, one byte each."""
-        return pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[""])
-
-
 class _Totals:
-    """What the summary needs of every chunk's report, added up."""
+    """What the summary needs of every chunk's report, added up: numbers, and the first problems."""
 
     def __init__(self) -> None:
         self.counts: pd.DataFrame | None = None
-        self.row_status, self.row_reasons = _Codes(), _Codes()
-        self.record_entity, self.record_status = _Codes(), _Codes()
+        self.facts = RowFacts()
+        self.records_failing = 0
         self.kept: list[pd.DataFrame] = []
         self.n_kept = 0
         self.errors = self.refused = self.warnings = self.validation_errors = 0
         self.fates: dict[str, int] = {}
-        self.seen_run_problems: set[tuple[Any, ...]] = set()
         self.meta: dict[str, Any] = {}
 
     def add(self, report: RunReport) -> None:
         counts = report.counts().drop(columns="total")
         self.counts = counts if self.counts is None else self.counts.add(counts, fill_value=0)
-        empty = (report.rows["reasons"] == "empty row").to_numpy(dtype=bool)
-        self.row_status.add(report.rows["status"])
-        self.row_reasons.add(pd.Series(np.where(empty, "empty row", "")))
-        self.record_entity.add(report.records["entity"])
-        self.record_status.add(report.records["status"])
+        self.facts = self.facts + report.row_facts()
+        self.records_failing += report.records_not_through()
         errors, refused, warnings = report.problem_totals()
         self.errors += errors
         self.refused += refused
@@ -525,25 +510,22 @@ class _Totals:
         self.meta = report.meta
 
     def report(self, mode: str, meta: dict[str, Any]) -> ChunkedReport:
-        rows = pd.DataFrame({"status": self.row_status.column(), "reasons": self.row_reasons.column()})
-        records = pd.DataFrame({"entity": self.record_entity.column(), "status": self.record_status.column()})
         problems = (
             pd.concat(self.kept, ignore_index=True)
             if self.kept
             else pd.DataFrame(columns=ERROR_REPORT_COLUMNS)
         )
-        # one byte a record: never a list of millions of "" to make a categorical of
-        records["reasons"] = _Codes.blank(len(records))
-        records["action"] = _Codes.blank(len(records))
         return ChunkedReport(
             mode=mode,
-            records=records,
-            rows=rows,
+            records=pd.DataFrame(columns=RECORD_COLUMNS),
+            rows=pd.DataFrame(columns=ROW_COLUMNS),
             problems=problems,
             meta={**self.meta, **meta},
             fates=dict(self.fates),
             totals=self.counts if self.counts is not None else pd.DataFrame(),
             problem_counts=(self.errors, self.refused, self.warnings, self.validation_errors),
+            facts=self.facts,
+            records_failing=self.records_failing,
         )
 
 

@@ -217,7 +217,7 @@ def _unsaved_formula_errors(
     return problems
 
 
-def _finish(
+def finish_table(
     path: Path,
     sheet: str | None,
     header: list[str],
@@ -233,6 +233,11 @@ def _finish(
 
     ``unsaved`` maps (row, column position) to a formula saved without a
     result: such a row is kept even when every other cell is empty.
+
+    Public because a chunked run (``importer.chunked``) reads a CSV block by
+    block and must turn each block into the very table a whole-file read makes
+    (same names, same blank-row and error-cell rules), or the chunked and
+    whole-file reports would differ.
     """
     unsaved = unsaved or {}
     marked = frozenset(position for _, position in unsaved)
@@ -270,7 +275,7 @@ def _read_csv(path: Path) -> list[SourceTable]:
             "to .xlsx, or save it from Excel as CSV.",
         )
     grid = read_csv_grid(path, raw)
-    table = _finish(
+    table = finish_table(
         path,
         None,
         grid.header,
@@ -332,7 +337,7 @@ def _read_xlsx(path: Path, head: bytes, engine: str) -> list[SourceTable]:
                 ),
             )
         tables.append(
-            _finish(
+            finish_table(
                 path,
                 grid.name,
                 grid.header,

@@ -242,8 +242,13 @@ def detect_delimiter(header_line: str) -> str:
     return best[2] if best[0] > 0 else ","
 
 
-def _find_header(data: bytes) -> tuple[list[str], int, int, int, str] | None:
-    """Find the first non-blank record: (fields, start line, end line, end offset, delimiter)."""
+def find_header(data: bytes) -> tuple[list[str], int, int, int, str] | None:
+    """Find the first non-blank record: (fields, start line, end line, end offset, delimiter).
+
+    Public because a chunked run (``importer.chunked``) finds the header in a
+    sample of the file this way, then streams the body from the end offset, so
+    it sees the header, delimiter and line numbers a whole-file read sees.
+    """
     lines = _lines(data)
     for _number, _end, line in lines:
         if not _is_blank_line(line):
@@ -323,8 +328,13 @@ def body_options(width: int, delimiter: str) -> dict[str, Any]:
     }
 
 
-def _record_lines(body: pd.DataFrame, first_line: int, may_span: bool) -> np.ndarray:
-    """Line number where each record starts, counting line breaks inside quoted values."""
+def record_lines(body: pd.DataFrame, first_line: int, may_span: bool) -> np.ndarray:
+    """Line number where each record starts, counting line breaks inside quoted values.
+
+    Public because a chunked run (``importer.chunked``) numbers each streamed
+    block with it, from the line where the block starts, so a problem names the
+    same row as in a whole-file read.
+    """
     starts = np.arange(first_line, first_line + len(body), dtype=np.int64)
     if not may_span or body.empty:
         return starts
@@ -352,7 +362,7 @@ def read_csv_grid(path: Path, raw: bytes) -> CsvGrid:
     data, encoding, warnings = to_utf8(path, raw)
     data, nul_warnings = _strip_nul(path, data)
     warnings.extend(nul_warnings)
-    found = _find_header(data)
+    found = find_header(data)
     if found is None:
         raise _fail(path, "empty_file", f"{path.name} has no data: every line is blank.")
     header, header_start, header_end, offset, delimiter = found
@@ -376,7 +386,7 @@ def read_csv_grid(path: Path, raw: bytes) -> CsvGrid:
         width = max(width, _max_fields(data, offset, delimiter))
         body = _parse_body(path, data, offset, width, delimiter)
     header = header + [""] * (width - len(header))
-    body.index = pd.Index(_record_lines(body, header_end + 1, may_span=b'"' in data[offset:]), name="row")
+    body.index = pd.Index(record_lines(body, header_end + 1, may_span=b'"' in data[offset:]), name="row")
     mixed = _mixed_delimiter_rows(body, delimiter)
     if mixed:
         rows = ", ".join(str(r) for r in mixed)

@@ -55,6 +55,7 @@ __all__ = [
     "EMPTY_ROW_REASON",
     "NO_RECORD_REASON",
     "OK_STATUSES",
+    "RowFacts",
     "RunReport",
     "SourceLike",
     "build_report",
@@ -172,6 +173,50 @@ _URL_USERINFO_RE = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.I
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RowFacts:
+    """What the exit code and the summaries need of the input rows: a few numbers.
+
+    A whole-file run counts them from its ``rows`` table; a chunked run
+    (``importer.chunked``) adds up each chunk's, so its summary costs the same
+    whatever the file's size instead of a byte or more per line.  Blank rows
+    (skipped, reason ``empty row``) carry no data: they neither count as rows
+    with data nor against the run.
+    """
+
+    #: input rows per status, in :data:`STATUS_ORDER` (then by name); every row has one status
+    by_status: dict[str, int] = field(default_factory=dict)
+    #: rows that hold data
+    with_data: int = 0
+    #: rows that hold data and did not go through (status not in :data:`OK_STATUSES`)
+    not_through: int = 0
+
+    @classmethod
+    def of(cls, rows: pd.DataFrame) -> RowFacts:
+        """The facts of a report's ``rows`` table (status and reasons columns)."""
+        if not len(rows):
+            return cls()
+        blank = (rows["reasons"] == EMPTY_ROW_REASON).to_numpy(dtype=bool)
+        skipped = (rows["status"] == Status.SKIPPED.value).to_numpy(dtype=bool)
+        ok = rows["status"].isin(OK_STATUSES).to_numpy(dtype=bool)
+        return cls(_status_counts(rows["status"]), int((~skipped | ~blank).sum()), int((~ok & ~blank).sum()))
+
+    def __add__(self, other: RowFacts) -> RowFacts:
+        by_status = dict(self.by_status)
+        for status, n in other.by_status.items():
+            by_status[status] = by_status.get(status, 0) + n
+        return RowFacts(
+            _in_status_order(by_status),
+            self.with_data + other.with_data,
+            self.not_through + other.not_through,
+        )
+
+    @property
+    def total(self) -> int:
+        """Every input row, blank ones too."""
+        return sum(self.by_status.values())
+
+
 @dataclass
 class RunReport:
     """Everything a run has to say, as three filterable tables and the run's metadata.
@@ -234,23 +279,27 @@ class RunReport:
         """
         if self.meta.get("stopped"):
             return 2
-        if not self.has_rows:
+        facts = self.row_facts()
+        if not facts.with_data:
             return 2  # a header-only file: nothing to import is not "everything went through"
-        rows = self.rows
-        bad_rows = ~rows["status"].isin(OK_STATUSES) & (rows["reasons"] != EMPTY_ROW_REASON)
-        if bool(bad_rows.any()):
-            return 1
-        if len(self.records) and not bool(self.records["status"].isin(OK_STATUSES).all()):
-            return 1
-        if len(self.problems) and bool((self.problems["severity"] == "error").any()):
+        if facts.not_through or self.records_not_through() or self.error_count:
             return 1
         return 0
+
+    def row_facts(self) -> RowFacts:
+        """The input rows in numbers: per status, with data, not through."""
+        return RowFacts.of(self.rows)
+
+    def records_not_through(self) -> int:
+        """How many records were not written, unchanged or valid."""
+        if not len(self.records):
+            return 0
+        return int((~self.records["status"].isin(OK_STATUSES)).sum())
 
     @property
     def has_rows(self) -> bool:
         """Whether any input row holds data (a header-only or blank file has none)."""
-        rows = self.rows
-        return bool(((rows["status"] != Status.SKIPPED.value) | (rows["reasons"] != EMPTY_ROW_REASON)).any())
+        return self.row_facts().with_data > 0
 
     @property
     def error_count(self) -> int:
@@ -877,10 +926,13 @@ def scrub_meta(meta: Any, *, secrets: Iterable[str] = ()) -> Any:
 
 
 def _status_counts(series: pd.Series) -> dict[str, int]:
-    counts = series.value_counts()
-    ordered = [s for s in STATUS_ORDER if s in counts.index]
-    ordered += sorted(set(counts.index) - set(ordered))
-    return {str(s): int(counts[s]) for s in ordered}
+    return _in_status_order({str(s): int(n) for s, n in series.value_counts().items() if n})
+
+
+def _in_status_order(counts: dict[str, int]) -> dict[str, int]:
+    ordered = [s for s in STATUS_ORDER if s in counts]
+    ordered += sorted(set(counts) - set(ordered))
+    return {s: counts[s] for s in ordered}
 
 
 def _describe_problem(problem: Mapping[str, Any]) -> str:
@@ -907,9 +959,9 @@ def _written_before_the_stop(report: RunReport) -> str:
     record: a person written without their membership), so the clerk is told
     plainly what was written.
     """
-    records = report.records
-    done = records[records["status"].isin([Status.CREATED.value, Status.UPDATED.value])]
-    by_entity = done["entity"].astype(str).value_counts()
+    counts = report.counts()  # records per entity and status (a chunked run keeps no records)
+    done = [s for s in (Status.CREATED.value, Status.UPDATED.value) if s in counts.columns]
+    by_entity = counts[done].sum(axis=1) if done else pd.Series(dtype="int64")
     parts = [f"{by_entity[e]} {ENTITY_PLURALS.get(e, e)}" for e in ENTITY_PLURALS if by_entity.get(e)]
     return "Written before the stop: " + (", ".join(parts) if parts else "nothing") + "."
 
@@ -965,8 +1017,8 @@ def summary_text(report: RunReport, *, max_errors: int = 5) -> str:
     counts = report.counts()
     if len(counts):
         lines += ["", counts.to_string()]
-    row_counts = _status_counts(report.rows["status"])
-    total = len(report.rows)
+    facts = report.row_facts()
+    row_counts, total = facts.by_status, facts.total
     detail = ", ".join(f"{n} {s}" for s, n in row_counts.items())
     lines += ["", f"Input rows: {total}" + (f" ({detail})" if detail else "")]
     table = errors_table(report)  # validation problems, then what the server refused
@@ -1014,6 +1066,7 @@ def summary_text(report: RunReport, *, max_errors: int = 5) -> str:
 def summary_json(report: RunReport) -> dict[str, Any]:
     """The machine-readable summary for ``--json``: counts, exit code, files, meta; json.dumps-able."""
     counts = report.counts()
+    facts = report.row_facts()
     per_entity = {
         str(entity): {str(k): int(v) for k, v in row.items() if k != "total" and v}
         for entity, row in counts.drop(index="input rows", errors="ignore").iterrows()
@@ -1023,7 +1076,7 @@ def summary_json(report: RunReport) -> dict[str, Any]:
             "mode": report.mode,
             "exit_code": report.exit_code(),
             "counts": per_entity,
-            "input_rows": {"total": len(report.rows), **_status_counts(report.rows["status"])},
+            "input_rows": {"total": facts.total, **facts.by_status},
             # input rows by fate, and the values an update changes or clears (see headline())
             "changes": {**report.fates, "headline": headline(report)},
             "errors": report.error_count,

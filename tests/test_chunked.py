@@ -256,3 +256,70 @@ def test_all_or_nothing_in_chunks_writes_nothing_when_another_chunk_has_an_error
         )
         assert _server_state(many) == _server_state(one) == {"partners": [], "ids": [], "members": []}
         pd.testing.assert_frame_equal(_rows(chunked.files["csv"]), _rows(whole.files["csv"]))
+
+
+def _summary_lines(report) -> list[str]:
+    """The terminal's summary of a run, without the report files' paths (they differ by run)."""
+    from importer.report import summary_text
+
+    text = summary_text(report)
+    return [line for line in text.splitlines() if "/" not in line and line != "Reports:"]
+
+
+def test_a_chunked_report_keeps_numbers_not_lines_and_says_what_a_whole_run_says(tmp_path: Path) -> None:
+    """The summary of a chunked run comes from numbers added up per chunk (RowFacts), not kept lines."""
+    roster = planted_roster(tmp_path / "planted.csv")
+    whole = _run([roster], "roster.yaml", tmp_path / "whole", "validate", 0)
+    chunked = _run([roster], "roster.yaml", tmp_path / "chunked", "validate", 7)
+    assert chunked.report.meta["chunks"]["count"] > 5
+    assert len(chunked.report.rows) == 0 and len(chunked.report.records) == 0  # the lines are in the CSV
+    lines = pd.read_csv(chunked.files["csv"], dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    facts = chunked.report.row_facts()
+    assert facts.total == len(lines) == len(whole.report.rows)
+    assert facts.by_status == lines["status"].value_counts().to_dict()
+    assert facts == whole.report.row_facts()
+    assert chunked.report.records_not_through() == whole.report.records_not_through() > 0
+    assert _summary_lines(chunked.report) == _summary_lines(whole.report)
+    assert chunked.exit_code == whole.exit_code == 1
+
+
+def test_row_facts_of_parts_add_up_to_the_facts_of_the_whole() -> None:
+    """Blank rows neither hold data nor count against the run; every other status adds up per chunk."""
+    from importer.report import EMPTY_ROW_REASON, STATUS_ORDER, RowFacts
+
+    rows = pd.DataFrame(
+        {
+            "status": ["valid", "invalid", "skipped", "skipped", "created", "failed", "unchanged"],
+            "reasons": ["", "bad date", EMPTY_ROW_REASON, "its household failed", "", "refused", ""],
+        }
+    )
+    whole = RowFacts.of(rows)
+    assert whole.total == 7
+    assert whole.with_data == 6  # all but the blank row
+    assert whole.not_through == 3  # invalid, the skipped row with data, failed
+    assert list(whole.by_status) == [s for s in STATUS_ORDER if s in whole.by_status]  # the summary's order
+    for cut in range(len(rows) + 1):
+        assert RowFacts.of(rows.iloc[:cut]) + RowFacts.of(rows.iloc[cut:]) == whole
+    blank_only = RowFacts.of(rows.iloc[[2]])
+    assert blank_only.total == 1 and blank_only.with_data == 0 and blank_only.not_through == 0
+
+
+def test_a_chunked_run_stopped_mid_write_says_what_the_server_holds(tmp_path: Path) -> None:
+    """A stop in a later chunk: exit code 2, and 'Written before the stop' counts what the server has."""
+    from reliability_support import CallHook
+
+    from importer.report import summary_text
+
+    roster = SAMPLES / "roster.csv"
+    options = ImportOptions(mapping=MAPPINGS / "roster.yaml", mode="import", out_dir=tmp_path, chunk_rows=40)
+    with Sandbox() as sb:
+        CallHook(sb, "load:individual", nth=3, action=options.load.stop.set)  # in the third chunk
+        result = run_import([roster], options, settings_for(sb))
+        assert result.exit_code == 2 and result.stopped
+        assert result.report.meta["chunks"]["count"] > 3
+        registrants = [["is_registrant", "=", True]]
+        with OdooClient(settings_for(sb)) as c:
+            households = c.search_count("res.partner", [*registrants, ["is_group", "=", True]])
+            people = c.search_count("res.partner", [*registrants, ["is_group", "=", False]])
+    assert 0 < people < 238  # some chunks written, not all
+    assert f"Written before the stop: {households} households, {people} people" in summary_text(result.report)
