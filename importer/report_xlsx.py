@@ -47,7 +47,26 @@ from importer.report import (
     source_key,
 )
 
-__all__ = ["CHANGED_FILL", "DEFAULT_MAX_COPY_ROWS", "ERROR_FILL", "WARNING_FILL", "sheet_names", "write_xlsx"]
+__all__ = [
+    "CHANGED_FILL",
+    "DEFAULT_MAX_COPY_ROWS",
+    "ERROR_FILL",
+    "WARNING_FILL",
+    "CopyNote",
+    "append_copy",
+    "append_errors",
+    "cell_marks",
+    "changed_cells",
+    "finish_copy",
+    "finish_errors",
+    "needing_attention",
+    "sheet_names",
+    "source_label",
+    "start_copy",
+    "start_errors",
+    "write_summary",
+    "write_xlsx",
+]
 
 #: Above this many rows in one input sheet, only rows needing attention are copied
 #: (a full copy of a 20,000-row sheet took 4 s here, as long as importing it).
@@ -212,7 +231,7 @@ class _SheetPlan:
     def note(self) -> CopyNote:
         return CopyNote(
             self.title,
-            _source_label(self.source),
+            source_label(self.source),
             self.total_rows,
             len(self.positions),
             self.truncated,
@@ -368,12 +387,15 @@ def write_xlsx(
     sources: Sequence[SourceLike],
     path: str | Path,
     *,
-    max_copy_rows: int = DEFAULT_MAX_COPY_ROWS,
+    max_copy_rows: int | None = None,
 ) -> Path:
     """Write the Summary, Errors and per-input-sheet copies to ``path``; return ``path``.
 
-    ``sources`` must be the ones the report was built from, in the same order.
+    ``sources`` must be the ones the report was built from, in the same order;
+    ``max_copy_rows``: :data:`DEFAULT_MAX_COPY_ROWS` unless given.
     """
+    if max_copy_rows is None:
+        max_copy_rows = DEFAULT_MAX_COPY_ROWS
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     plans = _plans(report, sources, max_copy_rows)
@@ -449,7 +471,7 @@ def write_summary(
         ws.append([status, meaning])
 
 
-def _source_label(source: SourceLike) -> str:
+def source_label(source: SourceLike) -> str:
     label = getattr(source, "label", None)
     if isinstance(label, str) and label:
         return label
