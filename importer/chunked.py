@@ -662,16 +662,16 @@ def run_chunks(run: ChunkedRun) -> tuple[RunReport, str | None, dict[str, Path]]
         if stopped:
             meta["stopped"] = stopped
         report = totals.report(run.options.mode, meta)
-        # the workbook, from the CSVs read back (a stopped run's: the rows it reached)
-        files["xlsx"] = write_chunked_xlsx(
-            report,
-            readers,
-            files,
-            changes,
-            run.out_dir / f"{run.stem}.xlsx",
-            folder,
-            block_rows=run.block_rows or run.chunk_rows,
-        )
+        if run.options.xlsx:  # the workbook, from the CSVs read back (a stopped run's: the rows it reached)
+            files["xlsx"] = write_chunked_xlsx(
+                report,
+                readers,
+                files,
+                changes,
+                run.out_dir / f"{run.stem}.xlsx",
+                folder,
+                block_rows=run.block_rows or run.chunk_rows,
+            )
     report.files.update(files)
     return report, stopped, files
 

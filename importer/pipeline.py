@@ -89,6 +89,9 @@ class ImportOptions:
     #: a file with more rows than this runs in chunks of about this many rows, in bounded
     #: memory, its reports streamed to the CSV files (importer.chunked); 0: never
     chunk_rows: int = 0
+    #: write the XLSX report beside the CSVs (False: ``--no-xlsx``, the CSVs only: a file with
+    #: hundreds of thousands of rows needing attention takes minutes to copy into a workbook)
+    xlsx: bool = True
 
 
 @dataclass
@@ -189,7 +192,7 @@ def run_import(
         raise
     files_out: dict[str, Path] = {}
     if options.write_files:
-        files_out = write_reports(report, sources, out_dir, stem)
+        files_out = write_reports(report, sources, out_dir, stem, xlsx=options.xlsx)
     return _end(report, files_out, audit, stopped, stats)
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "CHANGED_FILL",
     "DEFAULT_MAX_COPY_ROWS",
     "ERROR_FILL",
+    "MAX_COMMENTS",
     "WARNING_FILL",
     "CopyNote",
     "append_copy",
@@ -75,6 +76,10 @@ DEFAULT_MAX_COPY_ROWS = 10_000
 EXCEL_MAX_ROWS = 1_048_576
 #: Longest comment text we attach; a comment is a hint, the Errors sheet has everything.
 MAX_COMMENT_CHARS = 2_000
+#: A sheet too long to copy whole gets comments on its first this many marked cells only (the rest
+#: are filled, their reasons in the Errors sheet and the CSV report): openpyxl keeps every comment
+#: in memory until the workbook is saved, about 5 KB each (200,000 comments: 1 GB more at the peak).
+MAX_COMMENTS = 10_000
 
 ERROR_FILL = PatternFill(fill_type="solid", start_color="FFFFC7CE", end_color="FFFFC7CE")
 WARNING_FILL = PatternFill(fill_type="solid", start_color="FFFFEB9C", end_color="FFFFEB9C")
@@ -192,6 +197,7 @@ class CopyNote:
     truncated: bool  # over max_copy_rows: only the rows needing attention are copied
     clipped: bool  # more rows than Excel holds: cut at EXCEL_MAX_ROWS
     stopped: bool = False  # a chunked run that stopped: only the rows it reached are in the reports
+    uncommented: int = 0  # marked cells past MAX_COMMENTS: filled, with no comment
 
 
 class _SheetPlan:
@@ -226,17 +232,6 @@ class _SheetPlan:
         self.clipped = len(self.positions) > EXCEL_MAX_ROWS - 1
         if self.clipped:
             self.positions = self.positions[: EXCEL_MAX_ROWS - 1]
-
-    @property
-    def note(self) -> CopyNote:
-        return CopyNote(
-            self.title,
-            source_label(self.source),
-            self.total_rows,
-            len(self.positions),
-            self.truncated,
-            self.clipped,
-        )
 
 
 Marks = dict[tuple[int, int], tuple[bool, str]]
@@ -400,10 +395,10 @@ def write_xlsx(
     path.parent.mkdir(parents=True, exist_ok=True)
     plans = _plans(report, sources, max_copy_rows)
     wb = Workbook(write_only=True)
-    write_summary(wb.create_sheet("Summary"), report, [p.note for p in plans], max_copy_rows)
+    summary = wb.create_sheet("Summary")  # written last: it says what the copies hold
     _write_errors(wb.create_sheet("Errors"), report)
-    for plan in plans:
-        _write_copy(wb.create_sheet(plan.title), plan)
+    notes = [_write_copy(wb.create_sheet(plan.title), plan) for plan in plans]
+    write_summary(summary, report, notes, max_copy_rows)
     wb.save(path)
     return path
 
@@ -446,6 +441,11 @@ def write_summary(
             label += f"; all {note.total_rows:,} row(s)"
         if note.clipped:
             label += f"; cut at Excel's limit of {EXCEL_MAX_ROWS - 1:,} rows (see the CSV report)"
+        if note.uncommented:
+            label += (
+                f"; comments on the first {MAX_COMMENTS:,} marked cells only ({note.uncommented:,} more "
+                "are filled without one: see the Errors sheet and the CSV report)"
+            )
         if note.stopped:
             label += "; the run stopped: the rows it did not reach are in neither report"
         ws.append([_cell_value(note.title), _cell_value(label)])
@@ -525,12 +525,24 @@ def finish_errors(ws: WriteOnlyWorksheet, written: int, total: int) -> None:
     ws.auto_filter.ref = f"A1:{get_column_letter(len(ERRORS_SHEET_COLUMNS))}{written + 1}"
 
 
-def _write_copy(ws: WriteOnlyWorksheet, plan: _SheetPlan) -> None:
+def _write_copy(ws: WriteOnlyWorksheet, plan: _SheetPlan) -> CopyNote:
     start_copy(ws, plan.columns)
-    append_copy(
-        ws, plan.source.frame, plan.positions, plan.status, plan.row_numbers, plan.marks, plan.changed
+    _given, withheld = append_copy(
+        ws,
+        plan.source.frame,
+        plan.positions,
+        plan.status,
+        plan.row_numbers,
+        plan.marks,
+        plan.changed,
+        MAX_COMMENTS if plan.truncated else None,
     )
     finish_copy(ws, len(plan.columns), len(plan.positions))
+    copied = len(plan.positions)
+    label = source_label(plan.source)
+    return CopyNote(
+        plan.title, label, plan.total_rows, copied, plan.truncated, plan.clipped, uncommented=withheld
+    )
 
 
 def start_copy(ws: WriteOnlyWorksheet, columns: Sequence[str]) -> None:
@@ -549,11 +561,25 @@ def append_copy(
     row_numbers: np.ndarray,
     marks: Marks,
     changed: Mapping[tuple[int, int], str],
-) -> None:
+    comments: int | None = None,
+) -> tuple[int, int]:
     """Append the rows at ``positions`` of ``frame`` (status, row number, cells), marked cells filled.
 
     ``status``, ``row_numbers``, ``marks`` and ``changed`` are by position in ``frame``.
+    ``comments``: how many more comments the sheet may take (None: any number), see
+    :data:`MAX_COMMENTS`.  Returns (comments given, marked cells left without one).
     """
+    given = withheld = 0
+
+    def comment(cell: WriteOnlyCell, text: str) -> WriteOnlyCell:
+        nonlocal given, withheld
+        if comments is None or given < comments:
+            cell.comment = _comment(text)
+            given += 1
+        else:
+            withheld += 1
+        return cell
+
     # Text for every copied cell, computed column by column (vectorised), "" stored as empty.
     columns = [
         xlsx_text_series(frame.iloc[positions, j]).replace("", None).to_numpy(dtype=object)
@@ -575,11 +601,11 @@ def append_copy(
                 at = 0 if c < 0 else c + 2
                 cell = _text_cell(ws, values[at] or "") if at != 1 else WriteOnlyCell(ws, values[at])
                 cell.fill = ERROR_FILL if is_error else WARNING_FILL
-                cell.comment = _comment(text)
-                values[at] = cell
+                values[at] = comment(cell, text)
         for c, text in changed_rows.get(int(positions[k]), ()):
-            values[c + 2] = _text_cell(ws, values[c + 2] or "", fill=CHANGED_FILL, comment=_comment(text))
+            values[c + 2] = comment(_text_cell(ws, values[c + 2] or "", fill=CHANGED_FILL), text)
         ws.append(values)
+    return given, withheld
 
 
 def finish_copy(ws: WriteOnlyWorksheet, n_columns: int, n_rows: int) -> None:

@@ -37,7 +37,14 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from importer import report_xlsx
 from importer.cells import DANGEROUS_PREFIXES
-from importer.report import CHANGE_REPORT_COLUMNS, OK_STATUSES, RunReport, SourceLike, source_key
+from importer.report import (
+    CHANGE_REPORT_COLUMNS,
+    EMPTY_ROW_REASON,
+    OK_STATUSES,
+    RunReport,
+    SourceLike,
+    source_key,
+)
 from importer.report_xlsx import (
     ERRORS_SHEET_COLUMNS,
     CopyNote,
@@ -56,7 +63,7 @@ from importer.report_xlsx import (
 )
 
 #: Lines of a CSV report read back at once.
-CSV_BLOCK_ROWS = 100_000
+CSV_BLOCK_ROWS = 25_000
 #: What a copy sheet needs of a problem (the errors CSV's columns).
 _PROBLEM_COLUMNS = ["row", "column", "severity", "message", "suggestion"]
 _UNQUOTE = "^'(?=[" + "".join(re.escape(c) for c in DANGEROUS_PREFIXES) + "])"
@@ -120,7 +127,7 @@ def write_chunked_xlsx(
     tab_of: dict[tuple[str, str], int] = {}
     for tab, template in enumerate(templates):
         tab_of.setdefault(source_key(template), tab)
-    db = _Lookup(folder / "xlsx.sqlite")
+    db = _Lookup(folder / "xlsx.sqlite", len(templates))
     try:
         db.load_rows(files["csv"], tab_of)
         db.load_problems(files["errors_csv"], tab_of)
@@ -141,14 +148,19 @@ def write_chunked_xlsx(
     return path
 
 
-def _read_blocks(path: Path, columns: list[str]) -> Iterator[pd.DataFrame]:
-    """A CSV report in blocks of text (every cell a string, empty cells ``""``)."""
+def _read_blocks(path: Path, columns: Sequence[str], ints: Sequence[str] = ()) -> Iterator[pd.DataFrame]:
+    """A CSV report in blocks: every cell text (empty cells ``""``), the columns ``ints`` as integers.
+
+    pandas in blocks of :data:`CSV_BLOCK_ROWS` lines (about 25 MB at a time; Arrow's
+    streaming reader is faster but reads ahead by some 150 MB).
+    """
+    types = {c: "int64" if c in ints else str for c in columns}
     yield from pd.read_csv(
         path,
         encoding="utf-8-sig",
-        dtype=str,
-        keep_default_na=False,
-        usecols=columns,
+        usecols=list(columns),
+        dtype=types,
+        na_filter=False,
         chunksize=CSV_BLOCK_ROWS,
     )
 
@@ -159,7 +171,13 @@ def _unquote(column: pd.Series) -> pd.Series:
     The workbook adds that quote again where it writes the text; here the text is
     compared (a column's header) or joined with more text (a comment).
     """
-    return column.str.replace(_UNQUOTE, "", regex=True)
+    column = column.astype(object)
+    quoted = column.str.startswith("'").to_numpy(dtype=bool)
+    if not quoted.any():
+        return column
+    column = column.copy()
+    column[quoted] = column[quoted].str.replace(_UNQUOTE, "", regex=True)
+    return column
 
 
 def _write_errors(ws: WriteOnlyWorksheet, errors_csv: Path) -> None:
@@ -180,16 +198,23 @@ def _write_errors(ws: WriteOnlyWorksheet, errors_csv: Path) -> None:
 
 
 class _Lookup:
-    """Each input row's status and reasons, its problems and changed cells, by (table, row): on disk."""
+    """What the copies need of the reports, by (table, row), in bounded memory.
 
-    def __init__(self, path: Path) -> None:
+    Each line's status is one byte in an array per table (the report's lines come
+    chunk by chunk, not in file order); the reasons of the rows that are not OK
+    (the only ones a copy shows), the problems and the changed cells go to SQLite.
+    """
+
+    def __init__(self, path: Path, tables: int) -> None:
+        self.codes = [np.full(0, -1, dtype=np.int8) for _ in range(tables)]  # -1: no line for that row
+        self.texts: dict[str, int] = {}
         self.db = sqlite3.connect(path)
         self.db.executescript(
             """
             PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16384;
             PRAGMA temp_store=FILE;
-            CREATE TABLE rows(tab INTEGER, row INTEGER, status TEXT, reasons TEXT,
-                              PRIMARY KEY (tab, row)) WITHOUT ROWID;
+            CREATE TABLE reasons(tab INTEGER, row INTEGER, reasons TEXT, PRIMARY KEY (tab, row))
+                WITHOUT ROWID;
             CREATE TABLE problems(tab INTEGER, row INTEGER, seq INTEGER, col TEXT, severity TEXT,
                                   message TEXT, suggestion TEXT);
             CREATE TABLE changes(tab INTEGER, row INTEGER, seq INTEGER, col TEXT, before TEXT,
@@ -199,26 +224,45 @@ class _Lookup:
 
     @staticmethod
     def _tabs(block: pd.DataFrame, tab_of: dict[tuple[str, str], int]) -> np.ndarray:
-        keys = zip(_unquote(block["file"]).tolist(), _unquote(block["sheet"]).tolist(), strict=True)
-        return np.array([tab_of.get(k, -1) for k in keys], dtype=np.int64)
+        """Each line's table, from its file and sheet (-1: none of the run's)."""
+        local, uniques = pd.factorize(block["file"].astype(object) + "\x1f" + block["sheet"].astype(object))
+        pairs = pd.Series(uniques, dtype=object).str.split("\x1f", n=1)
+        keys = zip(_unquote(pairs.str[0]), _unquote(pairs.str[1]), strict=True)
+        return np.array([tab_of.get(k, -1) for k in keys], dtype=np.int64)[local]
+
+    def _status_codes(self, status: pd.Series) -> np.ndarray:
+        local, uniques = pd.factorize(status.astype(object))
+        codes = [self.texts.setdefault(str(u), len(self.texts)) for u in uniques]
+        if len(self.texts) > 127:
+            raise ValueError("more than 127 distinct statuses in one report")
+        return np.array(codes, dtype=np.int8)[local]
 
     def load_rows(self, csv: Path, tab_of: dict[tuple[str, str], int]) -> None:
-        for block in _read_blocks(csv, ["file", "sheet", "row", "status", "reasons"]):
+        for block in _read_blocks(csv, ["file", "sheet", "row", "status", "reasons"], ints=["row"]):
             tabs = self._tabs(block, tab_of)
-            lines = zip(
-                tabs.tolist(),
-                block["row"].astype("int64").tolist(),
-                block["status"].tolist(),
-                _unquote(block["reasons"]).tolist(),
-                strict=True,
-            )
-            self.db.executemany("INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?)", lines)
+            rows = block["row"].to_numpy(dtype=np.int64)
+            codes = self._status_codes(block["status"])
+            for tab in np.unique(tabs[tabs >= 0]).tolist():
+                mine = tabs == tab
+                at = rows[mine]
+                known = self.codes[tab]
+                if len(at) and at.max() >= len(known):  # grow by half again, to the rows seen
+                    grown = np.full(max(int(at.max()) + 1, len(known) * 3 // 2), -1, dtype=np.int8)
+                    grown[: len(known)] = known
+                    self.codes[tab] = known = grown
+                known[at] = codes[mine]
+            bad = (~block["status"].isin(OK_STATUSES)).to_numpy(dtype=bool) & (tabs >= 0)
+            if bad.any():
+                lines = zip(
+                    tabs[bad].tolist(), rows[bad].tolist(), _unquote(block["reasons"][bad]), strict=True
+                )
+                self.db.executemany("INSERT OR REPLACE INTO reasons VALUES (?, ?, ?)", lines)
 
     def load_problems(self, errors_csv: Path, tab_of: dict[tuple[str, str], int]) -> None:
         seq = 0
         for block in _read_blocks(errors_csv, ["file", "sheet", "code", *_PROBLEM_COLUMNS]):
             # a line for a record the server refused is that row's status, not a cell's problem
-            block = block[(block["row"] != "") & (block["code"] != "server_refused")]
+            block = block[((block["row"] != "") & (block["code"] != "server_refused")).to_numpy(dtype=bool)]
             if not len(block):
                 continue
             lines = zip(
@@ -253,28 +297,34 @@ class _Lookup:
         self.db.execute("CREATE INDEX changes_at ON changes(tab, row, seq)")
 
     def count(self, tab: int) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM rows WHERE tab = ?", (tab,)).fetchone()[0])
+        """The table's rows the report has a line for."""
+        return int((self.codes[tab] >= 0).sum())
 
     def any_attention(self, tab: int) -> bool:
         """Whether a sheet too long to copy whole has a row to show (else it is not read again)."""
-        ok = ", ".join("?" * len(OK_STATUSES))
         queries = (
-            f"SELECT 1 FROM rows WHERE tab = ? AND status NOT IN ({ok}) AND reasons != 'empty row' LIMIT 1",
+            "SELECT 1 FROM reasons WHERE tab = ? AND reasons != ? LIMIT 1",
             "SELECT 1 FROM problems WHERE tab = ? LIMIT 1",
             "SELECT 1 FROM changes WHERE tab = ? LIMIT 1",
         )
-        args = ((tab, *sorted(OK_STATUSES)), (tab,), (tab,))
+        args = ((tab, EMPTY_ROW_REASON), (tab,), (tab,))
         return any(self.db.execute(q, a).fetchone() for q, a in zip(queries, args, strict=True))
 
-    def block(self, tab: int, first: int, last: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        """Rows ``first``..``last`` of a table: (row, status, reasons), problems, changes."""
-        span = (tab, first, last)
-        rows = pd.DataFrame(
-            self.db.execute(
-                "SELECT row, status, reasons FROM rows WHERE tab = ? AND row BETWEEN ? AND ?", span
-            ).fetchall(),
-            columns=["row", "status", "reasons"],
+    def block(
+        self, tab: int, row_numbers: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, pd.DataFrame]:
+        """For these rows of a table: status (None: no line), reasons (of rows not OK), problems, changes."""
+        known = self.codes[tab]
+        inside = row_numbers < len(known)
+        codes = np.full(len(row_numbers), -1, dtype=np.int64)
+        codes[inside] = known[row_numbers[inside]]
+        texts = np.array([*self.texts, None], dtype=object)
+        status = texts[np.where(codes >= 0, codes, len(self.texts))]
+        span = (tab, int(row_numbers.min()), int(row_numbers.max()))
+        found = dict(
+            self.db.execute("SELECT row, reasons FROM reasons WHERE tab = ? AND row BETWEEN ? AND ?", span)
         )
+        reasons = np.array([found.get(r, "") for r in row_numbers.tolist()], dtype=object)
         problems = pd.DataFrame(
             self.db.execute(
                 "SELECT row, col, severity, message, suggestion FROM problems "
@@ -291,7 +341,7 @@ class _Lookup:
             ).fetchall(),
             columns=["row", "column", "before", "cleared"],
         )
-        return rows, problems, changes
+        return status, reasons, problems, changes
 
     def close(self) -> None:
         self.db.close()
@@ -313,17 +363,15 @@ class _SheetCopy:
         start_copy(ws, columns)
         limit = report_xlsx.EXCEL_MAX_ROWS - 1
         copied, clipped = 0, False
+        given = withheld = 0  # comments: a sheet too long to copy whole gets MAX_COMMENTS at most
         worth_reading = self.total_rows and (not self.truncated or self.db.any_attention(self.tab))
         for block in self.reader.blocks(block_rows) if worth_reading else ():
             frame = block.frame
             if not len(frame):
                 continue
             row_numbers = np.asarray(frame.index, dtype=np.int64)
-            found, problems, changes = self.db.block(self.tab, int(row_numbers.min()), int(row_numbers.max()))
-            aligned = found.set_index(found["row"].astype("int64")).reindex(row_numbers)
-            reported = aligned["status"].notna().to_numpy()  # a stopped run's unreached rows: no line
-            status = aligned["status"].astype(object).where(reported, None).to_numpy(dtype=object)
-            reasons = aligned["reasons"].astype(object).where(reported, "").to_numpy(dtype=object)
+            status, reasons, problems, changes = self.db.block(self.tab, row_numbers)
+            reported = np.array([s is not None for s in status], dtype=bool)  # a stopped run: rows reached
             marks = cell_marks(problems, row_numbers, columns, status, reasons)
             changed = changed_cells(changes, row_numbers, columns)
             if self.truncated:
@@ -333,10 +381,14 @@ class _SheetCopy:
                 positions = np.flatnonzero(reported)
             if copied + len(positions) > limit:
                 positions, clipped = positions[: limit - copied], True
-            append_copy(ws, frame, positions, status, row_numbers, marks, changed)
+            budget = report_xlsx.MAX_COMMENTS - given if self.truncated else None
+            more, less = append_copy(ws, frame, positions, status, row_numbers, marks, changed, budget)
+            given, withheld = given + more, withheld + less
             copied += len(positions)
             if clipped:
                 break
         finish_copy(ws, len(columns), copied)
         label = source_label(template)
-        return CopyNote(self.title, label, self.total_rows, copied, self.truncated, clipped, self.stopped)
+        return CopyNote(
+            self.title, label, self.total_rows, copied, self.truncated, clipped, self.stopped, withheld
+        )

@@ -9,6 +9,7 @@ Errors sheet's lines come chunk by chunk, so they are compared as a set.
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,6 +98,23 @@ def test_the_workbook_of_a_chunked_run_is_the_whole_file_runs(tmp_path: Path) ->
     ]
 
 
+def test_text_that_could_be_a_formula_reads_the_same_as_in_a_whole_file_run(tmp_path: Path) -> None:
+    """The CSV reports quote such text; the workbook, written from them, must not quote it twice."""
+    frame = pd.read_csv(planted_roster(tmp_path / "planted.csv"), dtype=str, keep_default_na=False)
+    frame.loc[3, "given_name"] = "=HYPERLINK(1)"  # an error on the cell (formula_text)
+    frame.loc[40, "family_name"] = "-Okafor"  # a warning
+    frame.loc[41, "family_name"] = "@home"
+    roster = tmp_path / "-roster.csv"  # the file's name, in every line of the reports, quoted too
+    frame.to_csv(roster, index=False)
+    whole = _run([roster], "roster.yaml", tmp_path / "whole", "validate", 0)
+    chunked = _run([roster], "roster.yaml", tmp_path / "chunked", "validate", 7)
+    sheets = _assert_same_workbook(chunked, whole)
+    texts = [str(cell[0]) for row in _copy_rows(sheets) for cell in row]
+    assert "'=HYPERLINK(1)" in texts and "'-Okafor" in texts  # quoted once, as the whole-file workbook does
+    (formula,) = [cell for row in _copy_rows(sheets) for cell in row if cell[0] == "'=HYPERLINK(1)"]
+    assert formula[1] == report_xlsx.ERROR_FILL.fgColor.rgb and "formula" in str(formula[2])
+
+
 @pytest.mark.parametrize(
     ("names", "mapping"),
     [
@@ -130,6 +148,24 @@ def test_a_sheet_too_long_to_copy_whole_shows_the_rows_needing_attention_as_in_a
     assert all(row[0][0] not in ("valid", None) or row[0][1] for row in copy)
     labels = [str(cell[0]) for row in sheets["Summary"] for cell in row]
     assert any(f"ONLY the {len(copy)} row(s) needing attention" in text for text in labels)
+
+
+def test_a_sheet_too_long_to_copy_whole_gets_comments_on_its_first_marked_cells_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """openpyxl holds every comment in memory until the workbook is saved: a migration's are capped."""
+    monkeypatch.setattr(report_xlsx, "DEFAULT_MAX_COPY_ROWS", 20)
+    monkeypatch.setattr(report_xlsx, "MAX_COMMENTS", 3)
+    roster = planted_roster(tmp_path / "planted.csv")
+    whole = _run([roster], "roster.yaml", tmp_path / "whole", "validate", 0)
+    chunked = _run([roster], "roster.yaml", tmp_path / "chunked", "validate", 7)
+    sheets = _assert_same_workbook(chunked, whole)
+    marked = [cell for row in _copy_rows(sheets) for cell in row[:1] + row[2:] if cell[1]]
+    explained = [cell for cell in marked if cell[2]]
+    assert len(explained) == 3 < len(marked)  # the rest filled, without a comment
+    labels = [str(cell[0]) for row in sheets["Summary"] for cell in row]
+    note = f"comments on the first 3 marked cells only ({len(marked) - 3} more are filled without one"
+    assert any(note in text for text in labels)
 
 
 def test_excels_row_limit_cuts_the_chunked_workbook_as_it_cuts_the_whole_one(
@@ -209,3 +245,17 @@ def test_a_run_stopped_between_chunks_writes_the_workbook_of_the_rows_it_reached
     assert sorted(row[1][0] for row in copy) == sorted(reported["row"])  # the rows it reached, no more
     labels = [str(cell[0]) for row in sheets["Summary"] for cell in row]
     assert any("the run stopped: the rows it did not reach are in neither report" in t for t in labels)
+
+
+@pytest.mark.parametrize("chunk_rows", ["7", "0"])
+def test_no_xlsx_writes_the_csv_reports_only(chunk_rows: str, tmp_path: Path, capsys) -> None:
+    from importer.cli import main
+
+    roster = planted_roster(tmp_path / "planted.csv")
+    args = ["validate", str(roster), "-m", str(MAPPINGS / "roster.yaml"), "--quiet", "--json"]
+    assert main([*args, "--out", str(tmp_path / "out"), "--chunk-rows", chunk_rows, "--no-xlsx"]) == 1
+    files = json.loads(capsys.readouterr().out)["files"]
+    assert set(files) == {"csv", "errors_csv", "audit"}
+    assert not list((tmp_path / "out").glob("*.xlsx"))
+    assert main([*args, "--out", str(tmp_path / "with"), "--chunk-rows", chunk_rows]) == 1
+    assert Path(json.loads(capsys.readouterr().out)["files"]["xlsx"]).is_file()
