@@ -73,7 +73,6 @@ class BlockReader(Protocol):
     """One input table read again block by block (``chunked.TableReader``)."""
 
     template: SourceLike  # no rows: the table's path, sheet and columns
-
     blocks: Callable[[int], Iterator[SourceLike]]  # the table's rows, ``n`` at a time, in file order
 
 
