@@ -41,6 +41,8 @@ class Sizes:
     bare_people: int  # 9
     reps: int
     dry_run_memory: bool
+    xlsx_report_rows: int = 1_000_000  # 10: the roster
+    xlsx_invalid_rows: int = 100_000  # 10: every row invalid
 
 
 DEFAULT = Sizes(
@@ -74,6 +76,8 @@ QUICK = Sizes(
     bare_people=1_000,
     reps=1,
     dry_run_memory=False,
+    xlsx_report_rows=100_000,
+    xlsx_invalid_rows=20_000,
 )
 FULL = Sizes(
     people=20_000,
@@ -111,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="small sizes: a smoke run of about a minute")
     mode.add_argument("--full", action="store_true", help="the issue's sizes everywhere, 3 repetitions")
-    p.add_argument("--only", type=_ints, default=tuple(range(1, 10)), help="benchmarks to run, e.g. 1,3")
+    p.add_argument("--only", type=_ints, default=tuple(range(1, 11)), help="benchmarks to run, e.g. 1,3")
     p.add_argument("--reps", type=int, help="repetitions of each measurement (medians are reported)")
     p.add_argument("--people", type=int, help="people in the roster of benchmarks 1, 6 and 8 (20000)")
     p.add_argument("--guide-people", type=int, help="people written the guide's way in 1 (2000)")
@@ -120,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--xlsx-rows", type=int, help="rows of the workbook read in 3 (100000)")
     p.add_argument("--memory-rows", type=_ints, help="CSV sizes of 4 (100000,1000000; --full adds 5000000)")
     p.add_argument("--dry-run-memory", action="store_true", help="in 4, also a real --dry-run (minutes)")
+    p.add_argument("--xlsx-report-rows", type=int, help="roster rows of 9 (1000000)")
+    p.add_argument("--xlsx-invalid-rows", type=int, help="rows of 9's roster with every row invalid (100000)")
     p.add_argument("--concurrency-people", type=int, help="people per run in 5 (5000)")
     p.add_argument("--workers", type=_ints, help="worker counts of 5 (1,2,3,4)")
     p.add_argument("--batches", type=_ints, help="batch sizes of 5 (100,250,500,1000,2000)")
@@ -175,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         8: ("wide", lambda m: m.run(s.people, max(s.reps, 2), bool(args.profile))),
         9: ("bare", lambda m: m.run(s.bare_people, max(s.reps, 2))),
+        10: ("chunked_xlsx", lambda m: m.run(s.xlsx_report_rows, s.xlsx_invalid_rows)),
     }
     import importlib
 

@@ -582,6 +582,7 @@ def index_file(run: ChunkedRun, readers: list[TableReader], folder: Path) -> Key
 def run_chunks(run: ChunkedRun) -> tuple[RunReport, str | None, dict[str, Path]]:
     """Index the file, then run every chunk through the stages; stream the reports."""
     from importer.pipeline import _run_stages  # the stages, unchanged
+    from importer.report_xlsx_stream import ChangesSpill, write_chunked_xlsx  # openpyxl when needed
 
     readers = table_readers(run.files, run.options.engine)
     run.out_dir.mkdir(parents=True, exist_ok=True)
@@ -592,6 +593,7 @@ def run_chunks(run: ChunkedRun) -> tuple[RunReport, str | None, dict[str, Path]]
     n_chunks = 0
     with tempfile.TemporaryDirectory(prefix="spp-import-") as tmp:
         folder = Path(tmp)
+        changes = ChangesSpill(folder)  # the XLSX marks changed cells: the CSVs only name them
         index = index_file(run, readers, folder)
         try:
             last, late = index.assign_chunks(run.chunk_rows)
@@ -629,16 +631,27 @@ def run_chunks(run: ChunkedRun) -> tuple[RunReport, str | None, dict[str, Path]]
                     errors_out.flush()
                     first = False
                     totals.add(report)
+                    changes.add(report.changes)
                     if run.after_chunk is not None:
                         run.after_chunk(chunk_no)
                     if stopped:
                         break
         finally:
             index.close()
-    meta: dict[str, Any] = {"chunks": {"rows": run.chunk_rows, "count": n_chunks}}
-    if stopped:
-        meta["stopped"] = stopped
-    report = totals.report(run.options.mode, meta)
+        meta: dict[str, Any] = {"chunks": {"rows": run.chunk_rows, "count": n_chunks}}
+        if stopped:
+            meta["stopped"] = stopped
+        report = totals.report(run.options.mode, meta)
+        if run.options.xlsx:  # the workbook, from the CSVs read back (a stopped run's: the rows it reached)
+            files["xlsx"] = write_chunked_xlsx(
+                report,
+                readers,
+                files,
+                changes,
+                run.out_dir / f"{run.stem}.xlsx",
+                folder,
+                block_rows=run.block_rows or run.chunk_rows,
+            )
     report.files.update(files)
     return report, stopped, files
 

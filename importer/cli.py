@@ -99,6 +99,12 @@ def _import_args(parser: argparse.ArgumentParser, *, online: bool = True) -> Non
     parser.add_argument(
         "--engine", choices=("calamine", "openpyxl"), default="calamine", help="XLSX reader (calamine)"
     )
+    parser.add_argument(
+        "--no-xlsx",
+        action="store_true",
+        help="write the CSV reports only, no XLSX report (copying hundreds of thousands of rows "
+        "needing attention into a workbook takes minutes)",
+    )
     if online:
         parser.add_argument("--namespace", help="external-id namespace (default: the mapping's)")
         parser.add_argument(
@@ -305,6 +311,7 @@ def _import_with(
         engine=args.engine,
         out_dir=args.out,
         chunk_rows=max(0, args.chunk_rows),
+        xlsx=not args.no_xlsx,
     )
     client = login.client() if login is not None else None  # None: the run says why it cannot log in
     # An import checks the user's rights itself, before any row (pipeline.connect); a dry run is

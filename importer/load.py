@@ -24,7 +24,7 @@ household's rows are never in two calls in flight at once
 (:func:`households_written`, :func:`cut_batches`, :meth:`Loader._send_all`).
 
 How many calls are in flight is the concurrency controller's choice
-(:mod:`importer.concurrency`): adaptive by default, it starts at one and
+(:mod:`importer.concurrency`): adaptive by default, it starts at two and
 grows while the server's rows a second grow, backs off when latency rises
 or the server answers 502/503/504 or times out, never above
 :attr:`LoadOptions.workers`; the household rule holds whatever it chooses.
@@ -99,6 +99,17 @@ class LoadOptions:
     track_history: bool = False  # False: tracking_disable + mail_create_nolog, as Odoo's import screen
     # Set by whoever runs the import to stop it between batches (Ctrl-C, the page's Stop button).
     stop: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
+
+
+def controller_for(options: LoadOptions) -> Controller:
+    """The run's concurrency controller, as the options ask: adaptive or fixed, ``workers`` the ceiling.
+
+    Made once per run (docs/architecture.md §6): a chunked run hands the same one
+    to every chunk's :class:`Loader`, so it neither starts again from two calls in
+    flight at each chunk nor forgets the levels that overloaded the server.
+    """
+    workers = max(1, options.workers)
+    return AdaptiveLimit(workers) if options.adaptive else FixedLimit(workers)
 
 
 class StopRequested(SppError):
@@ -263,9 +274,7 @@ class Loader:
         # are sent, stored and read back as UTC, so a re-run compares like with like.
         self.context["tz"] = "UTC"
         workers = max(1, options.workers)
-        self.controller: Controller = controller or (
-            AdaptiveLimit(workers) if options.adaptive else FixedLimit(workers)
-        )
+        self.controller: Controller = controller or controller_for(options)
         self.on_concurrency = on_concurrency
         self._clock = clock
         self._control_lock = threading.Lock()

@@ -34,9 +34,9 @@ from importer.catalog import (
 from importer.cell_guard import check_cells
 from importer.chunked import ChunkedRun, NotStreamable, count_rows_over, run_chunks, xids_lookup
 from importer.client import CallRecord, OdooClient
-from importer.concurrency import Change, ConcurrencyChoice
+from importer.concurrency import Change, ConcurrencyChoice, Controller
 from importer.errors import AccessError, OdooError, SppError
-from importer.load import Loader, LoadOptions, StageResult
+from importer.load import Loader, LoadOptions, StageResult, controller_for
 from importer.mapping import Binding, Mapping, bind, load_mapping
 from importer.new_tags import TAG_MODEL, PendingTag, admit_new_tags, create_new_tags, tags_named
 from importer.normalise import isin
@@ -89,6 +89,9 @@ class ImportOptions:
     #: a file with more rows than this runs in chunks of about this many rows, in bounded
     #: memory, its reports streamed to the CSV files (importer.chunked); 0: never
     chunk_rows: int = 0
+    #: write the XLSX report beside the CSVs (False: ``--no-xlsx``, the CSVs only: a file with
+    #: hundreds of thousands of rows needing attention takes minutes to copy into a workbook)
+    xlsx: bool = True
 
 
 @dataclass
@@ -189,7 +192,7 @@ def run_import(
         raise
     files_out: dict[str, Path] = {}
     if options.write_files:
-        files_out = write_reports(report, sources, out_dir, stem)
+        files_out = write_reports(report, sources, out_dir, stem, xlsx=options.xlsx)
     return _end(report, files_out, audit, stopped, stats)
 
 
@@ -212,6 +215,9 @@ class Session:
     required: dict[str, str] = field(default_factory=dict)
     #: external ids of this namespace -> (model, res_id) for the names asked; None: read them all
     xids_for: Callable[[Sequence[str]], dict[str, tuple[str, int]]] | None = None
+    #: how many load calls are in flight: one controller for the run, whatever the number of chunks
+    #: (docs/architecture.md §6); None offline
+    controller: Controller | None = None
 
 
 def connect(
@@ -246,7 +252,9 @@ def connect(
         fetch_linked_records(client, catalog, mapping)  # areas, tags the file may name
     except SppError as exc:
         raise ImportFailure(_cannot_start(exc, settings)) from None
-    return Session(client, catalog, mapping, settings, stats, required=required)
+    return Session(
+        client, catalog, mapping, settings, stats, required=required, controller=controller_for(options.load)
+    )
 
 
 def _begin(
@@ -490,6 +498,7 @@ def _run_stages(
             say,
             stats,
             session.xids_for,
+            session.controller,
         )
 
     meta["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -682,10 +691,13 @@ def _plan_and_load(
     say: StageProgress,
     stats: _CallStats | None,
     xids_for: Callable[[Sequence[str]], dict[str, tuple[str, int]]] | None = None,
+    controller: Controller | None = None,
 ) -> tuple[list[pd.DataFrame], str | None, list[pd.DataFrame]]:
     """Plan, then load (or say what a load would do); returns outcomes, why it stopped, the changes.
 
-    The loader's choice of concurrency goes to ``stats`` (each decision to the audit log as it is made).
+    ``controller``: the run's concurrency controller (a chunked run's chunks share it), so what
+    the loader hands ``stats`` is the run's choice so far, not this chunk's (each decision goes
+    to the audit log as it is made).
     """
     mode = options.mode
     messages = _error_messages(validation.problems)
@@ -730,6 +742,7 @@ def _plan_and_load(
             options.load,
             progress=lambda e, d, t: say(f"load {e.value}", d, t),
             memberships=stages.get(Entity.MEMBERSHIP),
+            controller=controller,
             on_concurrency=stats.concurrency_change if stats is not None else None,
         )
         for wave in LOAD_WAVES:

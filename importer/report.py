@@ -1195,9 +1195,9 @@ def errors_csv_path(csv_path: str | Path) -> Path:
 
 
 def write_reports(
-    report: RunReport, sources: Sequence[SourceLike], out_dir: str | Path, stem: str
+    report: RunReport, sources: Sequence[SourceLike], out_dir: str | Path, stem: str, *, xlsx: bool = True
 ) -> dict[str, Path]:
-    """Write ``<stem>.csv``, ``<stem>-errors.csv`` and ``<stem>.xlsx`` into ``out_dir``.
+    """Write ``<stem>.csv``, ``<stem>-errors.csv`` and (unless not ``xlsx``) ``<stem>.xlsx`` into ``out_dir``.
 
     Returns the paths by kind (``csv``, ``errors_csv``, ``xlsx``) and records
     them on ``report.files`` so the summaries can point at them.
@@ -1208,6 +1208,7 @@ def write_reports(
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = write_csv(report, out_dir / f"{stem}.csv")
     files = {"csv": csv_path, "errors_csv": errors_csv_path(csv_path)}
-    files["xlsx"] = write_xlsx(report, sources, out_dir / f"{stem}.xlsx")
+    if xlsx:
+        files["xlsx"] = write_xlsx(report, sources, out_dir / f"{stem}.xlsx")
     report.files.update(files)
     return files

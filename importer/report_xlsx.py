@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,27 @@ from importer.report import (
     source_key,
 )
 
-__all__ = ["CHANGED_FILL", "DEFAULT_MAX_COPY_ROWS", "ERROR_FILL", "WARNING_FILL", "sheet_names", "write_xlsx"]
+__all__ = [
+    "CHANGED_FILL",
+    "DEFAULT_MAX_COPY_ROWS",
+    "ERROR_FILL",
+    "MAX_COMMENTS",
+    "WARNING_FILL",
+    "CopyNote",
+    "append_copy",
+    "append_errors",
+    "cell_marks",
+    "changed_cells",
+    "finish_copy",
+    "finish_errors",
+    "needing_attention",
+    "sheet_names",
+    "source_label",
+    "start_copy",
+    "start_errors",
+    "write_summary",
+    "write_xlsx",
+]
 
 #: Above this many rows in one input sheet, only rows needing attention are copied
 #: (a full copy of a 20,000-row sheet took 4 s here, as long as importing it).
@@ -55,6 +76,10 @@ DEFAULT_MAX_COPY_ROWS = 10_000
 EXCEL_MAX_ROWS = 1_048_576
 #: Longest comment text we attach; a comment is a hint, the Errors sheet has everything.
 MAX_COMMENT_CHARS = 2_000
+#: A sheet too long to copy whole gets comments on its first this many marked cells only (the rest
+#: are filled, their reasons in the Errors sheet and the CSV report): openpyxl keeps every comment
+#: in memory until the workbook is saved, about 5 KB each (200,000 comments: 1 GB more at the peak).
+MAX_COMMENTS = 10_000
 
 ERROR_FILL = PatternFill(fill_type="solid", start_color="FFFFC7CE", end_color="FFFFC7CE")
 WARNING_FILL = PatternFill(fill_type="solid", start_color="FFFFEB9C", end_color="FFFFEB9C")
@@ -161,6 +186,20 @@ def _flatten(meta: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, A
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CopyNote:
+    """What the Summary says of one copied input sheet: how many of its rows the copy holds, and why."""
+
+    title: str
+    source_label: str
+    total_rows: int
+    copied: int
+    truncated: bool  # over max_copy_rows: only the rows needing attention are copied
+    clipped: bool  # more rows than Excel holds: cut at EXCEL_MAX_ROWS
+    stopped: bool = False  # a chunked run that stopped: only the rows it reached are in the reports
+    uncommented: int = 0  # marked cells past MAX_COMMENTS: filled, with no comment
+
+
 class _SheetPlan:
     """What to write for one source: its rows' statuses, the marks on cells, which rows to copy."""
 
@@ -181,98 +220,122 @@ class _SheetPlan:
         self.status = rows["status"].to_numpy(dtype=object)
         self.reasons = rows["reasons"].to_numpy(dtype=object)
         # (position, column index or -1 for Status) -> (is_error, text)
-        self.marks: dict[tuple[int, int], tuple[bool, str]] = self._marks(problems)
+        self.marks = cell_marks(problems, self.row_numbers, self.columns, self.status, self.reasons)
         # (position, column index) -> the server's old value, for cells an update changes
-        self.changed: dict[tuple[int, int], str] = self._changed(changes)
+        self.changed = changed_cells(changes, self.row_numbers, self.columns)
         self.total_rows = len(frame)
         self.truncated = self.total_rows > max_copy_rows
         if self.truncated:
-            attention = ~pd.Series(self.status).isin(OK_STATUSES).to_numpy() & (
-                self.reasons != EMPTY_ROW_REASON
-            )
-            marked = np.zeros(self.total_rows, dtype=bool)
-            for cells in (self.marks, self.changed):
-                if cells:
-                    marked[np.fromiter((p for p, _ in cells), dtype=np.int64)] = True
-            self.positions = np.flatnonzero(attention | marked)
+            self.positions = needing_attention(self.status, self.reasons, self.marks, self.changed)
         else:
             self.positions = np.arange(self.total_rows)
         self.clipped = len(self.positions) > EXCEL_MAX_ROWS - 1
         if self.clipped:
             self.positions = self.positions[: EXCEL_MAX_ROWS - 1]
 
-    def _marks(self, problems: pd.DataFrame) -> dict[tuple[int, int], tuple[bool, str]]:
-        marks: dict[tuple[int, int], tuple[bool, str]] = {}
-        if len(problems):
-            position = pd.Index(self.row_numbers).get_indexer(problems["row"].astype("int64").to_numpy())
-            column = self._column_indexes(problems["column"])
-            is_error = (problems["severity"] == "error").to_numpy()
-            message = problems["message"].where(problems["message"].notna(), "").map(str)
-            suggestion = problems["suggestion"]
-            has_hint = suggestion.notna() & (suggestion.astype("object").map(str) != "")
-            text = message.where(~has_hint, message + " (" + suggestion.astype("object").map(str) + ")")
-            text = text.where(is_error, "warning: " + text)
-            # A column we cannot find in the sheet: say which one, on the Status cell.
-            named = problems["column"].astype("object").map(lambda c: isinstance(c, str) and c != "")
-            lost = named.to_numpy() & (column < 0)
-            if lost.any():
-                label = "column '" + problems["column"].astype("object").map(str) + "': "
-                text = text.where(~lost, label + text)
-            found = position >= 0
-            grouped = (
-                pd.DataFrame(
-                    {
-                        "p": position[found],
-                        "c": column[found],
-                        "e": is_error[found],
-                        "t": text.to_numpy(dtype=object)[found],
-                    }
-                )
-                .drop_duplicates()
-                .groupby(["p", "c"], sort=False)
-                .agg(e=("e", "max"), t=("t", "\n".join))
-            )
-            for (p, c), e, t in zip(grouped.index, grouped["e"], grouped["t"], strict=True):
-                marks[(int(p), int(c))] = (bool(e), t)
-        # Bad rows with nothing pointing at them still get their reason on the Status cell.
-        bad = ~pd.Series(self.status).isin(OK_STATUSES).to_numpy() & (self.reasons != "")
-        bad &= self.reasons != EMPTY_ROW_REASON
-        for p in np.flatnonzero(bad):
-            key = (int(p), -1)
-            if key not in marks:
-                is_error = self.status[p] in ("failed", "invalid")
-                marks[key] = (is_error, str(self.reasons[p]).replace("; ", "\n"))
-        return marks
 
-    def _changed(self, changes: pd.DataFrame | None) -> dict[tuple[int, int], str]:
-        """Cells an update changes, with the comment that says what the server held before."""
-        if changes is None or not len(changes):
-            return {}
-        position = pd.Index(self.row_numbers).get_indexer(changes["row"].astype("int64").to_numpy())
-        column = self._column_indexes(changes["column"])
-        out: dict[tuple[int, int], str] = {}
-        for p, c, before, cleared in zip(
-            position, column, changes["before"], changes["cleared"].astype(bool), strict=True
-        ):
-            if p < 0 or c < 0:
-                continue
-            was = f"'{before}'" if before else "(empty)"
-            out[(int(p), int(c))] = (
-                f"cleared: the server held {was}" if cleared else f"changed: the server held {was}"
-            )
-        return out
+Marks = dict[tuple[int, int], tuple[bool, str]]
 
-    def _column_indexes(self, columns: pd.Series) -> np.ndarray:
-        """Header text -> column index in the source (exact, then case/space-insensitive); -1 if none."""
-        exact = {name: i for i, name in enumerate(self.columns)}
-        loose: dict[str, int] = {}
-        for i, name in enumerate(self.columns):
-            loose.setdefault(name.strip().casefold(), i)
-        out = np.full(len(columns), -1, dtype=np.int64)
-        for j, name in enumerate(columns.to_numpy(dtype=object)):
-            if isinstance(name, str) and name:
-                out[j] = exact.get(name, loose.get(name.strip().casefold(), -1))
-        return out
+
+def cell_marks(
+    problems: pd.DataFrame,
+    row_numbers: np.ndarray,
+    columns: Sequence[str],
+    status: np.ndarray,
+    reasons: np.ndarray,
+) -> Marks:
+    """(position, column index or -1 for Status) -> (is_error, text) for rows ``row_numbers`` of a sheet.
+
+    ``problems``: at least row, column, severity, message, suggestion; those of rows not among
+    ``row_numbers`` are ignored, so a chunked run's report marks a sheet block by block.
+    """
+    marks: Marks = {}
+    if len(problems):
+        position = pd.Index(row_numbers).get_indexer(problems["row"].astype("int64").to_numpy())
+        column = _column_indexes(columns, problems["column"])
+        is_error = (problems["severity"] == "error").to_numpy()
+        message = problems["message"].where(problems["message"].notna(), "").map(str)
+        suggestion = problems["suggestion"]
+        has_hint = suggestion.notna() & (suggestion.astype("object").map(str) != "")
+        text = message.where(~has_hint, message + " (" + suggestion.astype("object").map(str) + ")")
+        text = text.where(is_error, "warning: " + text)
+        # A column we cannot find in the sheet: say which one, on the Status cell.
+        named = problems["column"].astype("object").map(lambda c: isinstance(c, str) and c != "")
+        lost = named.to_numpy() & (column < 0)
+        if lost.any():
+            label = "column '" + problems["column"].astype("object").map(str) + "': "
+            text = text.where(~lost, label + text)
+        found = position >= 0
+        grouped = (
+            pd.DataFrame(
+                {
+                    "p": position[found],
+                    "c": column[found],
+                    "e": is_error[found],
+                    "t": text.to_numpy(dtype=object)[found],
+                }
+            )
+            .drop_duplicates()
+            .groupby(["p", "c"], sort=False)
+            .agg(e=("e", "max"), t=("t", "\n".join))
+        )
+        for (p, c), e, t in zip(grouped.index, grouped["e"], grouped["t"], strict=True):
+            marks[(int(p), int(c))] = (bool(e), t)
+    # Bad rows with nothing pointing at them still get their reason on the Status cell.
+    bad = ~pd.Series(status).isin(OK_STATUSES).to_numpy() & (reasons != "")
+    bad &= reasons != EMPTY_ROW_REASON
+    for p in np.flatnonzero(bad):
+        key = (int(p), -1)
+        if key not in marks:
+            is_error = status[p] in ("failed", "invalid")
+            marks[key] = (is_error, str(reasons[p]).replace("; ", "\n"))
+    return marks
+
+
+def changed_cells(
+    changes: pd.DataFrame | None, row_numbers: np.ndarray, columns: Sequence[str]
+) -> dict[tuple[int, int], str]:
+    """Cells an update changes, with the comment that says what the server held before."""
+    if changes is None or not len(changes):
+        return {}
+    position = pd.Index(row_numbers).get_indexer(changes["row"].astype("int64").to_numpy())
+    column = _column_indexes(columns, changes["column"])
+    out: dict[tuple[int, int], str] = {}
+    for p, c, before, cleared in zip(
+        position, column, changes["before"], changes["cleared"].astype(bool), strict=True
+    ):
+        if p < 0 or c < 0:
+            continue
+        was = f"'{before}'" if before else "(empty)"
+        out[(int(p), int(c))] = (
+            f"cleared: the server held {was}" if cleared else f"changed: the server held {was}"
+        )
+    return out
+
+
+def needing_attention(
+    status: np.ndarray, reasons: np.ndarray, marks: Marks, changed: Mapping[tuple[int, int], str]
+) -> np.ndarray:
+    """Positions of the rows a sheet too long to copy whole still shows: not OK, or a cell marked."""
+    attention = ~pd.Series(status).isin(OK_STATUSES).to_numpy() & (reasons != EMPTY_ROW_REASON)
+    marked = np.zeros(len(status), dtype=bool)
+    for cells in (marks, changed):
+        if cells:
+            marked[np.fromiter((p for p, _ in cells), dtype=np.int64)] = True
+    return np.flatnonzero(attention | marked)
+
+
+def _column_indexes(columns: Sequence[str], names: pd.Series) -> np.ndarray:
+    """Header text -> column index in the source (exact, then case/space-insensitive); -1 if none."""
+    exact = {name: i for i, name in enumerate(columns)}
+    loose: dict[str, int] = {}
+    for i, name in enumerate(columns):
+        loose.setdefault(name.strip().casefold(), i)
+    out = np.full(len(names), -1, dtype=np.int64)
+    for j, name in enumerate(names.to_numpy(dtype=object)):
+        if isinstance(name, str) and name:
+            out[j] = exact.get(name, loose.get(name.strip().casefold(), -1))
+    return out
 
 
 def _plans(report: RunReport, sources: Sequence[SourceLike], max_copy_rows: int) -> list[_SheetPlan]:
@@ -319,27 +382,31 @@ def write_xlsx(
     sources: Sequence[SourceLike],
     path: str | Path,
     *,
-    max_copy_rows: int = DEFAULT_MAX_COPY_ROWS,
+    max_copy_rows: int | None = None,
 ) -> Path:
     """Write the Summary, Errors and per-input-sheet copies to ``path``; return ``path``.
 
-    ``sources`` must be the ones the report was built from, in the same order.
+    ``sources`` must be the ones the report was built from, in the same order;
+    ``max_copy_rows``: :data:`DEFAULT_MAX_COPY_ROWS` unless given.
     """
+    if max_copy_rows is None:
+        max_copy_rows = DEFAULT_MAX_COPY_ROWS
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     plans = _plans(report, sources, max_copy_rows)
     wb = Workbook(write_only=True)
-    _write_summary(wb.create_sheet("Summary"), report, plans, max_copy_rows)
+    summary = wb.create_sheet("Summary")  # written last: it says what the copies hold
     _write_errors(wb.create_sheet("Errors"), report)
-    for plan in plans:
-        _write_copy(wb.create_sheet(plan.title), plan)
+    notes = [_write_copy(wb.create_sheet(plan.title), plan) for plan in plans]
+    write_summary(summary, report, notes, max_copy_rows)
     wb.save(path)
     return path
 
 
-def _write_summary(
-    ws: WriteOnlyWorksheet, report: RunReport, plans: Sequence[_SheetPlan], max_copy_rows: int
+def write_summary(
+    ws: WriteOnlyWorksheet, report: RunReport, notes: Sequence[CopyNote], max_copy_rows: int
 ) -> None:
+    """The Summary sheet: the headline, counts by entity, what each sheet holds, run details, legend."""
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 70
     for letter in "CDEFGHI":
@@ -363,18 +430,25 @@ def _write_summary(
 
     ws.append(_header(ws, ["Sheets in this workbook", "What they hold"]))
     ws.append(["Errors", "every problem found: one line each, filter by any column"])
-    for plan in plans:
-        label = f"copy of {_source_label(plan.source)} with a Status column"
-        if plan.truncated:
+    for note in notes:
+        label = f"copy of {note.source_label} with a Status column"
+        if note.truncated:
             label += (
-                f"; ONLY the {len(plan.positions):,} row(s) needing attention are copied, out of "
-                f"{plan.total_rows:,} (sheets over {max_copy_rows:,} rows are not copied whole)"
+                f"; ONLY the {note.copied:,} row(s) needing attention are copied, out of "
+                f"{note.total_rows:,} (sheets over {max_copy_rows:,} rows are not copied whole)"
             )
         else:
-            label += f"; all {plan.total_rows:,} row(s)"
-        if plan.clipped:
+            label += f"; all {note.total_rows:,} row(s)"
+        if note.clipped:
             label += f"; cut at Excel's limit of {EXCEL_MAX_ROWS - 1:,} rows (see the CSV report)"
-        ws.append([_cell_value(plan.title), _cell_value(label)])
+        if note.uncommented:
+            label += (
+                f"; comments on the first {MAX_COMMENTS:,} marked cells only ({note.uncommented:,} more "
+                "are filled without one: see the Errors sheet and the CSV report)"
+            )
+        if note.stopped:
+            label += "; the run stopped: the rows it did not reach are in neither report"
+        ws.append([_cell_value(note.title), _cell_value(label)])
     ws.append([])
 
     ws.append(_header(ws, ["Run details", ""]))
@@ -397,7 +471,7 @@ def _write_summary(
         ws.append([status, meaning])
 
 
-def _source_label(source: SourceLike) -> str:
+def source_label(source: SourceLike) -> str:
     label = getattr(source, "label", None)
     if isinstance(label, str) and label:
         return label
@@ -405,16 +479,27 @@ def _source_label(source: SourceLike) -> str:
     return f"{file} [{sheet}]" if sheet else file
 
 
+ERRORS_WIDTHS = (22, 16, 8, 18, 22, 9, 22, 60, 40)
+
+
 def _write_errors(ws: WriteOnlyWorksheet, report: RunReport) -> None:
     table = errors_table(report)[ERRORS_SHEET_COLUMNS]
     limit = EXCEL_MAX_ROWS - 2  # header, and one line to say the list was cut
-    clipped = len(table) > limit
-    table = table.iloc[:limit]
-    widths = [22, 16, 8, 18, 22, 9, 22, 60, 40]
-    for i, width in enumerate(widths, start=1):
+    start_errors(ws)
+    append_errors(ws, table.iloc[:limit])
+    finish_errors(ws, min(len(table), limit), len(table))
+
+
+def start_errors(ws: WriteOnlyWorksheet) -> None:
+    """The Errors sheet's widths, frozen header and header line (before any line is appended)."""
+    for i, width in enumerate(ERRORS_WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A2"
     ws.append(_header(ws, ERRORS_SHEET_COLUMNS))
+
+
+def append_errors(ws: WriteOnlyWorksheet, table: pd.DataFrame) -> None:
+    """Append error lines (ERRORS_SHEET_COLUMNS; ``row`` a nullable integer), severity filled."""
     text = {
         c: xlsx_text_series(table[c]).replace("", None).to_numpy(dtype=object)
         for c in ERRORS_SHEET_COLUMNS
@@ -431,34 +516,84 @@ def _write_errors(ws: WriteOnlyWorksheet, report: RunReport) -> None:
             ws, line[severity_col] or "", fill=ERROR_FILL if is_error[i] else WARNING_FILL
         )
         ws.append(line)
-    if clipped:
-        ws.append([f"… cut at Excel's row limit; the errors CSV has all {len(report.problems):,}"])
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(ERRORS_SHEET_COLUMNS))}{len(table) + 1}"
 
 
-def _write_copy(ws: WriteOnlyWorksheet, plan: _SheetPlan) -> None:
+def finish_errors(ws: WriteOnlyWorksheet, written: int, total: int) -> None:
+    """Say when the list was cut at Excel's limit (the errors CSV has every line); set the filter."""
+    if total > written:
+        ws.append([f"… cut at Excel's row limit; the errors CSV has all {total:,}"])
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(ERRORS_SHEET_COLUMNS))}{written + 1}"
+
+
+def _write_copy(ws: WriteOnlyWorksheet, plan: _SheetPlan) -> CopyNote:
+    start_copy(ws, plan.columns)
+    _given, withheld = append_copy(
+        ws,
+        plan.source.frame,
+        plan.positions,
+        plan.status,
+        plan.row_numbers,
+        plan.marks,
+        plan.changed,
+        MAX_COMMENTS if plan.truncated else None,
+    )
+    finish_copy(ws, len(plan.columns), len(plan.positions))
+    copied = len(plan.positions)
+    label = source_label(plan.source)
+    return CopyNote(
+        plan.title, label, plan.total_rows, copied, plan.truncated, plan.clipped, uncommented=withheld
+    )
+
+
+def start_copy(ws: WriteOnlyWorksheet, columns: Sequence[str]) -> None:
+    """A copy sheet's frozen panes, widths and header line: Status, Row, then the sheet's own columns."""
     ws.freeze_panes = "C2"
     ws.column_dimensions["A"].width = 11
     ws.column_dimensions["B"].width = 7
-    ws.append(_header(ws, ["Status", "Row", *plan.columns]))
-    frame = plan.source.frame
-    positions = plan.positions
+    ws.append(_header(ws, ["Status", "Row", *columns]))
+
+
+def append_copy(
+    ws: WriteOnlyWorksheet,
+    frame: pd.DataFrame,
+    positions: np.ndarray,
+    status: np.ndarray,
+    row_numbers: np.ndarray,
+    marks: Marks,
+    changed: Mapping[tuple[int, int], str],
+    comments: int | None = None,
+) -> tuple[int, int]:
+    """Append the rows at ``positions`` of ``frame`` (status, row number, cells), marked cells filled.
+
+    ``status``, ``row_numbers``, ``marks`` and ``changed`` are by position in ``frame``.
+    ``comments``: how many more comments the sheet may take (None: any number), see
+    :data:`MAX_COMMENTS`.  Returns (comments given, marked cells left without one).
+    """
+    given = withheld = 0
+
+    def comment(cell: WriteOnlyCell, text: str) -> WriteOnlyCell:
+        nonlocal given, withheld
+        if comments is None or given < comments:
+            cell.comment = _comment(text)
+            given += 1
+        else:
+            withheld += 1
+        return cell
+
     # Text for every copied cell, computed column by column (vectorised), "" stored as empty.
     columns = [
         xlsx_text_series(frame.iloc[positions, j]).replace("", None).to_numpy(dtype=object)
-        for j in range(len(plan.columns))
+        for j in range(frame.shape[1])
     ]
-    status = plan.status[positions]
-    row_numbers = plan.row_numbers[positions]
-    marks = plan.marks
     marked_rows: dict[int, list[tuple[int, bool, str]]] = {}
     for (p, c), (is_error, text) in marks.items():
         marked_rows.setdefault(p, []).append((c, is_error, text))
     changed_rows: dict[int, list[tuple[int, str]]] = {}
-    for (p, c), text in plan.changed.items():
+    for (p, c), text in changed.items():
         if (p, c) not in marks:  # a problem on the same cell speaks first
             changed_rows.setdefault(p, []).append((c, text))
-    for k, line in enumerate(zip(status, row_numbers.tolist(), *columns, strict=True)):
+    lines = zip(status[positions], row_numbers[positions].tolist(), *columns, strict=True)
+    for k, line in enumerate(lines):
         values = list(line)
         annotations = marked_rows.get(int(positions[k]))
         if annotations:
@@ -466,11 +601,14 @@ def _write_copy(ws: WriteOnlyWorksheet, plan: _SheetPlan) -> None:
                 at = 0 if c < 0 else c + 2
                 cell = _text_cell(ws, values[at] or "") if at != 1 else WriteOnlyCell(ws, values[at])
                 cell.fill = ERROR_FILL if is_error else WARNING_FILL
-                cell.comment = _comment(text)
-                values[at] = cell
+                values[at] = comment(cell, text)
         for c, text in changed_rows.get(int(positions[k]), ()):
-            values[c + 2] = _text_cell(ws, values[c + 2] or "", fill=CHANGED_FILL, comment=_comment(text))
+            values[c + 2] = comment(_text_cell(ws, values[c + 2] or "", fill=CHANGED_FILL), text)
         ws.append(values)
-    if len(plan.columns):
-        last = get_column_letter(len(plan.columns) + 2)
-        ws.auto_filter.ref = f"A1:{last}{len(positions) + 1}"
+    return given, withheld
+
+
+def finish_copy(ws: WriteOnlyWorksheet, n_columns: int, n_rows: int) -> None:
+    """The copy's filter over its header and ``n_rows`` rows."""
+    if n_columns:
+        ws.auto_filter.ref = f"A1:{get_column_letter(n_columns + 2)}{n_rows + 1}"

@@ -1,0 +1,393 @@
+"""A chunked run's XLSX report, written at the end of the run from its streamed CSV reports.
+
+A chunked run (``importer.chunked``, docs/architecture.md §8) never holds its
+whole report in memory: each chunk's lines go to the CSV report and the errors
+CSV as it finishes.  The clerk's workbook (``importer.report_xlsx``: Summary,
+Errors, a copy of every input sheet with its bad cells marked) is written once
+the chunks are done, from those files, read back in blocks:
+
+- the Errors sheet is the errors CSV, block by block, in its order;
+- each copy sheet is the input read a last time, in file order, block by block;
+  each block's statuses, problems and changed cells are looked up in a SQLite
+  file in the run's temporary folder, filled from the two CSVs (the report's
+  lines come chunk by chunk, not in file order) and from the changed cells the
+  run set aside per chunk (:class:`ChangesSpill`: the CSVs hold an update's
+  changes only as words);
+- the Summary is the run's added-up report (``chunked.ChunkedReport``).
+
+The sheets, columns, fills, comments and the rules of what is copied (a sheet of
+more than ``max_copy_rows`` rows: only the rows needing attention; never more than
+Excel's ``EXCEL_MAX_ROWS``, and the Summary says so) are the whole-file workbook's,
+through the same functions; memory is one block's worth, whatever the file's size.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from importer import report_xlsx
+from importer.cells import DANGEROUS_PREFIXES
+from importer.report import (
+    CHANGE_REPORT_COLUMNS,
+    EMPTY_ROW_REASON,
+    OK_STATUSES,
+    RunReport,
+    SourceLike,
+    source_key,
+)
+from importer.report_xlsx import (
+    ERRORS_SHEET_COLUMNS,
+    CopyNote,
+    append_copy,
+    append_errors,
+    cell_marks,
+    changed_cells,
+    finish_copy,
+    finish_errors,
+    needing_attention,
+    sheet_names,
+    source_label,
+    start_copy,
+    start_errors,
+    write_summary,
+)
+
+#: Lines of a CSV report read back at once.
+CSV_BLOCK_ROWS = 25_000
+#: What a copy sheet needs of a problem (the errors CSV's columns).
+_PROBLEM_COLUMNS = ["row", "column", "severity", "message", "suggestion"]
+_UNQUOTE = "^'(?=[" + "".join(re.escape(c) for c in DANGEROUS_PREFIXES) + "])"
+
+
+class BlockReader(Protocol):
+    """One input table read again block by block (``chunked.TableReader``)."""
+
+    template: SourceLike  # no rows: the table's path, sheet and columns
+    blocks: Callable[[int], Iterator[SourceLike]]  # the table's rows, ``n`` at a time, in file order
+
+
+class ChangesSpill:
+    """The cells each chunk's updates change (``RunReport.changes``), set aside on disk as the run goes.
+
+    The CSV report names an update's changes in words ("Phone: '0701' → '0702'");
+    the workbook fills the changed cell and says what the server held before,
+    which needs the column and the old value as data.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "changes.pickle"
+
+    def add(self, changes: pd.DataFrame) -> None:
+        if len(changes):
+            with self.path.open("ab") as handle:
+                pickle.dump(changes[CHANGE_REPORT_COLUMNS], handle)
+
+    def frames(self) -> Iterator[pd.DataFrame]:
+        if not self.path.exists():
+            return
+        with self.path.open("rb") as handle:
+            while True:
+                try:
+                    yield pickle.load(handle)
+                except EOFError:
+                    return
+
+
+def write_chunked_xlsx(
+    report: RunReport,
+    readers: Sequence[BlockReader],
+    files: dict[str, Path],
+    changes: ChangesSpill,
+    path: Path,
+    folder: Path,
+    *,
+    block_rows: int,
+    max_copy_rows: int | None = None,
+) -> Path:
+    """Write the workbook of a chunked run at ``path`` from ``files["csv"]`` and ``files["errors_csv"]``.
+
+    ``readers`` read the input again (the copies hold the clerk's cells); ``folder``
+    is the run's temporary folder (the look-up file goes there).  A stopped run's
+    workbook holds the rows it reached, as its CSVs do.
+    """
+    if max_copy_rows is None:
+        max_copy_rows = report_xlsx.DEFAULT_MAX_COPY_ROWS
+    templates = [r.template for r in readers]
+    tab_of: dict[tuple[str, str], int] = {}
+    for tab, template in enumerate(templates):
+        tab_of.setdefault(source_key(template), tab)
+    db = _Lookup(folder / "xlsx.sqlite", len(templates))
+    try:
+        db.load_rows(files["csv"], tab_of)
+        db.load_problems(files["errors_csv"], tab_of)
+        db.load_changes(changes.frames(), tab_of)
+        wb = Workbook(write_only=True)
+        summary = wb.create_sheet("Summary")  # written last: it counts what the copies hold
+        _write_errors(wb.create_sheet("Errors"), files["errors_csv"])
+        stopped = bool(report.meta.get("stopped"))
+        notes: list[CopyNote] = []
+        for tab, (reader, title) in enumerate(zip(readers, sheet_names(templates), strict=True)):
+            copy = _SheetCopy(db, tab, reader, title, max_copy_rows, stopped)
+            notes.append(copy.write(wb.create_sheet(title), block_rows))
+        write_summary(summary, report, notes, max_copy_rows)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        wb.save(path)
+    finally:
+        db.close()
+    return path
+
+
+def _read_blocks(path: Path, columns: Sequence[str], ints: Sequence[str] = ()) -> Iterator[pd.DataFrame]:
+    """A CSV report in blocks: every cell text (empty cells ``""``), the columns ``ints`` as integers.
+
+    pandas in blocks of :data:`CSV_BLOCK_ROWS` lines (about 25 MB at a time; Arrow's
+    streaming reader is faster but reads ahead by some 150 MB).
+    """
+    types = {c: "int64" if c in ints else str for c in columns}
+    yield from pd.read_csv(
+        path,
+        encoding="utf-8-sig",
+        usecols=list(columns),
+        dtype=types,
+        na_filter=False,
+        chunksize=CSV_BLOCK_ROWS,
+    )
+
+
+def _unquote(column: pd.Series) -> pd.Series:
+    """A CSV report's text as it was before the leading ``'`` that keeps it from being a formula.
+
+    The workbook adds that quote again where it writes the text; here the text is
+    compared (a column's header) or joined with more text (a comment).
+    """
+    column = column.astype(object)
+    quoted = column.str.startswith("'").to_numpy(dtype=bool)
+    if not quoted.any():
+        return column
+    column = column.copy()
+    column[quoted] = column[quoted].str.replace(_UNQUOTE, "", regex=True)
+    return column
+
+
+def _write_errors(ws: WriteOnlyWorksheet, errors_csv: Path) -> None:
+    """The Errors sheet: the errors CSV, cut at Excel's limit as the whole-file workbook cuts it."""
+    limit = report_xlsx.EXCEL_MAX_ROWS - 2  # header, and one line to say the list was cut
+    start_errors(ws)
+    written = total = 0
+    for block in _read_blocks(errors_csv, list(ERRORS_SHEET_COLUMNS)):
+        total += len(block)
+        room = limit - written
+        if room <= 0:
+            continue  # counted, for the cut message
+        part = block.iloc[:room].copy()
+        part["row"] = pd.array(pd.to_numeric(part["row"].replace("", None)), dtype="Int64")
+        append_errors(ws, part[ERRORS_SHEET_COLUMNS])
+        written += len(part)
+    finish_errors(ws, written, total)
+
+
+class _Lookup:
+    """What the copies need of the reports, by (table, row), in bounded memory.
+
+    Each line's status is one byte in an array per table (the report's lines come
+    chunk by chunk, not in file order); the reasons of the rows that are not OK
+    (the only ones a copy shows), the problems and the changed cells go to SQLite.
+    """
+
+    def __init__(self, path: Path, tables: int) -> None:
+        self.codes = [np.full(0, -1, dtype=np.int8) for _ in range(tables)]  # -1: no line for that row
+        self.texts: dict[str, int] = {}
+        self.db = sqlite3.connect(path)
+        self.db.executescript(
+            """
+            PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16384;
+            PRAGMA temp_store=FILE;
+            CREATE TABLE reasons(tab INTEGER, row INTEGER, reasons TEXT, PRIMARY KEY (tab, row))
+                WITHOUT ROWID;
+            CREATE TABLE problems(tab INTEGER, row INTEGER, seq INTEGER, col TEXT, severity TEXT,
+                                  message TEXT, suggestion TEXT);
+            CREATE TABLE changes(tab INTEGER, row INTEGER, seq INTEGER, col TEXT, before TEXT,
+                                 cleared INTEGER);
+            """
+        )
+
+    @staticmethod
+    def _tabs(block: pd.DataFrame, tab_of: dict[tuple[str, str], int]) -> np.ndarray:
+        """Each line's table, from its file and sheet (-1: none of the run's)."""
+        local, uniques = pd.factorize(block["file"].astype(object) + "\x1f" + block["sheet"].astype(object))
+        pairs = pd.Series(uniques, dtype=object).str.split("\x1f", n=1)
+        keys = zip(_unquote(pairs.str[0]), _unquote(pairs.str[1]), strict=True)
+        return np.array([tab_of.get(k, -1) for k in keys], dtype=np.int64)[local]
+
+    def _status_codes(self, status: pd.Series) -> np.ndarray:
+        local, uniques = pd.factorize(status.astype(object))
+        codes = [self.texts.setdefault(str(u), len(self.texts)) for u in uniques]
+        if len(self.texts) > 127:
+            raise ValueError("more than 127 distinct statuses in one report")
+        return np.array(codes, dtype=np.int8)[local]
+
+    def load_rows(self, csv: Path, tab_of: dict[tuple[str, str], int]) -> None:
+        for block in _read_blocks(csv, ["file", "sheet", "row", "status", "reasons"], ints=["row"]):
+            tabs = self._tabs(block, tab_of)
+            rows = block["row"].to_numpy(dtype=np.int64)
+            codes = self._status_codes(block["status"])
+            for tab in np.unique(tabs[tabs >= 0]).tolist():
+                mine = tabs == tab
+                at = rows[mine]
+                known = self.codes[tab]
+                if len(at) and at.max() >= len(known):  # grow by half again, to the rows seen
+                    grown = np.full(max(int(at.max()) + 1, len(known) * 3 // 2), -1, dtype=np.int8)
+                    grown[: len(known)] = known
+                    self.codes[tab] = known = grown
+                known[at] = codes[mine]
+            bad = (~block["status"].isin(OK_STATUSES)).to_numpy(dtype=bool) & (tabs >= 0)
+            if bad.any():
+                lines = zip(
+                    tabs[bad].tolist(), rows[bad].tolist(), _unquote(block["reasons"][bad]), strict=True
+                )
+                self.db.executemany("INSERT OR REPLACE INTO reasons VALUES (?, ?, ?)", lines)
+
+    def load_problems(self, errors_csv: Path, tab_of: dict[tuple[str, str], int]) -> None:
+        seq = 0
+        for block in _read_blocks(errors_csv, ["file", "sheet", "code", *_PROBLEM_COLUMNS]):
+            # a line for a record the server refused is that row's status, not a cell's problem
+            block = block[((block["row"] != "") & (block["code"] != "server_refused")).to_numpy(dtype=bool)]
+            if not len(block):
+                continue
+            lines = zip(
+                self._tabs(block, tab_of).tolist(),
+                block["row"].astype("int64").tolist(),
+                range(seq, seq + len(block)),
+                _unquote(block["column"]).tolist(),
+                block["severity"].tolist(),
+                _unquote(block["message"]).tolist(),
+                _unquote(block["suggestion"]).tolist(),
+                strict=True,
+            )
+            self.db.executemany("INSERT INTO problems VALUES (?, ?, ?, ?, ?, ?, ?)", lines)
+            seq += len(block)
+        self.db.execute("CREATE INDEX problems_at ON problems(tab, row, seq)")
+
+    def load_changes(self, frames: Iterator[pd.DataFrame], tab_of: dict[tuple[str, str], int]) -> None:
+        seq = 0
+        for frame in frames:
+            keys = zip(frame["file"].astype(str), frame["sheet"].astype(str), strict=True)
+            lines = zip(
+                [tab_of.get(k, -1) for k in keys],
+                frame["row"].astype("int64").tolist(),
+                range(seq, seq + len(frame)),
+                frame["column"].astype(str).tolist(),
+                frame["before"].astype(object).where(frame["before"].notna(), "").astype(str).tolist(),
+                frame["cleared"].astype(bool).astype(int).tolist(),
+                strict=True,
+            )
+            self.db.executemany("INSERT INTO changes VALUES (?, ?, ?, ?, ?, ?)", lines)
+            seq += len(frame)
+        self.db.execute("CREATE INDEX changes_at ON changes(tab, row, seq)")
+
+    def count(self, tab: int) -> int:
+        """The table's rows the report has a line for."""
+        return int((self.codes[tab] >= 0).sum())
+
+    def any_attention(self, tab: int) -> bool:
+        """Whether a sheet too long to copy whole has a row to show (else it is not read again)."""
+        queries = (
+            "SELECT 1 FROM reasons WHERE tab = ? AND reasons != ? LIMIT 1",
+            "SELECT 1 FROM problems WHERE tab = ? LIMIT 1",
+            "SELECT 1 FROM changes WHERE tab = ? LIMIT 1",
+        )
+        args = ((tab, EMPTY_ROW_REASON), (tab,), (tab,))
+        return any(self.db.execute(q, a).fetchone() for q, a in zip(queries, args, strict=True))
+
+    def block(
+        self, tab: int, row_numbers: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, pd.DataFrame]:
+        """For these rows of a table: status (None: no line), reasons (of rows not OK), problems, changes."""
+        known = self.codes[tab]
+        inside = row_numbers < len(known)
+        codes = np.full(len(row_numbers), -1, dtype=np.int64)
+        codes[inside] = known[row_numbers[inside]]
+        texts = np.array([*self.texts, None], dtype=object)
+        status = texts[np.where(codes >= 0, codes, len(self.texts))]
+        span = (tab, int(row_numbers.min()), int(row_numbers.max()))
+        found = dict(
+            self.db.execute("SELECT row, reasons FROM reasons WHERE tab = ? AND row BETWEEN ? AND ?", span)
+        )
+        reasons = np.array([found.get(r, "") for r in row_numbers.tolist()], dtype=object)
+        problems = pd.DataFrame(
+            self.db.execute(
+                "SELECT row, col, severity, message, suggestion FROM problems "
+                "WHERE tab = ? AND row BETWEEN ? AND ? ORDER BY seq",
+                span,
+            ).fetchall(),
+            columns=_PROBLEM_COLUMNS,
+        )
+        changes = pd.DataFrame(
+            self.db.execute(
+                "SELECT row, col, before, cleared FROM changes WHERE tab = ? AND row BETWEEN ? AND ? "
+                "ORDER BY seq",
+                span,
+            ).fetchall(),
+            columns=["row", "column", "before", "cleared"],
+        )
+        return status, reasons, problems, changes
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class _SheetCopy:
+    """One input sheet copied block by block, under the whole-file workbook's rules."""
+
+    def __init__(
+        self, db: _Lookup, tab: int, reader: BlockReader, title: str, max_copy_rows: int, stopped: bool
+    ) -> None:
+        self.db, self.tab, self.reader, self.title, self.stopped = db, tab, reader, title, stopped
+        self.total_rows = db.count(tab)  # the rows the report has (a stopped run: those it reached)
+        self.truncated = self.total_rows > max_copy_rows
+
+    def write(self, ws: WriteOnlyWorksheet, block_rows: int) -> CopyNote:
+        template = self.reader.template
+        columns = [str(c) for c in template.frame.columns]
+        start_copy(ws, columns)
+        limit = report_xlsx.EXCEL_MAX_ROWS - 1
+        copied, clipped = 0, False
+        given = withheld = 0  # comments: a sheet too long to copy whole gets MAX_COMMENTS at most
+        worth_reading = self.total_rows and (not self.truncated or self.db.any_attention(self.tab))
+        for block in self.reader.blocks(block_rows) if worth_reading else ():
+            frame = block.frame
+            if not len(frame):
+                continue
+            row_numbers = np.asarray(frame.index, dtype=np.int64)
+            status, reasons, problems, changes = self.db.block(self.tab, row_numbers)
+            reported = np.array([s is not None for s in status], dtype=bool)  # a stopped run: rows reached
+            marks = cell_marks(problems, row_numbers, columns, status, reasons)
+            changed = changed_cells(changes, row_numbers, columns)
+            if self.truncated:
+                positions = needing_attention(status, reasons, marks, changed)
+                positions = positions[reported[positions]]
+            else:
+                positions = np.flatnonzero(reported)
+            if copied + len(positions) > limit:
+                positions, clipped = positions[: limit - copied], True
+            budget = report_xlsx.MAX_COMMENTS - given if self.truncated else None
+            more, less = append_copy(ws, frame, positions, status, row_numbers, marks, changed, budget)
+            given, withheld = given + more, withheld + less
+            copied += len(positions)
+            if clipped:
+                break
+        finish_copy(ws, len(columns), copied)
+        label = source_label(template)
+        return CopyNote(
+            self.title, label, self.total_rows, copied, self.truncated, clipped, self.stopped, withheld
+        )
