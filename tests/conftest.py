@@ -6,12 +6,17 @@ client over real HTTP on 127.0.0.1; nothing is mocked below the wire.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import yaml
 
 from importer.client import OdooClient
+from importer.outcome import Entity
+from importer.pipeline import ImportOptions, RunResult, run_import
+from importer.plan import MEMBERSHIP, StagePlan
 from importer.sandbox import ADMIN_LOGIN, ADMIN_PASSWORD, Sandbox
 from importer.settings import ConnectionSettings, Retry, Secret, Timeout
 
@@ -52,6 +57,60 @@ def registrant_holding(sb: Sandbox, national_id: str, name: str = "ENTERED, BY H
         return c.create(
             "res.partner", {"name": name, "is_registrant": True, "is_group": False, "reg_ids": held}
         )
+
+
+def write_mapping(path: Path, mapping: dict) -> Path:
+    """``mapping`` written to ``path`` as the YAML file a deployment would keep (keys in the test's order).
+
+    Tests of a deployment's own fields describe their layout in Python, next to
+    the rows it reads; the importer only ever reads a layout from a file.
+    """
+    path.write_text(yaml.safe_dump(mapping, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def import_lines(
+    sb: Sandbox, csv: Path, lines: Sequence[str], mapping: Path, mode: str = "import"
+) -> RunResult:
+    """Write ``lines`` (a header, then rows) to ``csv`` and run it through the pipeline against ``sb``.
+
+    No report files are written: these tests judge the run by what the
+    sandbox holds afterwards and by the report the run returns.
+    """
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    options = ImportOptions(mapping=mapping, mode=mode, write_files=False)
+    return run_import([csv], options, settings_for(sb))
+
+
+def membership_stage(groups: list[str]) -> StagePlan:
+    """A load stage of membership rows, one per entry of ``groups`` (its household), in this order.
+
+    Built by hand, as the planner would, so that the loader's batching can be
+    tested on households of any size without reading a file: person ``i`` is
+    ``t.ind_{i}``, household ``g`` is ``t.grp_{g}``, rows are numbered from 2.
+    """
+    n = len(groups)
+    rows = pd.DataFrame(
+        {
+            "id": [f"t.mem_{i}" for i in range(n)],
+            "group/id": [f"t.grp_{g}" for g in groups],
+            "individual/id": [f"t.ind_{i}" for i in range(n)],
+            "key": [f"{g}__{i}" for i, g in enumerate(groups)],
+            "group_key": groups,
+            "individual_key": [str(i) for i in range(n)],
+            "action": "create",
+        },
+        index=pd.RangeIndex(2, n + 2),
+    )
+    rows["xid"] = rows["id"]
+    rows["_file"], rows["_sheet"], rows["_row"] = "members.csv", "", rows.index
+    return StagePlan(
+        Entity.MEMBERSHIP,
+        MEMBERSHIP,
+        ["id", "group/id", "individual/id"],
+        rows,
+        depends={Entity.GROUP: "group_key", Entity.INDIVIDUAL: "individual_key"},
+    )
 
 
 @pytest.fixture
