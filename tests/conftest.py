@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -57,6 +58,37 @@ def registrant_holding(sb: Sandbox, national_id: str, name: str = "ENTERED, BY H
         return c.create(
             "res.partner", {"name": name, "is_registrant": True, "is_group": False, "reg_ids": held}
         )
+
+
+def household_mapping(
+    name: str,
+    namespace: str,
+    *,
+    household_fields: dict[str, str] | None = None,
+    person_fields: dict[str, str] | None = None,
+    **top: Any,
+) -> dict[str, Any]:
+    """A mapping of the household files the deployment tests write, the fields under test added.
+
+    Their files share the columns ``hh,hh_name,pid,given,family``: households
+    keyed by ``hh`` and named by ``hh_name``, people keyed by ``pid`` with their
+    given and family names, each person a member of their household.  Only what
+    a test adds to that is the subject of the test: ``household_fields`` and
+    ``person_fields`` (field -> column), ``top`` (``date_order``, ``values``...).
+    """
+    return {
+        "name": name,
+        "namespace": namespace,
+        **top,
+        "entities": {
+            "group": {"key": "hh", "fields": {"name": "hh_name", **(household_fields or {})}},
+            "individual": {
+                "key": "pid",
+                "fields": {"given_name": "given", "family_name": "family", **(person_fields or {})},
+            },
+            "membership": {"group": "hh", "individual": "pid"},
+        },
+    }
 
 
 def write_mapping(path: Path, mapping: dict) -> Path:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import import_lines, settings_for, write_mapping
+from conftest import household_mapping, import_lines, settings_for, write_mapping
 
 from importer.client import OdooClient
 from importer.outcome import ImportFailure
@@ -30,23 +30,12 @@ def _setup(sb: Sandbox) -> None:
 
 
 def _mapping(tmp_path: Path) -> Path:
-    mapping = {
-        "name": "areas",
-        "namespace": "spp_areas",
-        "entities": {
-            "group": {"key": "hh", "fields": {"name": "hh_name", "area_id": "area"}},
-            "individual": {
-                "key": "pid",
-                "fields": {
-                    "given_name": "given",
-                    "family_name": "family",
-                    "area_id": "area",
-                    "tags_ids": "tags",
-                },
-            },
-            "membership": {"group": "hh", "individual": "pid"},
-        },
-    }
+    mapping = household_mapping(
+        "areas",
+        "spp_areas",
+        household_fields={"area_id": "area"},
+        person_fields={"area_id": "area", "tags_ids": "tags"},
+    )
     return write_mapping(tmp_path / "areas.yaml", mapping)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import import_lines, settings_for, write_mapping
+from conftest import household_mapping, import_lines, settings_for, write_mapping
 
 from importer.client import OdooClient
 from importer.pipeline import RunResult
@@ -38,26 +38,17 @@ def _setup(sb: Sandbox) -> None:
 
 
 def _mapping(tmp_path: Path) -> Path:
-    mapping = {
-        "name": "relational",
-        "namespace": "spp_rel_fields",
-        "date_order": "day-first",
-        "entities": {
-            "group": {"key": "hh", "fields": {"name": "hh_name"}},
-            "individual": {
-                "key": "pid",
-                "fields": {
-                    "given_name": "given",
-                    "family_name": "family",
-                    "Home District": "district",  # by its label
-                    "x_cst_indv_visited": "visited",
-                    "x_cst_indv_interviewed": "interviewed",
-                    "area_id": "area",
-                },
-            },
-            "membership": {"group": "hh", "individual": "pid"},
+    mapping = household_mapping(
+        "relational",
+        "spp_rel_fields",
+        date_order="day-first",
+        person_fields={
+            "Home District": "district",  # by its label
+            "x_cst_indv_visited": "visited",
+            "x_cst_indv_interviewed": "interviewed",
+            "area_id": "area",
         },
-    }
+    )
     return write_mapping(tmp_path / "relational.yaml", mapping)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import import_lines, settings_for, write_mapping
+from conftest import household_mapping, import_lines, settings_for, write_mapping
 
 from importer.client import OdooClient
 from importer.pipeline import RunResult
@@ -21,21 +21,11 @@ ROWS = [
 
 
 def _mapping(tmp_path: Path) -> Path:
-    mapping = {
-        "name": "phones",
-        "namespace": "spp_phones",
-        "date_order": "day-first",
-        "entities": {
-            "group": {"key": "hh", "fields": {"name": "hh_name"}},
-            "individual": {
-                "key": "pid",
-                "fields": {"given_name": "given", "family_name": "family"},
-                "phones": ["phone", {"column": "mobile", "collected": "surveyed"}],
-            },
-            "membership": {"group": "hh", "individual": "pid", "fields": {"kind": "role"}},
-        },
-        "values": {"membership.kind": {"head": "Head"}},
-    }
+    mapping = household_mapping("phones", "spp_phones", date_order="day-first")
+    # several numbers a person, one with the date it was collected; the Head by the role column
+    mapping["entities"]["individual"]["phones"] = ["phone", {"column": "mobile", "collected": "surveyed"}]
+    mapping["entities"]["membership"]["fields"] = {"kind": "role"}
+    mapping["values"] = {"membership.kind": {"head": "Head"}}
     return write_mapping(tmp_path / "phones.yaml", mapping)
 
 
