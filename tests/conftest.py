@@ -152,6 +152,13 @@ def sandbox() -> Iterator[Sandbox]:
         yield sb
 
 
+@pytest.fixture(scope="module")
+def registry() -> Iterator[Sandbox]:
+    """One sandbox registry for a whole test module (its tests add to it: none may count on it empty)."""
+    with Sandbox() as sb:
+        yield sb
+
+
 @pytest.fixture
 def settings(sandbox: Sandbox) -> ConnectionSettings:
     return settings_for(sandbox)

@@ -9,12 +9,8 @@ headers is recognised.  Bad input gets a sentence, never a traceback.
 
 from __future__ import annotations
 
-import csv
-import html
-import io
 import re
 import shutil
-import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -22,6 +18,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from web_support import MAPPINGS, french_roster, page_config, sign_in, text, upload, wait_for
 
 from importer.client import OdooClient
 from importer.mapping import load_mapping
@@ -33,98 +30,28 @@ from importer.suggest import suggest_mapping
 from importer.web.app import create_app
 from importer.web.matching import apply_form, distinct_values, layout_key
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "sample_data"
-#: roster.csv's headers in French; "Appeler au" (the phone) is words no suggestion knows.
-FRENCH = {
-    "household_id": "Nº de ménage",
-    "household_name": "Nom du ménage",
-    "household_kind": "Type de ménage",
-    "person_id": "Code membre",
-    "given_name": "Prénom",
-    "family_name": "Nom",
-    "sex": "Sexe",
-    "date_of_birth": "Date de naissance",
-    "relationship": "Lien de parenté",
-    "national_id": "Pièce",
-    "phone": "Appeler au",
-}
 ROWS = 238  # roster.csv's people
-
-
-def french_roster() -> bytes:
-    rows = list(csv.reader((SAMPLES / "roster.csv").read_text(encoding="utf-8").splitlines()))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([FRENCH[h] for h in rows[0]])
-    writer.writerows(rows[1:])
-    return out.getvalue().encode()
-
-
-@pytest.fixture(scope="module")
-def registry() -> Iterator[Sandbox]:
-    with Sandbox() as sb:
-        yield sb
 
 
 @pytest.fixture
 def mappings(tmp_path: Path) -> Path:
     folder = tmp_path / "mappings"
-    shutil.copytree(ROOT / "mappings", folder)
+    shutil.copytree(MAPPINGS, folder)
     return folder
 
 
 @pytest.fixture
 def app(registry: Sandbox, tmp_path: Path, mappings: Path) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "SPP_URL": registry.url,
-            "SPP_DB": registry.db,
-            "MAPPINGS_DIR": str(mappings),
-            "WORK_DIR": str(tmp_path / "work"),
-            "TESTING": True,
-        }
-    )
+    app = create_app(page_config(registry, tmp_path / "work", mappings, TESTING=True))
     yield app
     app.extensions["spp_shutdown"]()
 
 
-def csrf(page: bytes | str) -> str:
-    data = page.encode() if isinstance(page, str) else page
-    match = re.search(rb'name="csrf_token" value="([^"]+)"', data)
-    assert match, "the page has no CSRF token"
-    return match.group(1).decode()
-
-
-def sign_in(web: FlaskClient, login: str = ADMIN_LOGIN, password: str = ADMIN_PASSWORD) -> None:
-    token = csrf(web.get("/sign-in").data)
-    answer = web.post("/sign-in", data={"login": login, "password": password, "csrf_token": token})
-    assert answer.status_code == 302, answer.get_data(as_text=True)
-
-
-def upload(web: FlaskClient, name: str, data: bytes) -> str:
-    token = csrf(web.get("/").data)
-    answer = web.post(
-        "/upload",
-        data={"csrf_token": token, "mapping": "detect", "file": (io.BytesIO(data), name)},
-        content_type="multipart/form-data",
-    )
+def upload_french(web: FlaskClient, name: str) -> str:
+    """Upload the French roster under ``name``, leaving the page to detect its layout; the job's URL."""
+    answer = upload(web, Path(name), data=french_roster().encode())
     assert answer.status_code == 302
     return answer.headers["Location"]
-
-
-def wait_for(web: FlaskClient, job_url: str, deadline: float = 120.0) -> dict:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        status = web.get(job_url + "/status").get_json()
-        if status["finished"]:
-            return status
-        time.sleep(0.05)
-    raise AssertionError("the job did not finish")
-
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 class FormReader(HTMLParser):
@@ -179,7 +106,7 @@ def field_name(page: str, column: str) -> str:
 
 
 def unmatched(web: FlaskClient, name: str = "registre.csv") -> tuple[str, str]:
-    job_url = upload(web, name, french_roster())
+    job_url = upload_french(web, name)
     assert wait_for(web, job_url)["state"] == "failed"
     return job_url, text(web.get(job_url))
 
@@ -299,7 +226,7 @@ def test_an_administrator_saves_for_every_clerk_and_the_next_upload_is_recognise
     other = app.test_client()  # another clerk, another session: the layout is theirs too
     sign_in(other, REGISTRAR_LOGIN, REGISTRAR_PASSWORD)
     assert "Registre des ménages" in text(other.get("/"))
-    check_url = upload(other, "registre-juin.csv", french_roster())
+    check_url = upload_french(other, "registre-juin.csv")
     assert wait_for(other, check_url)["state"] == "done"
     report = text(other.get(check_url))
     assert "Registre des ménages" in report and "recognised from the column headers" in report
@@ -316,7 +243,7 @@ def test_a_clerk_saves_for_their_session_only(app: Flask, mappings: Path) -> Non
     assert answer.status_code == 303
     assert "saved for your session" in text(web.get("/"))
     assert sorted(p.name for p in mappings.iterdir()) == before  # nothing for everyone
-    check_url = upload(web, "registre.csv", french_roster())
+    check_url = upload_french(web, "registre.csv")
     assert wait_for(web, check_url)["state"] == "done"
     assert "recognised from the column headers" in text(web.get(check_url))
     other = app.test_client()
