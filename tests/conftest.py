@@ -18,7 +18,7 @@ from importer.client import OdooClient
 from importer.outcome import Entity
 from importer.pipeline import ImportOptions, RunResult, run_import
 from importer.plan import MEMBERSHIP, StagePlan
-from importer.sandbox import ADMIN_LOGIN, ADMIN_PASSWORD, Sandbox
+from importer.sandbox import ADMIN_API_KEY, ADMIN_LOGIN, ADMIN_PASSWORD, Sandbox
 from importer.settings import ConnectionSettings, Retry, Secret, Timeout
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,6 +156,21 @@ def sandbox() -> Iterator[Sandbox]:
 def registry() -> Iterator[Sandbox]:
     """One sandbox registry for a whole test module (its tests add to it: none may count on it empty)."""
     with Sandbox() as sb:
+        yield sb
+
+
+@pytest.fixture
+def server_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    """A fresh sandbox that ``spp-import`` run in this test finds through the environment.
+
+    SPP_URL, SPP_DB, SPP_LOGIN and SPP_API_KEY are set as a clerk's shell would
+    set them, so a CLI test passes no connection flags.
+    """
+    with Sandbox() as sb:
+        monkeypatch.setenv("SPP_URL", sb.url)
+        monkeypatch.setenv("SPP_DB", sb.db)
+        monkeypatch.setenv("SPP_LOGIN", "admin")
+        monkeypatch.setenv("SPP_API_KEY", ADMIN_API_KEY)
         yield sb
 
 
