@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bench.common import Section, load_average
 
@@ -57,7 +57,9 @@ DEFAULT = Sizes(
     reps=1,
     dry_run_memory=False,
 )
-QUICK = Sizes(
+#: --quick: every size small, for a smoke run of about a minute
+QUICK = replace(
+    DEFAULT,
     people=2_000,
     guide_people=400,
     share_people=2_000,
@@ -69,19 +71,13 @@ QUICK = Sizes(
     batches=(100, 500, 2000),
     adaptive_people=1_000,
     adaptive_batch=50,
-    reps=1,
-    dry_run_memory=False,
 )
-FULL = Sizes(
-    people=20_000,
-    guide_people=2_000,
+#: --full: the issue's sizes where the defaults are smaller, three repetitions, the dry run's memory too
+FULL = replace(
+    DEFAULT,
     share_people=100_000,
-    validate_people=1_000_000,
     xlsx_rows=200_000,
     memory_rows=(100_000, 1_000_000, 5_000_000),
-    concurrency_people=5_000,
-    workers=(1, 2, 3, 4),
-    batches=(100, 250, 500, 1000, 2000),
     adaptive_people=10_000,
     adaptive_batch=200,
     reps=3,
