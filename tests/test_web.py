@@ -70,7 +70,7 @@ def test_pages_need_a_sign_in(app: Flask) -> None:
 
 def test_wrong_password_is_refused_with_a_plain_message(app: Flask) -> None:
     web = app.test_client()
-    response = sign_in(web, password="not-the-password", expect=401)
+    response = sign_in(web, password="not-the-password")
     assert response.status_code == 401
     assert "did not accept this login and password" in text(response)
     assert "sid" not in cookie_values(app, web)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from web_support import MAPPINGS, french_roster, page_config, sign_in, text, upload, wait_for
+from web_support import MAPPINGS, french_roster, page_config, signed_in, text, upload, wait_for
 
 from importer.client import OdooClient
 from importer.mapping import load_mapping
@@ -113,7 +113,7 @@ def unmatched(web: FlaskClient, name: str = "registre.csv") -> tuple[str, str]:
 
 def test_an_upload_no_layout_fits_opens_the_matching_screen_with_a_suggestion_per_column(app: Flask) -> None:
     web = app.test_client()
-    sign_in(web)
+    signed_in(web)
     _job_url, page = unmatched(web)
     assert "do not match any layout we know" in page
     assert 'id="matching"' in page and 'id="mismatch"' in page  # the layouts to choose stay below
@@ -144,7 +144,7 @@ def check_with(web: FlaskClient, job_url: str, page: str, **changes: str) -> obj
 
 def test_the_corrected_form_makes_a_mapping_the_loader_reads_and_the_dry_run_uses(app: Flask) -> None:
     web = app.test_client()
-    sign_in(web)
+    signed_in(web)
     job_url, page = unmatched(web)
     answer = check_with(
         web,
@@ -185,7 +185,7 @@ BAD_CHOICES = [
 
 def test_choices_that_cannot_make_a_layout_are_told_in_words(app: Flask) -> None:
     web = app.test_client()
-    sign_in(web)
+    signed_in(web)
     job_url, page = unmatched(web)  # one upload, every bad form posted to its screen in turn
     for change, said in BAD_CHOICES:
         form = form_of(page)
@@ -216,7 +216,7 @@ def test_an_administrator_saves_for_every_clerk_and_the_next_upload_is_recognise
     app: Flask, mappings: Path
 ) -> None:
     web = app.test_client()
-    sign_in(web)
+    signed_in(web)
     job_url, page = unmatched(web)
     answer = save(web, job_url, page, "Registre des ménages")
     assert answer.status_code == 303
@@ -224,7 +224,7 @@ def test_an_administrator_saves_for_every_clerk_and_the_next_upload_is_recognise
     saved = mappings / "registre_des_m_nages.yaml"
     assert saved.is_file() and load_mapping(saved).name == "Registre des ménages"
     other = app.test_client()  # another clerk, another session: the layout is theirs too
-    sign_in(other, REGISTRAR_LOGIN, REGISTRAR_PASSWORD)
+    signed_in(other, REGISTRAR_LOGIN, REGISTRAR_PASSWORD)
     assert "Registre des ménages" in text(other.get("/"))
     check_url = upload_french(other, "registre-juin.csv")
     assert wait_for(other, check_url)["state"] == "done"
@@ -236,7 +236,7 @@ def test_an_administrator_saves_for_every_clerk_and_the_next_upload_is_recognise
 def test_a_clerk_saves_for_their_session_only(app: Flask, mappings: Path) -> None:
     before = sorted(p.name for p in mappings.iterdir())
     web = app.test_client()
-    sign_in(web, REGISTRAR_LOGIN, REGISTRAR_PASSWORD)
+    signed_in(web, REGISTRAR_LOGIN, REGISTRAR_PASSWORD)
     job_url, page = unmatched(web)
     assert "saved for your session only" in page
     answer = save(web, job_url, page, "Mon registre")
@@ -247,7 +247,7 @@ def test_a_clerk_saves_for_their_session_only(app: Flask, mappings: Path) -> Non
     assert wait_for(web, check_url)["state"] == "done"
     assert "recognised from the column headers" in text(web.get(check_url))
     other = app.test_client()
-    sign_in(other)
+    signed_in(other)
     assert "Mon registre" not in text(other.get("/"))
     _url, elsewhere = unmatched(other)
     assert 'id="matching"' in elsewhere  # another clerk's session does not know it
@@ -256,13 +256,13 @@ def test_a_clerk_saves_for_their_session_only(app: Flask, mappings: Path) -> Non
 def test_a_shipped_layout_is_never_overwritten_by_accident(app: Flask, mappings: Path) -> None:
     shipped = (mappings / "roster.yaml").read_text(encoding="utf-8")
     web = app.test_client()
-    sign_in(web)
+    signed_in(web)
     job_url, page = unmatched(web)
     refused = save(web, job_url, page, "roster")
     assert refused.status_code == 400 and "exists already for every clerk" in text(refused)
     assert (mappings / "roster.yaml").read_text(encoding="utf-8") == shipped
     clerk = app.test_client()
-    sign_in(clerk, REGISTRAR_LOGIN, REGISTRAR_PASSWORD)
+    signed_in(clerk, REGISTRAR_LOGIN, REGISTRAR_PASSWORD)
     url2, page2 = unmatched(clerk)
     refused = save(clerk, url2, page2, "roster", replace="yes")  # a clerk may not, even when asking
     assert refused.status_code == 400 and "a layout every clerk uses" in text(refused)
@@ -274,7 +274,7 @@ def test_a_shipped_layout_is_never_overwritten_by_accident(app: Flask, mappings:
 
 def test_the_matching_forms_need_their_csrf_token(app: Flask) -> None:
     web = app.test_client()
-    sign_in(web)
+    signed_in(web)
     job_url, page = unmatched(web)
     form = form_of(page)
     form.pop("csrf_token")

@@ -95,17 +95,16 @@ def csrf(page: bytes | str) -> str:
     return match.group(1).decode()
 
 
-def sign_in(
-    web: FlaskClient, login: str = ADMIN_LOGIN, password: str = ADMIN_PASSWORD, *, expect: int = 302
-) -> Any:
-    """Sign in through the form, as a clerk does; the answer, which must be ``expect``.
-
-    302 (signed in and sent on to the home page) unless the test is about a refusal.
-    """
+def sign_in(web: FlaskClient, login: str = ADMIN_LOGIN, password: str = ADMIN_PASSWORD) -> Any:
+    """Sign in through the form, as a clerk does; the page's answer (tests of refusals read it)."""
     token = csrf(web.get("/sign-in").data)
-    answer = web.post("/sign-in", data={"login": login, "password": password, "csrf_token": token})
-    assert answer.status_code == expect, answer.get_data(as_text=True)
-    return answer
+    return web.post("/sign-in", data={"login": login, "password": password, "csrf_token": token})
+
+
+def signed_in(web: FlaskClient, login: str = ADMIN_LOGIN, password: str = ADMIN_PASSWORD) -> None:
+    """Sign in, which must succeed (sent on to the home page): for tests about what comes after."""
+    answer = sign_in(web, login, password)
+    assert answer.status_code == 302, answer.get_data(as_text=True)
 
 
 def upload(web: FlaskClient, path: Path, mapping: str = "detect", data: bytes | None = None) -> Any:
