@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bench.common import Section, load_average
 
@@ -61,7 +61,9 @@ DEFAULT = Sizes(
     reps=1,
     dry_run_memory=False,
 )
-QUICK = Sizes(
+#: --quick: every size small, for a smoke run of about a minute
+QUICK = replace(
+    DEFAULT,
     people=2_000,
     guide_people=400,
     share_people=2_000,
@@ -74,24 +76,17 @@ QUICK = Sizes(
     adaptive_people=1_000,
     adaptive_batch=50,
     bare_people=1_000,
-    reps=1,
-    dry_run_memory=False,
     xlsx_report_rows=100_000,
     xlsx_invalid_rows=20_000,
 )
-FULL = Sizes(
-    people=20_000,
-    guide_people=2_000,
+#: --full: the issue's sizes where the defaults are smaller, three repetitions, the dry run's memory too
+FULL = replace(
+    DEFAULT,
     share_people=100_000,
-    validate_people=1_000_000,
     xlsx_rows=200_000,
     memory_rows=(100_000, 1_000_000, 5_000_000),
-    concurrency_people=5_000,
-    workers=(1, 2, 3, 4),
-    batches=(100, 250, 500, 1000, 2000),
     adaptive_people=10_000,
     adaptive_batch=200,
-    bare_people=4_000,
     reps=3,
     dry_run_memory=True,
 )
@@ -125,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-rows", type=_ints, help="CSV sizes of 4 (100000,1000000; --full adds 5000000)")
     p.add_argument("--dry-run-memory", action="store_true", help="in 4, also a real --dry-run (minutes)")
     p.add_argument("--xlsx-report-rows", type=int, help="roster rows of 10 (1000000)")
-    p.add_argument("--xlsx-invalid-rows", type=int, help="rows of 10's roster with every row invalid (100000)")
+    p.add_argument("--xlsx-invalid-rows", type=int, help="rows of 10's all-invalid roster (100000)")
     p.add_argument("--concurrency-people", type=int, help="people per run in 5 (5000)")
     p.add_argument("--workers", type=_ints, help="worker counts of 5 (1,2,3,4)")
     p.add_argument("--batches", type=_ints, help="batch sizes of 5 (100,250,500,1000,2000)")

@@ -18,19 +18,9 @@ setting, for each server, without being told which server it meets.
 
 from __future__ import annotations
 
-from bench.common import (
-    OUT,
-    ROSTER_MAPPING,
-    Section,
-    median,
-    roster_csv,
-    sandbox_process,
-    sent_records,
-    timed,
-)
+from bench.common import Section, import_rate, median
 from importer.concurrency import DEFAULT_WORKERS
 from importer.load import LoadOptions
-from importer.pipeline import ImportOptions, run_import
 
 #: Server time: 0.5 ms a row and 20 ms a call, about 2,000 rows a second per worker (a real Odoo
 #: writing registrants does 300-450 rows a second on one process; slower would only lengthen the run).
@@ -40,15 +30,11 @@ PER_CALL = 0.02
 
 def one_run(people: int, batch: int, server_workers: int, load: LoadOptions, label: str) -> tuple[float, str]:
     """Records per second of one import, and what concurrency it ran at."""
-    csv = roster_csv(people)
-    options = ImportOptions(mapping=ROSTER_MAPPING, out_dir=OUT / "reports", write_files=False, load=load)
     server_options = ["--workers", str(server_workers)]
     server_options += ["--latency-per-row", str(PER_ROW), "--latency-per-call", str(PER_CALL)]
-    with sandbox_process(label, options=server_options) as server:
-        seconds, result = timed(lambda: run_import([csv], options, server.settings()))
-    assert result.exit_code == 0, f"import failed: exit {result.exit_code}"
+    rate, result = import_rate(people, label, load, server_options=server_options)
     chosen = result.report.meta.get("concurrency", {}).get("summary", "?")
-    return sent_records(result) / seconds, chosen
+    return rate, chosen
 
 
 def run(people: int, batch: int, servers: list[int], fixed: list[int], reps: int) -> Section:

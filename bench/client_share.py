@@ -30,20 +30,21 @@ from bench.common import (
     ROSTER_MAPPING,
     Section,
     TimedClient,
-    covered,
     cpu_timed,
+    import_options,
     median,
     roster_csv,
     roster_frame,
     sandbox_process,
     sent_records,
     timed,
+    timed_import,
 )
 from importer.canonical import map_tables
 from importer.catalog import Catalog, fetch_catalog
 from importer.client import OdooClient
 from importer.mapping import bind, load_mapping
-from importer.pipeline import ImportOptions, run_import
+from importer.pipeline import run_import
 from importer.read import SourceTable
 from importer.resolve import resolve_codes
 from importer.row_rules import hold_back
@@ -54,16 +55,12 @@ TARGET_VALIDATE_S = 15.0
 
 
 def client_share(people: int, section: Section) -> None:
-    csv = roster_csv(people)
-    options = ImportOptions(mapping=ROSTER_MAPPING, out_dir=OUT / "reports", write_files=False)
-    with sandbox_process("share") as server:
-        client = TimedClient(server.settings())
-        seconds, result = timed(lambda: run_import([csv], options, client=client))
-    in_calls = covered(client.spans)
+    run = timed_import(roster_csv(people), import_options(), "share")
+    seconds, in_calls, result = run.seconds, run.in_calls, run.result
     share = (seconds - in_calls) / seconds
     records = sent_records(result)
     section.note(
-        f"(a) {people:,} people, {records:,} records, {len(client.spans):,} calls, "
+        f"(a) {people:,} people, {records:,} records, {run.calls:,} calls, "
         f"wall {seconds:.1f} s, a call in flight {in_calls:.1f} s, client alone {seconds - in_calls:.1f} s "
         f"({records / seconds:,.0f} rec/s)"
     )
@@ -139,7 +136,7 @@ def map_and_validate(people: int, reps: int, section: Section) -> None:
 def profile_runs(people: int, section: Section, top: int = 25) -> None:
     """cProfile of a first import and its re-run; prints importer functions by cumulative time."""
     csv = roster_csv(people)
-    options = ImportOptions(mapping=ROSTER_MAPPING, out_dir=OUT / "reports", write_files=False)
+    options = import_options()
     with sandbox_process("profile") as server:
         for label in ("first", "rerun"):
             profiler = cProfile.Profile()

@@ -10,6 +10,7 @@ noise, so their ratio is honest even when the absolute figures wobble.
 from __future__ import annotations
 
 import contextlib
+import cProfile
 import gc
 import os
 import statistics
@@ -25,6 +26,8 @@ import pandas as pd
 from importer.client import OdooClient
 from importer.demo import start_sandbox, stop_sandbox
 from importer.demo_data import roster
+from importer.load import LoadOptions
+from importer.pipeline import ImportOptions, RunResult, run_import
 from importer.settings import ConnectionSettings, Retry, Secret, Timeout
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,6 +160,17 @@ def roster_csv(people: int, seed: int = 7) -> Path:
     return path
 
 
+def import_options(mapping: Path = ROSTER_MAPPING, load: LoadOptions | None = None) -> ImportOptions:
+    """How every benchmark imports: reports under bench/out/reports, no report files written.
+
+    Writing the report's files is not what any benchmark measures; leaving it
+    out of every one keeps their figures comparable.
+    """
+    return ImportOptions(
+        mapping=mapping, out_dir=OUT / "reports", write_files=False, load=load or LoadOptions()
+    )
+
+
 # -- the sandbox, as its own process ----------------------------------------------
 
 
@@ -278,6 +292,67 @@ def covered(spans: Sequence[tuple[float, float]]) -> float:
     if cur_end is not None:
         total += cur_end - cur_start
     return total
+
+
+@dataclass
+class TimedImport:
+    """One import through a :class:`TimedClient`: its wall time, its result, and the client/server split."""
+
+    seconds: float
+    result: RunResult
+    in_calls: float  # seconds during which at least one call was in flight
+    calls: int
+
+
+def timed_import(
+    csv: Path,
+    options: ImportOptions,
+    label: str,
+    *,
+    server_options: Sequence[str] = (),
+    prepare: Callable[[OdooClient], None] | None = None,
+    profile: Path | None = None,
+) -> TimedImport:
+    """Import ``csv`` into a fresh sandbox process through a :class:`TimedClient`; only the import is timed.
+
+    ``server_options``: the sandbox's (``--preset``...); ``prepare``: what an
+    administrator sets up on it first (a deployment's own fields);
+    ``profile``: where to write a cProfile of the import.
+    """
+    with sandbox_process(label, options=server_options) as server:
+        if prepare is not None:
+            with OdooClient(server.settings()) as admin:
+                prepare(admin)
+        client = TimedClient(server.settings())
+        profiler = cProfile.Profile() if profile else None
+        if profiler:
+            profiler.enable()
+        seconds, result = timed(lambda: run_import([csv], options, client=client))
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(profile)
+    return TimedImport(seconds, result, covered(client.spans), len(client.spans))
+
+
+def import_rate(
+    people: int,
+    label: str,
+    load: LoadOptions,
+    *,
+    threads: int | None = None,
+    server_options: Sequence[str] = (),
+) -> tuple[float, RunResult]:
+    """Records written per second of one ``people``-person roster import into a fresh sandbox process.
+
+    The rate is of the whole ``run_import`` (what a clerk waits for), not of the
+    load stage alone; ``threads`` and ``server_options`` go to the sandbox.
+    """
+    csv = roster_csv(people)
+    options = import_options(load=load)
+    with sandbox_process(label, threads=threads, options=server_options) as server:
+        seconds, result = timed(lambda: run_import([csv], options, server.settings()))
+    assert result.exit_code == 0, f"import failed: exit {result.exit_code}"
+    return sent_records(result) / seconds, result
 
 
 def sent_records(result: Any) -> int:

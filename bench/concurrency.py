@@ -15,18 +15,8 @@ they do not multiply the server.
 
 from __future__ import annotations
 
-from bench.common import (
-    OUT,
-    ROSTER_MAPPING,
-    Section,
-    median,
-    roster_csv,
-    sandbox_process,
-    sent_records,
-    timed,
-)
+from bench.common import Section, import_rate, median
 from importer.load import LoadOptions
-from importer.pipeline import ImportOptions, run_import
 
 DEFAULT_WORKERS = LoadOptions().workers
 DEFAULT_BATCH = LoadOptions().batch_size
@@ -34,17 +24,8 @@ DEFAULT_BATCH = LoadOptions().batch_size
 
 def one_run(people: int, workers: int, batch: int, threads: int, label: str) -> float:
     """Records per second of one default-mode import with these load options."""
-    csv = roster_csv(people)
-    options = ImportOptions(
-        mapping=ROSTER_MAPPING,
-        out_dir=OUT / "reports",
-        write_files=False,
-        load=LoadOptions(batch_size=batch, workers=workers, adaptive=False),
-    )
-    with sandbox_process(label, threads=threads) as server:
-        seconds, result = timed(lambda: run_import([csv], options, server.settings()))
-    assert result.exit_code == 0, f"import failed: exit {result.exit_code}"
-    return sent_records(result) / seconds
+    load = LoadOptions(batch_size=batch, workers=workers, adaptive=False)
+    return import_rate(people, label, load, threads=threads)[0]
 
 
 def run(people: int, workers: list[int], batches: list[int], reps: int, threads: int) -> Section:

@@ -10,17 +10,8 @@ sandbox, first and second run side by side.
 
 from __future__ import annotations
 
-from bench.common import (
-    OUT,
-    ROSTER_MAPPING,
-    Section,
-    median,
-    roster_csv,
-    sandbox_process,
-    sent_records,
-    timed,
-)
-from importer.pipeline import ImportOptions, run_import
+from bench.common import Section, import_options, median, roster_csv, sandbox_process, sent_records, timed
+from importer.pipeline import run_import
 
 TARGET_RATIO = 10.0
 
@@ -32,7 +23,7 @@ def run(people: int, reps: int) -> Section:
     seconds_: list[float] = []
     resent = 0
     loads = 0
-    options = ImportOptions(mapping=ROSTER_MAPPING, out_dir=OUT / "reports", write_files=False)
+    options = import_options()
     for rep in range(reps):
         with sandbox_process(f"rerun{rep}") as server:
             first, result = timed(lambda server=server: run_import([csv], options, server.settings()))

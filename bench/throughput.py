@@ -22,20 +22,17 @@ from typing import Any
 import pandas as pd
 
 from bench.common import (
-    OUT,
-    ROSTER_MAPPING,
     Section,
-    TimedClient,
-    covered,
+    import_options,
     median,
     roster_csv,
     roster_frame,
     sandbox_process,
     sent_records,
     timed,
+    timed_import,
 )
 from importer.client import OdooClient
-from importer.pipeline import ImportOptions, run_import
 
 TARGET_RATIO = 20.0
 GENDER = {"M": "Male", "F": "Female", "male": "Male", "female": "Female"}
@@ -93,13 +90,9 @@ def guide_way(client: OdooClient, frame: pd.DataFrame) -> int:
 
 def run_spp_import(people: int, label: str) -> tuple[float, int, float]:
     """One default import of a ``people``-person roster into a fresh sandbox: (seconds, records, in calls)."""
-    csv = roster_csv(people)
-    options = ImportOptions(mapping=ROSTER_MAPPING, out_dir=OUT / "reports", write_files=False)
-    with sandbox_process(label) as server:
-        client = TimedClient(server.settings())
-        seconds, result = timed(lambda: run_import([csv], options, client=client))
-        assert result.exit_code == 0, f"import failed: exit {result.exit_code}"
-        return seconds, sent_records(result), covered(client.spans)
+    run = timed_import(roster_csv(people), import_options(), label)
+    assert run.result.exit_code == 0, f"import failed: exit {run.result.exit_code}"
+    return run.seconds, sent_records(run.result), run.in_calls
 
 
 def run_guide(people: int, label: str) -> tuple[float, int]:

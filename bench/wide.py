@@ -22,7 +22,6 @@ functions are printed by their own time (the file goes to bench/out/).
 
 from __future__ import annotations
 
-import cProfile
 import pstats
 from pathlib import Path
 
@@ -34,17 +33,15 @@ from bench.common import (
     OUT,
     ROSTER_MAPPING,
     Section,
-    TimedClient,
-    covered,
+    import_options,
     median,
     roster_csv,
     roster_frame,
-    sandbox_process,
     sent_records,
-    timed,
+    timed_import,
 )
 from importer.client import OdooClient
-from importer.pipeline import ImportOptions, RunResult, run_import
+from importer.pipeline import RunResult
 
 TARGET = 0.90  # wide's records/s at least 90 % of narrow's
 PRESET = "enrollment"
@@ -168,20 +165,13 @@ def _configure(client: OdooClient) -> None:
 def _import(
     csv: Path, mapping: Path, label: str, profile: Path | None = None
 ) -> tuple[float, RunResult, float]:
-    options = ImportOptions(mapping=mapping, out_dir=OUT / "reports", write_files=False)
-    with sandbox_process(label, options=("--preset", PRESET)) as server:
-        with OdooClient(server.settings()) as admin:
-            _configure(admin)
-        client = TimedClient(server.settings())
-        profiler = cProfile.Profile() if profile else None
-        if profiler:
-            profiler.enable()
-        seconds, result = timed(lambda: run_import([csv], options, client=client))
-        if profiler:
-            profiler.disable()
-            profiler.dump_stats(profile)
-        assert result.exit_code == 0, f"{label}: exit {result.exit_code}: {result.report.problems.head()}"
-        return seconds, result, covered(client.spans)
+    options = import_options(mapping)
+    preset = ("--preset", PRESET)
+    run = timed_import(csv, options, label, server_options=preset, prepare=_configure, profile=profile)
+    assert run.result.exit_code == 0, (
+        f"{label}: exit {run.result.exit_code}: {run.result.report.problems.head()}"
+    )
+    return run.seconds, run.result, run.in_calls
 
 
 def _print_profile(path: Path, top: int = 20) -> None:

@@ -8,12 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import settings_for
+from conftest import household_mapping, import_lines, settings_for, write_mapping
 
 from importer.client import OdooClient
 from importer.outcome import ImportFailure
-from importer.pipeline import ImportOptions, run_import
+from importer.pipeline import RunResult
 from importer.sandbox import Sandbox
 
 HEADER = "hh,hh_name,pid,given,family,area,tags"
@@ -31,33 +30,17 @@ def _setup(sb: Sandbox) -> None:
 
 
 def _mapping(tmp_path: Path) -> Path:
-    mapping = {
-        "name": "areas",
-        "namespace": "spp_areas",
-        "entities": {
-            "group": {"key": "hh", "fields": {"name": "hh_name", "area_id": "area"}},
-            "individual": {
-                "key": "pid",
-                "fields": {
-                    "given_name": "given",
-                    "family_name": "family",
-                    "area_id": "area",
-                    "tags_ids": "tags",
-                },
-            },
-            "membership": {"group": "hh", "individual": "pid"},
-        },
-    }
-    path = tmp_path / "areas.yaml"
-    path.write_text(yaml.safe_dump(mapping, sort_keys=False), encoding="utf-8")
-    return path
+    mapping = household_mapping(
+        "areas",
+        "spp_areas",
+        household_fields={"area_id": "area"},
+        person_fields={"area_id": "area", "tags_ids": "tags"},
+    )
+    return write_mapping(tmp_path / "areas.yaml", mapping)
 
 
-def _run(sb: Sandbox, tmp_path: Path, *rows: str, mode: str = "import"):
-    path = tmp_path / "people.csv"
-    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
-    options = ImportOptions(mapping=_mapping(tmp_path), mode=mode, write_files=False)
-    return run_import([path], options, settings_for(sb))
+def _run(sb: Sandbox, tmp_path: Path, *rows: str, mode: str = "import") -> RunResult:
+    return import_lines(sb, tmp_path / "people.csv", [HEADER, *rows], _mapping(tmp_path), mode)
 
 
 def _person(sb: Sandbox, given: str) -> dict:

@@ -11,26 +11,15 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-import pytest
 from conftest import MAPPINGS, SAMPLES, settings_for
 
 from importer.cli import main
 from importer.client import OdooClient
 from importer.report_xlsx import CHANGED_FILL
-from importer.sandbox import ADMIN_API_KEY, READONLY_LOGIN, READONLY_PASSWORD, Sandbox
+from importer.sandbox import READONLY_LOGIN, READONLY_PASSWORD, Sandbox
 
 ROSTER = SAMPLES / "roster.csv"
 MAPPING = str(MAPPINGS / "roster.yaml")
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch):
-    with Sandbox() as sb:
-        monkeypatch.setenv("SPP_URL", sb.url)
-        monkeypatch.setenv("SPP_DB", sb.db)
-        monkeypatch.setenv("SPP_LOGIN", "admin")
-        monkeypatch.setenv("SPP_API_KEY", ADMIN_API_KEY)
-        yield sb
 
 
 def _cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -67,7 +56,9 @@ def _edited(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
     return path, frame
 
 
-def test_a_dry_run_names_each_change_before_to_after_in_csv_xlsx_and_json(server, tmp_path, capsys) -> None:
+def test_a_dry_run_names_each_change_before_to_after_in_csv_xlsx_and_json(
+    server_env, tmp_path, capsys
+) -> None:
     assert _import(capsys, ROSTER, tmp_path / "first")[0] == 0
     path, _frame = _edited(tmp_path)
     code, out, _err = _import(capsys, path, tmp_path / "dry", "--dry-run")
@@ -98,14 +89,14 @@ def test_a_dry_run_names_each_change_before_to_after_in_csv_xlsx_and_json(server
         "values_change": 2,
         "cleared": 0,
     }
-    assert _person(server, "P0000001", ["given_name"])["given_name"] == "Minh"  # nothing written yet
+    assert _person(server_env, "P0000001", ["given_name"])["given_name"] == "Minh"  # nothing written yet
 
     code, out, _err = _import(capsys, path, tmp_path / "real")
     assert code == 0
     assert "1 added, 1 updated (2 values changed), 237 already there" in out
     rows = pd.read_csv(_report(tmp_path / "real"), dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert rows.loc[rows["row"] == "2", "changes"].iloc[0].startswith("given_name: 'Minh' → 'Minhh'")
-    person = _person(server, "P0000001", ["given_name", "birthdate", "name"])
+    person = _person(server_env, "P0000001", ["given_name", "birthdate", "name"])
     assert (person["given_name"], person["birthdate"], person["name"]) == (
         "Minhh",
         "1950-03-27",
@@ -113,7 +104,7 @@ def test_a_dry_run_names_each_change_before_to_after_in_csv_xlsx_and_json(server
     )
 
 
-def test_an_unchanged_file_has_nothing_to_update(server, tmp_path, capsys) -> None:
+def test_an_unchanged_file_has_nothing_to_update(server_env, tmp_path, capsys) -> None:
     assert _import(capsys, ROSTER, tmp_path / "first")[0] == 0
     code, out, _err = _import(capsys, ROSTER, tmp_path / "again", "--dry-run", "--json")
     assert code == 0
@@ -122,7 +113,7 @@ def test_an_unchanged_file_has_nothing_to_update(server, tmp_path, capsys) -> No
     assert changes["headline"] == "0 new, 0 to update, 238 already there"
 
 
-def test_a_changed_coded_value_shows_names_not_ids(server, tmp_path, capsys) -> None:
+def test_a_changed_coded_value_shows_names_not_ids(server_env, tmp_path, capsys) -> None:
     assert _import(capsys, ROSTER, tmp_path / "first")[0] == 0
     frame = pd.read_csv(ROSTER, dtype=str, keep_default_na=False)
     frame.loc[frame["person_id"] == "P0000002", "sex"] = "M"
@@ -133,14 +124,14 @@ def test_a_changed_coded_value_shows_names_not_ids(server, tmp_path, capsys) -> 
     assert code == 0
     rows = pd.read_csv(_report(tmp_path / "real"), dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert rows.loc[rows["row"] == "3", "changes"].iloc[0] == "sex: 'Female' → 'Male'"  # names, not ids
-    assert _person(server, "P0000002", ["gender"])["gender"] == "Male"
+    assert _person(server_env, "P0000002", ["gender"])["gender"] == "Male"
     assert rows.loc[rows["row"] == "4", "changes"].iloc[0] == f"national_id: '{old_id}' → '1234567897'"
-    with OdooClient(settings_for(server)) as c:
+    with OdooClient(settings_for(server_env)) as c:
         assert c.search_count("g2p.reg.id", [["value", "=", "1234567897"]]) == 1
         assert c.search_count("g2p.reg.id", [["value", "=", old_id]]) == 0
 
 
-def test_a_header_only_file_is_no_rows_to_import_exit_2(server, tmp_path, capsys) -> None:
+def test_a_header_only_file_is_no_rows_to_import_exit_2(server_env, tmp_path, capsys) -> None:
     path = tmp_path / "empty.csv"
     path.write_text(ROSTER.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
     for argv in (("import",), ("import", "--dry-run"), ("validate",)):
@@ -160,7 +151,7 @@ def test_a_report_with_no_rows_says_so_and_exits_2() -> None:
 
 
 def test_a_read_only_user_is_told_and_their_import_never_claims_to_have_gone_through(
-    server, tmp_path, capsys, monkeypatch
+    server_env, tmp_path, capsys, monkeypatch
 ) -> None:
     assert _import(capsys, ROSTER, tmp_path / "first")[0] == 0  # unchanged for the viewer: nothing to send
     monkeypatch.setenv("SPP_LOGIN", READONLY_LOGIN)
@@ -175,6 +166,6 @@ def test_a_read_only_user_is_told_and_their_import_never_claims_to_have_gone_thr
         assert code == 2
         assert "may check files against the registry but not import them" in err
         assert "went through" not in out + err and "updated" not in out
-    assert _person(server, "P0000001", ["given_name"])["given_name"] == "Minh"
-    with OdooClient(settings_for(server)) as c:
+    assert _person(server_env, "P0000001", ["given_name"])["given_name"] == "Minh"
+    with OdooClient(settings_for(server_env)) as c:
         assert c.search_count("res.partner", [["name", "ilike", "NEWLY"]]) == 0

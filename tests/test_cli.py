@@ -10,17 +10,7 @@ from conftest import MAPPINGS, SAMPLES, settings_for
 
 from importer.cli import main
 from importer.client import OdooClient
-from importer.sandbox import ADMIN_API_KEY, Sandbox
-
-
-@pytest.fixture
-def server_env(monkeypatch: pytest.MonkeyPatch):
-    with Sandbox() as sb:
-        monkeypatch.setenv("SPP_URL", sb.url)
-        monkeypatch.setenv("SPP_DB", sb.db)
-        monkeypatch.setenv("SPP_LOGIN", "admin")
-        monkeypatch.setenv("SPP_API_KEY", ADMIN_API_KEY)
-        yield sb
+from importer.sandbox import ADMIN_API_KEY
 
 
 def test_import_exits_0_and_json_summary_is_machine_readable(server_env, tmp_path: Path, capsys) -> None:

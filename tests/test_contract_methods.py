@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests
+from domain_cases import FOUR_REGISTRANTS_DOMAINS
 
 from importer.client import IMPORT_CONTEXT, OdooClient
 from importer.sandbox import (
@@ -302,42 +303,22 @@ def people() -> Iterator[tuple[OdooClient, dict[str, int]]]:
 @pytest.mark.parametrize(
     ("domain", "expected"),
     [
-        ([["name", "=", "Ann Lee"]], {"ann"}),
-        ([["name", "!=", "Ann Lee"]], {"bob", "cy", "hh"}),
+        *FOUR_REGISTRANTS_DOMAINS,
         ([["name", "<>", "Ann Lee"]], {"bob", "cy", "hh"}),
-        ([["gender", "=", False]], {"cy", "hh"}),
-        ([["gender", "!=", False]], {"ann", "bob"}),
-        ([["gender", "in", ["Male", "Female"]]], {"ann", "bob"}),
-        ([["gender", "not in", ["Male"]]], {"ann", "cy", "hh"}),
         ([["gender", "in", [False]]], {"cy", "hh"}),
-        ([["name", "like", "Lee"]], {"ann", "bob", "hh"}),
-        ([["name", "like", "lee"]], set()),
         ([["name", "not like", "Lee"]], {"cy"}),
-        ([["name", "ilike", "lee"]], {"ann", "bob", "hh"}),
-        ([["name", "not ilike", "lee"]], {"cy"}),
-        ([["name", "=like", "%Lee"]], {"ann", "bob"}),
-        ([["name", "=ilike", "CY"]], {"cy"}),
-        ([["birthdate", "<", "1990-01-01"]], {"bob"}),
-        ([["birthdate", "<=", "1990-01-01"]], {"ann", "bob"}),
-        ([["birthdate", ">", "1990-01-01"]], {"cy"}),
-        ([["birthdate", ">=", "1990-01-01"]], {"ann", "cy"}),
         ([["income", ">", 5]], {"bob"}),
         ([["is_group", "=", True]], {"hh"}),
         ([["is_group", "=", False]], {"ann", "bob", "cy"}),
-        (["|", ["name", "=", "cy"], ["gender", "=", "Male"]], {"bob", "cy"}),
-        (["!", ["name", "ilike", "lee"]], {"cy"}),
         (["&", ["name", "ilike", "lee"], ["is_group", "=", False]], {"ann", "bob"}),
-        ([["name", "ilike", "lee"], ["is_group", "=", False]], {"ann", "bob"}),  # implicit AND
         (["|", "!", ["gender", "=", False], ["name", "=", "cy"]], {"ann", "bob", "cy"}),
         ([["kind.name", "=", "Household"]], {"hh"}),
-        ([["kind", "=", "Household"]], {"hh"}),  # many2one compared by display name
         ([["kind", "=", 1]], {"hh"}),
         ([["kind", "!=", "Household"]], {"ann", "bob", "cy"}),
         ([["reg_ids.value", "=", "1234567890"]], {"ann"}),
         ([["reg_ids", "!=", False]], {"ann"}),
         ([["reg_ids", "=", False]], {"bob", "cy", "hh"}),
         ([["group_membership_ids", "!=", False]], {"hh"}),
-        ([["email", "=ilike", "ANN@x.org"]], {"ann"}),
         ([[1, "=", 1]], {"ann", "bob", "cy", "hh"}),
         ([[0, "=", 1]], set()),
     ],

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from conftest import settings_for
+from conftest import household_mapping, import_lines, settings_for, write_mapping
 
 from importer.client import OdooClient
-from importer.pipeline import ImportOptions, run_import
+from importer.pipeline import RunResult
 from importer.sandbox import Sandbox
 
 CUSTOM = [
@@ -39,36 +38,22 @@ def _setup(sb: Sandbox) -> None:
 
 
 def _mapping(tmp_path: Path) -> Path:
-    mapping = {
-        "name": "relational",
-        "namespace": "spp_rel_fields",
-        "date_order": "day-first",
-        "entities": {
-            "group": {"key": "hh", "fields": {"name": "hh_name"}},
-            "individual": {
-                "key": "pid",
-                "fields": {
-                    "given_name": "given",
-                    "family_name": "family",
-                    "Home District": "district",  # by its label
-                    "x_cst_indv_visited": "visited",
-                    "x_cst_indv_interviewed": "interviewed",
-                    "area_id": "area",
-                },
-            },
-            "membership": {"group": "hh", "individual": "pid"},
+    mapping = household_mapping(
+        "relational",
+        "spp_rel_fields",
+        date_order="day-first",
+        person_fields={
+            "Home District": "district",  # by its label
+            "x_cst_indv_visited": "visited",
+            "x_cst_indv_interviewed": "interviewed",
+            "area_id": "area",
         },
-    }
-    path = tmp_path / "relational.yaml"
-    path.write_text(yaml.safe_dump(mapping, sort_keys=False), encoding="utf-8")
-    return path
+    )
+    return write_mapping(tmp_path / "relational.yaml", mapping)
 
 
-def _run(sb: Sandbox, tmp_path: Path, *rows: str, mode: str = "import"):
-    path = tmp_path / "people.csv"
-    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
-    options = ImportOptions(mapping=_mapping(tmp_path), mode=mode, write_files=False)
-    return run_import([path], options, settings_for(sb))
+def _run(sb: Sandbox, tmp_path: Path, *rows: str, mode: str = "import") -> RunResult:
+    return import_lines(sb, tmp_path / "people.csv", [HEADER, *rows], _mapping(tmp_path), mode)
 
 
 def _people(sb: Sandbox) -> dict[str, dict]:

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import settings_for
+from conftest import membership_stage, settings_for
 from reliability_support import assert_accounted, audit_events, cli_env, run_cli_inprocess, write_roster
 
 from importer import load as load_module
 from importer.client import OdooClient
 from importer.concurrency import Change, ConcurrencyChoice, Observation
 from importer.load import Loader, LoadOptions
-from importer.outcome import Entity, Status
+from importer.outcome import Status
 from importer.pipeline import ImportOptions, RunResult, run_import
-from importer.plan import MEMBERSHIP, StagePlan
+from importer.plan import StagePlan
 from importer.report import summary_text
 from importer.sandbox import ADMIN_PASSWORD, FaultPlan, FaultRule, Sandbox
 from importer.settings import ConnectionSettings, Secret
@@ -84,32 +84,13 @@ class InFlight:
             self.now -= 1
 
 
-def _members(groups: list[str]) -> StagePlan:
-    n = len(groups)
-    rows = pd.DataFrame(
-        {
-            "id": [f"t.mem_{i}" for i in range(n)],
-            "group/id": [f"t.grp_{g}" for g in groups],
-            "individual/id": [f"t.ind_{i}" for i in range(n)],
-            "key": [f"{g}__{i}" for i, g in enumerate(groups)],
-            "group_key": groups,
-            "individual_key": [str(i) for i in range(n)],
-            "action": "create",
-        },
-        index=pd.RangeIndex(2, n + 2),
-    )
-    rows["xid"] = rows["id"]
-    rows["_file"], rows["_sheet"], rows["_row"] = "members.csv", "", rows.index
-    return StagePlan(Entity.MEMBERSHIP, MEMBERSHIP, ["id", "group/id", "individual/id"], rows)
-
-
 def test_whatever_the_limit_no_household_is_in_two_batches_in_flight_and_the_ceiling_holds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # 40 households of 1 to 6 members, in the file's order, some of them big enough to need two batches.
     groups = [f"H{h}" for h in range(40) for _ in range(1 + h % 6)]
     groups += ["BIG"] * 12  # more than a batch: its batches must go one after the other
-    stage = _members(groups)
+    stage = membership_stage(groups)
     flight = InFlight()
     monkeypatch.setattr(Loader, "_send", lambda self, st, batch, result: flight.send(self, st, batch, result))
     jumpy = Jumpy([1, 4, 2, 9, 3, 1, 4, 4, 2, 9, 9, 3] * 20)  # 9: above the ceiling, which wins

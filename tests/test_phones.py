@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from conftest import settings_for
+from conftest import household_mapping, import_lines, settings_for, write_mapping
 
 from importer.client import OdooClient
-from importer.pipeline import ImportOptions, run_import
+from importer.pipeline import RunResult
 from importer.sandbox import Sandbox
 
 HEADER = "hh,hh_name,pid,given,family,role,phone,mobile,surveyed"
@@ -22,32 +21,16 @@ ROWS = [
 
 
 def _mapping(tmp_path: Path) -> Path:
-    mapping = {
-        "name": "phones",
-        "namespace": "spp_phones",
-        "date_order": "day-first",
-        "entities": {
-            "group": {"key": "hh", "fields": {"name": "hh_name"}},
-            "individual": {
-                "key": "pid",
-                "fields": {"given_name": "given", "family_name": "family"},
-                "phones": ["phone", {"column": "mobile", "collected": "surveyed"}],
-            },
-            "membership": {"group": "hh", "individual": "pid", "fields": {"kind": "role"}},
-        },
-        "values": {"membership.kind": {"head": "Head"}},
-    }
-    path = tmp_path / "phones.yaml"
-    path.write_text(yaml.safe_dump(mapping, sort_keys=False), encoding="utf-8")
-    return path
+    mapping = household_mapping("phones", "spp_phones", date_order="day-first")
+    # several numbers a person, one with the date it was collected; the Head by the role column
+    mapping["entities"]["individual"]["phones"] = ["phone", {"column": "mobile", "collected": "surveyed"}]
+    mapping["entities"]["membership"]["fields"] = {"kind": "role"}
+    mapping["values"] = {"membership.kind": {"head": "Head"}}
+    return write_mapping(tmp_path / "phones.yaml", mapping)
 
 
-def _run(sb: Sandbox, tmp_path: Path, *rows: str, mode: str = "import"):
-    path = tmp_path / "people.csv"
-    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
-    return run_import(
-        [path], ImportOptions(mapping=_mapping(tmp_path), mode=mode, write_files=False), settings_for(sb)
-    )
+def _run(sb: Sandbox, tmp_path: Path, *rows: str, mode: str = "import") -> RunResult:
+    return import_lines(sb, tmp_path / "people.csv", [HEADER, *rows], _mapping(tmp_path), mode)
 
 
 def _phones(sb: Sandbox) -> dict[str, set[tuple[str, str]]]:

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 import requests
+from replay_support import RecordedIds, recorded_exchanges
 
 from importer.sandbox import ADMIN_PASSWORD, SANDBOX_DB, Sandbox
 from importer.sandbox.models import BASE_MODELS
@@ -56,40 +57,19 @@ NOT_MODELLED = {
 }
 
 
-def _exchanges() -> list[dict]:
-    if not TRANSCRIPT.exists():
-        pytest.skip(f"recorded transcript not found at {TRANSCRIPT}")
-    return json.loads(TRANSCRIPT.read_text())
-
-
-class TechnicalIds:
+class TechnicalIds(RecordedIds):
     """Recorded -> sandbox ids of technical records, learned from answers in replay order."""
-
-    def __init__(self) -> None:
-        self.map: dict[int, int] = {}
 
     def learn(self, recorded: Any, actual: Any) -> None:
         if isinstance(recorded, bool) or isinstance(actual, bool):
             return
         if isinstance(recorded, int) and isinstance(actual, int):
-            known = self.map.setdefault(recorded, actual)
-            assert known == actual, f"recorded id {recorded} maps to both {known} and {actual}"
+            self.pair(recorded, actual)
         elif isinstance(recorded, list) and isinstance(actual, list) and len(recorded) == len(actual):
             for r, a in zip(recorded, actual, strict=True):
                 self.learn(
                     r.get("id") if isinstance(r, dict) else r, a.get("id") if isinstance(a, dict) else a
                 )
-
-    def apply(self, value: Any) -> Any:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, int):
-            return self.map.get(value, value)
-        if isinstance(value, list):
-            return [self.apply(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self.apply(v) for k, v in value.items()}
-        return ADMIN_PASSWORD if value == "<password>" else value
 
 
 def _left_out(model: str, name: str, desc: dict) -> bool:
@@ -147,7 +127,7 @@ def test_sandbox_answers_the_wider_registry_exactly_like_the_recorded_server() -
     problems: list[str] = []
     with Sandbox(**LIKE_RECORDED_SERVER) as sb, requests.Session() as http:
         assert sb.db == SANDBOX_DB
-        for n, exchange in enumerate(_exchanges()):
+        for n, exchange in enumerate(recorded_exchanges(TRANSCRIPT)):
             request = json.loads(json.dumps(exchange["request"]))
             request["params"]["args"] = ids.apply(request["params"]["args"])
             answer = http.post(f"{sb.url}/jsonrpc", json=request, timeout=10)
@@ -158,7 +138,7 @@ def test_sandbox_answers_the_wider_registry_exactly_like_the_recorded_server() -
 
 def test_the_replay_covers_every_kind_of_exchange_the_issue_names() -> None:
     """Guard against a thinner recording: the replay is the proof only if these are in it."""
-    labels = " | ".join(e["label"] for e in _exchanges())
+    labels = " | ".join(e["label"] for e in recorded_exchanges(TRANSCRIPT))
     for needle in (
         "ir.model.fields.create",
         "g2p.registrant.tags.create with a list",

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import requests
+from replay_support import RecordedIds, recorded_exchanges
 
 from importer.sandbox import ADMIN_PASSWORD, SANDBOX_DB, Sandbox
 
@@ -22,17 +23,8 @@ TRANSCRIPT = (Path(__file__).parents[1] / "../shared/openspp17-transcript.json")
 SEEDED_IDS = {1, 2}  # kinds / gender types / Head exist in both with the same ids
 
 
-def _load() -> list[dict]:
-    if not TRANSCRIPT.exists():
-        pytest.skip(f"recorded transcript not found at {TRANSCRIPT}")
-    return json.loads(TRANSCRIPT.read_text())
-
-
-class IdMap:
+class IdMap(RecordedIds):
     """Recorded ids -> sandbox ids, learned from answers in replay order."""
-
-    def __init__(self) -> None:
-        self.map: dict[int, int] = {}
 
     def learn(self, recorded: Any, actual: Any) -> None:
         if isinstance(recorded, bool) or isinstance(actual, bool):
@@ -40,9 +32,7 @@ class IdMap:
         if isinstance(recorded, int) and isinstance(actual, int):
             if recorded in SEEDED_IDS and recorded == actual:
                 return
-            known = self.map.get(recorded)
-            assert known in (None, actual), f"recorded id {recorded} maps to both {known} and {actual}"
-            self.map[recorded] = actual
+            self.pair(recorded, actual)
         elif isinstance(recorded, list) and isinstance(actual, list) and len(recorded) == len(actual):
             for r, a in zip(recorded, actual, strict=True):
                 self.learn(r, a)
@@ -54,19 +44,6 @@ class IdMap:
                 r, a = recorded.get(key), actual.get(key)
                 if isinstance(r, list) and isinstance(a, list) and r and a:
                     self.learn(r[0], a[0])
-
-    def apply(self, value: Any) -> Any:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, int):
-            return self.map.get(value, value)
-        if isinstance(value, list):
-            return [self.apply(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self.apply(v) for k, v in value.items()}
-        if value == "<password>":
-            return ADMIN_PASSWORD
-        return value
 
 
 def _substitute(params: dict, ids: IdMap) -> dict:
@@ -98,7 +75,7 @@ def _same_shape(recorded: Any, actual: Any, where: str) -> None:
 
 
 def test_sandbox_answers_every_recorded_request_like_the_real_server() -> None:
-    exchanges = _load()
+    exchanges = recorded_exchanges(TRANSCRIPT)
     ids = IdMap()
     mismatches: list[str] = []
     with Sandbox(id_types=False) as sb, requests.Session() as http:

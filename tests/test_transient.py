@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import settings_for
+from conftest import membership_stage, settings_for
 from reliability_support import (
     FULL,
     assert_accounted,
@@ -54,38 +54,12 @@ def _plain_cut(rows: pd.DataFrame, households: pd.Series, size: int) -> list[tup
     return [(rows.iloc[i : i + size], frozenset()) for i in range(0, len(rows), size)]
 
 
-def _members(groups: list[str]) -> StagePlan:
-    """Membership rows of these households (one row per entry, in this order)."""
-    n = len(groups)
-    rows = pd.DataFrame(
-        {
-            "id": [f"t.mem_{i}" for i in range(n)],
-            "group/id": [f"t.grp_{g}" for g in groups],
-            "individual/id": [f"t.ind_{i}" for i in range(n)],
-            "key": [f"{g}__{i}" for i, g in enumerate(groups)],
-            "group_key": groups,
-            "individual_key": [str(i) for i in range(n)],
-            "action": "create",
-        },
-        index=pd.RangeIndex(2, n + 2),
-    )
-    rows["xid"] = rows["id"]
-    rows["_file"], rows["_sheet"], rows["_row"] = "members.csv", "", rows.index
-    return StagePlan(
-        Entity.MEMBERSHIP,
-        MEMBERSHIP,
-        ["id", "group/id", "individual/id"],
-        rows,
-        depends={Entity.GROUP: "group_key", Entity.INDIVIDUAL: "individual_key"},
-    )
-
-
 # -- the cut -----------------------------------------------------------------------------
 
 
 def test_a_household_is_never_split_across_batches_and_the_file_order_is_kept_otherwise() -> None:
     groups = ["A", "A", "B", "C", "B", "C", "C", "D", "E", "E", "A"]
-    stage = _members(groups)
+    stage = membership_stage(groups)
     batches = cut_batches(stage.rows, households_written(stage), size=4)
     seen: dict[str, int] = {}
     for n, (part, touched) in enumerate(batches):
@@ -99,7 +73,7 @@ def test_a_household_is_never_split_across_batches_and_the_file_order_is_kept_ot
 
 
 def test_a_household_bigger_than_a_batch_gets_batches_of_its_own() -> None:
-    stage = _members(["A"] + ["B"] * 7 + ["C"])
+    stage = membership_stage(["A"] + ["B"] * 7 + ["C"])
     batches = cut_batches(stage.rows, households_written(stage), size=3)
     assert [list(part["group_key"]) for part, _ in batches] == [
         ["A"],
@@ -112,7 +86,7 @@ def test_a_household_bigger_than_a_batch_gets_batches_of_its_own() -> None:
 
 
 def test_updated_people_and_households_write_their_household_new_people_and_ids_do_not() -> None:
-    members = _members(["A", "A", "B"])  # people "0", "1" in A, "2" in B
+    members = membership_stage(["A", "A", "B"])  # people "0", "1" in A, "2" in B
     people = pd.DataFrame(
         {"key": ["0", "1", "2", "9"], "action": ["update", "create", "update", "update"]},
         index=[10, 11, 12, 13],
@@ -291,7 +265,7 @@ def test_a_big_household_in_several_batches_is_never_written_by_two_calls_at_onc
         groups = [["t.grp_A", "A", "1", "1"], ["t.grp_B", "B", "1", "1"]]
         assert client.load(PARTNER, fields, groups + people)["messages"] == []
         sb.overlap_loads(2, timeout=0.5)  # its batches wait for each other: each goes alone
-        stage = _members(["A"] * 25 + ["B"] * 5)
+        stage = membership_stage(["A"] * 25 + ["B"] * 5)
         result = Loader(client, LoadOptions(batch_size=5, workers=2, adaptive=False)).run_stage(stage, {}, {})
         assert (result.status == Status.CREATED).all()
         assert sb.conflicted_rows == 0

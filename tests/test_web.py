@@ -8,13 +8,13 @@ holds; idle sessions expire.
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import html
 import io
 import re
 import threading
-import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +23,7 @@ from conftest import people_in, settings_for
 from flask import Flask
 from flask.testing import FlaskClient
 from reliability_support import CallHook
+from web_support import MAPPINGS, ROOT, SAMPLES, csrf, page_config, sign_in, text, upload, wait_for
 
 from importer.client import OdooClient
 from importer.sandbox import ADMIN_API_KEY, ADMIN_LOGIN, ADMIN_PASSWORD, Sandbox
@@ -30,16 +31,6 @@ from importer.sandbox.auth import READONLY_LOGIN, READONLY_PASSWORD
 from importer.web.app import create_app
 from importer.web.mappings import detect_mapping, list_mappings
 from importer.web.sessions import SessionStore
-
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "sample_data"
-MAPPINGS = ROOT / "mappings"
-
-
-@pytest.fixture(scope="module")
-def registry() -> Iterator[Sandbox]:
-    with Sandbox() as sb:
-        yield sb
 
 
 class Clock:
@@ -59,55 +50,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def app(registry: Sandbox, tmp_path: Path, clock: Clock) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "SPP_URL": registry.url,
-            "SPP_DB": registry.db,
-            "MAPPINGS_DIR": str(MAPPINGS),
-            "WORK_DIR": str(tmp_path / "work"),
-            "IDLE_TIMEOUT": 600,
-            "CLOCK": clock,
-            "TESTING": True,
-        }
-    )
+    app = create_app(page_config(registry, tmp_path / "work", IDLE_TIMEOUT=600, CLOCK=clock, TESTING=True))
     yield app
     app.extensions["spp_shutdown"]()
-
-
-def csrf(page: bytes) -> str:
-    match = re.search(rb'name="csrf_token" value="([^"]+)"', page)
-    assert match, "the page has no CSRF token"
-    return match.group(1).decode()
-
-
-def sign_in(web: FlaskClient, password: str = ADMIN_PASSWORD, login: str = ADMIN_LOGIN):
-    token = csrf(web.get("/sign-in").data)
-    return web.post("/sign-in", data={"login": login, "password": password, "csrf_token": token})
-
-
-def upload(web: FlaskClient, path: Path, mapping: str = "detect", data: bytes | None = None):
-    token = csrf(web.get("/").data)
-    content = path.read_bytes() if data is None else data
-    return web.post(
-        "/upload",
-        data={"csrf_token": token, "mapping": mapping, "file": (io.BytesIO(content), path.name)},
-        content_type="multipart/form-data",
-    )
-
-
-def wait_for(web: FlaskClient, job_url: str, deadline: float = 120.0) -> dict:
-    """Poll the job's status like the page does, until it is finished."""
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        status = web.get(job_url + "/status").get_json()
-        if status["finished"]:
-            return status
-        time.sleep(0.05)
-    raise AssertionError("the job did not finish")
-
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 def cookie_values(app: Flask, web: FlaskClient) -> dict:
@@ -332,56 +277,74 @@ def test_a_file_matching_no_layout_says_so_plainly(app: Flask) -> None:
     assert "do not match any layout we know" in text(web.get(job_url))
 
 
+@dataclass
+class HeldImport:
+    """A fresh registry and its page; :meth:`hold`, hooked to a batch, keeps it in flight until Stop."""
+
+    sb: Sandbox
+    app: Flask
+    arrived: threading.Event = field(default_factory=threading.Event)
+    stop_posted: threading.Event = field(default_factory=threading.Event)
+
+    def hold(self) -> None:
+        """Runs inside the registry, during the batch it is hooked to."""
+        self.arrived.set()
+        self.stop_posted.wait(30)
+
+
+@contextlib.contextmanager
+def page_whose_import_can_be_held(tmp_path: Path, clock: Clock) -> Iterator[HeldImport]:
+    """A registry of its own (the test imports into it) behind a page sending batches of 20 rows.
+
+    Whatever the test asserts, the held batch is let go and the page shut down at the end.
+    """
+    with Sandbox() as sb:
+        app = create_app(page_config(sb, tmp_path / "work", BATCH_SIZE=20, CLOCK=clock, TESTING=True))
+        held = HeldImport(sb, app)
+        try:
+            yield held
+        finally:
+            held.stop_posted.set()
+            app.extensions["spp_shutdown"]()
+
+
 def test_the_stop_button_ends_an_import_after_the_batches_in_flight(tmp_path: Path, clock: Clock) -> None:
     """Stop mid-import: the page says what went through, the registry agrees, importing again finishes."""
-    arrived, stop_posted = threading.Event(), threading.Event()
+    with page_whose_import_can_be_held(tmp_path, clock) as held:
+        sb, app = held.sb, held.app
+        web = app.test_client()
+        sign_in(web)
+        checked = upload(web, SAMPLES / "roster.csv", mapping="roster").headers["Location"]
+        wait_for(web, checked)
+        CallHook(sb, "load:individual", nth=3, action=held.hold, exclusive=False)
+        page = web.get(checked)
+        running = web.post(checked + "/import", data={"csrf_token": csrf(page.data)}).headers["Location"]
+        assert held.arrived.wait(60), "the import never reached its third batch of people"
+        page = web.get(running)
+        assert "Stop the import" in text(page)
+        assert web.post(running + "/stop").status_code == 400  # CSRF applies to Stop too
+        other = app.test_client()
+        sign_in(other)
+        assert web.get(running + "/status").get_json()["stoppable"]
+        assert (
+            other.post(running + "/stop", data={"csrf_token": csrf(other.get("/").data)}).status_code == 404
+        )
+        assert web.post(running + "/stop", data={"csrf_token": csrf(page.data)}).status_code == 302
+        held.stop_posted.set()
+        assert wait_for(web, running)["state"] == "stopped"  # never "done" after a stop
+        result = text(web.get(running))
+        assert "Import stopped, as you asked" in result
+        assert "Stop the import" not in result
+        assert 0 < people_in(sb) < 238  # some batches went through, the rest were never sent
 
-    def hold_until_stop_is_posted() -> None:  # runs inside the registry, during the 3rd people batch
-        arrived.set()
-        stop_posted.wait(30)
-
-    with Sandbox() as sb:
-        config = {"SPP_URL": sb.url, "SPP_DB": sb.db, "MAPPINGS_DIR": str(MAPPINGS), "BATCH_SIZE": 20,
-                  "WORK_DIR": str(tmp_path / "work"), "CLOCK": clock, "TESTING": True}  # fmt: skip
-        app = create_app(config)
-        try:
-            web = app.test_client()
-            sign_in(web)
-            checked = upload(web, SAMPLES / "roster.csv", mapping="roster").headers["Location"]
-            wait_for(web, checked)
-            CallHook(sb, "load:individual", nth=3, action=hold_until_stop_is_posted, exclusive=False)
-            page = web.get(checked)
-            running = web.post(checked + "/import", data={"csrf_token": csrf(page.data)}).headers["Location"]
-            assert arrived.wait(60), "the import never reached its third batch of people"
-            page = web.get(running)
-            assert "Stop the import" in text(page)
-            assert web.post(running + "/stop").status_code == 400  # CSRF applies to Stop too
-            other = app.test_client()
-            sign_in(other)
-            assert web.get(running + "/status").get_json()["stoppable"]
-            assert (
-                other.post(running + "/stop", data={"csrf_token": csrf(other.get("/").data)}).status_code
-                == 404
-            )
-            assert web.post(running + "/stop", data={"csrf_token": csrf(page.data)}).status_code == 302
-            stop_posted.set()
-            assert wait_for(web, running)["state"] == "stopped"  # never "done" after a stop
-            result = text(web.get(running))
-            assert "Import stopped, as you asked" in result
-            assert "Stop the import" not in result
-            assert 0 < people_in(sb) < 238  # some batches went through, the rest were never sent
-
-            again = upload(web, SAMPLES / "roster.csv", mapping="roster").headers["Location"]
-            wait_for(web, again)
-            page = web.get(again)
-            assert "ready" in text(page) and "Nothing new would be written" not in text(page)
-            finish = web.post(again + "/import", data={"csrf_token": csrf(page.data)}).headers["Location"]
-            assert wait_for(web, finish)["state"] == "done"
-            assert "Import finished: all 238 rows went through" in text(web.get(finish))
-            assert people_in(sb) == 238
-        finally:
-            stop_posted.set()
-            app.extensions["spp_shutdown"]()
+        again = upload(web, SAMPLES / "roster.csv", mapping="roster").headers["Location"]
+        wait_for(web, again)
+        page = web.get(again)
+        assert "ready" in text(page) and "Nothing new would be written" not in text(page)
+        finish = web.post(again + "/import", data={"csrf_token": csrf(page.data)}).headers["Location"]
+        assert wait_for(web, finish)["state"] == "done"
+        assert "Import finished: all 238 rows went through" in text(web.get(finish))
+        assert people_in(sb) == 238
 
 
 # -- a report a clerk can trust --------------------------------------------------------------
@@ -499,48 +462,36 @@ def test_partly_written_rows_are_counted_apart_never_as_through() -> None:
 def test_a_stopped_import_counts_rows_fully_written_and_agrees_with_the_server(
     tmp_path: Path, clock: Clock
 ) -> None:
-    arrived, stop_posted = threading.Event(), threading.Event()
-
-    def hold_until_stop_is_posted() -> None:
-        arrived.set()
-        stop_posted.wait(30)
-
-    with Sandbox() as sb:
-        config = {"SPP_URL": sb.url, "SPP_DB": sb.db, "MAPPINGS_DIR": str(MAPPINGS), "BATCH_SIZE": 20,
-                  "WORK_DIR": str(tmp_path / "work"), "CLOCK": clock, "TESTING": True}  # fmt: skip
-        app = create_app(config)
-        try:
-            web = app.test_client()
-            sign_in(web)
-            dry = checked(web, SAMPLES / "workbook.xlsx", mapping="workbook")
-            CallHook(sb, "load:individual", nth=3, action=hold_until_stop_is_posted, exclusive=False)
-            page = web.get(dry)
-            running = web.post(dry + "/import", data={"csrf_token": csrf(page.data)}).headers["Location"]
-            assert arrived.wait(60)
-            web.post(running + "/stop", data={"csrf_token": csrf(page.data)})
-            stop_posted.set()
-            assert wait_for(web, running)["state"] == "stopped"
-            result = text(web.get(running))
-            line = headline(result)
-            assert "Import stopped, as you asked" in line and "went through" not in line
-            people = int(re.search(r"(\d+) people created", line).group(1))
-            assert people == people_in(sb) > 0  # the page and the server agree
-            fully = int(re.search(r"(\d+) of 536 rows fully written", line).group(1))
-            report = web.get(running + "/files/csv").get_data(as_text=True).lstrip("\ufeff")
-            rows = list(csv.DictReader(io.StringIO(report)))
-            through = [r for r in rows if r["status"] in ("created", "updated", "unchanged")]
-            assert fully == len(through) < people_in(sb) + 60  # people sent without their ID: not counted
-            with OdooClient(settings_for(sb)) as client:  # each row counted has all its records on the server
-                for row in through:
-                    for xid in filter(None, row["external_ids"].split("; ")):
-                        module, name = xid.split(".", 1)
-                        found = [["module", "=", module], ["name", "=", name]]
-                        assert client.search_count("ir.model.data", found) == 1, xid
-            skipped = text(web.get(running + "?status=skipped"))
-            assert "not sent" in skipped
-        finally:
-            stop_posted.set()
-            app.extensions["spp_shutdown"]()
+    with page_whose_import_can_be_held(tmp_path, clock) as held:
+        sb, app = held.sb, held.app
+        web = app.test_client()
+        sign_in(web)
+        dry = checked(web, SAMPLES / "workbook.xlsx", mapping="workbook")
+        CallHook(sb, "load:individual", nth=3, action=held.hold, exclusive=False)
+        page = web.get(dry)
+        running = web.post(dry + "/import", data={"csrf_token": csrf(page.data)}).headers["Location"]
+        assert held.arrived.wait(60)
+        web.post(running + "/stop", data={"csrf_token": csrf(page.data)})
+        held.stop_posted.set()
+        assert wait_for(web, running)["state"] == "stopped"
+        result = text(web.get(running))
+        line = headline(result)
+        assert "Import stopped, as you asked" in line and "went through" not in line
+        people = int(re.search(r"(\d+) people created", line).group(1))
+        assert people == people_in(sb) > 0  # the page and the server agree
+        fully = int(re.search(r"(\d+) of 536 rows fully written", line).group(1))
+        report = web.get(running + "/files/csv").get_data(as_text=True).lstrip("\ufeff")
+        rows = list(csv.DictReader(io.StringIO(report)))
+        through = [r for r in rows if r["status"] in ("created", "updated", "unchanged")]
+        assert fully == len(through) < people_in(sb) + 60  # people sent without their ID: not counted
+        with OdooClient(settings_for(sb)) as client:  # each row counted has all its records on the server
+            for row in through:
+                for xid in filter(None, row["external_ids"].split("; ")):
+                    module, name = xid.split(".", 1)
+                    found = [["module", "=", module], ["name", "=", name]]
+                    assert client.search_count("ir.model.data", found) == 1, xid
+        skipped = text(web.get(running + "?status=skipped"))
+        assert "not sent" in skipped
 
 
 def test_the_row_table_lists_every_row_and_filters_by_status_and_by_problem(app: Flask) -> None:

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import people_in
+from web_support import MAPPINGS, ROOT, SAMPLES, french_roster, page_config, served
 
 from importer.sandbox import ADMIN_LOGIN, ADMIN_PASSWORD, FaultPlan, FaultRule, Sandbox
 from importer.sandbox.auth import READONLY_LOGIN, READONLY_PASSWORD, REGISTRAR_LOGIN, REGISTRAR_PASSWORD
 from importer.web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "sample_data"
 # Screenshots for a reviewer in tests/artifacts; SPP_UPDATE_SCREENSHOTS=1 refreshes the README's.
 SHOTS = (
     ROOT / "docs" / "screenshots"
@@ -41,6 +39,7 @@ FLAGS = [
     "--disable-sync",
 ]
 WAIT_MS = 60_000
+PHONE = {"width": 375, "height": 812}  # a phone's viewport, in CSS pixels
 
 pytestmark = [
     pytest.mark.browser,
@@ -50,32 +49,12 @@ playwright_api = pytest.importorskip("playwright.sync_api", reason="needs the pl
 
 
 @pytest.fixture(scope="module")
-def registry() -> Iterator[Sandbox]:
-    with Sandbox() as sb:
-        yield sb
-
-
-@pytest.fixture(scope="module")
 def site(registry: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The web page served on 127.0.0.1 (a free port) in a thread."""
-    from werkzeug.serving import make_server
-
-    app = create_app(
-        {
-            "SPP_URL": registry.url,
-            "SPP_DB": registry.db,
-            "MAPPINGS_DIR": str(ROOT / "mappings"),
-            "WORK_DIR": str(tmp_path_factory.mktemp("web")),
-            "BATCH_SIZE": 40,  # several batches per stage, so the bar visibly moves
-        }
-    )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    app.extensions["spp_shutdown"]()
+    work = tmp_path_factory.mktemp("web")
+    # BATCH_SIZE: several batches per stage, so the bar visibly moves
+    with served(create_app(page_config(registry, work, BATCH_SIZE=40))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +92,29 @@ def sign_in(page, site: str, password: str, login: str = ADMIN_LOGIN) -> None:
     page.fill("input[name=login]", login)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
+
+
+def signed_in_page(
+    browser,
+    site: str,
+    password: str = ADMIN_PASSWORD,
+    login: str = ADMIN_LOGIN,
+    *,
+    viewport: dict[str, int] | None = None,
+    ready: str = "text=Signed in as",
+):
+    """A new tab signed in afresh (no cookies of an earlier test's clerk), showing the home page.
+
+    ``viewport``: the tab's size before it signs in (a phone's: :data:`PHONE`); ``ready``: what
+    on the home page says it is there.
+    """
+    browser.clear_cookies()
+    page = browser.new_page()
+    if viewport:
+        page.set_viewport_size(viewport)
+    sign_in(page, site, password, login=login)
+    page.wait_for_selector(ready)
+    return page
 
 
 def slow_loads() -> FaultPlan:
@@ -203,10 +205,7 @@ def test_a_wrong_password_is_refused(browser, site: str) -> None:
 
 
 def test_a_clerk_stops_an_import_half_way(browser, site: str, registry: Sandbox) -> None:
-    browser.clear_cookies()
-    page = browser.new_page()
-    sign_in(page, site, ADMIN_PASSWORD)
-    page.wait_for_selector("text=Signed in as")
+    page = signed_in_page(browser, site)
     check_file(page, site, SAMPLES / "workbook.xlsx", "workbook")
     assert "ready to import" in page.inner_text("#headline")
     before = people_in(registry)
@@ -229,10 +228,7 @@ def test_a_clerk_stops_an_import_half_way(browser, site: str, registry: Sandbox)
 
 
 def test_the_row_table_filters_by_status_and_by_problem(browser, site: str) -> None:
-    browser.clear_cookies()
-    page = browser.new_page()
-    sign_in(page, site, ADMIN_PASSWORD)
-    page.wait_for_selector("text=Signed in as")
+    page = signed_in_page(browser, site)
     check_file(page, site, SAMPLES / "workbook_broken.xlsx", "workbook")
     rows = page.locator("table.rows tbody tr")
     assert rows.count() == 31
@@ -255,10 +251,7 @@ def test_the_row_table_filters_by_status_and_by_problem(browser, site: str) -> N
 def test_a_file_matching_no_layout_shows_the_columns_and_the_layouts_to_choose(
     browser, site: str, tmp_path: Path
 ) -> None:
-    browser.clear_cookies()
-    page = browser.new_page()
-    sign_in(page, site, ADMIN_PASSWORD)
-    page.wait_for_selector("text=Signed in as")
+    page = signed_in_page(browser, site)
     lines = (SAMPLES / "roster.csv").read_text(encoding="utf-8").splitlines()
     renamed = "hh,household_name,household_kind,pid,first,last,gender,dob,relationship,nid,phone,notes"
     people = tmp_path / "people.csv"
@@ -276,10 +269,7 @@ def test_a_file_matching_no_layout_shows_the_columns_and_the_layouts_to_choose(
 
 
 def test_a_read_only_login_can_check_but_not_import(browser, site: str) -> None:
-    browser.clear_cookies()
-    page = browser.new_page()
-    sign_in(page, site, READONLY_PASSWORD, login=READONLY_LOGIN)
-    page.wait_for_selector("#check-only")
+    page = signed_in_page(browser, site, READONLY_PASSWORD, login=READONLY_LOGIN, ready="#check-only")
     assert "you can check files here, but not import them" in page.inner_text("#check-only")
     assert "check only" in page.inner_text(".topbar")
     check_file(page, site, SAMPLES / "workbook.xlsx", "workbook")
@@ -290,10 +280,7 @@ def test_a_read_only_login_can_check_but_not_import(browser, site: str) -> None:
 
 
 def test_a_header_only_file_has_no_rows_to_import(browser, site: str, tmp_path: Path) -> None:
-    browser.clear_cookies()
-    page = browser.new_page()
-    sign_in(page, site, ADMIN_PASSWORD)
-    page.wait_for_selector("text=Signed in as")
+    page = signed_in_page(browser, site)
     empty = tmp_path / "empty.csv"
     empty.write_text((SAMPLES / "roster.csv").read_text(encoding="utf-8").splitlines()[0] + "\n")
     check_file(page, site, empty, "roster")
@@ -306,11 +293,7 @@ def test_a_header_only_file_has_no_rows_to_import(browser, site: str, tmp_path: 
 
 def test_on_a_phone_the_page_fits_and_progress_is_announced(browser, site: str, registry: Sandbox) -> None:
     """375 px wide: no sideways scrolling of the page, a short top bar; a screen reader hears progress."""
-    browser.clear_cookies()
-    page = browser.new_page()
-    page.set_viewport_size({"width": 375, "height": 812})
-    sign_in(page, site, ADMIN_PASSWORD)
-    page.wait_for_selector("text=Signed in as")
+    page = signed_in_page(browser, site, viewport=PHONE)
 
     def fits() -> None:
         assert page.evaluate("document.scrollingElement.scrollWidth") <= 375
@@ -352,53 +335,22 @@ def test_on_a_phone_the_page_fits_and_progress_is_announced(browser, site: str, 
 
 # -- the matching screen: a layout nobody has described yet ----------------------------------------
 
-#: roster.csv's headers in French; "Appeler au" (the phone) is words no suggestion knows.
-FRENCH = {
-    "household_id": "Nº de ménage",
-    "household_name": "Nom du ménage",
-    "household_kind": "Type de ménage",
-    "person_id": "Code membre",
-    "given_name": "Prénom",
-    "family_name": "Nom",
-    "sex": "Sexe",
-    "date_of_birth": "Date de naissance",
-    "relationship": "Lien de parenté",
-    "national_id": "Pièce",
-    "phone": "Appeler au",
-}
-
-
-def french_roster(path: Path) -> Path:
-    lines = (SAMPLES / "roster.csv").read_text(encoding="utf-8").splitlines()
-    header = ",".join(FRENCH[h] for h in lines[0].split(","))
-    path.write_text("\n".join([header, *lines[1:]]) + "\n", encoding="utf-8")
-    return path
-
 
 @pytest.fixture(scope="module")
 def matching_site(registry: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A page whose mappings folder is a copy: a layout saved for everyone never lands in the repository."""
     import shutil
 
-    from werkzeug.serving import make_server
-
     mappings = tmp_path_factory.mktemp("mappings") / "mappings"
-    shutil.copytree(ROOT / "mappings", mappings)
-    app = create_app(
-        {
-            "SPP_URL": registry.url,
-            "SPP_DB": registry.db,
-            "MAPPINGS_DIR": str(mappings),
-            "WORK_DIR": str(tmp_path_factory.mktemp("web-matching")),
-        }
-    )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    app.extensions["spp_shutdown"]()
+    shutil.copytree(MAPPINGS, mappings)
+    with served(create_app(page_config(registry, tmp_path_factory.mktemp("web-matching"), mappings))) as url:
+        yield url
+
+
+def french_roster_file(path: Path) -> Path:
+    """The French roster (see web_support.FRENCH) written to ``path``, for the file chooser."""
+    path.write_text(french_roster(), encoding="utf-8")
+    return path
 
 
 def field_list(page, column: str):
@@ -409,11 +361,8 @@ def test_a_clerk_maps_a_new_layout_checks_it_saves_it_and_the_next_upload_is_rec
     browser, matching_site: str, tmp_path: Path
 ) -> None:
     site = matching_site
-    browser.clear_cookies()
-    page = browser.new_page()
-    sign_in(page, site, REGISTRAR_PASSWORD, login=REGISTRAR_LOGIN)
-    page.wait_for_selector("text=Signed in as")
-    check_file(page, site, french_roster(tmp_path / "registre.csv"), "detect")
+    page = signed_in_page(browser, site, REGISTRAR_PASSWORD, login=REGISTRAR_LOGIN)
+    check_file(page, site, french_roster_file(tmp_path / "registre.csv"), "detect")
     page.wait_for_selector("#matching", timeout=WAIT_MS)
     assert "do not match any layout we know" in page.inner_text(".flash.error")
 
@@ -451,7 +400,7 @@ def test_a_clerk_maps_a_new_layout_checks_it_saves_it_and_the_next_upload_is_rec
     assert "saved for your session" in page.inner_text(".flash.info")
 
     # The next file with the same headers is recognised by itself.
-    check_file(page, site, french_roster(tmp_path / "registre-juillet.csv"), "detect")
+    check_file(page, site, french_roster_file(tmp_path / "registre-juillet.csv"), "detect")
     said = page.inner_text("main")
     assert "Registre FR" in said and "recognised from the column headers" in said
     assert "All 238 rows are ready to import." in page.inner_text("#headline")
@@ -461,12 +410,8 @@ def test_a_clerk_maps_a_new_layout_checks_it_saves_it_and_the_next_upload_is_rec
 def test_on_a_phone_the_matching_screen_stacks_its_rows_and_labels_every_control(
     browser, matching_site: str, tmp_path: Path
 ) -> None:
-    browser.clear_cookies()
-    page = browser.new_page()
-    page.set_viewport_size({"width": 375, "height": 812})
-    sign_in(page, matching_site, ADMIN_PASSWORD)
-    page.wait_for_selector("text=Signed in as")
-    check_file(page, matching_site, french_roster(tmp_path / "registre.csv"), "detect")
+    page = signed_in_page(browser, matching_site, viewport=PHONE)
+    check_file(page, matching_site, french_roster_file(tmp_path / "registre.csv"), "detect")
     page.wait_for_selector("#matching", timeout=WAIT_MS)
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 375  # no sideways scrolling
     assert page.locator("table.matching thead").is_hidden()

@@ -9,12 +9,8 @@ headers is recognised.  Bad input gets a sentence, never a traceback.
 
 from __future__ import annotations
 
-import csv
-import html
-import io
 import re
 import shutil
-import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -22,6 +18,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from web_support import MAPPINGS, french_roster, page_config, signed_in, text, upload, wait_for
 
 from importer.client import OdooClient
 from importer.mapping import load_mapping
@@ -33,98 +30,28 @@ from importer.suggest import suggest_mapping
 from importer.web.app import create_app
 from importer.web.matching import apply_form, distinct_values, layout_key
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "sample_data"
-#: roster.csv's headers in French; "Appeler au" (the phone) is words no suggestion knows.
-FRENCH = {
-    "household_id": "Nº de ménage",
-    "household_name": "Nom du ménage",
-    "household_kind": "Type de ménage",
-    "person_id": "Code membre",
-    "given_name": "Prénom",
-    "family_name": "Nom",
-    "sex": "Sexe",
-    "date_of_birth": "Date de naissance",
-    "relationship": "Lien de parenté",
-    "national_id": "Pièce",
-    "phone": "Appeler au",
-}
 ROWS = 238  # roster.csv's people
-
-
-def french_roster() -> bytes:
-    rows = list(csv.reader((SAMPLES / "roster.csv").read_text(encoding="utf-8").splitlines()))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([FRENCH[h] for h in rows[0]])
-    writer.writerows(rows[1:])
-    return out.getvalue().encode()
-
-
-@pytest.fixture(scope="module")
-def registry() -> Iterator[Sandbox]:
-    with Sandbox() as sb:
-        yield sb
 
 
 @pytest.fixture
 def mappings(tmp_path: Path) -> Path:
     folder = tmp_path / "mappings"
-    shutil.copytree(ROOT / "mappings", folder)
+    shutil.copytree(MAPPINGS, folder)
     return folder
 
 
 @pytest.fixture
 def app(registry: Sandbox, tmp_path: Path, mappings: Path) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "SPP_URL": registry.url,
-            "SPP_DB": registry.db,
-            "MAPPINGS_DIR": str(mappings),
-            "WORK_DIR": str(tmp_path / "work"),
-            "TESTING": True,
-        }
-    )
+    app = create_app(page_config(registry, tmp_path / "work", mappings, TESTING=True))
     yield app
     app.extensions["spp_shutdown"]()
 
 
-def csrf(page: bytes | str) -> str:
-    data = page.encode() if isinstance(page, str) else page
-    match = re.search(rb'name="csrf_token" value="([^"]+)"', data)
-    assert match, "the page has no CSRF token"
-    return match.group(1).decode()
-
-
-def sign_in(web: FlaskClient, login: str = ADMIN_LOGIN, password: str = ADMIN_PASSWORD) -> None:
-    token = csrf(web.get("/sign-in").data)
-    answer = web.post("/sign-in", data={"login": login, "password": password, "csrf_token": token})
-    assert answer.status_code == 302, answer.get_data(as_text=True)
-
-
-def upload(web: FlaskClient, name: str, data: bytes) -> str:
-    token = csrf(web.get("/").data)
-    answer = web.post(
-        "/upload",
-        data={"csrf_token": token, "mapping": "detect", "file": (io.BytesIO(data), name)},
-        content_type="multipart/form-data",
-    )
+def upload_french(web: FlaskClient, name: str) -> str:
+    """Upload the French roster under ``name``, leaving the page to detect its layout; the job's URL."""
+    answer = upload(web, Path(name), data=french_roster().encode())
     assert answer.status_code == 302
     return answer.headers["Location"]
-
-
-def wait_for(web: FlaskClient, job_url: str, deadline: float = 120.0) -> dict:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        status = web.get(job_url + "/status").get_json()
-        if status["finished"]:
-            return status
-        time.sleep(0.05)
-    raise AssertionError("the job did not finish")
-
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 class FormReader(HTMLParser):
@@ -179,14 +106,14 @@ def field_name(page: str, column: str) -> str:
 
 
 def unmatched(web: FlaskClient, name: str = "registre.csv") -> tuple[str, str]:
-    job_url = upload(web, name, french_roster())
+    job_url = upload_french(web, name)
     assert wait_for(web, job_url)["state"] == "failed"
     return job_url, text(web.get(job_url))
 
 
 def test_an_upload_no_layout_fits_opens_the_matching_screen_with_a_suggestion_per_column(app: Flask) -> None:
     web = app.test_client()
-    sign_in(web)
+    signed_in(web)
     _job_url, page = unmatched(web)
     assert "do not match any layout we know" in page
     assert 'id="matching"' in page and 'id="mismatch"' in page  # the layouts to choose stay below
@@ -217,7 +144,7 @@ def check_with(web: FlaskClient, job_url: str, page: str, **changes: str) -> obj
 
 def test_the_corrected_form_makes_a_mapping_the_loader_reads_and_the_dry_run_uses(app: Flask) -> None:
     web = app.test_client()
-    sign_in(web)
+    signed_in(web)
     job_url, page = unmatched(web)
     answer = check_with(
         web,
@@ -258,7 +185,7 @@ BAD_CHOICES = [
 
 def test_choices_that_cannot_make_a_layout_are_told_in_words(app: Flask) -> None:
     web = app.test_client()
-    sign_in(web)
+    signed_in(web)
     job_url, page = unmatched(web)  # one upload, every bad form posted to its screen in turn
     for change, said in BAD_CHOICES:
         form = form_of(page)
@@ -289,7 +216,7 @@ def test_an_administrator_saves_for_every_clerk_and_the_next_upload_is_recognise
     app: Flask, mappings: Path
 ) -> None:
     web = app.test_client()
-    sign_in(web)
+    signed_in(web)
     job_url, page = unmatched(web)
     answer = save(web, job_url, page, "Registre des ménages")
     assert answer.status_code == 303
@@ -297,9 +224,9 @@ def test_an_administrator_saves_for_every_clerk_and_the_next_upload_is_recognise
     saved = mappings / "registre_des_m_nages.yaml"
     assert saved.is_file() and load_mapping(saved).name == "Registre des ménages"
     other = app.test_client()  # another clerk, another session: the layout is theirs too
-    sign_in(other, REGISTRAR_LOGIN, REGISTRAR_PASSWORD)
+    signed_in(other, REGISTRAR_LOGIN, REGISTRAR_PASSWORD)
     assert "Registre des ménages" in text(other.get("/"))
-    check_url = upload(other, "registre-juin.csv", french_roster())
+    check_url = upload_french(other, "registre-juin.csv")
     assert wait_for(other, check_url)["state"] == "done"
     report = text(other.get(check_url))
     assert "Registre des ménages" in report and "recognised from the column headers" in report
@@ -309,18 +236,18 @@ def test_an_administrator_saves_for_every_clerk_and_the_next_upload_is_recognise
 def test_a_clerk_saves_for_their_session_only(app: Flask, mappings: Path) -> None:
     before = sorted(p.name for p in mappings.iterdir())
     web = app.test_client()
-    sign_in(web, REGISTRAR_LOGIN, REGISTRAR_PASSWORD)
+    signed_in(web, REGISTRAR_LOGIN, REGISTRAR_PASSWORD)
     job_url, page = unmatched(web)
     assert "saved for your session only" in page
     answer = save(web, job_url, page, "Mon registre")
     assert answer.status_code == 303
     assert "saved for your session" in text(web.get("/"))
     assert sorted(p.name for p in mappings.iterdir()) == before  # nothing for everyone
-    check_url = upload(web, "registre.csv", french_roster())
+    check_url = upload_french(web, "registre.csv")
     assert wait_for(web, check_url)["state"] == "done"
     assert "recognised from the column headers" in text(web.get(check_url))
     other = app.test_client()
-    sign_in(other)
+    signed_in(other)
     assert "Mon registre" not in text(other.get("/"))
     _url, elsewhere = unmatched(other)
     assert 'id="matching"' in elsewhere  # another clerk's session does not know it
@@ -329,13 +256,13 @@ def test_a_clerk_saves_for_their_session_only(app: Flask, mappings: Path) -> Non
 def test_a_shipped_layout_is_never_overwritten_by_accident(app: Flask, mappings: Path) -> None:
     shipped = (mappings / "roster.yaml").read_text(encoding="utf-8")
     web = app.test_client()
-    sign_in(web)
+    signed_in(web)
     job_url, page = unmatched(web)
     refused = save(web, job_url, page, "roster")
     assert refused.status_code == 400 and "exists already for every clerk" in text(refused)
     assert (mappings / "roster.yaml").read_text(encoding="utf-8") == shipped
     clerk = app.test_client()
-    sign_in(clerk, REGISTRAR_LOGIN, REGISTRAR_PASSWORD)
+    signed_in(clerk, REGISTRAR_LOGIN, REGISTRAR_PASSWORD)
     url2, page2 = unmatched(clerk)
     refused = save(clerk, url2, page2, "roster", replace="yes")  # a clerk may not, even when asking
     assert refused.status_code == 400 and "a layout every clerk uses" in text(refused)
@@ -347,7 +274,7 @@ def test_a_shipped_layout_is_never_overwritten_by_accident(app: Flask, mappings:
 
 def test_the_matching_forms_need_their_csrf_token(app: Flask) -> None:
     web = app.test_client()
-    sign_in(web)
+    signed_in(web)
     job_url, page = unmatched(web)
     form = form_of(page)
     form.pop("csrf_token")
