@@ -15,15 +15,12 @@ workbook must not raise the run's peak) and the seconds it adds:
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
 from pathlib import Path
 
 import pandas as pd
 
-from bench.common import OUT, ROOT, Section, roster_csv
-from bench.memory import _validate
+from bench.common import OUT, Section, roster_csv
+from bench.memory import peak_rss, validate_command
 
 TARGET_RATIO = 1.05  # the workbook may add at most 5 % to the run's peak
 
@@ -40,19 +37,6 @@ def _all_invalid(rows: int) -> Path:
     return path
 
 
-def _child(cmd: list[str]) -> tuple[float, float, float, int]:
-    """Run ``cmd``: (peak RSS in MiB, wall seconds, CPU seconds, exit code) of that child alone.
-
-    The CPU seconds are what the workbook costs on a quiet machine; the wall seconds
-    of one run on this shared one move by ten seconds either way.
-    """
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    return usage.ru_maxrss / 1024, wall, usage.ru_utime + usage.ru_stime, os.waitstatus_to_exitcode(status)
-
-
 def run(rows: int, invalid_rows: int) -> Section:
     section = Section(f"10. Chunked XLSX report: peak RSS and seconds with and without it ({rows:,} rows)")
     section.note("spp-import validate, chunked (--chunk-rows 50,000), each run a child process (os.wait4)")
@@ -63,7 +47,8 @@ def run(rows: int, invalid_rows: int) -> Section:
     ):
         measured: dict[str, tuple[float, float]] = {}
         for name, extra in (("without", ["--no-xlsx"]), ("with", [])):
-            mib, wall, cpu, code = _child([*_validate(csv, out, 50_000), *extra])
+            child = peak_rss([*validate_command(csv, out, 50_000), *extra])
+            mib, wall, cpu, code = child.mib, child.seconds, child.cpu, child.code
             measured[name] = (mib, cpu)
             section.note(
                 f"{label}, {n:,} rows, {name} the workbook: {mib:,.0f} MiB, {wall:.0f} s ({cpu:.0f} s CPU), "

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,28 +30,39 @@ FLAT = 1.15  # peak RSS of the largest file vs the reference size: flat within 1
 FLAT_REFERENCE = 1_000_000  # 20 chunks: a run in its steady state (100,000 rows is only two)
 
 
-def peak_rss(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
-    """Run ``cmd``; (peak RSS in MiB, wall seconds, exit code) of that child alone."""
+@dataclass(frozen=True)
+class Child:
+    """What one child process cost, measured from outside it (``os.wait4``'s rusage of that child alone)."""
+
+    mib: float  # peak resident set size
+    seconds: float  # wall time
+    cpu: float  # user + system seconds: what the work costs on a quiet machine
+    code: int  # exit code
+
+
+def peak_rss(cmd: list[str], env: dict[str, str] | None = None) -> Child:
+    """Run ``cmd`` and measure it; what it said on stderr is printed when it could not run (exit 2+)."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env or os.environ.copy()
     )
+    assert proc.stderr is not None
+    err = proc.stderr.read()  # before waiting: a child that fills the pipe would never end
+    proc.stderr.close()
     _pid, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.stderr is not None:
-        err = proc.stderr.read().decode(errors="replace").strip()
-        proc.stderr.close()
-        if proc.returncode not in (0, 1) and err:
-            print(f"    (child said: {err[-300:]})")
-    return usage.ru_maxrss / 1024, seconds, proc.returncode
+    code = os.waitstatus_to_exitcode(status)
+    said = err.decode(errors="replace").strip()
+    if code not in (0, 1) and said:
+        print(f"    (child said: {said[-300:]})")
+    return Child(usage.ru_maxrss / 1024, seconds, usage.ru_utime + usage.ru_stime, code)
 
 
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "importer.cli", *args]
 
 
-def _validate(csv: Path, out: Path, chunk_rows: int | None = None) -> list[str]:
+def validate_command(csv: Path, out: Path, chunk_rows: int | None = None) -> list[str]:
     extra = [] if chunk_rows is None else ["--chunk-rows", str(chunk_rows)]
     return _cli("validate", str(csv), "--mapping", str(ROSTER_MAPPING), "--out", str(out), "--quiet", *extra)
 
@@ -92,13 +104,15 @@ def run(sizes: Sequence[int], dry_run: bool, whole_file: int = 100_000) -> Secti
         csv = roster_csv(rows)
         section.note(f"input {csv.name}: {csv.stat().st_size / 1e6:.0f} MB")
         if rows == whole_file:
-            mib, seconds, code = peak_rss(_validate(csv, out, 0))
+            whole = peak_rss(validate_command(csv, out, 0))
             section.add(
-                f"`validate` {rows:,} rows, whole file (--chunk-rows 0; {seconds:.0f} s, exit {code})",
-                mib,
+                f"`validate` {rows:,} rows, whole file "
+                f"(--chunk-rows 0; {whole.seconds:.0f} s, exit {whole.code})",
+                whole.mib,
                 "MiB",
             )
-        mib, seconds, code = peak_rss(_validate(csv, out))
+        child = peak_rss(validate_command(csv, out))
+        mib, seconds, code = child.mib, child.seconds, child.code
         per_row.setdefault("validate", []).append(seconds / rows)
         peaks.setdefault("validate", []).append(mib)
         section.add(
@@ -112,7 +126,8 @@ def run(sizes: Sequence[int], dry_run: bool, whole_file: int = 100_000) -> Secti
             with sandbox_process("memory") as server:
                 env = os.environ.copy()
                 env["BENCH_SANDBOX_SECRET"] = "admin"
-                mib, seconds, code = peak_rss(_dry_run(csv, out, server), env)
+                child = peak_rss(_dry_run(csv, out, server), env)
+            mib, seconds, code = child.mib, child.seconds, child.code
             per_row.setdefault("dry-run", []).append(seconds / rows)
             peaks.setdefault("dry-run", []).append(mib)
             section.add(
