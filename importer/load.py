@@ -153,6 +153,41 @@ class StageResult:
         return dict(zip(frame["key"], frame["why"], strict=True))
 
 
+def settled_before_sending(
+    stage: StagePlan, existing: dict[str, int], failed_parents: dict[Entity, dict[str, str]]
+) -> tuple[StageResult, pd.DataFrame]:
+    """A stage's result before any call, and the rows left to send.
+
+    Rows whose parent was not written are skipped, rows already as in the file
+    are unchanged: neither needs the server.
+    """
+    rows = stage.rows
+    result = StageResult(stage.entity, rows.index)
+    blocked = stage.blocked_notes(failed_parents, "not sent: ", "was not written")
+    result.mark(blocked.index, Status.SKIPPED, blocked)
+    held = rows.index.isin(blocked.index)
+    unchanged = (rows["action"] == "unchanged").to_numpy() & ~held
+    result.mark(rows.index[unchanged], Status.UNCHANGED)
+    known = rows.loc[unchanged, "key"].map(existing)
+    result.server_id.loc[rows.index[unchanged]] = known.astype("float64").to_numpy()
+    return result, rows[~held & ~unchanged]
+
+
+def expected_result(
+    stage: StagePlan, existing: dict[str, int], failed_parents: dict[Entity, dict[str, str]]
+) -> StageResult:
+    """The result a stage will have if the server writes every row sent as planned (the common case).
+
+    What the XLSX report is drafted from while the rows are in flight
+    (docs/architecture.md §9); the server ids of new records are not known yet.
+    """
+    result, todo = settled_before_sending(stage, existing, failed_parents)
+    create = (todo["action"] == "create").to_numpy()
+    result.mark(todo.index[create], Status.CREATED)
+    result.mark(todo.index[~create], Status.UPDATED)
+    return result
+
+
 def households_written(stage: StagePlan, memberships: StagePlan | None = None) -> pd.Series:
     """The households whose own record each row's write updates on the server, by household key.
 
@@ -317,16 +352,8 @@ class Loader:
         batches: list[LoadBatch] = []
         todos: dict[Entity, pd.DataFrame] = {}
         for stage in stages:
-            rows = stage.rows
-            result = results[stage.entity] = StageResult(stage.entity, rows.index)
-            blocked = stage.blocked_notes(failed_parents, "not sent: ", "was not written")
-            result.mark(blocked.index, Status.SKIPPED, blocked)
-            held = rows.index.isin(blocked.index)
-            unchanged = (rows["action"] == "unchanged").to_numpy() & ~held
-            result.mark(rows.index[unchanged], Status.UNCHANGED)
-            known = rows.loc[unchanged, "key"].map(existing.get(stage.entity, {}))
-            result.server_id.loc[rows.index[unchanged]] = known.astype("float64").to_numpy()
-            todo = todos[stage.entity] = rows[~held & ~unchanged]
+            result, todo = settled_before_sending(stage, existing.get(stage.entity, {}), failed_parents)
+            results[stage.entity], todos[stage.entity] = result, todo
             households = households_written(stage, self.memberships)
             households = households[households.index.isin(todo.index)]
             size = self.options.batch_size

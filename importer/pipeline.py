@@ -11,10 +11,11 @@ from __future__ import annotations
 import collections
 import secrets as _secrets
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,10 +34,10 @@ from importer.catalog import (
 )
 from importer.cell_guard import check_cells
 from importer.chunked import ChunkedRun, NotStreamable, count_rows_over, run_chunks, xids_lookup
-from importer.client import CallRecord, OdooClient
+from importer.client import CallRecord, ClientPool, OdooClient
 from importer.concurrency import Change, ConcurrencyChoice, Controller
 from importer.errors import AccessError, OdooError, SppError
-from importer.load import Loader, LoadOptions, StageResult, controller_for
+from importer.load import Loader, LoadOptions, StageResult, controller_for, expected_result
 from importer.mapping import Binding, Mapping, bind, load_mapping
 from importer.new_tags import TAG_MODEL, PendingTag, admit_new_tags, create_new_tags, tags_named
 from importer.normalise import isin
@@ -62,6 +63,9 @@ from importer.resolve import resolve_codes
 from importer.row_rules import RowVerdict, hold_back
 from importer.settings import ConnectionSettings
 from importer.validate import Validation, validate_tables
+
+if TYPE_CHECKING:  # openpyxl loads on the drafting thread, not before the first call
+    from importer.report_xlsx import XlsxDraft
 
 StageProgress = Callable[[str, int, int], None]
 LOAD_ORDER = tuple(ENTITIES)
@@ -178,22 +182,69 @@ def run_import(
 
     out_dir, stem, audit, meta = _begin(files, options, settings, mapping, namespace, started)
     stats = _CallStats(audit)
+    # An import's workbook is drafted while its rows are in flight (docs/architecture.md §9).
+    drafts = options.write_files and options.xlsx and options.mode == "import"
+    drafting = _Drafting(sources) if drafts else None
 
     try:
         session = connect(mapping, options, settings, client, stats)
         problems += session.notes
-        report, stopped = _run_stages(sources, bindings, problems, session, namespace, options, meta, say)
+        report, stopped = _run_stages(
+            sources, bindings, problems, session, namespace, options, meta, say, drafting=drafting
+        )
         if session.client is not None:
             session.client.observer = None
     except (ImportFailure, SppError) as exc:
+        if drafting is not None:
+            drafting.drop()
         if audit is not None:  # the log says how the run ended, even when it could not go on
             audit.run_end(counts={}, exit_code=2, failed=getattr(exc, "message", None) or str(exc))
             audit.close()
         raise
     files_out: dict[str, Path] = {}
     if options.write_files:
-        files_out = write_reports(report, sources, out_dir, stem, xlsx=options.xlsx)
+        draft = drafting.result() if drafting is not None else None
+        files_out = write_reports(report, sources, out_dir, stem, xlsx=options.xlsx, draft=draft)
     return _end(report, files_out, audit, stopped, stats)
+
+
+class _Drafting:
+    """The XLSX workbook's sheets, drafted on a thread from the report an import expects.
+
+    See :class:`importer.report_xlsx.XlsxDraft`: the draft is kept only if the
+    real report gives the very same sheets.  openpyxl is imported on that
+    thread too, so nothing of it delays the first call.
+    """
+
+    def __init__(self, sources: list[SourceTable]) -> None:
+        self.sources = sources
+        self._pool: ThreadPoolExecutor | None = None
+        self._future: Future[XlsxDraft] | None = None
+
+    def start(self, expected: Callable[[], RunReport]) -> None:
+        """Draft from the report ``expected`` builds (on the thread: it takes a moment too)."""
+
+        def draft() -> XlsxDraft:
+            from importer.report_xlsx import XlsxDraft
+
+            return XlsxDraft.write(expected(), self.sources)
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spp-xlsx-draft")
+        self._future = self._pool.submit(draft)
+        self._pool.shutdown(wait=False)
+
+    def result(self) -> XlsxDraft | None:
+        """The draft, once written; None if none was started or drafting failed (the workbook is
+        then written afresh, and meets any real fault itself)."""
+        if self._future is None or self._future.exception() is not None:
+            return None
+        return self._future.result()
+
+    def drop(self) -> None:
+        """The run could not go on: let go of the draft's temporary files."""
+        draft = self.result()
+        if draft is not None:
+            draft.drop()
 
 
 @dataclass
@@ -406,10 +457,12 @@ def _run_stages(
     meta: dict[str, Any],
     say: StageProgress,
     refuse_all: bool = False,
+    drafting: _Drafting | None = None,
 ) -> tuple[RunReport, str | None]:
     """map → resolve → validate → plan → load → report, once the file is read and bound.
 
     ``refuse_all``: a chunked --all-or-nothing run found errors in another chunk.
+    ``drafting``: given the report the import expects, before its first write.
     """
     settings, client, catalog, mapping = session.settings, session.client, session.catalog, session.mapping
     secrets = [settings.secret.reveal()] if settings is not None and settings.secret else []
@@ -470,6 +523,24 @@ def _run_stages(
     outcomes: list[pd.DataFrame] = []
     changes: list[pd.DataFrame] = []
     stopped: str | None = None
+
+    def expect(records: list[pd.DataFrame], changed: list[pd.DataFrame]) -> None:
+        """Start drafting the workbook from the report these expected outcomes give."""
+        if drafting is None:
+            return
+        lines, shown = list(problems), dict(meta)  # the run goes on adding to both
+        drafting.start(
+            lambda: build_report(
+                sources,
+                pd.concat(records, ignore_index=True),
+                lines,
+                mode=options.mode,
+                meta=shown,
+                secrets=secrets,
+                changes=pd.concat(changed, ignore_index=True) if changed else None,
+            )
+        )
+
     has_errors = any(p.severity == "error" for p in validation.problems)
     if options.all_or_nothing and (has_errors or refuse_all):
         outcomes = _all_refused(tables, validation, options.mode, catalog, namespace)
@@ -499,6 +570,7 @@ def _run_stages(
             stats,
             session.xids_for,
             session.controller,
+            expect if drafting is not None else None,
         )
 
     meta["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -537,8 +609,10 @@ def _registrant_xids(tables: dict[Entity, CanonicalTable], namespace: str) -> li
 
 
 def may_write(client: OdooClient) -> bool:
-    """Whether this user may create and change every kind of record an import writes."""
-    return all(client.check_access(m, op) for m in MODELS_WRITTEN for op in ("create", "write"))
+    """Whether this user may create and change every kind of record an import writes (asked all at once)."""
+    asks = [(model, operation) for model in MODELS_WRITTEN for operation in ("create", "write")]
+    with ClientPool(client, len(asks)) as pool:
+        return all(pool.map(lambda c, ask: c.check_access(*ask), asks))
 
 
 def read_only_message(login: str) -> str:
@@ -692,12 +766,14 @@ def _plan_and_load(
     stats: _CallStats | None,
     xids_for: Callable[[Sequence[str]], dict[str, tuple[str, int]]] | None = None,
     controller: Controller | None = None,
+    expect: Callable[[list[pd.DataFrame], list[pd.DataFrame]], None] | None = None,
 ) -> tuple[list[pd.DataFrame], str | None, list[pd.DataFrame]]:
     """Plan, then load (or say what a load would do); returns outcomes, why it stopped, the changes.
 
     ``controller``: the run's concurrency controller (a chunked run's chunks share it), so what
     the loader hands ``stats`` is the run's choice so far, not this chunk's (each decision goes
-    to the audit log as it is made).
+    to the audit log as it is made).  ``expect``: told, before the first call that writes, the
+    outcomes and changes the run will have if the server writes every row as planned.
     """
     mode = options.mode
     messages = _error_messages(validation.problems)
@@ -745,6 +821,9 @@ def _plan_and_load(
             controller=controller,
             on_concurrency=stats.concurrency_change if stats is not None else None,
         )
+        if expect is not None:
+            expected = _expected_outcomes(stages, plan, failed_parents)
+            expect([*outcomes, *expected], _changes_of([*outcomes, *expected], plan))
         for wave in LOAD_WAVES:
             sent = [stages[e] for e in wave if e in stages]
             for entity, result in loader.run_wave(sent, plan.existing, failed_parents).items():
@@ -763,8 +842,35 @@ def _plan_and_load(
                         stage, plan.existing.get(entity, {}), failed_parents, plan.changes.get(entity)
                     )
                 )
+    return outcomes, stopped, _changes_of(outcomes, plan)
+
+
+def _changes_of(outcomes: list[pd.DataFrame], plan: Plan) -> list[pd.DataFrame]:
+    """Where the changes that stand sit in the file, for these outcomes (see :func:`_changed_cells`)."""
     changed = [_changed_cells(o, plan.changes.get(Entity(o["entity"].iloc[0]))) for o in outcomes if len(o)]
-    return outcomes, stopped, [c for c in changed if c is not None]
+    return [c for c in changed if c is not None]
+
+
+def _expected_outcomes(
+    stages: dict[Entity, StagePlan], plan: Plan, failed_parents: dict[Entity, dict[str, str]]
+) -> list[pd.DataFrame]:
+    """The outcomes the load stages will have if the server writes every row sent as planned.
+
+    In the loader's order, wave after wave; a record not sent still skips its
+    dependants in the next wave, as in the load (``failed_parents`` is copied, not changed).
+    """
+    parents = {entity: dict(keys) for entity, keys in failed_parents.items()}
+    expected: list[pd.DataFrame] = []
+    for wave in LOAD_WAVES:
+        results = {
+            entity: expected_result(stages[entity], plan.existing.get(entity, {}), parents)
+            for entity in wave
+            if entity in stages
+        }
+        for entity, result in results.items():
+            parents.setdefault(entity, {}).update(result.failed_keys(stages[entity].rows))
+            expected.append(_stage_outcomes(stages[entity], result, plan.changes.get(entity)))
+    return expected
 
 
 def _create_tags(

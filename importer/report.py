@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,9 @@ from importer.outcome import (
     RecordOutcome,
     Status,
 )
+
+if TYPE_CHECKING:  # openpyxl only loads when a workbook is written
+    from importer.report_xlsx import XlsxDraft
 
 __all__ = [
     "EMPTY_ROW_REASON",
@@ -1195,12 +1198,20 @@ def errors_csv_path(csv_path: str | Path) -> Path:
 
 
 def write_reports(
-    report: RunReport, sources: Sequence[SourceLike], out_dir: str | Path, stem: str, *, xlsx: bool = True
+    report: RunReport,
+    sources: Sequence[SourceLike],
+    out_dir: str | Path,
+    stem: str,
+    *,
+    xlsx: bool = True,
+    draft: XlsxDraft | None = None,
 ) -> dict[str, Path]:
     """Write ``<stem>.csv``, ``<stem>-errors.csv`` and (unless not ``xlsx``) ``<stem>.xlsx`` into ``out_dir``.
 
     Returns the paths by kind (``csv``, ``errors_csv``, ``xlsx``) and records
-    them on ``report.files`` so the summaries can point at them.
+    them on ``report.files`` so the summaries can point at them.  ``draft``: the
+    workbook's sheets written ahead from the report the run expected
+    (:class:`importer.report_xlsx.XlsxDraft`), kept only where they are this report's.
     """
     from importer.report_xlsx import write_xlsx  # local: openpyxl only loads when needed
 
@@ -1209,6 +1220,6 @@ def write_reports(
     csv_path = write_csv(report, out_dir / f"{stem}.csv")
     files = {"csv": csv_path, "errors_csv": errors_csv_path(csv_path)}
     if xlsx:
-        files["xlsx"] = write_xlsx(report, sources, out_dir / f"{stem}.xlsx")
+        files["xlsx"] = write_xlsx(report, sources, out_dir / f"{stem}.xlsx", draft=draft)
     report.files.update(files)
     return files

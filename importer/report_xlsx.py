@@ -17,6 +17,7 @@ stored as a string, XML-legal).
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -54,6 +55,7 @@ __all__ = [
     "MAX_COMMENTS",
     "WARNING_FILL",
     "CopyNote",
+    "XlsxDraft",
     "append_copy",
     "append_errors",
     "cell_marks",
@@ -383,24 +385,102 @@ def write_xlsx(
     path: str | Path,
     *,
     max_copy_rows: int | None = None,
+    draft: XlsxDraft | None = None,
 ) -> Path:
     """Write the Summary, Errors and per-input-sheet copies to ``path``; return ``path``.
 
     ``sources`` must be the ones the report was built from, in the same order;
-    ``max_copy_rows``: :data:`DEFAULT_MAX_COPY_ROWS` unless given.
+    ``max_copy_rows``: :data:`DEFAULT_MAX_COPY_ROWS` unless given.  ``draft``: the
+    Errors sheet and copies written ahead (:class:`XlsxDraft`), kept only if this
+    report gives exactly the same ones.
     """
     if max_copy_rows is None:
         max_copy_rows = DEFAULT_MAX_COPY_ROWS
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     plans = _plans(report, sources, max_copy_rows)
-    wb = Workbook(write_only=True)
-    summary = wb.create_sheet("Summary")  # written last: it says what the copies hold
-    _write_errors(wb.create_sheet("Errors"), report)
-    notes = [_write_copy(wb.create_sheet(plan.title), plan) for plan in plans]
-    write_summary(summary, report, notes, max_copy_rows)
-    wb.save(path)
+    errors = _errors_lines(report)
+    if draft is not None and draft.fits(plans, errors, max_copy_rows):
+        body = draft.body
+    else:
+        if draft is not None:
+            draft.drop()
+        body = _write_body(plans, errors)
+    write_summary(body.summary, report, body.notes, max_copy_rows)
+    body.book.save(path)
     return path
+
+
+@dataclass
+class _Body:
+    """A write-only workbook with its Errors sheet and copies written, and its Summary sheet still empty."""
+
+    book: Workbook
+    summary: WriteOnlyWorksheet
+    notes: list[CopyNote]
+
+
+def _write_body(plans: Sequence[_SheetPlan], errors: pd.DataFrame) -> _Body:
+    book = Workbook(write_only=True)
+    summary = book.create_sheet("Summary")  # written last: it says what the copies hold
+    _write_errors(book.create_sheet("Errors"), errors)
+    notes = [_write_copy(book.create_sheet(plan.title), plan) for plan in plans]
+    return _Body(book, summary, notes)
+
+
+@dataclass
+class XlsxDraft:
+    """The workbook's Errors sheet and copies, written before the run ends from the report it expects.
+
+    Copying a clerk's sheet cell by cell is most of the time an import spends
+    after its last call.  An import knows, before its first write, the report it
+    will have if the server writes every row as planned; it drafts these sheets
+    from that report on a thread while its rows are in flight
+    (docs/architecture.md §9).  :func:`write_xlsx` keeps the draft only if the
+    real report gives the very same sheets (statuses, marks, changes, error
+    lines); otherwise it drops it and writes afresh.  So the workbook never says
+    anything the real report does not.
+    """
+
+    plans: list[_SheetPlan]
+    errors: pd.DataFrame
+    max_copy_rows: int
+    body: _Body
+
+    @classmethod
+    def write(
+        cls, report: RunReport, sources: Sequence[SourceLike], max_copy_rows: int | None = None
+    ) -> XlsxDraft:
+        """Write the Errors sheet and copies of ``report`` (the one expected) into temporary files."""
+        limit = DEFAULT_MAX_COPY_ROWS if max_copy_rows is None else max_copy_rows
+        plans, errors = _plans(report, sources, limit), _errors_lines(report)
+        return cls(plans, errors, limit, _write_body(plans, errors))
+
+    def fits(self, plans: Sequence[_SheetPlan], errors: pd.DataFrame, max_copy_rows: int) -> bool:
+        """Whether the real report's sheets are exactly the ones drafted."""
+        return (
+            max_copy_rows == self.max_copy_rows
+            and len(plans) == len(self.plans)
+            and all(_same_copy(a, b) for a, b in zip(plans, self.plans, strict=True))
+            and errors.equals(self.errors)
+        )
+
+    def drop(self) -> None:
+        """Let go of the draft's temporary files (saving is what removes them; to memory, then discarded)."""
+        self.body.book.save(io.BytesIO())
+
+
+def _same_copy(a: _SheetPlan, b: _SheetPlan) -> bool:
+    """Whether two copy plans append the very same rows: same sheet, rows, statuses, marks and changes."""
+    return (
+        a.source is b.source
+        and a.title == b.title
+        and (a.truncated, a.clipped) == (b.truncated, b.clipped)
+        and np.array_equal(a.positions, b.positions)
+        and np.array_equal(a.status, b.status)
+        and a.marks == b.marks
+        and a.changed == b.changed
+    )
 
 
 def write_summary(
@@ -482,8 +562,12 @@ def source_label(source: SourceLike) -> str:
 ERRORS_WIDTHS = (22, 16, 8, 18, 22, 9, 22, 60, 40)
 
 
-def _write_errors(ws: WriteOnlyWorksheet, report: RunReport) -> None:
-    table = errors_table(report)[ERRORS_SHEET_COLUMNS]
+def _errors_lines(report: RunReport) -> pd.DataFrame:
+    """The Errors sheet's lines: the errors CSV's, less the columns only a machine needs."""
+    return errors_table(report)[ERRORS_SHEET_COLUMNS]
+
+
+def _write_errors(ws: WriteOnlyWorksheet, table: pd.DataFrame) -> None:
     limit = EXCEL_MAX_ROWS - 2  # header, and one line to say the list was cut
     start_errors(ws)
     append_errors(ws, table.iloc[:limit])
