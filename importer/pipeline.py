@@ -9,6 +9,7 @@ exactly the same path up to the first write.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import secrets as _secrets
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -203,48 +204,60 @@ def run_import(
         raise
     files_out: dict[str, Path] = {}
     if options.write_files:
-        draft = drafting.result() if drafting is not None else None
-        files_out = write_reports(report, sources, out_dir, stem, xlsx=options.xlsx, draft=draft)
+        drafts = drafting.results() if drafting is not None else []
+        files_out = write_reports(report, sources, out_dir, stem, xlsx=options.xlsx, drafts=drafts)
     return _end(report, files_out, audit, stopped, stats)
 
 
 class _Drafting:
     """The XLSX workbook's sheets, drafted on a thread from the report an import expects.
 
-    See :class:`importer.report_xlsx.XlsxDraft`: the draft is kept only if the
-    real report gives the very same sheets.  openpyxl is imported on that
-    thread too, so nothing of it delays the first call.
+    See :class:`importer.report_xlsx.XlsxDraft`: a draft is kept only if the
+    real report gives the very same sheets.  An import may expect twice
+    (docs/architecture.md §9): a first guess before the server's records are
+    read, then the plan; a second draft is only started if the plan's outcomes
+    differ from the guess's.  openpyxl is imported on the thread too, so
+    nothing of it delays the first call.
     """
 
     def __init__(self, sources: list[SourceTable]) -> None:
         self.sources = sources
-        self._pool: ThreadPoolExecutor | None = None
-        self._future: Future[XlsxDraft] | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spp-xlsx-draft")
+        self._drafts: list[tuple[pd.DataFrame, pd.DataFrame | None, Future[XlsxDraft]]] = []
 
-    def start(self, expected: Callable[[], RunReport]) -> None:
-        """Draft from the report ``expected`` builds (on the thread: it takes a moment too)."""
+    def start(
+        self, records: pd.DataFrame, changes: pd.DataFrame | None, build: Callable[[], RunReport]
+    ) -> None:
+        """Draft from the report ``build`` makes of these outcomes, unless one of the same is under way."""
+        outcomes = records.drop(columns="server_id")  # what the sheets show: not the new records' ids
+        for seen, seen_changes, _ in self._drafts:
+            if outcomes.equals(seen) and _same_frames(changes, seen_changes):
+                return
+        for *_, earlier in self._drafts:
+            earlier.cancel()  # proved wrong before it started: not worth a thread's time
 
         def draft() -> XlsxDraft:
             from importer.report_xlsx import XlsxDraft
 
-            return XlsxDraft.write(expected(), self.sources)
+            return XlsxDraft.write(build(), self.sources)
 
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spp-xlsx-draft")
-        self._future = self._pool.submit(draft)
-        self._pool.shutdown(wait=False)
+        self._drafts.append((outcomes, changes, self._pool.submit(draft)))
 
-    def result(self) -> XlsxDraft | None:
-        """The draft, once written; None if none was started or drafting failed (the workbook is
-        then written afresh, and meets any real fault itself)."""
-        if self._future is None or self._future.exception() is not None:
-            return None
-        return self._future.result()
+    def results(self) -> list[XlsxDraft]:
+        """The drafts written, latest first; drafting that failed leaves none (the workbook is then
+        written afresh, and meets any real fault itself)."""
+        self._pool.shutdown(wait=True)
+        done = [f for *_, f in self._drafts if not f.cancelled() and f.exception() is None]
+        return [f.result() for f in reversed(done)]
 
     def drop(self) -> None:
-        """The run could not go on: let go of the draft's temporary files."""
-        draft = self.result()
-        if draft is not None:
+        """The run could not go on: let go of the drafts' temporary files."""
+        for draft in self.results():
             draft.drop()
+
+
+def _same_frames(a: pd.DataFrame | None, b: pd.DataFrame | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and a.equals(b))
 
 
 @dataclass
@@ -524,21 +537,19 @@ def _run_stages(
     changes: list[pd.DataFrame] = []
     stopped: str | None = None
 
-    def expect(records: list[pd.DataFrame], changed: list[pd.DataFrame]) -> None:
+    def expect(outcomes: list[pd.DataFrame], changed: list[pd.DataFrame]) -> None:
         """Start drafting the workbook from the report these expected outcomes give."""
         if drafting is None:
             return
+        records = pd.concat(outcomes, ignore_index=True)
+        changes = pd.concat(changed, ignore_index=True) if changed else None
         lines, shown = list(problems), dict(meta)  # the run goes on adding to both
         drafting.start(
+            records,
+            changes,
             lambda: build_report(
-                sources,
-                pd.concat(records, ignore_index=True),
-                lines,
-                mode=options.mode,
-                meta=shown,
-                secrets=secrets,
-                changes=pd.concat(changed, ignore_index=True) if changed else None,
-            )
+                sources, records, lines, mode=options.mode, meta=shown, secrets=secrets, changes=changes
+            ),
         )
 
     has_errors = any(p.severity == "error" for p in validation.problems)
@@ -808,6 +819,9 @@ def _plan_and_load(
             if links and mode == "import":
                 _link_matched(client, links)
             xids = {**xids, **links}
+        if expect is not None:  # drafted while the server's records are read: right for a re-run
+            guess = _guessed_stages(stages, xids)
+            expect(*_expected_with(outcomes, guess, Plan(namespace, guess, existing={}), failed_parents))
         found = compare_existing(client, stages, catalog, xids, options.load.workers)
         plan.existing, plan.changes = found.existing, found.changes
 
@@ -822,8 +836,7 @@ def _plan_and_load(
             on_concurrency=stats.concurrency_change if stats is not None else None,
         )
         if expect is not None:
-            expected = _expected_outcomes(stages, plan, failed_parents)
-            expect([*outcomes, *expected], _changes_of([*outcomes, *expected], plan))
+            expect(*_expected_with(outcomes, stages, plan, failed_parents))
         for wave in LOAD_WAVES:
             sent = [stages[e] for e in wave if e in stages]
             for entity, result in loader.run_wave(sent, plan.existing, failed_parents).items():
@@ -849,6 +862,35 @@ def _changes_of(outcomes: list[pd.DataFrame], plan: Plan) -> list[pd.DataFrame]:
     """Where the changes that stand sit in the file, for these outcomes (see :func:`_changed_cells`)."""
     changed = [_changed_cells(o, plan.changes.get(Entity(o["entity"].iloc[0]))) for o in outcomes if len(o)]
     return [c for c in changed if c is not None]
+
+
+def _guessed_stages(
+    stages: dict[Entity, StagePlan], xids: dict[str, tuple[str, int]]
+) -> dict[Entity, StagePlan]:
+    """The stages as a re-run of an unchanged file finds them: each record ours unchanged, the rest new.
+
+    A guess made before the server's records are read; :func:`compare_existing`
+    then sets the real actions on the stages themselves, which stay untouched here.
+    """
+    guessed: dict[Entity, StagePlan] = {}
+    for entity, stage in stages.items():
+        rows = stage.rows.copy()
+        ours = rows["xid"].astype(object).isin(xids.keys()).to_numpy()
+        codes = np.where(ours, rows["action"].cat.categories.get_loc("unchanged"), 0).astype(np.int8)
+        rows["action"] = pd.Categorical.from_codes(codes, categories=rows["action"].cat.categories)
+        guessed[entity] = dataclasses.replace(stage, rows=rows)
+    return guessed
+
+
+def _expected_with(
+    outcomes: list[pd.DataFrame],
+    stages: dict[Entity, StagePlan],
+    plan: Plan,
+    failed_parents: dict[Entity, dict[str, str]],
+) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
+    """The outcomes so far and those the load stages add if all goes as planned, with the changes."""
+    expected = [*outcomes, *_expected_outcomes(stages, plan, failed_parents)]
+    return expected, _changes_of(expected, plan)
 
 
 def _expected_outcomes(

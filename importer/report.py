@@ -1204,14 +1204,14 @@ def write_reports(
     stem: str,
     *,
     xlsx: bool = True,
-    draft: XlsxDraft | None = None,
+    drafts: Sequence[XlsxDraft] = (),
 ) -> dict[str, Path]:
     """Write ``<stem>.csv``, ``<stem>-errors.csv`` and (unless not ``xlsx``) ``<stem>.xlsx`` into ``out_dir``.
 
     Returns the paths by kind (``csv``, ``errors_csv``, ``xlsx``) and records
-    them on ``report.files`` so the summaries can point at them.  ``draft``: the
-    workbook's sheets written ahead from the report the run expected
-    (:class:`importer.report_xlsx.XlsxDraft`), kept only where they are this report's.
+    them on ``report.files`` so the summaries can point at them.  ``drafts``: the
+    workbook's sheets written ahead from reports the run expected
+    (:class:`importer.report_xlsx.XlsxDraft`), one kept only if it is this report's.
     """
     from importer.report_xlsx import write_xlsx  # local: openpyxl only loads when needed
 
@@ -1220,6 +1220,6 @@ def write_reports(
     csv_path = write_csv(report, out_dir / f"{stem}.csv")
     files = {"csv": csv_path, "errors_csv": errors_csv_path(csv_path)}
     if xlsx:
-        files["xlsx"] = write_xlsx(report, sources, out_dir / f"{stem}.xlsx", draft=draft)
+        files["xlsx"] = write_xlsx(report, sources, out_dir / f"{stem}.xlsx", drafts=drafts)
     report.files.update(files)
     return files

@@ -385,14 +385,14 @@ def write_xlsx(
     path: str | Path,
     *,
     max_copy_rows: int | None = None,
-    draft: XlsxDraft | None = None,
+    drafts: Sequence[XlsxDraft] = (),
 ) -> Path:
     """Write the Summary, Errors and per-input-sheet copies to ``path``; return ``path``.
 
     ``sources`` must be the ones the report was built from, in the same order;
-    ``max_copy_rows``: :data:`DEFAULT_MAX_COPY_ROWS` unless given.  ``draft``: the
-    Errors sheet and copies written ahead (:class:`XlsxDraft`), kept only if this
-    report gives exactly the same ones.
+    ``max_copy_rows``: :data:`DEFAULT_MAX_COPY_ROWS` unless given.  ``drafts``: the
+    Errors sheet and copies written ahead (:class:`XlsxDraft`); the first that this
+    report gives exactly is kept, the others dropped.
     """
     if max_copy_rows is None:
         max_copy_rows = DEFAULT_MAX_COPY_ROWS
@@ -400,12 +400,11 @@ def write_xlsx(
     path.parent.mkdir(parents=True, exist_ok=True)
     plans = _plans(report, sources, max_copy_rows)
     errors = _errors_lines(report)
-    if draft is not None and draft.fits(plans, errors, max_copy_rows):
-        body = draft.body
-    else:
-        if draft is not None:
+    kept = next((d for d in drafts if d.fits(plans, errors, max_copy_rows)), None)
+    for draft in drafts:
+        if draft is not kept:
             draft.drop()
-        body = _write_body(plans, errors)
+    body = kept.body if kept is not None else _write_body(plans, errors)
     write_summary(body.summary, report, body.notes, max_copy_rows)
     body.book.save(path)
     return path

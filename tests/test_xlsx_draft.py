@@ -27,7 +27,7 @@ from importer.sandbox import Sandbox
 
 @pytest.fixture
 def drafts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[bool]:
-    """Whether each run kept its draft; openpyxl's temporary files go to a folder of the test's own."""
+    """Whether each draft asked was kept, in order; openpyxl's temporary files go to the test's own folder."""
     kept: list[bool] = []
     fits = report_xlsx.XlsxDraft.fits
 
@@ -39,6 +39,20 @@ def drafts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[bool]:
     (tmp_path / "tmp").mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     return kept
+
+
+@pytest.fixture
+def written(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many rows each draft written copied (one entry per draft)."""
+    rows: list[int] = []
+    write = report_xlsx.XlsxDraft.write.__func__
+
+    def spy(cls: type[report_xlsx.XlsxDraft], report, *args: object) -> report_xlsx.XlsxDraft:
+        rows.append(len(report.rows))
+        return write(cls, report, *args)
+
+    monkeypatch.setattr(report_xlsx.XlsxDraft, "write", classmethod(spy))
+    return rows
 
 
 def _import(sb: Sandbox, path: Path, out: Path) -> RunResult:
@@ -98,7 +112,7 @@ def test_a_draft_the_server_proves_wrong_is_dropped_and_the_workbook_says_what_h
 
     result = _import(sandbox, path, tmp_path / "second")
 
-    assert drafts == [True, False]
+    assert drafts[0] is True and len(drafts) > 1 and not any(drafts[1:])  # no draft of the re-run fits
     sheets = _assert_written_afresh_alike(result, path, tmp_path)
     assert _status(sheets, 2) == "partly written"
     assert any("Duplication of Member" in str(line) for line in sheets["Errors"])
@@ -114,3 +128,34 @@ def test_a_dry_run_or_a_run_without_a_workbook_drafts_nothing(
     options = ImportOptions(mapping=MAPPINGS / "roster.yaml", out_dir=tmp_path / "csv", xlsx=False)
     assert "xlsx" not in run_import([path], options, settings_for(sandbox)).files
     assert drafts == []
+
+
+def test_a_rerun_is_drafted_once_before_the_servers_records_are_read_and_kept(
+    sandbox: Sandbox, tmp_path: Path, drafts: list[bool], written: list[int]
+) -> None:
+    """The first guess (each record already ours is unchanged) is the plan of an unchanged re-run."""
+    path = _roster(tmp_path, *GOOD)
+    _import(sandbox, path, tmp_path / "first")
+
+    result = _import(sandbox, path, tmp_path / "again")
+
+    assert set(result.report.rows["status"]) == {"unchanged"}
+    assert written == [2, 2] and drafts == [True, True]
+    _assert_written_afresh_alike(result, path, tmp_path)
+
+
+def test_a_rerun_with_a_change_drafts_again_and_keeps_only_the_draft_that_fits(
+    sandbox: Sandbox, tmp_path: Path, drafts: list[bool], written: list[int]
+) -> None:
+    """The guess says row 2 is unchanged; the server's records say it changes: drafted again."""
+    _import(sandbox, _roster(tmp_path, *GOOD), tmp_path / "first")
+    path = _roster(tmp_path, GOOD[0].replace("Minh", "Minhaj"), GOOD[1])
+
+    result = _import(sandbox, path, tmp_path / "again")
+
+    assert result.report.rows.set_index("row")["status"].to_dict() == {2: "updated", 3: "unchanged"}
+    # The guess's draft (all unchanged) cannot fit: the one kept is the plan's, drafted after it.
+    assert drafts[-1] is True and len(written) >= 2
+    sheets = _assert_written_afresh_alike(result, path, tmp_path)
+    assert _status(sheets, 2) == "updated"
+    assert not _left_over(tmp_path), "the guess's draft left its temporary files"
