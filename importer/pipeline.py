@@ -69,6 +69,8 @@ if TYPE_CHECKING:  # openpyxl loads on the drafting thread, not before the first
     from importer.report_xlsx import XlsxDraft
 
 StageProgress = Callable[[str, int, int], None]
+#: works out the outcomes an import will have if all goes as planned, and their changes
+Expected = Callable[[], tuple[list[pd.DataFrame], list[pd.DataFrame]]]
 LOAD_ORDER = tuple(ENTITIES)
 #: Stages sent together: a wave only starts when everything it references has committed
 #: (IDs and memberships point at people and households by external id).
@@ -215,49 +217,39 @@ class _Drafting:
     See :class:`importer.report_xlsx.XlsxDraft`: a draft is kept only if the
     real report gives the very same sheets.  An import may expect twice
     (docs/architecture.md §9): a first guess before the server's records are
-    read, then the plan; a second draft is only started if the plan's outcomes
-    differ from the guess's.  openpyxl is imported on the thread too, so
-    nothing of it delays the first call.
+    read, then the plan, if it differs.  The expected outcomes are worked out
+    on the thread too, and openpyxl imported there, so none of it delays the
+    first call.
     """
 
     def __init__(self, sources: list[SourceTable]) -> None:
         self.sources = sources
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spp-xlsx-draft")
-        self._drafts: list[tuple[pd.DataFrame, pd.DataFrame | None, Future[XlsxDraft]]] = []
+        self._drafts: list[Future[XlsxDraft]] = []
 
-    def start(
-        self, records: pd.DataFrame, changes: pd.DataFrame | None, build: Callable[[], RunReport]
-    ) -> None:
-        """Draft from the report ``build`` makes of these outcomes, unless one of the same is under way."""
-        outcomes = records.drop(columns="server_id")  # what the sheets show: not the new records' ids
-        for seen, seen_changes, _ in self._drafts:
-            if outcomes.equals(seen) and _same_frames(changes, seen_changes):
-                return
-        for *_, earlier in self._drafts:
-            earlier.cancel()  # proved wrong before it started: not worth a thread's time
+    def start(self, build: Callable[[], RunReport]) -> None:
+        """Draft from the report ``build`` makes; a draft not started yet is not worth starting now."""
+        for earlier in self._drafts:
+            earlier.cancel()
 
         def draft() -> XlsxDraft:
             from importer.report_xlsx import XlsxDraft
 
             return XlsxDraft.write(build(), self.sources)
 
-        self._drafts.append((outcomes, changes, self._pool.submit(draft)))
+        self._drafts.append(self._pool.submit(draft))
 
     def results(self) -> list[XlsxDraft]:
         """The drafts written, latest first; drafting that failed leaves none (the workbook is then
         written afresh, and meets any real fault itself)."""
         self._pool.shutdown(wait=True)
-        done = [f for *_, f in self._drafts if not f.cancelled() and f.exception() is None]
+        done = [f for f in self._drafts if not f.cancelled() and f.exception() is None]
         return [f.result() for f in reversed(done)]
 
     def drop(self) -> None:
         """The run could not go on: let go of the drafts' temporary files."""
         for draft in self.results():
             draft.drop()
-
-
-def _same_frames(a: pd.DataFrame | None, b: pd.DataFrame | None) -> bool:
-    return (a is None and b is None) or (a is not None and b is not None and a.equals(b))
 
 
 @dataclass
@@ -537,20 +529,21 @@ def _run_stages(
     changes: list[pd.DataFrame] = []
     stopped: str | None = None
 
-    def expect(outcomes: list[pd.DataFrame], changed: list[pd.DataFrame]) -> None:
-        """Start drafting the workbook from the report these expected outcomes give."""
+    def expect(expected: Expected) -> None:
+        """Start drafting the workbook from the report the outcomes ``expected`` works out give."""
         if drafting is None:
             return
-        records = pd.concat(outcomes, ignore_index=True)
-        changes = pd.concat(changed, ignore_index=True) if changed else None
         lines, shown = list(problems), dict(meta)  # the run goes on adding to both
-        drafting.start(
-            records,
-            changes,
-            lambda: build_report(
+
+        def report() -> RunReport:
+            outcomes, changed = expected()
+            records = pd.concat(outcomes, ignore_index=True)
+            changes = pd.concat(changed, ignore_index=True) if changed else None
+            return build_report(
                 sources, records, lines, mode=options.mode, meta=shown, secrets=secrets, changes=changes
-            ),
-        )
+            )
+
+        drafting.start(report)
 
     has_errors = any(p.severity == "error" for p in validation.problems)
     if options.all_or_nothing and (has_errors or refuse_all):
@@ -777,14 +770,15 @@ def _plan_and_load(
     stats: _CallStats | None,
     xids_for: Callable[[Sequence[str]], dict[str, tuple[str, int]]] | None = None,
     controller: Controller | None = None,
-    expect: Callable[[list[pd.DataFrame], list[pd.DataFrame]], None] | None = None,
+    expect: Callable[[Expected], None] | None = None,
 ) -> tuple[list[pd.DataFrame], str | None, list[pd.DataFrame]]:
     """Plan, then load (or say what a load would do); returns outcomes, why it stopped, the changes.
 
     ``controller``: the run's concurrency controller (a chunked run's chunks share it), so what
     the loader hands ``stats`` is the run's choice so far, not this chunk's (each decision goes
-    to the audit log as it is made).  ``expect``: told, before the first call that writes, the
-    outcomes and changes the run will have if the server writes every row as planned.
+    to the audit log as it is made).  ``expect``: handed, before the first call that writes, how
+    to work out the outcomes and changes the run will have if the server writes every row as
+    planned (a guess before the server's records are read, then the plan if it differs).
     """
     mode = options.mode
     messages = _error_messages(validation.problems)
@@ -810,6 +804,7 @@ def _plan_and_load(
         tables, catalog, namespace, valid, EmptyCells.of(mapping, options.empty_cells), server_groups
     )
     plan = Plan(namespace, stages, existing={})
+    guess: dict[Entity, StagePlan] = {}
     if client is not None:
         if xids_for is not None:  # a chunk: ask for exactly its records' external ids, in bulk
             wanted = [x for stage in stages.values() for x in stage.rows["xid"].astype(str).unique()]
@@ -821,7 +816,7 @@ def _plan_and_load(
             xids = {**xids, **links}
         if expect is not None:  # drafted while the server's records are read: right for a re-run
             guess = _guessed_stages(stages, xids)
-            expect(*_expected_with(outcomes, guess, Plan(namespace, guess, existing={}), failed_parents))
+            expect(_expecting(outcomes, guess, Plan(namespace, guess, existing={}), failed_parents))
         found = compare_existing(client, stages, catalog, xids, options.load.workers)
         plan.existing, plan.changes = found.existing, found.changes
 
@@ -835,8 +830,8 @@ def _plan_and_load(
             controller=controller,
             on_concurrency=stats.concurrency_change if stats is not None else None,
         )
-        if expect is not None:
-            expect(*_expected_with(outcomes, stages, plan, failed_parents))
+        if expect is not None and not _as_guessed(stages, guess, plan):
+            expect(_expecting(outcomes, stages, plan, failed_parents))
         for wave in LOAD_WAVES:
             sent = [stages[e] for e in wave if e in stages]
             for entity, result in loader.run_wave(sent, plan.existing, failed_parents).items():
@@ -882,26 +877,42 @@ def _guessed_stages(
     return guessed
 
 
-def _expected_with(
+def _as_guessed(stages: dict[Entity, StagePlan], guess: dict[Entity, StagePlan], plan: Plan) -> bool:
+    """Whether the plan is the guess: every action the same, no change to show (an unchanged re-run)."""
+    if any(c is not None and len(c) for c in plan.changes.values()):
+        return False
+    return all(
+        stage.rows["action"].equals(guess[e].rows["action"]) for e, stage in stages.items() if e in guess
+    )
+
+
+def _expecting(
     outcomes: list[pd.DataFrame],
     stages: dict[Entity, StagePlan],
     plan: Plan,
     failed_parents: dict[Entity, dict[str, str]],
-) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
-    """The outcomes so far and those the load stages add if all goes as planned, with the changes."""
-    expected = [*outcomes, *_expected_outcomes(stages, plan, failed_parents)]
-    return expected, _changes_of(expected, plan)
+) -> Expected:
+    """How to work out (on the drafting thread) the outcomes so far and those the load stages add if all
+    goes as planned, with the changes; what the run changes from here on is copied now."""
+    done = list(outcomes)
+    parents = {entity: dict(keys) for entity, keys in failed_parents.items()}
+
+    def expected() -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
+        records = [*done, *_expected_outcomes(stages, plan, parents)]
+        return records, _changes_of(records, plan)
+
+    return expected
 
 
 def _expected_outcomes(
-    stages: dict[Entity, StagePlan], plan: Plan, failed_parents: dict[Entity, dict[str, str]]
+    stages: dict[Entity, StagePlan], plan: Plan, parents: dict[Entity, dict[str, str]]
 ) -> list[pd.DataFrame]:
     """The outcomes the load stages will have if the server writes every row sent as planned.
 
     In the loader's order, wave after wave; a record not sent still skips its
-    dependants in the next wave, as in the load (``failed_parents`` is copied, not changed).
+    dependants in the next wave, as in the load (``parents``, the failed parents'
+    keys, is the caller's copy: it is added to).
     """
-    parents = {entity: dict(keys) for entity, keys in failed_parents.items()}
     expected: list[pd.DataFrame] = []
     for wave in LOAD_WAVES:
         results = {
