@@ -11,8 +11,8 @@ from __future__ import annotations
 import collections
 import dataclasses
 import secrets as _secrets
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -211,6 +211,15 @@ def run_import(
     return _end(report, files_out, audit, stopped, stats)
 
 
+@dataclass
+class _DraftJob:
+    """One workbook draft on its own thread (a daemon: a second Ctrl-C stops the process at once)."""
+
+    wanted: bool = True
+    draft: XlsxDraft | None = None
+    thread: threading.Thread | None = None
+
+
 class _Drafting:
     """The XLSX workbook's sheets, drafted on a thread from the report an import expects.
 
@@ -219,32 +228,42 @@ class _Drafting:
     (docs/architecture.md §9): a first guess before the server's records are
     read, then the plan, if it differs.  The expected outcomes are worked out
     on the thread too, and openpyxl imported there, so none of it delays the
-    first call.
+    first call.  Drafts run one after another: they would share one core.
     """
 
     def __init__(self, sources: list[SourceTable]) -> None:
         self.sources = sources
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spp-xlsx-draft")
-        self._drafts: list[Future[XlsxDraft]] = []
+        self._jobs: list[_DraftJob] = []
 
     def start(self, build: Callable[[], RunReport]) -> None:
-        """Draft from the report ``build`` makes; a draft not started yet is not worth starting now."""
-        for earlier in self._drafts:
-            earlier.cancel()
+        """Draft from the report ``build`` makes; a draft not begun yet is not worth beginning now."""
+        for earlier in self._jobs:
+            earlier.wanted = False
+        before = self._jobs[-1].thread if self._jobs else None
+        job = _DraftJob()
 
-        def draft() -> XlsxDraft:
+        def draft() -> None:
+            if before is not None:
+                before.join()
+            if not job.wanted:  # a later draft replaced it before it began
+                return
             from importer.report_xlsx import XlsxDraft
 
-            return XlsxDraft.write(build(), self.sources)
+            try:
+                job.draft = XlsxDraft.write(build(), self.sources)
+            except Exception:  # no draft: the workbook is written afresh, and meets the fault itself
+                job.draft = None
 
-        self._drafts.append(self._pool.submit(draft))
+        job.thread = threading.Thread(target=draft, name="spp-xlsx-draft", daemon=True)
+        self._jobs.append(job)
+        job.thread.start()
 
     def results(self) -> list[XlsxDraft]:
-        """The drafts written, latest first; drafting that failed leaves none (the workbook is then
-        written afresh, and meets any real fault itself)."""
-        self._pool.shutdown(wait=True)
-        done = [f for f in self._drafts if not f.cancelled() and f.exception() is None]
-        return [f.result() for f in reversed(done)]
+        """The drafts written, latest first."""
+        for job in self._jobs:
+            if job.thread is not None:
+                job.thread.join()
+        return [job.draft for job in reversed(self._jobs) if job.draft is not None]
 
     def drop(self) -> None:
         """The run could not go on: let go of the drafts' temporary files."""
