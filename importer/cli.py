@@ -142,7 +142,12 @@ def _import_args(parser: argparse.ArgumentParser, *, online: bool = True) -> Non
         _connection_args(parser)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; ``command``: the one being run, when known.
+
+    Only ``sandbox`` needs the sandbox's own options, and importing the sandbox
+    (its server, ORM and seed) costs every other command time before its login.
+    """
     parser = argparse.ArgumentParser(
         prog="spp-import",
         description="Import enrollment spreadsheets (CSV, XLSX) into an OpenSPP registry, safely.",
@@ -188,11 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_args(s)
 
     p = sub.add_parser("sandbox", help="run the local sandbox registry (an OpenSPP look-alike)")
-    try:
+    if command in (None, "sandbox"):
         from importer.sandbox import add_arguments
-    except ImportError:  # pragma: no cover - only while the sandbox package is being built
-        pass
-    else:
+
         add_arguments(p)
 
     p = sub.add_parser("demo", help="start the sandbox, import the sample roster, show the report, stop")
@@ -506,8 +509,9 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words[0] if words and not words[0].startswith("-") else None)
+    args = parser.parse_args(words)
     on_main_thread = threading.current_thread() is threading.main_thread()
     ctrl_c = signal.getsignal(signal.SIGINT) if on_main_thread else None
     try:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from conftest import MAPPINGS, SAMPLES, settings_for
 
-from importer.cli import main
+from importer.cli import build_parser, main
 from importer.client import OdooClient
 from importer.sandbox import ADMIN_API_KEY
 
@@ -141,3 +143,16 @@ def test_an_interrupted_command_called_from_python_gives_ctrl_c_back(
     assert code == cli.EXIT_CANNOT_RUN
     assert "interrupted; run the same command again" in capsys.readouterr().err
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_command_other_than_sandbox_does_not_load_the_sandbox_before_its_login() -> None:
+    """Its server, ORM and seed cost every other command time on the way to the login."""
+    code = (
+        "import sys; from importer.cli import build_parser; "
+        "build_parser('import').parse_args(['import', 'f.csv', '-m', 'm.yaml']); "
+        "print('importer.sandbox' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+    sandbox = build_parser("sandbox").parse_args(["sandbox", "--port", "0"])
+    assert sandbox.port == 0
