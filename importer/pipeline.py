@@ -555,11 +555,11 @@ def _run_stages(
         lines, shown = list(problems), dict(meta)  # the run goes on adding to both
 
         def report() -> RunReport:
-            outcomes, changed = expected()
-            records = pd.concat(outcomes, ignore_index=True)
-            changes = pd.concat(changed, ignore_index=True) if changed else None
+            planned, where_changed = expected()
+            records = pd.concat(planned, ignore_index=True)
+            cells = pd.concat(where_changed, ignore_index=True) if where_changed else None
             return build_report(
-                sources, records, lines, mode=options.mode, meta=shown, secrets=secrets, changes=changes
+                sources, records, lines, mode=options.mode, meta=shown, secrets=secrets, changes=cells
             )
 
         drafting.start(report)
@@ -900,9 +900,7 @@ def _as_guessed(stages: dict[Entity, StagePlan], guess: dict[Entity, StagePlan],
     """Whether the plan is the guess: every action the same, no change to show (an unchanged re-run)."""
     if any(c is not None and len(c) for c in plan.changes.values()):
         return False
-    return all(
-        stage.rows["action"].equals(guess[e].rows["action"]) for e, stage in stages.items() if e in guess
-    )
+    return all(stage.rows["action"].equals(guess[e].rows["action"]) for e, stage in stages.items())
 
 
 def _expecting(
