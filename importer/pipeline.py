@@ -199,10 +199,14 @@ def run_import(
             session.client.observer = None
     except (ImportFailure, SppError) as exc:
         if drafting is not None:
-            drafting.drop()
+            drafting.abandon()
         if audit is not None:  # the log says how the run ended, even when it could not go on
             audit.run_end(counts={}, exit_code=2, failed=getattr(exc, "message", None) or str(exc))
             audit.close()
+        raise
+    except BaseException:  # Ctrl-C pressed twice: no draft outlives the run
+        if drafting is not None:
+            drafting.abandon()
         raise
     files_out: dict[str, Path] = {}
     if options.write_files:
@@ -234,6 +238,8 @@ class _Drafting:
     def __init__(self, sources: list[SourceTable]) -> None:
         self.sources = sources
         self._jobs: list[_DraftJob] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
 
     def start(self, build: Callable[[], RunReport]) -> None:
         """Draft from the report ``build`` makes; a draft not begun yet is not worth beginning now."""
@@ -247,12 +253,19 @@ class _Drafting:
                 before.join()
             if not job.wanted:  # a later draft replaced it before it began
                 return
-            from importer.report_xlsx import XlsxDraft
+            from importer.report_xlsx import DraftStopped, XlsxDraft
 
             try:
-                job.draft = XlsxDraft.write(build(), self.sources)
+                written = XlsxDraft.write(build(), self.sources, stop=self._stop)
+            except DraftStopped:
+                return
             except Exception:  # no draft: the workbook is written afresh, and meets the fault itself
-                job.draft = None
+                return
+            with self._lock:
+                if not self._stop.is_set():
+                    job.draft = written
+                    return
+            written.drop()  # the run ended without it while it was being finished
 
         job.thread = threading.Thread(target=draft, name="spp-xlsx-draft", daemon=True)
         self._jobs.append(job)
@@ -265,9 +278,19 @@ class _Drafting:
                 job.thread.join()
         return [job.draft for job in reversed(self._jobs) if job.draft is not None]
 
-    def drop(self) -> None:
-        """The run could not go on: let go of the drafts' temporary files."""
-        for draft in self.results():
+    def abandon(self) -> None:
+        """The run ended without a workbook (it could not go on, or Ctrl-C was pressed twice).
+
+        Without waiting: a draft being written stops at its next block of rows
+        and removes its files itself; the ones finished are dropped here.
+        Nothing is left half-written for the interpreter to trip over at exit.
+        """
+        with self._lock:
+            self._stop.set()
+            finished = [job.draft for job in self._jobs if job.draft is not None]
+            for job in self._jobs:
+                job.draft = None
+        for draft in finished:
             draft.drop()
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,7 @@ __all__ = [
     "MAX_COMMENTS",
     "WARNING_FILL",
     "CopyNote",
+    "DraftStopped",
     "XlsxDraft",
     "append_copy",
     "append_errors",
@@ -419,12 +421,32 @@ class _Body:
     notes: list[CopyNote]
 
 
-def _write_body(plans: Sequence[_SheetPlan], errors: pd.DataFrame) -> _Body:
+def _write_body(
+    plans: Sequence[_SheetPlan], errors: pd.DataFrame, stop: threading.Event | None = None
+) -> _Body:
+    """The Errors sheet and copies; ``stop`` set: :class:`DraftStopped` between blocks of rows."""
     book = Workbook(write_only=True)
     summary = book.create_sheet("Summary")  # written last: it says what the copies hold
-    _write_errors(book.create_sheet("Errors"), errors)
-    notes = [_write_copy(book.create_sheet(plan.title), plan) for plan in plans]
+    try:
+        _write_errors(book.create_sheet("Errors"), errors, stop)
+        notes = [_write_copy(book.create_sheet(plan.title), plan, stop) for plan in plans]
+    except DraftStopped:
+        book.save(io.BytesIO())  # closes each sheet's stream and removes its temporary file
+        raise
     return _Body(book, summary, notes)
+
+
+#: Rows appended between two looks at a draft's ``stop`` (docs/architecture.md §9)
+BLOCK_ROWS = 2_000
+
+
+class DraftStopped(Exception):
+    """The run that wanted this draft ended without it (a second Ctrl-C); no sheet is left half-written."""
+
+
+def _go_on(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise DraftStopped
 
 
 @dataclass
@@ -448,12 +470,20 @@ class XlsxDraft:
 
     @classmethod
     def write(
-        cls, report: RunReport, sources: Sequence[SourceLike], max_copy_rows: int | None = None
+        cls,
+        report: RunReport,
+        sources: Sequence[SourceLike],
+        max_copy_rows: int | None = None,
+        stop: threading.Event | None = None,
     ) -> XlsxDraft:
-        """Write the Errors sheet and copies of ``report`` (the one expected) into temporary files."""
+        """Write the Errors sheet and copies of ``report`` (the one expected) into temporary files.
+
+        ``stop`` set: raise :class:`DraftStopped` (between blocks of rows), the files removed.
+        """
+        _go_on(stop)
         limit = DEFAULT_MAX_COPY_ROWS if max_copy_rows is None else max_copy_rows
         plans, errors = _plans(report, sources, limit), _errors_lines(report)
-        return cls(plans, errors, limit, _write_body(plans, errors))
+        return cls(plans, errors, limit, _write_body(plans, errors, stop))
 
     def fits(self, plans: Sequence[_SheetPlan], errors: pd.DataFrame, max_copy_rows: int) -> bool:
         """Whether the real report's sheets are exactly the ones drafted."""
@@ -566,10 +596,12 @@ def _errors_lines(report: RunReport) -> pd.DataFrame:
     return errors_table(report)[ERRORS_SHEET_COLUMNS]
 
 
-def _write_errors(ws: WriteOnlyWorksheet, table: pd.DataFrame) -> None:
+def _write_errors(ws: WriteOnlyWorksheet, table: pd.DataFrame, stop: threading.Event | None = None) -> None:
     limit = EXCEL_MAX_ROWS - 2  # header, and one line to say the list was cut
     start_errors(ws)
-    append_errors(ws, table.iloc[:limit])
+    for start in range(0, min(len(table), limit), BLOCK_ROWS):
+        _go_on(stop)
+        append_errors(ws, table.iloc[start : min(start + BLOCK_ROWS, limit)])
     finish_errors(ws, min(len(table), limit), len(table))
 
 
@@ -608,18 +640,23 @@ def finish_errors(ws: WriteOnlyWorksheet, written: int, total: int) -> None:
     ws.auto_filter.ref = f"A1:{get_column_letter(len(ERRORS_SHEET_COLUMNS))}{written + 1}"
 
 
-def _write_copy(ws: WriteOnlyWorksheet, plan: _SheetPlan) -> CopyNote:
+def _write_copy(ws: WriteOnlyWorksheet, plan: _SheetPlan, stop: threading.Event | None = None) -> CopyNote:
     start_copy(ws, plan.columns)
-    _given, withheld = append_copy(
-        ws,
-        plan.source.frame,
-        plan.positions,
-        plan.status,
-        plan.row_numbers,
-        plan.marks,
-        plan.changed,
-        MAX_COMMENTS if plan.truncated else None,
-    )
+    budget, withheld = (MAX_COMMENTS if plan.truncated else None), 0
+    for start in range(0, len(plan.positions), BLOCK_ROWS):
+        _go_on(stop)
+        given, held = append_copy(
+            ws,
+            plan.source.frame,
+            plan.positions[start : start + BLOCK_ROWS],
+            plan.status,
+            plan.row_numbers,
+            plan.marks,
+            plan.changed,
+            budget,
+        )
+        withheld += held
+        budget = None if budget is None else budget - given
     finish_copy(ws, len(plan.columns), len(plan.positions))
     copied = len(plan.positions)
     label = source_label(plan.source)

@@ -12,8 +12,10 @@ a dropped draft leaves no temporary file behind.
 from __future__ import annotations
 
 import tempfile
+import threading
 from pathlib import Path
 
+import openpyxl
 import pytest
 from conftest import MAPPINGS, settings_for
 from test_chunked_xlsx import _cells
@@ -47,9 +49,9 @@ def written(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     rows: list[int] = []
     write = report_xlsx.XlsxDraft.write.__func__
 
-    def spy(cls: type[report_xlsx.XlsxDraft], report, *args: object) -> report_xlsx.XlsxDraft:
+    def spy(cls: type[report_xlsx.XlsxDraft], report, *args: object, **kw: object) -> report_xlsx.XlsxDraft:
         rows.append(len(report.rows))
-        return write(cls, report, *args)
+        return write(cls, report, *args, **kw)
 
     monkeypatch.setattr(report_xlsx.XlsxDraft, "write", classmethod(spy))
     return rows
@@ -63,8 +65,6 @@ def _import(sb: Sandbox, path: Path, out: Path) -> RunResult:
 def _assert_written_afresh_alike(result: RunResult, path: Path, tmp_path: Path) -> dict[str, list]:
     """The workbook on disk equals, cell by cell, one written now from the run's real report."""
     fresh = report_xlsx.write_xlsx(result.report, read_all([path], "calamine"), tmp_path / "fresh.xlsx")
-    import openpyxl
-
     mine, theirs = openpyxl.load_workbook(result.files["xlsx"]), openpyxl.load_workbook(fresh)
     assert mine.sheetnames == theirs.sheetnames
     sheets = {}
@@ -159,3 +159,36 @@ def test_a_rerun_with_a_change_drafts_again_and_keeps_only_the_draft_that_fits(
     sheets = _assert_written_afresh_alike(result, path, tmp_path)
     assert _status(sheets, 2) == "updated"
     assert not _left_over(tmp_path), "the guess's draft left its temporary files"
+
+
+class _StopAfter(threading.Event):
+    """An event that turns set after it has been looked at ``n`` times (a stop arriving mid-draft)."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.left = n
+
+    def is_set(self) -> bool:
+        self.left -= 1
+        return self.left < 0
+
+
+def test_a_draft_stopped_half_way_leaves_no_file_and_no_half_written_sheet(
+    sandbox: Sandbox, tmp_path: Path, drafts: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second Ctrl-C ends the run mid-draft: the draft closes its sheets and removes their files."""
+    path = _roster(tmp_path, *GOOD, SECOND_HEAD)
+    result = _import(sandbox, path, tmp_path / "out")
+    monkeypatch.setattr(report_xlsx, "BLOCK_ROWS", 1)  # a look at the stop between any two rows
+    sources = read_all([path], "calamine")
+
+    with pytest.raises(report_xlsx.DraftStopped):
+        report_xlsx.XlsxDraft.write(result.report, sources, stop=_StopAfter(3))
+
+    assert not _left_over(tmp_path)
+    # and the same report drafted without a stop is whole, and fits
+    draft = report_xlsx.XlsxDraft.write(result.report, sources, stop=threading.Event())
+    written = report_xlsx.write_xlsx(result.report, sources, tmp_path / "again.xlsx", drafts=[draft])
+    assert drafts[-1] is True
+    again, first = openpyxl.load_workbook(written), openpyxl.load_workbook(result.files["xlsx"])
+    assert _cells(again["roster"]) == _cells(first["roster"])
