@@ -69,6 +69,9 @@ if TYPE_CHECKING:  # openpyxl loads on the drafting thread, not before the first
     from importer.report_xlsx import XlsxDraft
 
 StageProgress = Callable[[str, int, int], None]
+#: Files with fewer rows than this write their workbook at the end: it takes a few tenths of a
+#: second, less than drafting costs (a second report built on a thread that shares the cores).
+DRAFT_MIN_ROWS = 1_000
 #: works out the outcomes an import will have if all goes as planned, and their changes
 Expected = Callable[[], tuple[list[pd.DataFrame], list[pd.DataFrame]]]
 LOAD_ORDER = tuple(ENTITIES)
@@ -186,7 +189,8 @@ def run_import(
     out_dir, stem, audit, meta = _begin(files, options, settings, mapping, namespace, started)
     stats = _CallStats(audit)
     # An import's workbook is drafted while its rows are in flight (docs/architecture.md §9).
-    drafts = options.write_files and options.xlsx and options.mode == "import"
+    rows = sum(len(s.frame) for s in sources)
+    drafts = options.write_files and options.xlsx and options.mode == "import" and rows >= DRAFT_MIN_ROWS
     drafting = _Drafting(sources) if drafts else None
 
     try:

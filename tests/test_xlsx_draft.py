@@ -21,7 +21,7 @@ from conftest import MAPPINGS, settings_for
 from test_chunked_xlsx import _cells
 from test_row_all_or_nothing import GOOD, SECOND_HEAD, _roster
 
-from importer import report_xlsx
+from importer import pipeline, report_xlsx
 from importer.client import OdooClient
 from importer.pipeline import ImportOptions, RunResult, read_all, run_import
 from importer.sandbox import Sandbox
@@ -38,6 +38,7 @@ def drafts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[bool]:
         return kept[-1]
 
     monkeypatch.setattr(report_xlsx.XlsxDraft, "fits", spy)
+    monkeypatch.setattr(pipeline, "DRAFT_MIN_ROWS", 0)  # these files are a few rows long
     (tmp_path / "tmp").mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     return kept
@@ -192,3 +193,11 @@ def test_a_draft_stopped_half_way_leaves_no_file_and_no_half_written_sheet(
     assert drafts[-1] is True
     again, first = openpyxl.load_workbook(written), openpyxl.load_workbook(result.files["xlsx"])
     assert _cells(again["roster"]) == _cells(first["roster"])
+
+
+def test_a_small_file_writes_its_workbook_at_the_end_without_a_draft(
+    sandbox: Sandbox, tmp_path: Path, written: list[int]
+) -> None:
+    """Below DRAFT_MIN_ROWS the workbook takes less time than drafting would cost."""
+    result = _import(sandbox, _roster(tmp_path, *GOOD), tmp_path / "out")
+    assert result.files["xlsx"].exists() and written == []
