@@ -190,8 +190,8 @@ def run_import(
     stats = _CallStats(audit)
     # An import's workbook is drafted while its rows are in flight (docs/architecture.md §9).
     rows = sum(len(s.frame) for s in sources)
-    drafts = options.write_files and options.xlsx and options.mode == "import" and rows >= DRAFT_MIN_ROWS
-    drafting = _Drafting(sources) if drafts else None
+    worth_drafting = options.write_files and options.xlsx and options.mode == "import"
+    drafting = _Drafting(sources) if worth_drafting and rows >= DRAFT_MIN_ROWS else None
 
     try:
         session = connect(mapping, options, settings, client, stats)
@@ -201,16 +201,13 @@ def run_import(
         )
         if session.client is not None:
             session.client.observer = None
-    except (ImportFailure, SppError) as exc:
-        if drafting is not None:
+    except BaseException as exc:  # it could not go on, or Ctrl-C was pressed twice
+        if drafting is not None:  # no draft outlives the run
             drafting.abandon()
-        if audit is not None:  # the log says how the run ended, even when it could not go on
+        if isinstance(exc, ImportFailure | SppError) and audit is not None:
+            # the log says how the run ended, even when it could not go on
             audit.run_end(counts={}, exit_code=2, failed=getattr(exc, "message", None) or str(exc))
             audit.close()
-        raise
-    except BaseException:  # Ctrl-C pressed twice: no draft outlives the run
-        if drafting is not None:
-            drafting.abandon()
         raise
     files_out: dict[str, Path] = {}
     if options.write_files:
@@ -257,13 +254,11 @@ class _Drafting:
                 before.join()
             if not job.wanted:  # a later draft replaced it before it began
                 return
-            from importer.report_xlsx import DraftStopped, XlsxDraft
+            from importer.report_xlsx import XlsxDraft
 
             try:
                 written = XlsxDraft.write(build(), self.sources, stop=self._stop)
-            except DraftStopped:
-                return
-            except Exception:  # no draft: the workbook is written afresh, and meets the fault itself
+            except Exception:  # stopped (DraftStopped), or a fault the fresh workbook will meet itself
                 return
             with self._lock:
                 if not self._stop.is_set():
