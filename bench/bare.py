@@ -24,15 +24,13 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import yaml
 
-from bench.common import OUT, ROOT, ROSTER_MAPPING, Section, median, roster_csv, sandbox_process
+from bench.common import OUT, ROSTER_MAPPING, Section, median, roster_csv, sandbox_process
+from bench.memory import peak_rss
 
 SERVER = ["--workers", "2", "--latency-per-row", "0.0025", "--latency-per-call", "0.02"]
 
@@ -55,15 +53,10 @@ def _timed_process(command: list[str], env: dict[str, str]) -> tuple[float, floa
     hides the client's time from the wall clock only when the server has cores
     of its own.
     """
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise RuntimeError(f"{command[2]} exited {done.returncode}: {done.stderr[-500:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return seconds, cpu, done.stdout
+    child = peak_rss(command, env)
+    if child.code != 0:
+        raise RuntimeError(f"{command[2]} exited {child.code}: {child.said[-500:]}")
+    return child.seconds, child.cpu, child.out
 
 
 def run(people: int, reps: int) -> Section:

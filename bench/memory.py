@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,24 +39,34 @@ class Child:
     seconds: float  # wall time
     cpu: float  # user + system seconds: what the work costs on a quiet machine
     code: int  # exit code
+    out: str = ""  # what it printed on stdout
+    said: str = ""  # what it printed on stderr
 
 
 def peak_rss(cmd: list[str], env: dict[str, str] | None = None) -> Child:
-    """Run ``cmd`` and measure it; what it said on stderr is printed when it could not run (exit 2+)."""
+    """Run ``cmd`` and measure it; what it said on stderr is printed when it could not run (exit 2+).
+
+    Its stdout goes to a temporary file, read back once it has ended: only
+    stderr is a pipe, read before waiting, so the child can never block on a
+    full pipe.
+    """
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env or os.environ.copy()
-    )
-    assert proc.stderr is not None
-    err = proc.stderr.read()  # before waiting: a child that fills the pipe would never end
-    proc.stderr.close()
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
+    with tempfile.TemporaryFile() as stdout:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=stdout, stderr=subprocess.PIPE, env=env or os.environ.copy()
+        )
+        assert proc.stderr is not None
+        err = proc.stderr.read()  # before waiting: a child that fills the pipe would never end
+        proc.stderr.close()
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        stdout.seek(0)
+        out = stdout.read().decode(errors="replace")
     code = os.waitstatus_to_exitcode(status)
     said = err.decode(errors="replace").strip()
     if code not in (0, 1) and said:
         print(f"    (child said: {said[-300:]})")
-    return Child(usage.ru_maxrss / 1024, seconds, usage.ru_utime + usage.ru_stime, code)
+    return Child(usage.ru_maxrss / 1024, seconds, usage.ru_utime + usage.ru_stime, code, out, said)
 
 
 def _cli(*args: str) -> list[str]:
