@@ -22,7 +22,7 @@ import itertools
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -370,8 +370,18 @@ class OdooClient:
         ids = list(ids)
         return self.execute_kw(model, "unlink", [ids], rows=len(ids))
 
-    def read(self, model: str, ids: Iterable[int], fields: Sequence[str] | None = None) -> list[dict]:
-        kwargs = {"fields": list(fields)} if fields else {}
+    def read(
+        self, model: str, ids: Iterable[int], fields: Sequence[str] | None = None, *, names: bool = True
+    ) -> list[dict]:
+        """``read``; ``names=False`` gives a many2one as its bare id, not ``[id, display name]``.
+
+        Odoo computes the display name of every record a many2one points at
+        unless ``load`` is something other than ``"_classic_read"``: reading
+        4,000 memberships back costs a real server 2.5 times as long with them.
+        """
+        kwargs: dict[str, Any] = {"fields": list(fields)} if fields else {}
+        if not names:
+            kwargs["load"] = None
         return self.execute_kw(model, "read", [list(ids)], kwargs)
 
     def search(
@@ -502,12 +512,24 @@ class ClientPool:
 
     def map(self, func: Callable[[OdooClient, Any], Any], items: Sequence[Any]) -> list[Any]:
         """``[func(client, item) for item in items]``, in parallel, results in order."""
+        return list(self.imap(func, items))
+
+    def imap(self, func: Callable[[OdooClient, Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+        """:meth:`map`'s results one by one, in order, as they come: the caller works on the
+        first while the later calls are still in flight.  Calls not yet started when the
+        caller stops early (or raises) are cancelled."""
         if self.workers == 1 or len(items) <= 1:
-            return [func(self.client, item) for item in items]
+            yield from (func(self.client, item) for item in items)
+            return
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            return list(pool.map(lambda item: func(self.current(), item), items))
+        pool = ThreadPoolExecutor(max_workers=self.workers)
+        try:
+            futures = [pool.submit(lambda item=item: func(self.current(), item)) for item in items]
+            for future in futures:
+                yield future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
         for fork in self._forks:

@@ -1043,55 +1043,110 @@ def compare_existing(
         [res_id for _m, res_id in xids.values()], index=pd.Index(list(xids), dtype=object), dtype="int64"
     )
     existing: dict[Entity, dict[str, int]] = {}
-    changes: dict[Entity, pd.DataFrame] = {}
+    reads: dict[Entity, _ReadBack] = {}
     for entity, stage in stages.items():
-        rows = stage.rows
-        ids = rows["xid"].astype(object).map(res_ids)
+        ids = stage.rows["xid"].astype(object).map(res_ids)
         on_server = ids.notna()
-        existing[entity] = dict(zip(rows.loc[on_server, "key"], ids[on_server].astype(int), strict=True))
-        if not on_server.any():
-            continue
-        kinds = _compare_kinds(stage, catalog)
-        server_fields = sorted({f for f, k in kinds.values()})
         server_ids = ids[on_server].astype("int64")
+        existing[entity] = dict(zip(stage.rows.loc[on_server, "key"], server_ids.astype(int), strict=True))
+        if on_server.any():
+            reads[entity] = _ReadBack.of(stage, catalog, server_ids)
+    jobs = [(stages[e].model, chunk, read.fields) for e, read in reads.items() for chunk in read.chunks]
+    changes: dict[Entity, pd.DataFrame] = {}
+    with ClientPool(client, workers) as pool:
+        # Every stage's reads go out at once; each stage is compared as soon as its own are back.
+        pages = pool.imap(lambda c, job: c.read(*job, names=False), jobs)
+        for entity, read in reads.items():
+            records = [rec for _chunk in read.chunks for rec in next(pages)]
+            changes[entity] = _compare(stages[entity], catalog, read, records, res_ids, client)
+    return Comparison(existing, changes)
+
+
+@dataclass(frozen=True)
+class _ReadBack:
+    """One stage's records to read back: their server ids by row, and what to compare."""
+
+    server_ids: pd.Series  # int64, indexed by the stage's rows already on the server
+    kinds: dict[str, tuple[str, str]]  # load column -> (server field, kind)
+    fields: list[str]
+    chunks: list[list[int]]
+
+    @classmethod
+    def of(cls, stage: StagePlan, catalog: Catalog, server_ids: pd.Series) -> _ReadBack:
+        kinds = _compare_kinds(stage, catalog)
         wanted = server_ids.unique().tolist()
         chunks = [wanted[i : i + READ_CHUNK] for i in range(0, len(wanted), READ_CHUNK)]
-        with ClientPool(client, workers) as pool:
-            pages = pool.map(lambda c, ids, m=stage.model, f=server_fields: c.read(m, ids, f), chunks)
-        records = [rec for page in pages for rec in page]
-        server = _server_frame(records, kinds)
-        found = server_ids.isin(server.index).to_numpy()
-        same = found.copy()
-        empty = stage.file_view(rows[on_server], False)[0]
-        kept = set(stage.kept)
-        unread = stage.unread(rows[on_server])
-        _keep_name_parts(stage, server, server_ids, empty)
-        payload = stage.payload(rows[on_server])
-        differs: dict[str, np.ndarray] = {}
-        for column, (_field, kind) in kinds.items():
-            sent = payload[column].astype(object)
-            if kind == "xid":  # compare the database id the external id stands for
-                held_id = sent.map(res_ids)
-                sent = pd.Series(
-                    np.where(held_id.isna(), "", held_id.fillna(0).astype("int64").astype(str)), dtype=object
-                )
-            elif kind == "m2m":
-                sent = sent.map(lambda s: ",".join(sorted(s.split(","), key=_num)) if s else "")
-            held = server[column].reindex(server_ids.to_numpy()).fillna("\x00missing")
-            equal = sent.astype(str).to_numpy() == held.astype(str).to_numpy()
-            if column in kept:  # "keep": the file's empty cell is not sent, so it changes nothing
-                equal |= empty[column].to_numpy(dtype=bool)
-            if column in unread.columns:  # a column its table does not have is not sent either
-                equal |= unread[column].to_numpy(dtype=bool)
-            same &= equal
-            if not equal.all():
-                differs[column] = ~equal & found
-        same_rows = rows.index[on_server][same]
-        rows.loc[on_server, "action"] = "update"
-        rows.loc[same_rows, "action"] = "unchanged"
-        by_id = {rec["id"]: rec for rec in records} if differs else {}
-        changes[entity] = _change_lines(stage, catalog, differs, server_ids, by_id, empty)
-    return Comparison(existing, changes)
+        return cls(server_ids, kinds, sorted({f for f, _k in kinds.values()}), chunks)
+
+
+def _compare(
+    stage: StagePlan,
+    catalog: Catalog,
+    read: _ReadBack,
+    records: list[dict[str, Any]],
+    res_ids: pd.Series,
+    client: OdooClient,
+) -> pd.DataFrame:
+    """Set the stage's actions from its records read back; its change lines (:class:`Comparison`)."""
+    rows, kinds, server_ids = stage.rows, read.kinds, read.server_ids
+    on_server = rows.index.isin(server_ids.index)
+    server = _server_frame(records, kinds)
+    found = server_ids.isin(server.index).to_numpy()
+    same = found.copy()
+    empty = stage.file_view(rows[on_server], False)[0]
+    kept = set(stage.kept)
+    unread = stage.unread(rows[on_server])
+    _keep_name_parts(stage, server, server_ids, empty)
+    payload = stage.payload(rows[on_server])
+    differs: dict[str, np.ndarray] = {}
+    for column, (_field, kind) in kinds.items():
+        sent = payload[column].astype(object)
+        if kind == "xid":  # compare the database id the external id stands for
+            held_id = sent.map(res_ids)
+            sent = pd.Series(
+                np.where(held_id.isna(), "", held_id.fillna(0).astype("int64").astype(str)), dtype=object
+            )
+        elif kind == "m2m":
+            sent = sent.map(lambda s: ",".join(sorted(s.split(","), key=_num)) if s else "")
+        held = server[column].reindex(server_ids.to_numpy()).fillna("\x00missing")
+        equal = sent.astype(str).to_numpy() == held.astype(str).to_numpy()
+        if column in kept:  # "keep": the file's empty cell is not sent, so it changes nothing
+            equal |= empty[column].to_numpy(dtype=bool)
+        if column in unread.columns:  # a column its table does not have is not sent either
+            equal |= unread[column].to_numpy(dtype=bool)
+        same &= equal
+        if not equal.all():
+            differs[column] = ~equal & found
+    rows.loc[on_server, "action"] = "update"
+    rows.loc[rows.index[on_server][same], "action"] = "unchanged"
+    by_id = _with_link_names(client, stage.model, records, read, differs) if differs else {}
+    return _change_lines(stage, catalog, differs, server_ids, by_id, empty)
+
+
+def _with_link_names(
+    client: OdooClient,
+    model: str,
+    records: list[dict[str, Any]],
+    read: _ReadBack,
+    differs: dict[str, np.ndarray],
+) -> dict[int, dict[str, Any]]:
+    """The records by id, with ``[id, name]`` for the links an update changes.
+
+    They were read back as bare ids (cheaper by far); a change line names the
+    record a link held before, so only the records that change one are read
+    again, with names.
+    """
+    by_id = {rec["id"]: rec for rec in records}
+    linked = [c for c, hit in differs.items() if read.kinds[c][1] in ("m2o", "xid") and hit.any()]
+    if not linked:
+        return by_id
+    hit = np.logical_or.reduce([differs[c] for c in linked])
+    ids = read.server_ids[hit].unique().tolist()
+    fields = sorted({read.kinds[c][0] for c in linked})
+    for start in range(0, len(ids), READ_CHUNK):
+        for rec in client.read(model, ids[start : start + READ_CHUNK], fields):
+            by_id[rec["id"]] = by_id[rec["id"]] | rec
+    return by_id
 
 
 NAME_PARTS = ("family_name", "given_name", "addl_name")

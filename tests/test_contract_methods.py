@@ -9,6 +9,7 @@ Odoo's does.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 import requests
 from domain_cases import FOUR_REGISTRANTS_DOMAINS
 
-from importer.client import IMPORT_CONTEXT, OdooClient
+from importer.client import IMPORT_CONTEXT, ClientPool, OdooClient
 from importer.sandbox import (
     ADMIN_API_KEY,
     ADMIN_UID,
@@ -86,6 +87,38 @@ def test_fork_shares_the_uid_but_not_the_session(sandbox: Sandbox, client: OdooC
         assert other.settings == client.settings
         assert other.search_count("g2p.group.kind") == 2
     assert [e[1] for e in sandbox.call_log] == ["authenticate", "execute_kw"]  # the fork did not log in
+
+
+def test_a_pool_hands_each_result_over_as_it_comes_in_order(client: OdooClient) -> None:
+    """The second call waits for the caller to have the first: a pool that gathered every
+    result before handing any over would leave it waiting, and hand over "not yet"."""
+    first_taken = threading.Event()
+
+    def call(c: OdooClient, item: int) -> str:
+        if item == 1 and not first_taken.wait(timeout=30):
+            return "not yet"
+        return f"{item}:{c.search_count('g2p.group.kind')}"
+
+    with ClientPool(client, 2) as pool:
+        results = pool.imap(call, [0, 1, 2])
+        assert next(results) == "0:2"
+        first_taken.set()
+        assert list(results) == ["1:2", "2:2"]
+
+
+def test_a_pool_call_that_fails_raises_in_the_caller_after_the_results_before_it(
+    client: OdooClient,
+) -> None:
+    def call(c: OdooClient, item: int) -> int:
+        if item == 1:
+            raise ValueError("the second call failed")
+        return item
+
+    with ClientPool(client, 2) as pool:
+        results = pool.imap(call, [0, 1, 2])
+        assert next(results) == 0
+        with pytest.raises(ValueError, match="second call"):
+            next(results)
 
 
 def _pools(client: OdooClient) -> list[Any]:

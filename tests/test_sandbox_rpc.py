@@ -107,6 +107,20 @@ def test_create_read_returns_odoo_value_formats(rpc: Rpc) -> None:
     assert member["ended_date"] is False and member["status"] == "active" and member["kind"] == []
 
 
+def test_read_without_the_classic_load_gives_a_many2one_as_its_bare_id(rpc: Rpc) -> None:
+    """As Odoo 17's ``read(load=None)``: no display name computed; an empty link is still False."""
+    pid = _person(rpc, "DOE, JANE")
+    gid = rpc("res.partner", "create", {"name": "Doe household", "is_registrant": True, "is_group": True})
+    mid = rpc("g2p.group.membership", "create", {"group": gid, "individual": pid})
+    fields = ["group", "individual", "kind"]
+    [plain] = rpc("g2p.group.membership", "read", [mid], fields, load=None)
+    assert plain == {"id": mid, "group": gid, "individual": pid, "kind": []}
+    [named] = rpc("g2p.group.membership", "read", [mid], fields)
+    assert named["group"] == [gid, "Doe household"] and named["individual"] == [pid, "DOE, JANE"]
+    [person] = rpc("res.partner", "read", [pid], ["area_id"], load=None)
+    assert person["area_id"] is False
+
+
 def test_create_with_a_list_returns_a_list_of_ids(rpc: Rpc) -> None:
     ids = rpc("res.partner", "create", [{"name": f"P{i}"} for i in range(5)])
     assert len(ids) == 5 and ids == sorted(ids)

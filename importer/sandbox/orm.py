@@ -515,7 +515,8 @@ class Env:
 
     def read(self, model_name: str, ids: Any, fields: Any = None, load: str = "_classic_read") -> list[dict]:
         model = MODELS[model_name]
-        return self.read_records(model, _as_ids(ids), fields)
+        # Odoo 17 names a many2one's record only for the classic load; any other gives its bare id.
+        return self.read_records(model, _as_ids(ids), fields, display=load == "_classic_read")
 
     def _check_field_names(self, model: Model, fields: Any) -> list[str]:
         if not fields:
@@ -527,7 +528,9 @@ class Env:
                 raise ValueError(f"Invalid field {name!r} on model {model.name!r}")
         return [f for f in fields if f != "id"]
 
-    def read_records(self, model: Model, ids: list[int], fields: Any = None) -> list[dict]:
+    def read_records(
+        self, model: Model, ids: list[int], fields: Any = None, display: bool = True
+    ) -> list[dict]:
         names = self._check_field_names(model, fields)
         ids = list(dict.fromkeys(ids))
         rows: dict[int, dict[str, Any]] = {}
@@ -540,7 +543,7 @@ class Env:
         ids = [i for i in ids if i in rows]
         result = [{"id": i} for i in ids]
         for name in names:
-            values = self._field_values(model, model.fields[name], ids, rows)
+            values = self._field_values(model, model.fields[name], ids, rows, display)
             for rec, value in zip(result, values, strict=True):
                 rec[name] = value
         return result
@@ -580,7 +583,12 @@ class Env:
         return out
 
     def _field_values(
-        self, model: Model, field: Field, ids: list[int], rows: dict[int, dict[str, Any]]
+        self,
+        model: Model,
+        field: Field,
+        ids: list[int],
+        rows: dict[int, dict[str, Any]],
+        display: bool = True,
     ) -> list[Any]:
         t = field.type
         name = field.name
@@ -590,8 +598,10 @@ class Env:
             return constraints.computed_values(self, model, field, ids, rows)
         if t == "many2one":
             raw = [rows[i].get(name) for i in ids]
-            names = self.display_names(field.relation or "", [r for r in raw if r])
-            return [[r, names.get(r, False)] if r else False for r in raw]
+            if not display:
+                return [r or False for r in raw]
+            shown = self.display_names(field.relation or "", [r for r in raw if r])
+            return [[r, shown.get(r, False)] if r else False for r in raw]
         if t in ("one2many", "many2many"):
             return self.x2many_ids(model, field, ids)
         raw = [rows[i].get(name) for i in ids]
