@@ -67,6 +67,9 @@ DATE_FORMATS = {"day-first": "{d}/{m}/{y}", "month-first": "{m}/{d}/{y}", "iso":
 #: A skeleton column of records people own: True where the person is on another input row
 #: (an IDs sheet's row), so a note that the person failed names them instead of "on this row".
 PARENT_APART = "parent_apart"
+#: Skeleton columns of a stage whose rows come from tables that differ (relationships from a
+#: sheet and from people's rows): the clerk's header and date order of a load column, per row.
+HEADER_OF, ORDER_OF = "header:", "order:"
 
 
 @dataclass
@@ -397,8 +400,18 @@ class EmptyCells:
         )
 
 
-def date_words(series: pd.Series, order: str) -> pd.Series:
-    """ISO dates (or datetimes) written the way the file writes them (day-first: 26/03/1950)."""
+def date_words(series: pd.Series, order: str | pd.Series) -> pd.Series:
+    """ISO dates (or datetimes) written the way the file writes them (day-first: 26/03/1950).
+
+    ``order``: the file's, or one per row (by ``series``' index) for rows read from
+    tables that write dates differently.
+    """
+    if isinstance(order, pd.Series):
+        shown = series.astype("str")
+        for one in order.unique():
+            hit = (order == one).to_numpy()
+            shown[hit] = date_words(shown[hit], str(one))
+        return shown
     text = series.astype("str")
     parts = text.str.extract(r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})")
     pattern = DATE_FORMATS.get(order, DATE_FORMATS["iso"])
@@ -806,6 +819,8 @@ def _relationship_stage(
     rows["relation/.id"] = _linked_ids(frame["relation"], relations.names) if relations else ""
     for column in dated:  # a datetime on the server: a date is stored as its midnight
         rows[column] = _midnight(frame[column])
+        for prefix, of_part in ((HEADER_OF, _part_headers), (ORDER_OF, _part_orders)):
+            rows[prefix + column] = _per_part(canon, frame, of_part(column)).astype("category")
     rows["id"] = rows["xid"]
     fields = ["id", "source/id", "destination/id", "relation/.id", *dated]
     both = ("source_key", "destination_key")
@@ -815,26 +830,46 @@ def _relationship_stage(
         fields,
         rows,
         depends={Entity.INDIVIDUAL: both, Entity.GROUP: both},
-        **_dates_not_read(canon, frame, dated, fields),
+        **_relationship_cells(canon, frame, dated, fields),
     )
 
 
-def _dates_not_read(
+def _part_headers(column: str) -> Callable[[CanonicalTable], str]:
+    return lambda table: table.columns.get(column, column)
+
+
+def _part_orders(column: str) -> Callable[[CanonicalTable], str]:
+    return lambda table: table.date_orders.get(column, "iso")
+
+
+def _per_part(canon: CanonicalTable, frame: pd.DataFrame, of: Callable[[CanonicalTable], str]) -> pd.Series:
+    """What ``of`` says of each row's own table (``CanonicalTable.by_part``), by row."""
+    out = pd.Series("", index=frame.index, dtype=object)
+    for table, index in canon.by_part(frame.index):
+        out[index] = of(table)
+    return out
+
+
+def _relationship_cells(
     canon: CanonicalTable, frame: pd.DataFrame, dated: list[str], fields: list[str]
 ) -> dict[str, Any]:
-    """The relationship rows whose table has no column for a date: an update leaves that date alone."""
+    """How a relationship's cells read: dates as each row's table writes them; and the rows whose
+    table has no column for a date, whose update leaves that date alone."""
     lacking = {
         column: [n for n, part in enumerate(canon.parts) if column not in part.columns] for column in dated
     }
     lacking = {column: parts for column, parts in lacking.items() if parts}
-    if not lacking:
-        return {}
-    part = frame[PART]
+    part = frame[PART] if lacking else None
 
     def view(rows: pd.DataFrame, words: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-        where = part.reindex(rows.index)
+        where = part.reindex(rows.index) if part is not None else None
         empty = pd.DataFrame({c: where.isin(parts) for c, parts in lacking.items()}, index=rows.index)
-        return empty, rows[fields[1:]] if words else None
+        if not words:
+            return empty, None
+        shown = rows[fields[1:]].copy()
+        for column in dated:
+            shown[column] = date_words(shown[column], rows[ORDER_OF + column].astype(str))
+        return empty, shown
 
     return {"optional": {c: c for c in lacking}, "view": view}
 
@@ -1205,9 +1240,9 @@ def _change_lines(
         held = [records[int(i)].get(server_field) for i in server_ids[hit]]
         linked = catalog.linked.get(server_field)
         names = {v: k for k, v in linked.names.items()} if linked else kind_names  # tags by name
-        before = _server_words(held, kind, stage.date_orders.get(column, "iso"), names)
-        label = stage.labels.get(column, column)
-        header = stage.rows.loc[index, "header"].astype(str) if "header" in stage.rows else label
+        order = _by_row(stage, ORDER_OF, column, index, stage.date_orders.get(column, "iso"))
+        before = _server_words(held, kind, order, names)
+        header = _by_row(stage, HEADER_OF, column, index, stage.labels.get(column, column))
         cleared = empty[column].loc[index] if column in empty.columns else False
         parts.append(
             pd.DataFrame(
@@ -1231,7 +1266,19 @@ def _change_lines(
     return lines.astype({"cleared": bool})
 
 
-def _server_words(values: list[Any], kind: str, order: str, kind_names: dict[int, str]) -> list[str]:
+def _by_row(stage: StagePlan, prefix: str, column: str, index: pd.Index, default: str) -> str | pd.Series:
+    """A column's header or date order on these rows: the skeleton's own (``HEADER_OF`` …) where
+    its rows come from tables that differ, an owned record's ``header``, else the stage's."""
+    if prefix + column in stage.rows:
+        return stage.rows.loc[index, prefix + column].astype(str)
+    if prefix == HEADER_OF and "header" in stage.rows:
+        return stage.rows.loc[index, "header"].astype(str)
+    return default
+
+
+def _server_words(
+    values: list[Any], kind: str, order: str | pd.Series, kind_names: dict[int, str]
+) -> list[str]:
     """The server's values as a clerk reads them: names, not ids; dates as the file writes them."""
     if kind in ("m2o", "xid"):
         return [str(v[1]) if isinstance(v, list | tuple) else "" if not v else str(v) for v in values]
@@ -1241,7 +1288,8 @@ def _server_words(values: list[Any], kind: str, order: str, kind_names: dict[int
         return ["yes" if v else "no" for v in values]
     if kind == "float":
         return [_float_form(v) for v in values]
-    text = pd.Series(["" if v is False or v is None else str(v) for v in values], dtype="str")
+    index = order.index if isinstance(order, pd.Series) else None
+    text = pd.Series(["" if v is False or v is None else str(v) for v in values], index=index, dtype="str")
     if kind in ("date", "datetime"):
         text = date_words(text, order)
     return text.tolist()

@@ -186,3 +186,21 @@ def test_a_fixed_type_the_server_lacks_refuses_the_mapping_before_any_row(tmp_pa
             raise AssertionError("the mapping was not refused")
         finally:
             PERSON["relationships"][0]["relation"] = "Spouse"
+
+
+def test_a_changed_date_is_shown_under_each_tables_own_column(tmp_path: Path) -> None:
+    """A roster's "since" and a relationships sheet's "from" are the same field, two headers."""
+    links = ["person,related,type,from", "P1,P3,Parent,01/01/2020"]
+    roster = [*ROSTER[:3], "P3,Cy,Ramos,,,,"]
+    with Sandbox() as sb:
+        _setup(sb)
+        assert _run(sb, tmp_path, roster, links).exit_code == 0
+        roster = [r.replace("01/06/2015", "02/06/2015") for r in roster]
+        dry = _run(sb, tmp_path, roster, ["person,related,type,from", "P1,P3,Parent,02/01/2020"], "dry-run")
+        rows = dry.report.rows.set_index(["file", "row"])["changes"]
+        assert rows[("people.csv", 2)] == "since: '01/06/2015' → '02/06/2015'"
+        assert rows[("links.csv", 2)] == "from: '01/01/2020' → '02/01/2020'"
+        assert _relations(sb) == {
+            ("Ana", "Spouse", "Ben", "2015-06-01"),
+            ("Ana", "Parent", "Cy", "2020-01-01"),
+        }

@@ -218,3 +218,16 @@ def test_a_type_is_matched_whatever_its_case_and_accents_by_name_or_inverse_name
             ("Ana", "Parent", "Cy", ""),
             ("Ben", "Parent", "Cy", ""),
         }
+
+
+def test_a_changed_date_is_shown_under_the_clerks_column_as_the_file_writes_dates(tmp_path: Path) -> None:
+    with Sandbox() as sb:
+        _setup(sb)
+        assert _run(sb, tmp_path, LINKS).exit_code == 0
+        moved = [LINKS[0], "P1,P2,Spouse,01/07/2016", LINKS[2]]
+        dry = _run(sb, tmp_path, moved, mode="dry-run")
+        rows = dry.report.rows
+        changes = rows[rows["file"] == "links.csv"].set_index("row")["changes"].to_dict()
+        assert changes[2] == "since: '01/06/2015' → '01/07/2016'", changes
+        assert changes[3] == ""
+        assert _relations(sb) == {("Ana", "Spouse", "Ben", "2015-06-01"), ("Ana", "Parent", "Cy", "")}
