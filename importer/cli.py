@@ -10,6 +10,8 @@ user can cause ends in a traceback: a problem is one plain message, and
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import json
 import os
 import signal
@@ -19,7 +21,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from importer import __version__
 from importer.concurrency import DEFAULT_WORKERS
@@ -557,5 +559,27 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
 
 
+def console() -> NoReturn:
+    """The console script (and ``python -m importer.cli``): :func:`main`, then out at once.
+
+    An interpreter that has loaded pandas, pandera and openpyxl spends about a third of a
+    second at exit freeing every module and object one by one (0.33 s measured after an
+    import's modules load, 0.15 s for pandas alone): a tenth of an unchanged re-run, for
+    nothing, since the process ends anyway.  By the time :func:`main` returns, every report
+    and the audit log are written and closed; so this waits for what a normal exit waits for
+    (threads that are not daemons), runs the exit handlers (logging's, temporary folders'),
+    flushes the standard streams and leaves without that teardown.
+    """
+    code = main()
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()  # what the interpreter would run at exit, before its teardown
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader that left, a stream closed
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

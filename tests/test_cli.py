@@ -156,3 +156,40 @@ def test_a_command_other_than_sandbox_does_not_load_the_sandbox_before_its_login
     assert done.stdout.strip() == "False"
     sandbox = build_parser("sandbox").parse_args(["sandbox", "--port", "0"])
     assert sandbox.port == 0
+
+
+_CONSOLE = """
+import atexit, sys
+from importer import cli
+
+class Torn:
+    def __del__(self):
+        print("torn down", file=sys.stderr, flush=True)
+
+kept = Torn()  # freed by the interpreter's teardown, if it has one
+atexit.register(lambda: print("exit handler ran", file=sys.stderr, flush=True))
+sys.argv = ["spp-import", *sys.argv[1:]]
+{exit}
+"""
+
+
+def test_the_console_script_runs_the_exit_handlers_and_skips_the_teardown(tmp_path: Path) -> None:
+    """The console script leaves at once once its reports are written (``cli.console``): the exit
+    handlers run, the interpreter's slow teardown does not, the exit code and output are whole."""
+    args = [str(SAMPLES / "enrollment.xlsx"), "-m", str(MAPPINGS / "enrollment.yaml"), "--json"]
+    runs = {}
+    for name, exit_with in (("console", "cli.console()"), ("sys.exit", "sys.exit(cli.main())")):
+        code = _CONSOLE.format(exit=exit_with)
+        out = tmp_path / name
+        command = [sys.executable, "-c", code, "validate", *args, "--out", str(out)]
+        runs[name] = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    console, control = runs["console"], runs["sys.exit"]
+    assert "torn down" in control.stderr  # the control: a normal exit does tear down
+    assert "torn down" not in console.stderr
+    assert "exit handler ran" in console.stderr and "exit handler ran" in control.stderr
+    summary = json.loads(console.stdout)  # the whole JSON, flushed before leaving
+    assert console.returncode == summary["exit_code"] == control.returncode == 1  # planted errors
+    assert summary["counts"] == json.loads(control.stdout)["counts"]
+    audit = Path(summary["files"]["audit"]).read_text(encoding="utf-8").splitlines()
+    assert json.loads(audit[-1])["event"] == "run_end"
+    assert Path(summary["files"]["xlsx"]).stat().st_size > 0
