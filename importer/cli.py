@@ -566,14 +566,15 @@ def console() -> NoReturn:
     second at exit freeing every module and object one by one (0.33 s measured after an
     import's modules load, 0.15 s for pandas alone): a tenth of an unchanged re-run, for
     nothing, since the process ends anyway.  By the time :func:`main` returns, every report
-    and the audit log are written and closed; so this waits for what a normal exit waits for
-    (threads that are not daemons), runs the exit handlers (logging's, temporary folders'),
-    flushes the standard streams and leaves without that teardown.
+    and the audit log are written and closed; so this runs the exit handlers (logging's,
+    temporary folders'), flushes the standard streams and leaves without that teardown.
+    Should a thread that is not a daemon still run (nothing of the importer's does by then),
+    it exits the normal way, which waits for it.
     """
     code = main()
-    for thread in threading.enumerate():
-        if thread is not threading.current_thread() and not thread.daemon:
-            thread.join()
+    here = threading.current_thread()
+    if any(t is not here and not t.daemon for t in threading.enumerate()):
+        sys.exit(code)
     atexit._run_exitfuncs()  # what the interpreter would run at exit, before its teardown
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a reader that left, a stream closed

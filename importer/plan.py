@@ -10,6 +10,7 @@ in advance: created, updated or unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -1088,9 +1089,11 @@ def compare_existing(
             reads[entity] = _ReadBack.of(stage, catalog, server_ids)
     jobs = [(stages[e].model, chunk, read.fields) for e, read in reads.items() for chunk in read.chunks]
     changes: dict[Entity, pd.DataFrame] = {}
-    with ClientPool(client, workers) as pool:
-        # Every stage's reads go out at once; each stage is compared as soon as its own are back.
-        pages = pool.imap(lambda c, job: c.read(*job, names=False), jobs)
+    # Every stage's reads go out at once; each stage is compared as soon as its own are back.
+    with (
+        ClientPool(client, workers) as pool,
+        contextlib.closing(pool.imap(lambda c, job: c.read(*job, names=False), jobs)) as pages,
+    ):
         for entity, read in reads.items():
             records = [rec for _chunk in read.chunks for rec in next(pages)]
             changes[entity] = _compare(stages[entity], catalog, read, records, res_ids, client)

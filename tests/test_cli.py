@@ -169,7 +169,28 @@ class Torn:
 kept = Torn()  # freed by the interpreter's teardown, if it has one
 atexit.register(lambda: print("exit handler ran", file=sys.stderr, flush=True))
 sys.argv = ["spp-import", *sys.argv[1:]]
+{before}
 {exit}
+"""
+#: A thread that is not a daemon, still running when the command is done: it must finish.
+_STILL_RUNNING = """
+import threading, time
+
+returned, command = threading.Event(), cli.main
+
+def main_then_say(*args):
+    try:
+        return command(*args)
+    finally:
+        returned.set()
+
+def late():
+    returned.wait()
+    time.sleep(0.2)
+    print("thread finished", file=sys.stderr, flush=True)
+
+cli.main = main_then_say
+threading.Thread(target=late).start()
 """
 
 
@@ -178,8 +199,12 @@ def test_the_console_script_runs_the_exit_handlers_and_skips_the_teardown(tmp_pa
     handlers run, the interpreter's slow teardown does not, the exit code and output are whole."""
     args = [str(SAMPLES / "enrollment.xlsx"), "-m", str(MAPPINGS / "enrollment.yaml"), "--json"]
     runs = {}
-    for name, exit_with in (("console", "cli.console()"), ("sys.exit", "sys.exit(cli.main())")):
-        code = _CONSOLE.format(exit=exit_with)
+    for name, exit_with, before in (
+        ("console", "cli.console()", ""),
+        ("sys.exit", "sys.exit(cli.main())", ""),
+        ("thread", "cli.console()", _STILL_RUNNING),
+    ):
+        code = _CONSOLE.format(exit=exit_with, before=before)
         out = tmp_path / name
         command = [sys.executable, "-c", code, "validate", *args, "--out", str(out)]
         runs[name] = subprocess.run(command, capture_output=True, text=True, timeout=300)
@@ -193,3 +218,6 @@ def test_the_console_script_runs_the_exit_handlers_and_skips_the_teardown(tmp_pa
     audit = Path(summary["files"]["audit"]).read_text(encoding="utf-8").splitlines()
     assert json.loads(audit[-1])["event"] == "run_end"
     assert Path(summary["files"]["xlsx"]).stat().st_size > 0
+    waited = runs["thread"]  # a thread still running: the normal exit, which waits for it
+    assert "thread finished" in waited.stderr and "torn down" in waited.stderr
+    assert waited.returncode == 1
