@@ -90,3 +90,22 @@ def test_ping_says_what_a_registrar_may_do(capsys, monkeypatch: pytest.MonkeyPat
     assert "may create res.partner yes" in lines
     assert "may read ir.model.data no" in lines
     assert "imports still work" in out
+
+
+def test_every_external_id_is_found_whether_read_in_one_page_or_in_several() -> None:
+    """An administrator's run reads ir.model.data in pages shared by the server's workers;
+    a Registrar's asks the records for their own. Both find every one, and only the namespace's."""
+    from importer.plan import existing_xids
+
+    with Sandbox() as sb, OdooClient(settings_for(sb)) as admin:
+        rows = [[f"mine.p{i}", f"P{i}", "1"] for i in range(2501)]  # more than one page of 2,000
+        admin.load("res.partner", ["id", "name", "is_registrant"], rows)
+        admin.load("res.partner", ["id", "name", "is_registrant"], [["other.p1", "OTHER", "1"]])
+        sb.clear_call_log()
+        found = existing_xids(admin, "mine", workers=2)
+        pages = [e for e in sb.call_log if e[3] == "search_read" and e[2] == "ir.model.data"]
+        assert len(pages) == 2
+        with OdooClient(settings_for(sb, REGISTRAR_LOGIN, REGISTRAR_PASSWORD)) as registrar:
+            asked = existing_xids(registrar, "mine", workers=2)
+    assert set(found) == {row[0] for row in rows} == set(asked)
+    assert found == asked and all(model == "res.partner" for model, _id in found.values())
