@@ -34,7 +34,7 @@ from importer.catalog import (
     offline_catalog,
 )
 from importer.cell_guard import check_cells
-from importer.chunked import ChunkedRun, NotStreamable, count_rows_over, run_chunks, xids_lookup
+from importer.chunked import ChunkedRun, NotStreamable, count_rows_over, run_chunks
 from importer.client import CallRecord, ClientPool, OdooClient
 from importer.concurrency import Change, ConcurrencyChoice, Controller
 from importer.errors import AccessError, OdooError, SppError
@@ -49,13 +49,14 @@ from importer.plan import (
     IdMatches,
     Plan,
     StagePlan,
+    XidLookup,
     build_stages,
     compare_existing,
-    existing_xids,
     make_xids,
     match_by_id,
     matched_xids,
     owned_stages,
+    xids_lookup,
 )
 from importer.read import SourceTable, read_source
 from importer.report import RunReport, build_report, has_data_rows, write_reports
@@ -311,7 +312,7 @@ class Session:
     #: fields the server requires and fills no default for (importer/required.py): name -> label
     required: dict[str, str] = field(default_factory=dict)
     #: external ids of this namespace -> (model, res_id) for the names asked; None: read them all
-    xids_for: Callable[[Sequence[str]], dict[str, tuple[str, int]]] | None = None
+    xids_for: XidLookup | None = None
     #: how many load calls are in flight: one controller for the run, whatever the number of chunks
     #: (docs/architecture.md §6); None offline
     controller: Controller | None = None
@@ -528,12 +529,12 @@ def _run_stages(
     xids: dict[str, tuple[str, int]] = {}
     server_groups: set[str] | None = None
     server_individuals: set[str] | None = None
+    xids_for = session.xids_for
     if online:
-        xids = (
-            existing_xids(client, namespace, options.load.workers)
-            if session.xids_for is None
-            else session.xids_for(_registrant_xids(tables, namespace))
-        )
+        if xids_for is None:  # the whole file: its namespace read whole, unless far bigger than the file
+            named = sum(len(table.frame) for table in tables.values())
+            xids_for = xids_lookup(client, namespace, options.load.workers, expected=named)
+        xids = xids_for(_registrant_xids(tables, namespace))
         # The registrants memberships and relationships may point at that are already ours on the server.
         groups_named, people_named = _named_registrants(tables)
         if len(groups_named) or len(people_named):
@@ -613,7 +614,7 @@ def _run_stages(
             client,
             say,
             stats,
-            session.xids_for,
+            xids_for,
             session.controller,
             expect if drafting is not None else None,
         )
@@ -809,7 +810,7 @@ def _plan_and_load(
     client: OdooClient | None,
     say: StageProgress,
     stats: _CallStats | None,
-    xids_for: Callable[[Sequence[str]], dict[str, tuple[str, int]]] | None = None,
+    xids_for: XidLookup | None = None,
     controller: Controller | None = None,
     expect: Callable[[Expected], None] | None = None,
 ) -> tuple[list[pd.DataFrame], str | None, list[pd.DataFrame]]:
@@ -847,7 +848,7 @@ def _plan_and_load(
     plan = Plan(namespace, stages, existing={})
     guess: dict[Entity, StagePlan] = {}
     if client is not None:
-        if xids_for is not None:  # a chunk: ask for exactly its records' external ids, in bulk
+        if xids_for is not None:  # ask for exactly the records' external ids, in bulk
             wanted = [x for stage in stages.values() for x in stage.rows["xid"].astype(str).unique()]
             xids = {**xids, **xids_for(wanted)}
         if mapping.match_by_id and matched:

@@ -15,7 +15,7 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -941,22 +941,29 @@ XID_HOLDERS: tuple[tuple[str, list[list[Any]]], ...] = tuple(
 )
 XID_CHUNK = 5000
 XID_PAGE = 10000  # external ids read from ir.model.data in one call, at most
+XID_NAMES = 5000  # external ids asked for by name in one call
+#: Names -> (model, res_id) of those already on the server: what a run asks of its namespace.
+XidLookup = Callable[[Sequence[str]], dict[str, tuple[str, int]]]
 
 
-def existing_xids(client: OdooClient, namespace: str, workers: int = 1) -> dict[str, tuple[str, int]]:
+def existing_xids(
+    client: OdooClient, namespace: str, workers: int = 1, total: int | None = None
+) -> dict[str, tuple[str, int]]:
     """Every external id of this namespace on the server: name -> (model, res_id).
 
-    Read from ``ir.model.data`` in pages.  Odoo 17 lets only "Administration /
-    Access Rights" read that table, so for anyone else (a Registrar, a
-    read-only user) the records that could hold ours are asked for their own
-    (:func:`_xids_from_records`).  ``load`` resolves external ids itself, as
-    superuser, so either way nothing can be written twice.
+    Read from ``ir.model.data`` in pages (``total``: how many there are, when
+    already counted).  Odoo 17 lets only "Administration / Access Rights" read
+    that table, so for anyone else (a Registrar, a read-only user) the records
+    that could hold ours are asked for their own (:func:`_xids_from_records`).
+    ``load`` resolves external ids itself, as superuser, so either way nothing
+    can be written twice.
     """
     domain = [["module", "=", namespace]]
-    try:
-        total = client.search_count("ir.model.data", domain)
-    except AccessError:
-        return _xids_from_records(client, namespace, workers)
+    if total is None:
+        try:
+            total = client.search_count("ir.model.data", domain)
+        except AccessError:
+            return _xids_from_records(client, namespace, workers)
     # At least two pages, so that a second server worker shares the read: 9,000 external ids
     # took a real two-worker Odoo 362 ms in one page, 188 ms in two, 307 ms in five.
     page = min(XID_PAGE, max(READ_CHUNK, -(-total // 2)))
@@ -968,6 +975,60 @@ def existing_xids(client: OdooClient, namespace: str, workers: int = 1) -> dict[
     with ClientPool(client, workers) as pool:
         pages = pool.map(one, list(range(0, total, page)))
     return {f"{namespace}.{r['name']}": (r["model"], int(r["res_id"])) for rows in pages for r in rows}
+
+
+def xids_lookup(client: OdooClient, namespace: str, workers: int, expected: int | None = None) -> XidLookup:
+    """External ids of this namespace, as a run asks for them (docs/architecture.md §3).
+
+    A namespace not much bigger than what the run may name (``expected``
+    records) is read whole at the first ask (:func:`existing_xids`): two pages
+    cost less than asking by name.  A bigger one (a correction file into a
+    namespace a migration filled with millions; a chunk of a national file,
+    ``expected`` None) is asked by name, a page of names per call, so a run
+    costs what it names, not what the namespace holds.  Anyone who may not
+    read ``ir.model.data`` gets the records' own answers, read once and kept.
+    """
+    state: dict[str, Any] = {"all": None, "by_name": expected is None}
+    module = namespace + "."
+    domain = [["module", "=", namespace]]
+
+    def whole(total: int | None = None) -> dict[str, tuple[str, int]]:
+        state["all"] = existing_xids(client, namespace, workers, total)
+        return state["all"]
+
+    def lookup(names: Sequence[str]) -> dict[str, tuple[str, int]]:
+        known = state["all"]
+        if known is None and not state["by_name"]:
+            try:
+                total = client.search_count("ir.model.data", domain)
+            except AccessError:
+                known = whole()
+            else:
+                if total <= 2 * (expected or 0) + XID_PAGE:
+                    known = whole(total)
+                state["by_name"] = known is None
+        if known is not None:
+            return {n: known[n] for n in names if n in known}
+        # A run asks twice (its registrants, then all its records): the first answer is not asked again.
+        asked, answered = state.get("last", (frozenset(), {}))
+        short = sorted({n[len(module) :] for n in names if n.startswith(module) and n not in asked})
+        pages = [short[i : i + XID_NAMES] for i in range(0, len(short), XID_NAMES)]
+        fields = ["name", "model", "res_id"]
+        try:
+            with ClientPool(client, workers) as pool:
+                answers = pool.map(
+                    lambda c, part: c.search_read("ir.model.data", [*domain, ["name", "in", part]], fields),
+                    pages,
+                )
+        except AccessError:
+            whole()
+            return lookup(names)
+        found = {n: answered[n] for n in names if n in answered}
+        found |= {module + r["name"]: (r["model"], int(r["res_id"])) for rows in answers for r in rows}
+        state["last"] = (frozenset(names), found)
+        return found
+
+    return lookup
 
 
 def _xids_from_records(client: OdooClient, namespace: str, workers: int) -> dict[str, tuple[str, int]]:

@@ -10,6 +10,7 @@ Odoo), and these tests hold the importer to them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -109,3 +110,34 @@ def test_every_external_id_is_found_whether_read_in_one_page_or_in_several() -> 
             asked = existing_xids(registrar, "mine", workers=2)
     assert set(found) == {row[0] for row in rows} == set(asked)
     assert found == asked and all(model == "res.partner" for model, _id in found.values())
+
+
+def test_a_small_file_into_a_much_bigger_namespace_asks_for_its_own_ids_by_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A correction file into a namespace a migration filled with millions costs what it names:
+    its external ids are asked for by name, and the namespace is never read whole."""
+    import importer.plan
+
+    monkeypatch.setattr(importer.plan, "XID_PAGE", 100)  # "much bigger" is now 2 x the file + 100
+    options = ImportOptions(mapping=MAPPINGS / "roster.yaml", write_files=False)
+    with Sandbox() as sb, OdooClient(settings_for(sb)) as admin:
+        first = run_import([SAMPLES / "roster.csv"], options, settings_for(sb))
+        namespace = first.report.meta["namespace"]
+        others = [[f"{namespace}.other_{i}", f"OTHER {i}", "1"] for i in range(1500)]
+        admin.load("res.partner", ["id", "name", "is_registrant"], others)
+        asked: list[tuple[list, int]] = []
+        search_read = OdooClient.search_read
+
+        def spy(self: OdooClient, model: str, domain=None, *args, **kwargs):  # type: ignore[no-untyped-def]
+            rows = search_read(self, model, domain, *args, **kwargs)
+            if model == "ir.model.data":
+                asked.append((domain, len(rows)))
+            return rows
+
+        monkeypatch.setattr(OdooClient, "search_read", spy)
+        again = run_import([SAMPLES / "roster.csv"], replace(options, mode="dry-run"), settings_for(sb))
+    statuses = set(again.report.records["status"])
+    assert statuses == {"unchanged"}, statuses  # every record found, none planned new
+    assert asked and all(any(term[:2] == ["name", "in"] for term in d) for d, _n in asked)
+    assert sum(n for _d, n in asked) == len(again.report.records) < 1500
