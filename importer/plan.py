@@ -1009,9 +1009,11 @@ def xids_lookup(client: OdooClient, namespace: str, workers: int, expected: int 
                 state["by_name"] = known is None
         if known is not None:
             return {n: known[n] for n in names if n in known}
-        # A run asks twice (its registrants, then all its records): the first answer is not asked again.
-        asked, answered = state.get("last", (frozenset(), {}))
-        short = sorted({n[len(module) :] for n in names if n.startswith(module) and n not in asked})
+        # A run asks twice (its registrants, then all its records): what the first ask found is
+        # not asked again (a run deletes nothing); what it did not find is (a chunk written since
+        # may have created it).
+        answered: dict[str, tuple[str, int]] = state.get("found", {})
+        short = sorted({n[len(module) :] for n in names if n.startswith(module) and n not in answered})
         pages = [short[i : i + XID_NAMES] for i in range(0, len(short), XID_NAMES)]
         fields = ["name", "model", "res_id"]
         try:
@@ -1025,7 +1027,7 @@ def xids_lookup(client: OdooClient, namespace: str, workers: int, expected: int 
             return lookup(names)
         found = {n: answered[n] for n in names if n in answered}
         found |= {module + r["name"]: (r["model"], int(r["res_id"])) for rows in answers for r in rows}
-        state["last"] = (frozenset(names), found)
+        state["found"] = found  # the last ask's only: a chunked run's memory stays a chunk's
         return found
 
     return lookup
