@@ -311,7 +311,8 @@ class Session:
     notes: list[Problem] = field(default_factory=list)
     #: fields the server requires and fills no default for (importer/required.py): name -> label
     required: dict[str, str] = field(default_factory=dict)
-    #: external ids of this namespace -> (model, res_id) for the names asked; None: read them all
+    #: external ids of this namespace -> (model, res_id) for the names asked (plan.xids_lookup);
+    #: None: each run makes its own, from the size of its file
     xids_for: XidLookup | None = None
     #: how many load calls are in flight: one controller for the run, whatever the number of chunks
     #: (docs/architecture.md §6); None offline
