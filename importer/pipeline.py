@@ -47,16 +47,15 @@ from importer.plan import (
     CHANGE_COLUMNS,
     EmptyCells,
     IdMatches,
+    NamespaceIds,
     Plan,
     StagePlan,
-    XidLookup,
     build_stages,
     compare_existing,
     make_xids,
     match_by_id,
     matched_xids,
     owned_stages,
-    xids_lookup,
 )
 from importer.read import SourceTable, read_source
 from importer.report import RunReport, build_report, has_data_rows, write_reports
@@ -195,7 +194,8 @@ def run_import(
     drafting = _Drafting(sources) if worth_drafting and rows >= DRAFT_MIN_ROWS else None
 
     try:
-        session = connect(mapping, options, settings, client, stats)
+        named = sum(len(b.table.frame) for b in bindings)  # records the file may name, about
+        session = connect(mapping, options, settings, client, stats, namespace, named)
         problems += session.notes
         report, stopped = _run_stages(
             sources, bindings, problems, session, namespace, options, meta, say, drafting=drafting
@@ -311,9 +311,8 @@ class Session:
     notes: list[Problem] = field(default_factory=list)
     #: fields the server requires and fills no default for (importer/required.py): name -> label
     required: dict[str, str] = field(default_factory=dict)
-    #: external ids of this namespace -> (model, res_id) for the names asked (plan.xids_lookup);
-    #: None: each run makes its own, from the size of its file
-    xids_for: XidLookup | None = None
+    #: what of the namespace is already on the server, asked by external id; None offline
+    xids_for: NamespaceIds | None = None
     #: how many load calls are in flight: one controller for the run, whatever the number of chunks
     #: (docs/architecture.md §6); None offline
     controller: Controller | None = None
@@ -325,8 +324,15 @@ def connect(
     settings: ConnectionSettings | None,
     client: OdooClient | None,
     stats: _CallStats | None,
+    namespace: str,
+    named: int | None,
 ) -> Session:
-    """Log in and fetch the catalog (online), or build the offline catalog (validate)."""
+    """Log in and fetch the catalog (online), or build the offline catalog (validate).
+
+    Once logged in, what the namespace already holds starts being asked for on a thread
+    (:class:`importer.plan.NamespaceIds`), beside the catalog: ``named`` is about how many
+    records the run may name; None: asked by name, a chunk at a time.
+    """
     if options.mode == "validate":
         notes = _unchecked_server_fields(mapping)
         return Session(None, offline_catalog(mapping), mapping, settings, stats, notes)
@@ -337,6 +343,7 @@ def connect(
     client.observer = stats
     try:
         client.ensure_authenticated()  # a client handed in may have logged in already (the CLI)
+        xids_for = NamespaceIds(client, namespace, options.load.workers, named).start()
         catalog = fetch_catalog(client)
         # Before any row is checked: a user who may only read is told at once, not after validation.
         if options.mode == "import" and not may_write(client):
@@ -352,7 +359,14 @@ def connect(
     except SppError as exc:
         raise ImportFailure(_cannot_start(exc, settings)) from None
     return Session(
-        client, catalog, mapping, settings, stats, required=required, controller=controller_for(options.load)
+        client,
+        catalog,
+        mapping,
+        settings,
+        stats,
+        required=required,
+        xids_for=xids_for,
+        controller=controller_for(options.load),
     )
 
 
@@ -442,9 +456,7 @@ def _run_chunked(
     assert audit is not None  # a chunked run always writes its reports (run_import)
     stats = _CallStats(audit)
     try:
-        session = connect(mapping, options, settings, client, stats)
-        if session.client is not None:
-            session.xids_for = xids_lookup(session.client, namespace, options.load.workers)
+        session = connect(mapping, options, settings, client, stats, namespace, None)  # asked by name
         run = ChunkedRun(
             files,
             options,
@@ -532,9 +544,7 @@ def _run_stages(
     server_individuals: set[str] | None = None
     xids_for = session.xids_for
     if online:
-        if xids_for is None:  # the whole file: its namespace read whole, unless far bigger than the file
-            named = sum(len(table.frame) for table in tables.values())
-            xids_for = xids_lookup(client, namespace, options.load.workers, expected=named)
+        assert xids_for is not None  # connect() starts it
         xids = xids_for(_registrant_xids(tables, namespace))
         # The registrants memberships and relationships may point at that are already ours on the server.
         groups_named, people_named = _named_registrants(tables)
@@ -811,7 +821,7 @@ def _plan_and_load(
     client: OdooClient | None,
     say: StageProgress,
     stats: _CallStats | None,
-    xids_for: XidLookup | None = None,
+    xids_for: NamespaceIds | None = None,
     controller: Controller | None = None,
     expect: Callable[[Expected], None] | None = None,
 ) -> tuple[list[pd.DataFrame], str | None, list[pd.DataFrame]]:

@@ -15,6 +15,7 @@ import hashlib
 import itertools
 import json
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -942,8 +943,6 @@ XID_HOLDERS: tuple[tuple[str, list[list[Any]]], ...] = tuple(
 XID_CHUNK = 5000
 XID_PAGE = 10000  # external ids read from ir.model.data in one call, at most
 XID_NAMES = 5000  # external ids asked for by name in one call
-#: Names -> (model, res_id) of those already on the server: what a run asks of its namespace.
-XidLookup = Callable[[Sequence[str]], dict[str, tuple[str, int]]]
 
 
 def existing_xids(
@@ -977,60 +976,91 @@ def existing_xids(
     return {f"{namespace}.{r['name']}": (r["model"], int(r["res_id"])) for rows in pages for r in rows}
 
 
-def xids_lookup(client: OdooClient, namespace: str, workers: int, expected: int | None = None) -> XidLookup:
+class NamespaceIds:
     """External ids of this namespace, as a run asks for them (docs/architecture.md §3).
 
-    A namespace not much bigger than what the run may name (``expected``
-    records) is read whole at the first ask (:func:`existing_xids`): two pages
-    cost less than asking by name.  A bigger one (a correction file into a
-    namespace a migration filled with millions; a chunk of a national file,
-    ``expected`` None) is asked by name, a page of names per call, so a run
-    costs what it names, not what the namespace holds.  Anyone who may not
+    Called with external ids, it answers name -> (model, res_id) for those on
+    the server.  A namespace not much bigger than what the run may name
+    (``expected`` records) is read whole at the first ask (:func:`existing_xids`):
+    two pages cost less than asking by name.  A bigger one (a correction file
+    into a namespace a migration filled with millions; a chunk of a national
+    file, ``expected`` None) is asked by name, a page of names per call, so a
+    run costs what it names, not what the namespace holds.  Anyone who may not
     read ``ir.model.data`` gets the records' own answers, read once and kept.
+
+    :meth:`start` settles which (and reads the namespace whole, if so) on a
+    thread of its own, so it overlaps the run's other first calls.
     """
-    state: dict[str, Any] = {"all": None, "by_name": expected is None}
-    module = namespace + "."
-    domain = [["module", "=", namespace]]
 
-    def whole(total: int | None = None) -> dict[str, tuple[str, int]]:
-        state["all"] = existing_xids(client, namespace, workers, total)
-        return state["all"]
+    def __init__(self, client: OdooClient, namespace: str, workers: int, expected: int | None = None) -> None:
+        self.client, self.namespace, self.workers, self.expected = client, namespace, workers, expected
+        self.domain = [["module", "=", namespace]]
+        self.whole: dict[str, tuple[str, int]] | None = None
+        #: what the last ask found by name: a run asks twice (its registrants, then all its
+        #: records), and what it found is not asked again (a run deletes nothing); what it did
+        #: not find is (a chunk written since may have created it).  The last ask's only: a
+        #: chunked run's memory stays a chunk's.
+        self.found: dict[str, tuple[str, int]] = {}
+        self._settled = expected is None  # by name from the start: nothing to settle
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
-    def lookup(names: Sequence[str]) -> dict[str, tuple[str, int]]:
-        known = state["all"]
-        if known is None and not state["by_name"]:
-            try:
-                total = client.search_count("ir.model.data", domain)
-            except AccessError:
-                known = whole()
-            else:
-                if total <= 2 * (expected or 0) + XID_PAGE:
-                    known = whole(total)
-                state["by_name"] = known is None
-        if known is not None:
-            return {n: known[n] for n in names if n in known}
-        # A run asks twice (its registrants, then all its records): what the first ask found is
-        # not asked again (a run deletes nothing); what it did not find is (a chunk written since
-        # may have created it).
-        answered: dict[str, tuple[str, int]] = state.get("found", {})
-        short = sorted({n[len(module) :] for n in names if n.startswith(module) and n not in answered})
+    def start(self) -> NamespaceIds:
+        """Settle, on a thread with a client of its own, while the caller goes on."""
+        if not self._settled and self._thread is None:
+            fork = self.client.fork()
+            self._thread = threading.Thread(target=self._settle_on, args=(fork,), daemon=True)
+            self._thread.start()
+        return self
+
+    def _settle_on(self, fork: OdooClient) -> None:
+        try:
+            self._settle(fork)
+        except BaseException as exc:  # raised again to the caller that asks (__call__)
+            self._error = exc
+        finally:
+            fork.close()
+
+    def _settle(self, client: OdooClient) -> None:
+        """Read the namespace whole when it is not much bigger than the run (else ask by name)."""
+        try:
+            total = client.search_count("ir.model.data", self.domain)
+        except AccessError:
+            self.whole = existing_xids(client, self.namespace, self.workers)
+        else:
+            if total <= 2 * (self.expected or 0) + XID_PAGE:
+                self.whole = existing_xids(client, self.namespace, self.workers, total)
+        self._settled = True
+
+    def __call__(self, names: Sequence[str]) -> dict[str, tuple[str, int]]:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+            if self._error is not None:
+                error, self._error = self._error, None
+                raise error
+        if not self._settled:
+            self._settle(self.client)
+        if self.whole is not None:
+            return {n: self.whole[n] for n in names if n in self.whole}
+        module = self.namespace + "."
+        short = sorted({n[len(module) :] for n in names if n.startswith(module) and n not in self.found})
         pages = [short[i : i + XID_NAMES] for i in range(0, len(short), XID_NAMES)]
         fields = ["name", "model", "res_id"]
-        try:
-            with ClientPool(client, workers) as pool:
-                answers = pool.map(
-                    lambda c, part: c.search_read("ir.model.data", [*domain, ["name", "in", part]], fields),
-                    pages,
-                )
-        except AccessError:
-            whole()
-            return lookup(names)
-        found = {n: answered[n] for n in names if n in answered}
-        found |= {module + r["name"]: (r["model"], int(r["res_id"])) for rows in answers for r in rows}
-        state["found"] = found  # the last ask's only: a chunked run's memory stays a chunk's
-        return found
 
-    return lookup
+        def ask(c: OdooClient, part: list[str]) -> list[dict[str, Any]]:
+            return c.search_read("ir.model.data", [*self.domain, ["name", "in", part]], fields)
+
+        try:
+            with ClientPool(self.client, self.workers) as pool:
+                answers = pool.map(ask, pages)
+        except AccessError:
+            self.whole = existing_xids(self.client, self.namespace, self.workers)
+            return self(names)
+        found = {n: self.found[n] for n in names if n in self.found}
+        found |= {module + r["name"]: (r["model"], int(r["res_id"])) for rows in answers for r in rows}
+        self.found = found
+        return found
 
 
 def _xids_from_records(client: OdooClient, namespace: str, workers: int) -> dict[str, tuple[str, int]]:

@@ -141,3 +141,34 @@ def test_a_small_file_into_a_much_bigger_namespace_asks_for_its_own_ids_by_name(
     assert statuses == {"unchanged"}, statuses  # every record found, none planned new
     assert asked and all(any(term[:2] == ["name", "in"] for term in d) for d, _n in asked)
     assert sum(n for _d, n in asked) == len(again.report.records) < 1500
+
+
+def test_what_the_namespace_holds_is_asked_beside_the_catalog_not_after_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The catalog waits here until the namespace has been asked for: a run that asked only
+    after its catalog came back would leave it waiting, and the run would find no catalog."""
+    import threading
+
+    import importer.pipeline
+
+    counted = threading.Event()
+    search_count, fetch_catalog = OdooClient.search_count, importer.pipeline.fetch_catalog
+
+    def counting(self: OdooClient, model: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if model == "ir.model.data":
+            counted.set()
+        return search_count(self, model, *args, **kwargs)
+
+    def catalog_once_counted(client: OdooClient):  # type: ignore[no-untyped-def]
+        assert counted.wait(timeout=30), "the namespace was not asked for beside the catalog"
+        return fetch_catalog(client)
+
+    monkeypatch.setattr(OdooClient, "search_count", counting)
+    monkeypatch.setattr(importer.pipeline, "fetch_catalog", catalog_once_counted)
+    options = ImportOptions(mapping=MAPPINGS / "roster.yaml", write_files=False)
+    with Sandbox() as sb:
+        first = run_import([SAMPLES / "roster.csv"], options, settings_for(sb))
+        again = run_import([SAMPLES / "roster.csv"], replace(options, mode="dry-run"), settings_for(sb))
+    assert first.exit_code == 0 and set(first.report.records["status"]) == {"created"}
+    assert set(again.report.records["status"]) == {"unchanged"}
