@@ -69,9 +69,11 @@ DATE_FORMATS = {"day-first": "{d}/{m}/{y}", "month-first": "{m}/{d}/{y}", "iso":
 #: A skeleton column of records people own: True where the person is on another input row
 #: (an IDs sheet's row), so a note that the person failed names them instead of "on this row".
 PARENT_APART = "parent_apart"
-#: Skeleton columns of a stage whose rows come from tables that differ (relationships from a
-#: sheet and from people's rows): the clerk's header and date order of a load column, per row.
-HEADER_OF, ORDER_OF = "header:", "order:"
+#: Skeleton columns saying, per row, how a load column reads to the clerk, where the stage's
+#: rows come from tables that differ (relationships from a sheet and from people's rows) or
+#: a record has several columns (an ID and its expiry date): its header, its date order, and
+#: the cell as written where the load column holds an id (an account's bank).
+HEADER_OF, ORDER_OF, WORDS_OF = "header:", "order:", "words:"
 
 
 @dataclass
@@ -173,7 +175,15 @@ class StagePlan:
         if self.view is None:
             built = self.payload(rows)
             empty = pd.DataFrame({c: built[c] == "" for c in self._leavable}, index=rows.index)
-            return empty, built.drop(columns="id") if words else None
+            if not words:
+                return empty, None
+            shown = built.drop(columns="id")
+            for column in shown.columns:
+                if WORDS_OF + column in rows:
+                    shown[column] = rows[WORDS_OF + column].astype(str)
+                elif ORDER_OF + column in rows:
+                    shown[column] = date_words(shown[column], rows[ORDER_OF + column].astype(str))
+            return empty, shown
         return self.view(rows, words)
 
     def unread(self, rows: pd.DataFrame) -> pd.DataFrame:
@@ -542,6 +552,14 @@ def _owned_part(
     return part
 
 
+def _reads_as(part: pd.DataFrame, canon: CanonicalTable, load: str, column: str, dated: bool = False) -> None:
+    """Say how a record's second column (an ID's expiry date, a phone's date, an account's bank)
+    reads to the clerk on these rows: its own header and, for a date, the file's order."""
+    part[HEADER_OF + load] = canon.columns.get(column, column)
+    if dated:
+        part[ORDER_OF + load] = canon.date_orders.get(column, "iso")
+
+
 #: The skeleton column saying a row's table has no column for an optional field (StagePlan.absent).
 UNREAD = "unread:"
 
@@ -568,6 +586,8 @@ def _owned_stage(
         rows = pd.DataFrame(columns=["key", "xid", "parent", *ORIGIN, "header", *fields[1:]])
     rows["id"] = rows["xid"]
     rows["header"] = rows["header"].astype("category")
+    for column in [c for c in rows.columns if c.startswith((HEADER_OF, ORDER_OF, WORDS_OF))]:
+        rows[column] = rows[column].fillna("iso" if column.startswith(ORDER_OF) else "").astype("category")
     for column in optional:
         flag = UNREAD + column
         rows[flag] = rows[flag].fillna(True).astype(bool) if flag in rows else True
@@ -610,6 +630,7 @@ def reg_id_stage(canon: CanonicalTable, catalog: Catalog, namespace: str, clears
         part["id_type/.id"] = str(type_id or "")
         part["expiry_date"] = _cells_or_empty(frame, id_expiry_column(id_type), part.index)
         part[UNREAD + "expiry_date"] = id_expiry_column(id_type) not in frame.columns
+        _reads_as(part, canon, "expiry_date", id_expiry_column(id_type), dated=True)
         parts.append(part)
     fields = ["id", "partner_id/id", "id_type/.id", "value"]
     if any(c.startswith(id_expiry_column("")) for c in frame.columns):
@@ -646,6 +667,7 @@ def with_id_sheet(
     part["id_type/.id"] = frame["id_type"].map({t: type_ids.get(t, "") for t in frame["id_type"].unique()})
     part["expiry_date"] = frame["expiry_date"] if "expiry_date" in frame.columns else ""
     part[UNREAD + "expiry_date"] = "expiry_date" not in frame.columns
+    _reads_as(part, sheet, "expiry_date", "expiry_date", dated=True)
     part[PARENT_APART] = True
     fields = ["id", "partner_id/id", "id_type/.id", "value"]
     if "expiry_date" in frame.columns or (stage is not None and "expiry_date" in stage.fields):
@@ -678,6 +700,7 @@ def phone_stage(canon: CanonicalTable, namespace: str, clears: bool = False) -> 
         )
         part["date_collected"] = _cells_or_empty(frame, phone_date_column(n), part.index)
         part[UNREAD + "date_collected"] = phone_date_column(n) not in frame.columns
+        _reads_as(part, canon, "date_collected", phone_date_column(n), dated=True)
         parts.append(part)
     dated = any(phone_date_column(n) in frame.columns for n in numbers)
     fields = ["id", "partner_id/id", "phone_no", *(["date_collected"] if dated else [])]
@@ -706,6 +729,9 @@ def bank_stage(canon: CanonicalTable, catalog: Catalog, namespace: str, clears: 
         names = frame.loc[part.index, bank_column(n)] if bank_column(n) in frame.columns else None
         part["bank_id/.id"] = _linked_ids(names, banks.names) if names is not None and banks else ""
         part[UNREAD + "bank_id/.id"] = names is None
+        _reads_as(part, canon, "bank_id/.id", bank_column(n))
+        if names is not None:  # the bank as the clerk named it, not the id it stands for
+            part[WORDS_OF + "bank_id/.id"] = canon.as_written(bank_column(n), part.index)
         parts.append(part)
     with_bank = banks is not None and any(bank_column(n) in frame.columns for n in numbers)
     fields = ["id", "partner_id/id", "acc_number", *(["bank_id/.id"] if with_bank else [])]

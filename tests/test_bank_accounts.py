@@ -62,6 +62,12 @@ def test_accounts_with_their_banks_are_written_once(tmp_path: Path) -> None:
         }
         again = _run(sb, tmp_path, *ROWS)
         assert set(again.report.rows["status"]) == {"unchanged"}
+        moved = _run(sb, tmp_path, ROWS[0].replace("RURLPHMM", "Metro Bank"), ROWS[1], mode="dry-run")
+        # the bank's own column, the bank as the clerk names it (not the id it is sent as)
+        assert (
+            moved.report.rows.set_index("row").loc[2, "changes"]
+            == "bank: 'Rural Bank - RURLPHMM' → 'Metro Bank'"
+        )
 
 
 def test_an_unknown_bank_or_the_same_account_twice_refuses_the_row(tmp_path: Path) -> None:

@@ -56,6 +56,12 @@ def test_ids_keep_their_expiry_date_and_a_rerun_sends_nothing(tmp_path: Path) ->
         again = _run(sb, tmp_path, *ROWS)
         assert set(again.report.rows["status"]) == {"unchanged"}
 
+        moved = [ROWS[0].replace("31/12/2030", "31/12/2035"), ROWS[1]]
+        dry = _run(sb, tmp_path, *moved, mode="dry-run")  # the expiry's own column, as the file writes it
+        assert (
+            dry.report.rows.set_index("row").loc[2, "changes"]
+            == "passport_until: '31/12/2030' → '31/12/2035'"
+        )
         renewed = _run(sb, tmp_path, ROWS[0].replace("31/12/2030", "31/12/2035"), ROWS[1])
         assert renewed.report.rows.set_index("row").loc[2, "status"] == "updated"
         assert ("Passport", "AB123456", "2035-12-31") in _ids(sb)
