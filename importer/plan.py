@@ -25,7 +25,6 @@ import pandas as pd
 
 from importer.canonical import (
     ECHO,
-    PART,
     CanonicalTable,
     bank_account_column,
     bank_column,
@@ -552,12 +551,26 @@ def _owned_part(
     return part
 
 
-def _reads_as(part: pd.DataFrame, canon: CanonicalTable, load: str, column: str, dated: bool = False) -> None:
-    """Say how a record's second column (an ID's expiry date, a phone's date, an account's bank)
-    reads to the clerk on these rows: its own header and, for a date, the file's order."""
-    part[HEADER_OF + load] = canon.columns.get(column, column)
+def _reads_as(
+    rows: pd.DataFrame,
+    canon: CanonicalTable,
+    load: str,
+    column: str,
+    dated: bool = False,
+    index: pd.Index | None = None,
+) -> None:
+    """Say how a load column reads to the clerk on these rows (``index``: all of them), as
+    ``canon``'s table names it: its header and, for a date, the file's order.  For a record's
+    further column (an ID's expiry date, a phone's date, an account's bank) and for a stage
+    whose rows come from several tables (relationships)."""
+    reads = {HEADER_OF + load: canon.columns.get(column, column)}
     if dated:
-        part[ORDER_OF + load] = canon.date_orders.get(column, "iso")
+        reads[ORDER_OF + load] = canon.date_orders.get(column, "iso")
+    for name, value in reads.items():
+        if index is None:
+            rows[name] = value
+        else:
+            rows.loc[index, name] = value
 
 
 #: The skeleton column saying a row's table has no column for an optional field (StagePlan.absent).
@@ -812,15 +825,22 @@ def _cell_rules(
 
 
 def _relationship_stage(
-    canon: CanonicalTable, catalog: Catalog, namespace: str, valid: pd.Index, households: pd.Series
+    canon: CanonicalTable,
+    catalog: Catalog,
+    namespace: str,
+    valid: pd.Index,
+    households: pd.Series,
+    empty_cells: EmptyCells,
 ) -> StagePlan:
     """Relationships between registrants (g2p.reg.rel): each end by the external id of a person or
     of a household (``households``: the keys known to be households, the file's and the server's).
 
     A two-way relationship a person's row repeats from the other end (``ECHO``)
-    is the record its first row sends, sent once.  Rows read from a table
-    without a date column (a sheet without start dates beside people's rows
-    with them) leave the server's date as it is: nobody asked to erase it.
+    is the record its first row sends, sent once.  An empty date cell leaves
+    the server's date as it is unless the run clears, as any other field's;
+    rows read from a table without a date column (a sheet without start dates
+    beside people's rows with them) never send it.  Each row's dates read as
+    its own table names and writes them.
     """
     frame = canon.frame.loc[valid]
     if ECHO in frame.columns:
@@ -847,59 +867,26 @@ def _relationship_stage(
     rows["relation/.id"] = _linked_ids(frame["relation"], relations.names) if relations else ""
     for column in dated:  # a datetime on the server: a date is stored as its midnight
         rows[column] = _midnight(frame[column])
-        for prefix, of_part in ((HEADER_OF, _part_headers), (ORDER_OF, _part_orders)):
-            rows[prefix + column] = _per_part(canon, frame, of_part(column)).astype("category")
+        for table, index in canon.by_part(frame.index):
+            _reads_as(rows, table, column, column, dated=True, index=index)
+            rows.loc[index, UNREAD + column] = column not in table.columns
+        rows[UNREAD + column] = rows[UNREAD + column].astype(bool)
     rows["id"] = rows["xid"]
     fields = ["id", "source/id", "destination/id", "relation/.id", *dated]
     both = ("source_key", "destination_key")
+    cleared = empty_cells.cleared.get(Entity.RELATIONSHIP)  # a sheet's fields' empty: options
+    if cleared is None:  # relationships from people's columns only: the run's choice
+        cleared = frozenset(dated) if empty_cells.run_default == "clear" else frozenset()
     return StagePlan(
         Entity.RELATIONSHIP,
         MODEL[Entity.RELATIONSHIP],
         fields,
         rows,
         depends={Entity.INDIVIDUAL: both, Entity.GROUP: both},
-        **_relationship_cells(canon, frame, dated, fields),
+        optional={c: c for c in dated},
+        clear=frozenset(dated) & cleared,
+        absent={c: UNREAD + c for c in dated},
     )
-
-
-def _part_headers(column: str) -> Callable[[CanonicalTable], str]:
-    return lambda table: table.columns.get(column, column)
-
-
-def _part_orders(column: str) -> Callable[[CanonicalTable], str]:
-    return lambda table: table.date_orders.get(column, "iso")
-
-
-def _per_part(canon: CanonicalTable, frame: pd.DataFrame, of: Callable[[CanonicalTable], str]) -> pd.Series:
-    """What ``of`` says of each row's own table (``CanonicalTable.by_part``), by row."""
-    out = pd.Series("", index=frame.index, dtype=object)
-    for table, index in canon.by_part(frame.index):
-        out[index] = of(table)
-    return out
-
-
-def _relationship_cells(
-    canon: CanonicalTable, frame: pd.DataFrame, dated: list[str], fields: list[str]
-) -> dict[str, Any]:
-    """How a relationship's cells read: dates as each row's table writes them; and the rows whose
-    table has no column for a date, whose update leaves that date alone."""
-    lacking = {
-        column: [n for n, part in enumerate(canon.parts) if column not in part.columns] for column in dated
-    }
-    lacking = {column: parts for column, parts in lacking.items() if parts}
-    part = frame[PART] if lacking else None
-
-    def view(rows: pd.DataFrame, words: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-        where = part.reindex(rows.index) if part is not None else None
-        empty = pd.DataFrame({c: where.isin(parts) for c, parts in lacking.items()}, index=rows.index)
-        if not words:
-            return empty, None
-        shown = rows[fields[1:]].copy()
-        for column in dated:
-            shown[column] = date_words(shown[column], rows[ORDER_OF + column].astype(str))
-        return empty, shown
-
-    return {"optional": {c: c for c in lacking}, "view": view}
 
 
 def build_stages(
@@ -949,6 +936,7 @@ def build_stages(
             namespace,
             valid(Entity.RELATIONSHIP),
             pd.concat(known, ignore_index=True),
+            empty_cells,
         )
     for stage in stages.values():
         stage.rows["action"] = pd.Categorical.from_codes(

@@ -231,3 +231,23 @@ def test_a_changed_date_is_shown_under_the_clerks_column_as_the_file_writes_date
         assert changes[2] == "since: '01/06/2015' → '01/07/2016'", changes
         assert changes[3] == ""
         assert _relations(sb) == {("Ana", "Spouse", "Ben", "2015-06-01"), ("Ana", "Parent", "Cy", "")}
+
+
+def test_an_empty_date_cell_keeps_the_servers_date_unless_the_run_clears(tmp_path: Path) -> None:
+    """As every other field: an empty cell on an update leaves the server's value alone."""
+    with Sandbox() as sb:
+        _setup(sb)
+        assert _run(sb, tmp_path, LINKS).exit_code == 0
+        emptied = [LINKS[0], "P1,P2,Spouse,", LINKS[2]]
+        kept = _run(sb, tmp_path, emptied)
+        assert set(kept.report.rows["status"]) == {"unchanged"}
+        assert _relations(sb) == {("Ana", "Spouse", "Ben", "2015-06-01"), ("Ana", "Parent", "Cy", "")}
+        files = [tmp_path / "people.csv", tmp_path / "links.csv"]
+        options = ImportOptions(mapping=tmp_path / "links.yaml", write_files=False, empty_cells="clear")
+        cleared = run_import(files, options, settings_for(sb))  # asked for: the date is erased
+        rows = cleared.report.rows
+        assert (
+            rows[rows["file"] == "links.csv"].set_index("row")["changes"][2]
+            == "since: '01/06/2015' → (cleared)"
+        )
+        assert _relations(sb) == {("Ana", "Spouse", "Ben", ""), ("Ana", "Parent", "Cy", "")}
