@@ -584,8 +584,7 @@ def _run_stages(
 
     def expect(expected: Expected) -> None:
         """Start drafting the workbook from the report the outcomes ``expected`` works out give."""
-        if drafting is None:
-            return
+        assert drafting is not None  # handed to the plan only when the run drafts
         lines, shown = list(problems), dict(meta)  # the run goes on adding to both
 
         def report() -> RunReport:
