@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -168,6 +169,7 @@ class Torn:
 
 kept = Torn()  # freed by the interpreter's teardown, if it has one
 atexit.register(lambda: print("exit handler ran", file=sys.stderr, flush=True))
+atexit.register(lambda: print("hypothesis", bool(sys.modules.get("hypothesis")), file=sys.stderr))
 sys.argv = ["spp-import", *sys.argv[1:]]
 {before}
 {exit}
@@ -212,6 +214,11 @@ def test_the_console_script_runs_the_exit_handlers_and_skips_the_teardown(tmp_pa
     assert "torn down" in control.stderr  # the control: a normal exit does tear down
     assert "torn down" not in console.stderr
     assert "exit handler ran" in console.stderr and "exit handler ran" in control.stderr
+    # pandera's data synthesis is not loaded by the command (cli._without_data_synthesis); the
+    # control shows pandera would load it here, and the counts below that it validates the same
+    assert "hypothesis False" in console.stderr
+    if importlib.util.find_spec("hypothesis") is not None:
+        assert "hypothesis True" in control.stderr
     summary = json.loads(console.stdout)  # the whole JSON, flushed before leaving
     assert console.returncode == summary["exit_code"] == control.returncode == 1  # planted errors
     assert summary["counts"] == json.loads(control.stdout)["counts"]
