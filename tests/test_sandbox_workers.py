@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 import requests
+from conftest import settings_for
 from sandbox_rpc import Rpc
 
+from importer.client import OdooClient
 from importer.sandbox import ADMIN_PASSWORD, ADMIN_UID, SANDBOX_DB, Sandbox
 from importer.sandbox.server import add_arguments
 from importer.sandbox.workers import ServerWorkers, call_rows
@@ -122,13 +124,14 @@ def test_beyond_the_queue_a_call_is_answered_503_as_a_proxy_does() -> None:
         assert ("object", "execute_kw", "res.partner", "load", "http_503") in sb.call_log
 
 
-def test_a_call_costs_its_server_time_per_call_and_per_row() -> None:
+def test_a_call_costs_its_server_time_per_call_and_per_row_and_a_login_its_hash() -> None:
     asked: list[float] = []
-    with Sandbox(latency_per_row=0.01, latency_per_call=0.5) as sb:
+    with Sandbox(latency_per_row=0.01, latency_per_call=0.5, latency_per_login=2.0) as sb:
         sb.dispatcher.workers._sleep = asked.append
         assert _load_raw(sb.url, "res.partner", PARTNER_FIELDS, _people(0, 7)).json()["result"]["ids"]
         Rpc(sb.url)("res.partner", "search_count", [])
-    assert asked == [pytest.approx(0.57), pytest.approx(0.5)]
+        assert OdooClient(settings_for(sb)).authenticate() == ADMIN_UID
+    assert asked == [pytest.approx(0.57), pytest.approx(0.5), pytest.approx(2.5)]
     assert call_rows("load", [PARTNER_FIELDS, _people(0, 3)], {}) == 3
     assert call_rows("create", [{"name": "x"}], {}) == 1
     assert call_rows("search_read", [[]], {}) == 0
@@ -162,6 +165,8 @@ def test_the_command_line_takes_the_server_workers_options() -> None:
     add_arguments(parser)
     args = parser.parse_args(["--workers", "4", "--latency-per-row", "0.0002", "--queue", "8"])
     assert (args.workers, args.latency_per_row, args.latency_per_call, args.queue) == (4, 0.0002, 0.0, 8)
+    assert args.latency_per_login == 0.0
+    assert parser.parse_args(["--latency-per-login", "0.6"]).latency_per_login == 0.6
     with Sandbox(workers=4, latency_per_row=0.0002, queue=8) as sb:
         w = sb.server_workers
         assert (w.workers, w.per_row, w.queue) == (4, 0.0002, 8)

@@ -161,6 +161,7 @@ class Dispatcher:
         if method in ("authenticate", "login"):
             db, login, secret = _pad(args, 3)[:3]
             _check_db(db)
+            self.workers.spend_login()
             return self.users.authenticate(login, secret) or False
         if method == "about":
             return "See http://openerp.com"

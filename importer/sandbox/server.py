@@ -211,6 +211,7 @@ class Sandbox:
         workers: int | None = None,
         latency_per_row: float = 0.0,
         latency_per_call: float = 0.0,
+        latency_per_login: float = 0.0,
         queue: int | None = None,
         preset: str | None = None,
     ) -> None:
@@ -227,7 +228,11 @@ class Sandbox:
         seed(self.store, self.users, bare=bare, id_types=id_types, genders=genders, used_ids=used_ids)
         self.dispatcher = Dispatcher(self.store, self.users)
         self.dispatcher.workers = ServerWorkers(
-            workers, per_row=latency_per_row, per_call=latency_per_call, queue=queue
+            workers,
+            per_row=latency_per_row,
+            per_call=latency_per_call,
+            per_login=latency_per_login,
+            queue=queue,
         )
         if preset is not None:  # a deployment's set-up (custom fields, areas, tags...): presets.py
             presets.apply(self.dispatcher, preset)
@@ -375,6 +380,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--latency-per-call", type=float, default=0.0, metavar="SECONDS", help="server time of every call (0)"
     )
     parser.add_argument(
+        "--latency-per-login",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="server time of a login beyond a call's: Odoo hashes the password at each login (0)",
+    )
+    parser.add_argument(
         "--queue",
         type=int,
         default=None,
@@ -400,6 +412,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         workers=args.workers,
         latency_per_row=args.latency_per_row,
         latency_per_call=args.latency_per_call,
+        latency_per_login=args.latency_per_login,
         queue=args.queue,
         preset=args.preset,
     )
@@ -420,10 +433,11 @@ def run_from_args(args: argparse.Namespace) -> int:
         )
         if args.db == ":memory:":
             print("  data is kept in memory and lost on exit (use --db FILE to keep it)", flush=True)
-        if args.workers or args.latency_per_row or args.latency_per_call:
+        if args.workers or args.latency_per_row or args.latency_per_call or args.latency_per_login:
             print(
                 f"  serving like {args.workers or 'unbounded'} server worker(s), "
-                f"{args.latency_per_call}s a call + {args.latency_per_row}s a row",
+                f"{args.latency_per_call}s a call + {args.latency_per_row}s a row, "
+                f"{args.latency_per_login}s more a login",
                 flush=True,
             )
         if args.preset:

@@ -35,15 +35,23 @@ class ServerWorkers:
         *,
         per_row: float = 0.0,
         per_call: float = 0.0,
+        per_login: float = 0.0,
         queue: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        """``queue``: how many calls may wait for a worker; one more is turned away (None: no bound)."""
+        """``queue``: how many calls may wait for a worker; one more is turned away (None: no bound).
+
+        ``per_login``: what a login costs beyond a call.  Odoo 17 hashes the password at every
+        login (PBKDF2-SHA512, 600,000 rounds at least: 0.58-0.84 s measured on this machine's
+        real server); a call checks it once per worker process, then remembers it (``check`` is
+        cached), so only the login is charged here.
+        """
         if workers is not None and workers < 1:
             raise ValueError(f"server workers must be at least 1, not {workers}")
         self.workers = workers
         self.per_row = per_row
         self.per_call = per_call
+        self.per_login = per_login
         self.queue = queue
         self._sleep = sleep
         self._cond = threading.Condition()
@@ -84,6 +92,12 @@ class ServerWorkers:
     def spend(self, rows: int) -> None:
         """The server time of one call of ``rows`` rows (nothing when no latency is set)."""
         cost = self.per_call + rows * self.per_row
+        if cost > 0:
+            self._sleep(cost)
+
+    def spend_login(self) -> None:
+        """The server time of one login: a call's, and the password's hash."""
+        cost = self.per_call + self.per_login
         if cost > 0:
             self._sleep(cost)
 
