@@ -32,6 +32,7 @@ from importer.settings import ConnectionSettings, Timeout, load_settings
 
 if TYPE_CHECKING:
     from importer.client import OdooClient
+    from importer.preflight import Preflight
 
 EXIT_OK, EXIT_ROWS, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -319,9 +320,10 @@ def _import_with(
         xlsx=not args.no_xlsx,
     )
     client = login.client() if login is not None else None  # None: the run says why it cannot log in
+    asked = login.asked if client is not None and login is not None else None
     # An import checks the user's rights itself, before any row (pipeline.connect); a dry run is
     # allowed to a user who may only read, and is told here what an import would meet.
-    if mode == "dry-run" and settings is not None and not _may_write(client):
+    if mode == "dry-run" and settings is not None and not _may_write(asked):
         print(
             f"spp-import: note: the user '{settings.login}' may check files but not import them: this "
             "dry run checks the file against the registry; an import by this user would be refused.",
@@ -332,9 +334,11 @@ def _import_with(
     try:
         if mode == "import":
             with _StopOnCtrlC(options.load.stop, bars) as progress:
-                result = run_import(args.files, options, settings, client=client, progress=progress)
+                result = run_import(
+                    args.files, options, settings, client=client, progress=progress, asked=asked
+                )
         else:
-            result = run_import(args.files, options, settings, client=client, progress=bars)
+            result = run_import(args.files, options, settings, client=client, progress=bars, asked=asked)
     finally:
         bars.close()
     if args.json:
@@ -346,18 +350,16 @@ def _import_with(
     return result.exit_code
 
 
-def _may_write(client: OdooClient | None) -> bool:
+def _may_write(asked: Callable[[], Preflight] | None) -> bool:
     """Whether the user may write registrants (as ``ping`` shows); True when that cannot be told yet.
 
-    A server that cannot be reached or a login refused (``client`` None) is
-    left to the run itself, which says so in its own words.
+    A server that cannot be reached or a login refused (``asked`` None), or a question the
+    server could not answer, is left to the run itself, which says so in its own words.
     """
-    from importer.pipeline import may_write
-
-    if client is None:
+    if asked is None:
         return True
     try:
-        return may_write(client)
+        return asked().writable
     except SppError:
         return True
 
@@ -365,9 +367,11 @@ def _may_write(client: OdooClient | None) -> bool:
 class _Login:
     """One login for the whole command, started on a thread as soon as the settings are known.
 
-    The check that the user may write and the run itself share it, so the
-    server hashes the password once (not once per step), and it does so
-    while this process is still loading pandas and reading the file.
+    The check that the user may write and the run itself share it, so the server hashes the
+    password once (not once per step), and it does so while this process is still loading
+    pandas and reading the file.  Once logged in, the same thread asks what the run needs
+    before its first row (:mod:`importer.preflight`: the catalog, the user's rights, the
+    required fields), which none of the file decides.
     """
 
     def __init__(self, settings: ConnectionSettings) -> None:
@@ -375,6 +379,9 @@ class _Login:
 
         self._client = OdooClient(settings)
         self._error: SppError | None = None
+        self._logged_in = threading.Event()
+        self._preflight: Preflight | None = None
+        self._failed: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="spp-login", daemon=True)
         self._thread.start()
 
@@ -383,11 +390,28 @@ class _Login:
             self._client.authenticate()
         except SppError as exc:
             self._error = exc
+            return
+        finally:
+            self._logged_in.set()
+        try:
+            from importer.preflight import ask_early
+
+            self._preflight = ask_early(self._client)
+        except BaseException as exc:  # raised where the run asks for it (pipeline.connect)
+            self._failed = exc
 
     def client(self) -> OdooClient | None:
         """The logged-in client, or None when the login failed (the run then says why)."""
-        self._thread.join()
+        self._logged_in.wait()
         return None if self._error is not None else self._client
+
+    def asked(self) -> Preflight:
+        """What the thread asked once logged in (waits for it); raises what asking it raised."""
+        self._thread.join()
+        if self._failed is not None:
+            raise self._failed
+        assert self._preflight is not None  # asked only of a login that succeeded (client())
+        return self._preflight
 
     def close(self) -> None:
         self._thread.join()

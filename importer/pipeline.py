@@ -21,21 +21,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from importer import __version__
+from importer import __version__, preflight
 from importer.audit import AuditLog, file_sha256
 from importer.canonical import CanonicalTable, constant, map_tables
 from importer.catalog import (
-    MODELS_WRITTEN,
     PARTNER,
     Catalog,
     check_server_setup,
-    fetch_catalog,
     fetch_linked_records,
     offline_catalog,
 )
 from importer.cell_guard import check_cells
 from importer.chunked import ChunkedRun, NotStreamable, count_rows_over, run_chunks
-from importer.client import CallRecord, ClientPool, OdooClient
+from importer.client import CallRecord, OdooClient
 from importer.concurrency import Change, ConcurrencyChoice, Controller
 from importer.errors import AccessError, OdooError, SppError
 from importer.load import Loader, LoadOptions, StageResult, controller_for, expected_result
@@ -59,7 +57,7 @@ from importer.plan import (
 )
 from importer.read import SourceTable, read_source
 from importer.report import RunReport, build_report, has_data_rows, write_reports
-from importer.required import check_mapped, missing_required, required_fields
+from importer.required import check_mapped, missing_required
 from importer.resolve import resolve_codes
 from importer.row_rules import RowVerdict, hold_back
 from importer.settings import ConnectionSettings
@@ -160,10 +158,12 @@ def run_import(
     *,
     client: OdooClient | None = None,
     progress: StageProgress | None = None,
+    asked: Callable[[], preflight.Preflight] | None = None,
 ) -> RunResult:
     """Run the pipeline; raise :class:`ImportFailure` only when the run cannot start.
 
     Anything row-level ends up in the report; the caller decides how to show it.
+    ``asked``: what the server was already asked before the run (see :func:`connect`).
     """
     started = datetime.now(UTC)
     mapping = options.mapping if isinstance(options.mapping, Mapping) else load_mapping(options.mapping)
@@ -173,7 +173,9 @@ def run_import(
 
     if options.chunk_rows and options.write_files and count_rows_over(files, options.chunk_rows):
         try:
-            return _run_chunked(files, options, settings, client, mapping, namespace, say, started)
+            return _run_chunked(
+                files, options, settings, client, mapping, namespace, say, started, asked=asked
+            )
         except NotStreamable:
             pass  # a file to convert or a ragged row: read whole, as any other
     say("read", 0, len(files))
@@ -195,7 +197,7 @@ def run_import(
 
     try:
         named = sum(len(b.table.frame) for b in bindings)  # records the file may name, about
-        session = connect(mapping, options, settings, client, stats, namespace, named)
+        session = connect(mapping, options, settings, client, stats, namespace, named, asked)
         problems += session.notes
         report, stopped = _run_stages(
             sources, bindings, problems, session, namespace, options, meta, say, drafting=drafting
@@ -326,12 +328,15 @@ def connect(
     stats: _CallStats | None,
     namespace: str,
     named: int | None,
+    asked: Callable[[], preflight.Preflight] | None = None,
 ) -> Session:
     """Log in and fetch the catalog (online), or build the offline catalog (validate).
 
     Once logged in, what the namespace already holds starts being asked for on a thread
     (:class:`importer.plan.NamespaceIds`), beside the catalog: ``named`` is about how many
-    records the run may name; None: asked by name, a chunk at a time.
+    records the run may name; None: asked by name, a chunk at a time.  ``asked``: gives
+    the catalog, rights and required fields already asked (:mod:`importer.preflight`; the
+    command line asks them while it starts); None: asked here.
     """
     if options.mode == "validate":
         notes = _unchecked_server_fields(mapping)
@@ -340,20 +345,25 @@ def connect(
         if settings is None:
             raise ImportFailure("no server configured")
         client = OdooClient(settings)
-    client.observer = stats
     try:
+        if asked is not None:  # asked on the login thread: its calls go to the log now it is open
+            found = asked()
+            for record in found.calls if stats is not None else ():
+                stats(record)
+        client.observer = stats
         client.ensure_authenticated()  # a client handed in may have logged in already (the CLI)
         xids_for = NamespaceIds(client, namespace, options.load.workers, named).start()
-        catalog = fetch_catalog(client)
+        if asked is None:
+            found = preflight.ask(client)  # beside the namespace's external ids
         # Before any row is checked: a user who may only read is told at once, not after validation.
-        if options.mode == "import" and not may_write(client):
+        if options.mode == "import" and not found.writable:
             raise ImportFailure(read_only_message(settings.login if settings else "this user"))
     except SppError as exc:
         raise ImportFailure(_cannot_start(exc, settings)) from None
+    catalog, required = found.catalog, found.required
     # The deployment's own fields, as the server describes them (refused here if unknown).
     mapping = mapping.with_server_fields(catalog.fields.get(PARTNER, {}))
     try:  # fields the server requires and fills no default for: the mapping must name them
-        required = required_fields(client, catalog)
         check_mapped(mapping, required)
         fetch_linked_records(client, catalog, mapping)  # areas, tags the file may name
     except SppError as exc:
@@ -447,6 +457,7 @@ def _run_chunked(
     say: StageProgress,
     started: datetime,
     after_chunk: Callable[[int], None] | None = None,
+    asked: Callable[[], preflight.Preflight] | None = None,
 ) -> RunResult:
     """The same run, chunk by chunk (importer.chunked): memory bounded whatever the file's size."""
     for path in files:  # the reader's own refusals (missing file, folder, wrong type) first
@@ -456,7 +467,7 @@ def _run_chunked(
     assert audit is not None  # a chunked run always writes its reports (run_import)
     stats = _CallStats(audit)
     try:
-        session = connect(mapping, options, settings, client, stats, namespace, None)  # asked by name
+        session = connect(mapping, options, settings, client, stats, namespace, None, asked)  # by name
         run = ChunkedRun(
             files,
             options,
@@ -662,13 +673,6 @@ def _registrant_xids(tables: dict[Entity, CanonicalTable], namespace: str) -> li
     names = [make_xids(namespace, Entity.GROUP, groups.drop_duplicates())]
     names.append(make_xids(namespace, Entity.INDIVIDUAL, people.drop_duplicates()))
     return [x for part in names for x in part.tolist()]
-
-
-def may_write(client: OdooClient) -> bool:
-    """Whether this user may create and change every kind of record an import writes (asked all at once)."""
-    asks = [(model, operation) for model in MODELS_WRITTEN for operation in ("create", "write")]
-    with ClientPool(client, len(asks)) as pool:
-        return all(pool.map(lambda c, ask: c.check_access(*ask), asks))
 
 
 def read_only_message(login: str) -> str:

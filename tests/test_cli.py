@@ -38,6 +38,51 @@ def test_an_import_logs_in_once(server_env, tmp_path: Path, capsys) -> None:
         assert client.search_count("g2p.group.membership", []) == created > 0
 
 
+def test_the_command_asks_the_catalog_while_it_starts_and_logs_those_calls(
+    server_env, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once logged in, the command asks the catalog, the rights and the required fields on its
+    login thread (importer.preflight), before the run reads the file: here the reading waits
+    for the catalog, which a command asking it only once the file is read would never see.
+    Those calls still reach the run's audit log and its count of calls, once each."""
+    import threading
+
+    import importer.pipeline
+    import importer.preflight
+
+    fetched = threading.Event()
+    fetch_catalog, read_source = importer.preflight.fetch_catalog, importer.pipeline.read_source
+
+    def catalog_then_say(client: OdooClient):  # type: ignore[no-untyped-def]
+        try:
+            return fetch_catalog(client)
+        finally:
+            fetched.set()
+
+    def read_once_fetched(path, **kwargs):  # type: ignore[no-untyped-def]
+        assert fetched.wait(timeout=30), "the catalog was not asked before the file was read"
+        return read_source(path, **kwargs)
+
+    monkeypatch.setattr(importer.preflight, "fetch_catalog", catalog_then_say)
+    monkeypatch.setattr(importer.pipeline, "read_source", read_once_fetched)
+    code = main(["import", str(SAMPLES / "roster.csv"), "-m", str(MAPPINGS / "roster.yaml"),
+                 "--out", str(tmp_path), "--json"])  # fmt: skip
+    summary = json.loads(capsys.readouterr().out)
+    assert code == summary["exit_code"] == 0
+    lines = Path(summary["files"]["audit"]).read_text(encoding="utf-8").splitlines()
+    calls = [json.loads(line) for line in lines if json.loads(line)["event"] == "call"]
+    asked = [(c["model"], c["method"]) for c in calls]
+    sent = [
+        (model, rpc_method if service == "object" else method)
+        for service, method, model, rpc_method, _outcome in server_env.call_log
+        if method != "authenticate"  # made before the run, as ever
+    ]
+    assert sorted(asked, key=str) == sorted(sent, key=str)  # every call the server saw, logged once
+    assert asked.count(("res.partner", "fields_get")) == 1
+    assert asked.count(("res.partner", "check_access_rights")) == 2  # create, write
+    assert asked.index(("res.partner", "fields_get")) < asked.index(("res.partner", "load"))
+
+
 def test_broken_file_exits_1_with_the_problems_named(server_env, tmp_path: Path, capsys) -> None:
     code = main(["import", str(SAMPLES / "workbook_broken.xlsx"), "-m", str(MAPPINGS / "workbook.yaml"),
                  "--out", str(tmp_path)])  # fmt: skip
