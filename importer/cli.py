@@ -32,7 +32,7 @@ from importer.settings import ConnectionSettings, Timeout, load_settings
 
 if TYPE_CHECKING:
     from importer.client import OdooClient
-    from importer.preflight import Preflight
+    from importer.preflight import Early
 
 EXIT_OK, EXIT_ROWS, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -320,7 +320,7 @@ def _import_with(
         xlsx=not args.no_xlsx,
     )
     client = login.client() if login is not None else None  # None: the run says why it cannot log in
-    asked = login.asked if client is not None and login is not None else None
+    asked = login.early if client is not None and login is not None else None
     # An import checks the user's rights itself, before any row (pipeline.connect); a dry run is
     # allowed to a user who may only read, and is told here what an import would meet.
     if mode == "dry-run" and settings is not None and not _may_write(asked):
@@ -350,7 +350,7 @@ def _import_with(
     return result.exit_code
 
 
-def _may_write(asked: Callable[[], Preflight] | None) -> bool:
+def _may_write(asked: Early | None) -> bool:
     """Whether the user may write registrants (as ``ping`` shows); True when that cannot be told yet.
 
     A server that cannot be reached or a login refused (``asked`` None), or a question the
@@ -376,42 +376,30 @@ class _Login:
 
     def __init__(self, settings: ConnectionSettings) -> None:
         from importer.client import OdooClient
+        from importer.preflight import Early
 
         self._client = OdooClient(settings)
-        self._error: SppError | None = None
+        self._error: BaseException | None = None
         self._logged_in = threading.Event()
-        self._preflight: Preflight | None = None
-        self._failed: BaseException | None = None
+        #: what is asked once logged in, for the run to take (only of a login that succeeded)
+        self.early = Early()
         self._thread = threading.Thread(target=self._run, name="spp-login", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         try:
             self._client.authenticate()
-        except SppError as exc:
+        except BaseException as exc:  # the run, handed no client, logs in itself and says why
             self._error = exc
-            return
         finally:
             self._logged_in.set()
-        try:
-            from importer.preflight import ask_early
-
-            self._preflight = ask_early(self._client)
-        except BaseException as exc:  # raised where the run asks for it (pipeline.connect)
-            self._failed = exc
+        if self._error is None:
+            self.early.ask(self._client)
 
     def client(self) -> OdooClient | None:
         """The logged-in client, or None when the login failed (the run then says why)."""
         self._logged_in.wait()
         return None if self._error is not None else self._client
-
-    def asked(self) -> Preflight:
-        """What the thread asked once logged in (waits for it); raises what asking it raised."""
-        self._thread.join()
-        if self._failed is not None:
-            raise self._failed
-        assert self._preflight is not None  # asked only of a login that succeeded (client())
-        return self._preflight
 
     def close(self) -> None:
         self._thread.join()

@@ -158,7 +158,7 @@ def run_import(
     *,
     client: OdooClient | None = None,
     progress: StageProgress | None = None,
-    asked: Callable[[], preflight.Preflight] | None = None,
+    asked: preflight.Early | None = None,
 ) -> RunResult:
     """Run the pipeline; raise :class:`ImportFailure` only when the run cannot start.
 
@@ -328,15 +328,15 @@ def connect(
     stats: _CallStats | None,
     namespace: str,
     named: int | None,
-    asked: Callable[[], preflight.Preflight] | None = None,
+    asked: preflight.Early | None = None,
 ) -> Session:
     """Log in and fetch the catalog (online), or build the offline catalog (validate).
 
     Once logged in, what the namespace already holds starts being asked for on a thread
     (:class:`importer.plan.NamespaceIds`), beside the catalog: ``named`` is about how many
-    records the run may name; None: asked by name, a chunk at a time.  ``asked``: gives
-    the catalog, rights and required fields already asked (:mod:`importer.preflight`; the
-    command line asks them while it starts); None: asked here.
+    records the run may name; None: asked by name, a chunk at a time.  ``asked``: the
+    catalog, rights and required fields asked before the run (:class:`importer.preflight.Early`:
+    the command line asks them while it starts); None: asked here.
     """
     if options.mode == "validate":
         notes = _unchecked_server_fields(mapping)
@@ -347,9 +347,11 @@ def connect(
         client = OdooClient(settings)
     try:
         if asked is not None:  # asked on the login thread: its calls go to the log now it is open
-            found = asked()
-            for record in found.calls if stats is not None else ():
-                stats(record)
+            try:
+                found = asked()
+            finally:
+                for record in asked.calls if stats is not None else ():
+                    stats(record)
         client.observer = stats
         client.ensure_authenticated()  # a client handed in may have logged in already (the CLI)
         xids_for = NamespaceIds(client, namespace, options.load.workers, named).start()
@@ -457,7 +459,7 @@ def _run_chunked(
     say: StageProgress,
     started: datetime,
     after_chunk: Callable[[int], None] | None = None,
-    asked: Callable[[], preflight.Preflight] | None = None,
+    asked: preflight.Early | None = None,
 ) -> RunResult:
     """The same run, chunk by chunk (importer.chunked): memory bounded whatever the file's size."""
     for path in files:  # the reader's own refusals (missing file, folder, wrong type) first

@@ -47,11 +47,11 @@ def test_the_command_asks_the_catalog_while_it_starts_and_logs_those_calls(
     Those calls still reach the run's audit log and its count of calls, once each."""
     import threading
 
+    import importer.catalog
     import importer.pipeline
-    import importer.preflight
 
     fetched = threading.Event()
-    fetch_catalog, read_source = importer.preflight.fetch_catalog, importer.pipeline.read_source
+    fetch_catalog, read_source = importer.catalog.fetch_catalog, importer.pipeline.read_source
 
     def catalog_then_say(client: OdooClient):  # type: ignore[no-untyped-def]
         try:
@@ -63,7 +63,7 @@ def test_the_command_asks_the_catalog_while_it_starts_and_logs_those_calls(
         assert fetched.wait(timeout=30), "the catalog was not asked before the file was read"
         return read_source(path, **kwargs)
 
-    monkeypatch.setattr(importer.preflight, "fetch_catalog", catalog_then_say)
+    monkeypatch.setattr(importer.catalog, "fetch_catalog", catalog_then_say)
     monkeypatch.setattr(importer.pipeline, "read_source", read_once_fetched)
     code = main(["import", str(SAMPLES / "roster.csv"), "-m", str(MAPPINGS / "roster.yaml"),
                  "--out", str(tmp_path), "--json"])  # fmt: skip
@@ -81,6 +81,30 @@ def test_the_command_asks_the_catalog_while_it_starts_and_logs_those_calls(
     assert asked.count(("res.partner", "fields_get")) == 1
     assert asked.count(("res.partner", "check_access_rights")) == 2  # create, write
     assert asked.index(("res.partner", "fields_get")) < asked.index(("res.partner", "load"))
+
+
+def test_a_catalog_the_server_refuses_early_is_named_and_its_call_logged(
+    server_env, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call of the early questions that fails stops the run with the server's reason, and
+    reaches the audit log all the same, though the log was not open when it was made."""
+    import importer.catalog
+
+    def a_model_the_server_lacks(client: OdooClient):  # type: ignore[no-untyped-def]
+        return client.search_read("spp.no.such.model", [], ["name"])
+
+    monkeypatch.setattr(importer.catalog, "fetch_catalog", a_model_the_server_lacks)
+    code = main(["import", str(SAMPLES / "roster.csv"), "-m", str(MAPPINGS / "roster.yaml"),
+                 "--out", str(tmp_path)])  # fmt: skip
+    assert code == 2
+    assert "spp.no.such.model" in capsys.readouterr().err
+    [audit] = tmp_path.glob("*-audit.jsonl")
+    events = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
+    refused = [e for e in events if e["event"] == "call" and e["model"] == "spp.no.such.model"]
+    assert [e["outcome"] for e in refused] == ["error"]
+    assert events[-1]["event"] == "run_end" and events[-1]["exit_code"] == 2
+    with OdooClient(settings_for(server_env)) as client:
+        assert client.search_count("res.partner", [["is_registrant", "=", True]]) == 0
 
 
 def test_broken_file_exits_1_with_the_problems_named(server_env, tmp_path: Path, capsys) -> None:

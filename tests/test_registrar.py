@@ -150,10 +150,10 @@ def test_what_the_namespace_holds_is_asked_beside_the_catalog_not_after_it(
     after its catalog came back would leave it waiting, and the run would find no catalog."""
     import threading
 
-    import importer.preflight
+    import importer.catalog
 
     counted = threading.Event()
-    search_count, fetch_catalog = OdooClient.search_count, importer.preflight.fetch_catalog
+    search_count, fetch_catalog = OdooClient.search_count, importer.catalog.fetch_catalog
 
     def counting(self: OdooClient, model: str, *args, **kwargs):  # type: ignore[no-untyped-def]
         if model == "ir.model.data":
@@ -165,7 +165,7 @@ def test_what_the_namespace_holds_is_asked_beside_the_catalog_not_after_it(
         return fetch_catalog(client)
 
     monkeypatch.setattr(OdooClient, "search_count", counting)
-    monkeypatch.setattr(importer.preflight, "fetch_catalog", catalog_once_counted)
+    monkeypatch.setattr(importer.catalog, "fetch_catalog", catalog_once_counted)
     options = ImportOptions(mapping=MAPPINGS / "roster.yaml", write_files=False)
     with Sandbox() as sb:
         first = run_import([SAMPLES / "roster.csv"], options, settings_for(sb))
