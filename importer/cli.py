@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from importer import __version__
 from importer.concurrency import DEFAULT_WORKERS
@@ -273,6 +273,7 @@ class _StopOnCtrlC:
     def _interrupt(self, _signum: int, _frame: FrameType | None) -> None:
         if self.stop.is_set() or not self.writing:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopping at once: ignore the presses after
+            self.stop.set()  # should the exception land in a finalizer and be lost (_unraisable)
             raise KeyboardInterrupt
         self.stop.set()
         print(
@@ -584,15 +585,32 @@ def console() -> NoReturn:
     it exits the normal way, which waits for it.
     """
     _without_data_synthesis()
+    sys.unraisablehook = _unraisable
     code = main()
     here = threading.current_thread()
     if any(t is not here and not t.daemon for t in threading.enumerate()):
+        sys.unraisablehook = sys.__unraisablehook__  # the interpreter's own, for its own teardown
         sys.exit(code)
     atexit._run_exitfuncs()  # what the interpreter would run at exit, before its teardown
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a reader that left, a stream closed
             stream.flush()
     os._exit(code)
+
+
+def _unraisable(unraisable: Any) -> None:
+    """A Ctrl-C that lands in a finalizer is not printed as a traceback.
+
+    Python runs finalizers (a connection pool being closed as it is freed, say) between any
+    two steps of the main thread, and an exception raised inside one cannot reach the code
+    around it: Python prints it, traceback and all.  A Ctrl-C lost there is still obeyed, as a
+    first Ctrl-C is: :class:`_StopOnCtrlC` set the run's stop before raising it, so nothing
+    more is sent, the batches in flight finish and the report says what was written.
+    Anything else is printed as Python would.
+    """
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _without_data_synthesis() -> None:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
+import pytest
 from conftest import people_in, settings_for
 from reliability_support import (
     CallHook,
@@ -124,3 +126,61 @@ def test_ctrl_c_pressed_again_after_the_run_has_stopped_is_harmless(tmp_path: Pa
         hammer.join(10)
         assert proc[0].returncode == 2, stdout[-2000:] + stderr[-2000:]
         assert "Traceback" not in stdout + stderr and "KeyboardInterrupt" not in stderr
+
+
+# -- a Ctrl-C that lands in a finalizer ---------------------------------------------------------
+
+_FINALIZER = """
+import sys, weakref
+from importer import cli
+
+class Pool:  # stands for any object a finalizer closes as it is freed (urllib3's connection pools)
+    pass
+
+def free(error):
+    def close():
+        raise error
+    pool = Pool()
+    weakref.finalize(pool, close)
+    del pool  # freed here: the finalizer runs between two steps of the main thread
+
+def main(argv=None):
+    free(KeyboardInterrupt())  # a second Ctrl-C landing while a pool is being closed
+    free(ValueError("a fault of the finalizer's own"))
+    return 0
+
+cli.main = main
+{exit}
+"""
+
+
+def test_a_ctrl_c_landing_in_a_finalizer_prints_no_traceback() -> None:
+    """Python prints an exception raised inside a finalizer, traceback and all: the command
+    leaves a Ctrl-C out of that (``cli._unraisable``), and prints any other fault as ever."""
+    said = {}
+    for name, exit_with in (("console", "cli.console()"), ("control", "sys.exit(cli.main())")):
+        command = [sys.executable, "-c", _FINALIZER.format(exit=exit_with)]
+        said[name] = subprocess.run(command, capture_output=True, text=True, timeout=120).stderr
+    assert "KeyboardInterrupt" in said["control"]  # the control: Python does print it
+    assert "KeyboardInterrupt" not in said["console"]
+    assert "ValueError: a fault of the finalizer's own" in said["console"]
+
+
+def test_a_ctrl_c_that_stops_at_once_also_sets_the_runs_stop() -> None:
+    """Should that Ctrl-C be lost in a finalizer, the run still stops: nothing more is sent."""
+    from importer.cli import _StopOnCtrlC
+
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        for writing in (False, True):  # before writing: at once; writing and already stopping: at once
+            stop = threading.Event()
+            ctrl_c = _StopOnCtrlC(stop, lambda *_: None)
+            ctrl_c.writing = writing
+            if writing:
+                stop.set()  # the first Ctrl-C
+            with pytest.raises(KeyboardInterrupt):
+                ctrl_c._interrupt(signal.SIGINT, None)
+            assert stop.is_set()
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
