@@ -573,6 +573,13 @@ def _reads_as(
             rows.loc[index, name] = value
 
 
+def _readings_as_categories(rows: pd.DataFrame) -> None:
+    """The columns :func:`_reads_as` set, as categories (a few values on every row of a big stage);
+    a row that no part spoke for reads as the load column holds it, a date in ISO order."""
+    for column in [c for c in rows.columns if c.startswith((HEADER_OF, ORDER_OF, WORDS_OF))]:
+        rows[column] = rows[column].fillna("iso" if column.startswith(ORDER_OF) else "").astype("category")
+
+
 #: The skeleton column saying a row's table has no column for an optional field (StagePlan.absent).
 UNREAD = "unread:"
 
@@ -599,8 +606,7 @@ def _owned_stage(
         rows = pd.DataFrame(columns=["key", "xid", "parent", *ORIGIN, "header", *fields[1:]])
     rows["id"] = rows["xid"]
     rows["header"] = rows["header"].astype("category")
-    for column in [c for c in rows.columns if c.startswith((HEADER_OF, ORDER_OF, WORDS_OF))]:
-        rows[column] = rows[column].fillna("iso" if column.startswith(ORDER_OF) else "").astype("category")
+    _readings_as_categories(rows)
     for column in optional:
         flag = UNREAD + column
         rows[flag] = rows[flag].fillna(True).astype(bool) if flag in rows else True
@@ -871,6 +877,7 @@ def _relationship_stage(
             _reads_as(rows, table, column, column, dated=True, index=index)
             rows.loc[index, UNREAD + column] = column not in table.columns
         rows[UNREAD + column] = rows[UNREAD + column].astype(bool)
+    _readings_as_categories(rows)
     rows["id"] = rows["xid"]
     fields = ["id", "source/id", "destination/id", "relation/.id", *dated]
     both = ("source_key", "destination_key")
