@@ -271,11 +271,11 @@ class _StopOnCtrlC:
         signal.signal(signal.SIGINT, signal.SIG_IGN if stopping else self._previous)
 
     def _interrupt(self, _signum: int, _frame: FrameType | None) -> None:
-        if self.stop.is_set() or not self.writing:
+        at_once = self.stop.is_set() or not self.writing
+        self.stop.set()  # at once too: should the exception land in a finalizer and be lost (_unraisable)
+        if at_once:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopping at once: ignore the presses after
-            self.stop.set()  # should the exception land in a finalizer and be lost (_unraisable)
             raise KeyboardInterrupt
-        self.stop.set()
         print(
             "\nspp-import: stopping: the batches already sent finish, nothing more is sent, "
             "then the report is written. Press Ctrl-C again to stop at once.",
