@@ -582,7 +582,11 @@ def index_file(run: ChunkedRun, readers: list[TableReader], folder: Path) -> Key
 def run_chunks(run: ChunkedRun) -> tuple[RunReport, str | None, dict[str, Path]]:
     """Index the file, then run every chunk through the stages; stream the reports."""
     from importer.pipeline import _run_stages  # the stages, unchanged
-    from importer.report_xlsx_stream import ChangesSpill, write_chunked_xlsx  # openpyxl when needed
+    from importer.report_xlsx_stream import (  # openpyxl when needed
+        AttentionSpill,
+        ChangesSpill,
+        write_chunked_xlsx,
+    )
 
     readers = table_readers(run.files, run.options.engine)
     run.out_dir.mkdir(parents=True, exist_ok=True)
@@ -594,6 +598,7 @@ def run_chunks(run: ChunkedRun) -> tuple[RunReport, str | None, dict[str, Path]]
     with tempfile.TemporaryDirectory(prefix="spp-import-") as tmp:
         folder = Path(tmp)
         changes = ChangesSpill(folder)  # the XLSX marks changed cells: the CSVs only name them
+        attention = AttentionSpill(folder, [r.template for r in readers])  # so a long copy skips a read
         index = index_file(run, readers, folder)
         try:
             last, late = index.assign_chunks(run.chunk_rows)
@@ -632,6 +637,8 @@ def run_chunks(run: ChunkedRun) -> tuple[RunReport, str | None, dict[str, Path]]
                     first = False
                     totals.add(report)
                     changes.add(report.changes)
+                    if run.options.xlsx:
+                        attention.add(sources, report)
                     if run.after_chunk is not None:
                         run.after_chunk(chunk_no)
                     if stopped:
@@ -651,6 +658,7 @@ def run_chunks(run: ChunkedRun) -> tuple[RunReport, str | None, dict[str, Path]]
                 run.out_dir / f"{run.stem}.xlsx",
                 folder,
                 block_rows=run.block_rows or run.chunk_rows,
+                attention=attention,
             )
     report.files.update(files)
     return report, stopped, files

@@ -103,6 +103,86 @@ class ChangesSpill:
                     return
 
 
+class AttentionSpill:
+    """The input rows a long sheet's copy may show, set aside chunk by chunk as the run goes.
+
+    A sheet of more than ``max_copy_rows`` rows shows only the rows needing
+    attention (not OK, or a cell marked or changed): a handful, in a national
+    file that went through.  Without this, its copy read the whole input a third
+    time to find them (9 s of a million-row CSV's run, most of what the workbook
+    cost).  Each chunk's rows that *may* need attention (its lines not OK, its
+    rows named by a problem or a change: a superset, as the copy applies
+    :func:`~importer.report_xlsx.needing_attention` to them as it did to the
+    file's blocks) are appended to a file per table, in the table's own columns.
+
+    Past :data:`ATTENTION_ROWS_KEPT` rows for one table (a file most of whose rows
+    are refused), that table's file is given up and its copy reads the input
+    again, block by block, as before: memory stays a block's worth either way.
+    """
+
+    def __init__(self, folder: Path, templates: Sequence[SourceLike]) -> None:
+        self.paths = [folder / f"attention-{tab}.pickle" for tab in range(len(templates))]
+        self.columns = [list(t.frame.columns) for t in templates]
+        self.kept = [0] * len(templates)
+        self.given_up = [False] * len(templates)
+
+    def add(self, sources: Sequence[SourceLike], report: RunReport) -> None:
+        """Set aside the rows of one chunk's ``sources`` (one per table, in order) its report may mark."""
+        wanted = _rows_to_look_at(report)
+        for tab, source in enumerate(sources):
+            rows = wanted.get(source_key(source))
+            if self.given_up[tab] or rows is None or not len(source.frame):
+                continue
+            frame = source.frame.loc[source.frame.index.isin(rows), self.columns[tab]]
+            if not len(frame):
+                continue
+            self.kept[tab] += len(frame)
+            if self.kept[tab] > ATTENTION_ROWS_KEPT:
+                self.given_up[tab] = True
+                self.paths[tab].unlink(missing_ok=True)
+                continue
+            with self.paths[tab].open("ab") as handle:
+                pickle.dump(frame, handle)
+
+    def frames(self, tab: int, block_rows: int) -> Iterator[pd.DataFrame] | None:
+        """The table's rows set aside, in file order, ``block_rows`` at a time; None if given up."""
+        if self.given_up[tab]:
+            return None
+        pieces: list[pd.DataFrame] = []
+        if self.paths[tab].exists():
+            with self.paths[tab].open("rb") as handle:
+                while True:
+                    try:
+                        pieces.append(pickle.load(handle))
+                    except EOFError:
+                        break
+        if not pieces:
+            return iter(())
+        rows = pd.concat(pieces).sort_index(kind="stable")
+        return (rows.iloc[start : start + block_rows] for start in range(0, len(rows), max(1, block_rows)))
+
+
+#: Rows of one table an :class:`AttentionSpill` keeps at most: about what one block of the
+#: input holds (the default chunk is 50,000 rows), so the copy never holds more than reading
+#: the input again would.
+ATTENTION_ROWS_KEPT = 50_000
+
+
+def _rows_to_look_at(report: RunReport) -> dict[tuple[str, str], np.ndarray]:
+    """(file, sheet) -> the rows of one chunk's report that are not OK or that a problem or change names."""
+    named = [report.rows.loc[~report.rows["status"].isin(OK_STATUSES), ["file", "sheet", "row"]]]
+    for table in (report.problems, report.changes):
+        if table is not None and len(table):
+            named.append(table[["file", "sheet", "row"]])
+    lines = pd.concat(named, ignore_index=True)
+    lines = lines[pd.to_numeric(lines["row"], errors="coerce").notna()]
+    out: dict[tuple[str, str], np.ndarray] = {}
+    for (file, sheet), group in lines.groupby(["file", "sheet"], dropna=False, observed=True):
+        key = (str(file), "" if pd.isna(sheet) else str(sheet))
+        out[key] = group["row"].astype("int64").unique()
+    return out
+
+
 def write_chunked_xlsx(
     report: RunReport,
     readers: Sequence[BlockReader],
@@ -113,10 +193,12 @@ def write_chunked_xlsx(
     *,
     block_rows: int,
     max_copy_rows: int | None = None,
+    attention: AttentionSpill | None = None,
 ) -> Path:
     """Write the workbook of a chunked run at ``path`` from ``files["csv"]`` and ``files["errors_csv"]``.
 
-    ``readers`` read the input again (the copies hold the clerk's cells); ``folder``
+    ``readers`` read the input again (the copies hold the clerk's cells), unless
+    ``attention`` kept the rows a sheet too long to copy whole shows; ``folder``
     is the run's temporary folder (the look-up file goes there).  A stopped run's
     workbook holds the rows it reached, as its CSVs do.
     """
@@ -137,7 +219,7 @@ def write_chunked_xlsx(
         stopped = bool(report.meta.get("stopped"))
         notes: list[CopyNote] = []
         for tab, (reader, title) in enumerate(zip(readers, sheet_names(templates), strict=True)):
-            copy = _SheetCopy(db, tab, reader, title, max_copy_rows, stopped)
+            copy = _SheetCopy(db, tab, reader, title, max_copy_rows, stopped, attention)
             notes.append(copy.write(wb.create_sheet(title), block_rows))
         write_summary(summary, report, notes, max_copy_rows)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -350,11 +432,24 @@ class _SheetCopy:
     """One input sheet copied block by block, under the whole-file workbook's rules."""
 
     def __init__(
-        self, db: _Lookup, tab: int, reader: BlockReader, title: str, max_copy_rows: int, stopped: bool
+        self,
+        db: _Lookup,
+        tab: int,
+        reader: BlockReader,
+        title: str,
+        max_copy_rows: int,
+        stopped: bool,
+        attention: AttentionSpill | None = None,
     ) -> None:
         self.db, self.tab, self.reader, self.title, self.stopped = db, tab, reader, title, stopped
         self.total_rows = db.count(tab)  # the rows the report has (a stopped run: those it reached)
         self.truncated = self.total_rows > max_copy_rows
+        self.attention = attention
+
+    def _frames(self, block_rows: int) -> Iterator[pd.DataFrame]:
+        """The rows to look at, in file order: those set aside for a long sheet, else the input again."""
+        kept = self.attention.frames(self.tab, block_rows) if self.truncated and self.attention else None
+        return kept if kept is not None else (block.frame for block in self.reader.blocks(block_rows))
 
     def write(self, ws: WriteOnlyWorksheet, block_rows: int) -> CopyNote:
         template = self.reader.template
@@ -364,8 +459,7 @@ class _SheetCopy:
         copied, clipped = 0, False
         given = withheld = 0  # comments: a sheet too long to copy whole gets MAX_COMMENTS at most
         worth_reading = self.total_rows and (not self.truncated or self.db.any_attention(self.tab))
-        for block in self.reader.blocks(block_rows) if worth_reading else ():
-            frame = block.frame
+        for frame in self._frames(block_rows) if worth_reading else ():
             if not len(frame):
                 continue
             row_numbers = np.asarray(frame.index, dtype=np.int64)

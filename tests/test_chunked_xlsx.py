@@ -20,7 +20,7 @@ import pytest
 from conftest import MAPPINGS, SAMPLES, settings_for
 from test_chunked import planted_roster
 
-from importer import report_xlsx
+from importer import chunked, report_xlsx, report_xlsx_stream
 from importer.load import LoadOptions
 from importer.mapping import load_mapping
 from importer.pipeline import ImportOptions, RunResult, _run_chunked, run_import
@@ -150,6 +150,55 @@ def test_a_sheet_too_long_to_copy_whole_shows_the_rows_needing_attention_as_in_a
     assert any(f"ONLY the {len(copy)} row(s) needing attention" in text for text in labels)
 
 
+def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many times the chunked run starts reading each input table (a list, one count per table)."""
+    reads: list[int] = []
+    making = chunked.table_readers
+
+    def counted(files, engine):
+        readers = making(files, engine)
+        for tab, reader in enumerate(readers):
+            reads.append(0)
+
+            def blocks(n, read=reader.blocks, tab=tab):
+                reads[tab] += 1
+                return read(n)
+
+            reader.blocks = blocks
+        return readers
+
+    monkeypatch.setattr(chunked, "table_readers", counted)
+    return reads
+
+
+def test_a_sheet_too_long_to_copy_whole_is_copied_from_the_rows_set_aside_not_a_third_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows needing attention are kept as the chunks go: the input is read twice (index, chunks)."""
+    monkeypatch.setattr(report_xlsx, "DEFAULT_MAX_COPY_ROWS", 20)
+    roster = planted_roster(tmp_path / "planted.csv")
+    whole = _run([roster], "roster.yaml", tmp_path / "whole", "validate", 0)
+    reads = _counting_reads(monkeypatch)
+    chunked_run = _run([roster], "roster.yaml", tmp_path / "chunked", "validate", 7)
+    copy = _copy_rows(_assert_same_workbook(chunked_run, whole))
+    assert 4 <= len(copy) < 20
+    assert reads == [2]
+
+
+def test_a_sheet_with_too_many_rows_needing_attention_to_set_aside_reads_the_input_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ATTENTION_ROWS_KEPT rows, memory stays a block's worth: the copy reads the file, same workbook."""
+    monkeypatch.setattr(report_xlsx, "DEFAULT_MAX_COPY_ROWS", 20)
+    monkeypatch.setattr(report_xlsx_stream, "ATTENTION_ROWS_KEPT", 2)
+    roster = planted_roster(tmp_path / "planted.csv")
+    whole = _run([roster], "roster.yaml", tmp_path / "whole", "validate", 0)
+    reads = _counting_reads(monkeypatch)
+    chunked_run = _run([roster], "roster.yaml", tmp_path / "chunked", "validate", 7)
+    assert len(_copy_rows(_assert_same_workbook(chunked_run, whole))) > 2
+    assert reads == [3]
+
+
 def test_a_sheet_too_long_to_copy_whole_gets_comments_on_its_first_marked_cells_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -196,7 +245,13 @@ def _edited(tmp_path: Path) -> Path:
     return path
 
 
-def test_an_import_in_chunks_marks_the_cells_it_changed_as_a_whole_run_does(tmp_path: Path) -> None:
+@pytest.mark.parametrize("max_copy_rows", [None, 20], ids=["copied-whole", "rows-needing-attention"])
+def test_an_import_in_chunks_marks_the_cells_it_changed_as_a_whole_run_does(
+    max_copy_rows: int | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long sheet shows a changed row (status "updated": OK) from the rows set aside, as a whole run."""
+    if max_copy_rows is not None:
+        monkeypatch.setattr(report_xlsx, "DEFAULT_MAX_COPY_ROWS", max_copy_rows)
     with Sandbox() as one, Sandbox() as many:
         _run([SAMPLES / "roster.csv"], "roster.yaml", tmp_path / "w0", "import", 0, one)
         _run([SAMPLES / "roster.csv"], "roster.yaml", tmp_path / "c0", "import", 0, many)
