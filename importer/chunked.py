@@ -582,11 +582,7 @@ def index_file(run: ChunkedRun, readers: list[TableReader], folder: Path) -> Key
 def run_chunks(run: ChunkedRun) -> tuple[RunReport, str | None, dict[str, Path]]:
     """Index the file, then run every chunk through the stages; stream the reports."""
     from importer.pipeline import _run_stages  # the stages, unchanged
-    from importer.report_xlsx_stream import (  # openpyxl when needed
-        AttentionSpill,
-        ChangesSpill,
-        write_chunked_xlsx,
-    )
+    from importer.report_xlsx_stream import ChunkedWorkbook  # openpyxl when needed
 
     readers = table_readers(run.files, run.options.engine)
     run.out_dir.mkdir(parents=True, exist_ok=True)
@@ -595,10 +591,12 @@ def run_chunks(run: ChunkedRun) -> tuple[RunReport, str | None, dict[str, Path]]
     totals = _Totals()
     stopped: str | None = None
     n_chunks = 0
-    with tempfile.TemporaryDirectory(prefix="spp-import-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="spp-import-") as tmp, contextlib.ExitStack() as closing:
         folder = Path(tmp)
-        changes = ChangesSpill(folder)  # the XLSX marks changed cells: the CSVs only name them
-        attention = AttentionSpill(folder, [r.template for r in readers])  # so a long copy skips a read
+        workbook = None  # what the workbook needs of each chunk's report, gathered as it finishes
+        if run.options.xlsx:
+            workbook = ChunkedWorkbook(folder, [r.template for r in readers])
+            closing.callback(workbook.close)
         index = index_file(run, readers, folder)
         try:
             last, late = index.assign_chunks(run.chunk_rows)
@@ -636,9 +634,8 @@ def run_chunks(run: ChunkedRun) -> tuple[RunReport, str | None, dict[str, Path]]
                     errors_out.flush()
                     first = False
                     totals.add(report)
-                    changes.add(report.changes)
-                    if run.options.xlsx:
-                        attention.add(sources, report)
+                    if workbook is not None:
+                        workbook.add(sources, report)
                     if run.after_chunk is not None:
                         run.after_chunk(chunk_no)
                     if stopped:
@@ -649,16 +646,13 @@ def run_chunks(run: ChunkedRun) -> tuple[RunReport, str | None, dict[str, Path]]
         if stopped:
             meta["stopped"] = stopped
         report = totals.report(run.options.mode, meta)
-        if run.options.xlsx:  # the workbook, from the CSVs read back (a stopped run's: the rows it reached)
-            files["xlsx"] = write_chunked_xlsx(
+        if workbook is not None:  # a stopped run's: the rows it reached
+            files["xlsx"] = workbook.write(
                 report,
                 readers,
-                files,
-                changes,
+                files["errors_csv"],
                 run.out_dir / f"{run.stem}.xlsx",
-                folder,
                 block_rows=run.block_rows or run.chunk_rows,
-                attention=attention,
             )
     report.files.update(files)
     return report, stopped, files

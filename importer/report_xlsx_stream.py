@@ -1,18 +1,19 @@
-"""A chunked run's XLSX report, written at the end of the run from its streamed CSV reports.
+"""A chunked run's XLSX report, gathered chunk by chunk and written at the end of the run.
 
 A chunked run (``importer.chunked``, docs/architecture.md §8) never holds its
 whole report in memory: each chunk's lines go to the CSV report and the errors
 CSV as it finishes.  The clerk's workbook (``importer.report_xlsx``: Summary,
 Errors, a copy of every input sheet with its bad cells marked) is written once
-the chunks are done, from those files, read back in blocks:
+the chunks are done (:class:`ChunkedWorkbook`):
 
+- as each chunk finishes, its statuses (one byte a row), the reasons of its rows
+  not OK, its problems and its changed cells go to a SQLite file in the run's
+  temporary folder, from the chunk's report in memory; the rows a long sheet's
+  copy may show are set aside (:class:`AttentionSpill`);
 - the Errors sheet is the errors CSV, block by block, in its order;
-- each copy sheet is the input read a last time, in file order, block by block;
-  each block's statuses, problems and changed cells are looked up in a SQLite
-  file in the run's temporary folder, filled from the two CSVs (the report's
-  lines come chunk by chunk, not in file order) and from the changed cells the
-  run set aside per chunk (:class:`ChangesSpill`: the CSVs hold an update's
-  changes only as words);
+- each copy sheet is the input read a last time, in file order, block by block
+  (a sheet too long to copy whole: the rows set aside), each block's statuses,
+  problems and changed cells looked up in the SQLite file;
 - the Summary is the run's added-up report (``chunked.ChunkedReport``).
 
 The sheets, columns, fills, comments and the rules of what is copied (a sheet of
@@ -24,7 +25,6 @@ through the same functions; memory is one block's worth, whatever the file's siz
 from __future__ import annotations
 
 import pickle
-import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -36,13 +36,12 @@ from openpyxl import Workbook
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from importer import report_xlsx
-from importer.cells import DANGEROUS_PREFIXES
 from importer.report import (
-    CHANGE_REPORT_COLUMNS,
     EMPTY_ROW_REASON,
     OK_STATUSES,
     RunReport,
     SourceLike,
+    errors_table,
     source_key,
 )
 from importer.report_xlsx import (
@@ -66,7 +65,6 @@ from importer.report_xlsx import (
 CSV_BLOCK_ROWS = 25_000
 #: What a copy sheet needs of a problem (the errors CSV's columns).
 _PROBLEM_COLUMNS = ["row", "column", "severity", "message", "suggestion"]
-_UNQUOTE = "^'(?=[" + "".join(re.escape(c) for c in DANGEROUS_PREFIXES) + "])"
 
 
 class BlockReader(Protocol):
@@ -74,33 +72,6 @@ class BlockReader(Protocol):
 
     template: SourceLike  # no rows: the table's path, sheet and columns
     blocks: Callable[[int], Iterator[SourceLike]]  # the table's rows, ``n`` at a time, in file order
-
-
-class ChangesSpill:
-    """The cells each chunk's updates change (``RunReport.changes``), set aside on disk as the run goes.
-
-    The CSV report names an update's changes in words ("Phone: '0701' → '0702'");
-    the workbook fills the changed cell and says what the server held before,
-    which needs the column and the old value as data.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self.path = folder / "changes.pickle"
-
-    def add(self, changes: pd.DataFrame) -> None:
-        if len(changes):
-            with self.path.open("ab") as handle:
-                pickle.dump(changes[CHANGE_REPORT_COLUMNS], handle)
-
-    def frames(self) -> Iterator[pd.DataFrame]:
-        if not self.path.exists():
-            return
-        with self.path.open("rb") as handle:
-            while True:
-                try:
-                    yield pickle.load(handle)
-                except EOFError:
-                    return
 
 
 class AttentionSpill:
@@ -183,50 +154,72 @@ def _rows_to_look_at(report: RunReport) -> dict[tuple[str, str], np.ndarray]:
     return out
 
 
-def write_chunked_xlsx(
-    report: RunReport,
-    readers: Sequence[BlockReader],
-    files: dict[str, Path],
-    changes: ChangesSpill,
-    path: Path,
-    folder: Path,
-    *,
-    block_rows: int,
-    max_copy_rows: int | None = None,
-    attention: AttentionSpill | None = None,
-) -> Path:
-    """Write the workbook of a chunked run at ``path`` from ``files["csv"]`` and ``files["errors_csv"]``.
+class ChunkedWorkbook:
+    """What a chunked run's workbook needs, gathered from each chunk's report as it finishes.
 
-    ``readers`` read the input again (the copies hold the clerk's cells), unless
-    ``attention`` kept the rows a sheet too long to copy whole shows; ``folder``
-    is the run's temporary folder (the look-up file goes there).  A stopped run's
-    workbook holds the rows it reached, as its CSVs do.
+    The statuses, the reasons of the rows not OK, the problems and the changed
+    cells go to the look-up (:class:`_Lookup`) from the chunk's report in memory,
+    as exact as a whole-file run's: reading them back from the CSV reports cost
+    most of the workbook's time at a million rows.  The rows a long sheet's copy
+    shows are set aside too (:class:`AttentionSpill`).  Nothing here grows with
+    the file but the statuses, one byte a row.
     """
-    if max_copy_rows is None:
-        max_copy_rows = report_xlsx.DEFAULT_MAX_COPY_ROWS
-    templates = [r.template for r in readers]
-    tab_of: dict[tuple[str, str], int] = {}
-    for tab, template in enumerate(templates):
-        tab_of.setdefault(source_key(template), tab)
-    db = _Lookup(folder / "xlsx.sqlite", len(templates))
-    try:
-        db.load_rows(files["csv"], tab_of)
-        db.load_problems(files["errors_csv"], tab_of)
-        db.load_changes(changes.frames(), tab_of)
+
+    def __init__(self, folder: Path, templates: Sequence[SourceLike]) -> None:
+        self.tab_of: dict[tuple[str, str], int] = {}
+        for tab, template in enumerate(templates):
+            self.tab_of.setdefault(source_key(template), tab)
+        self.lookup = _Lookup(folder / "xlsx.sqlite", len(templates))
+        self.attention = AttentionSpill(folder, templates)
+
+    def add(self, sources: Sequence[SourceLike], report: RunReport) -> None:
+        """One chunk's report (``sources``: its tables, one per input table, in order)."""
+        self.lookup.add_rows(report.rows, self.tab_of)
+        self.lookup.add_problems(errors_table(report), self.tab_of)
+        if report.changes is not None and len(report.changes):
+            self.lookup.add_changes(report.changes, self.tab_of)
+        self.attention.add(sources, report)
+
+    def write(
+        self,
+        report: RunReport,
+        readers: Sequence[BlockReader],
+        errors_csv: Path,
+        path: Path,
+        *,
+        block_rows: int,
+        max_copy_rows: int | None = None,
+    ) -> Path:
+        """Write the workbook at ``path``: the Errors sheet from ``errors_csv``, the copies block by block.
+
+        ``readers`` read the input again (the copies hold the clerk's cells), but
+        for a sheet too long to copy whole, whose rows were set aside.  A stopped
+        run's workbook holds the rows it reached, as its CSVs do.
+        """
+        if max_copy_rows is None:
+            max_copy_rows = report_xlsx.DEFAULT_MAX_COPY_ROWS
+        self.lookup.index()
+        templates = [r.template for r in readers]
         wb = Workbook(write_only=True)
         summary = wb.create_sheet("Summary")  # written last: it counts what the copies hold
-        _write_errors(wb.create_sheet("Errors"), files["errors_csv"])
+        _write_errors(wb.create_sheet("Errors"), errors_csv)
         stopped = bool(report.meta.get("stopped"))
         notes: list[CopyNote] = []
         for tab, (reader, title) in enumerate(zip(readers, sheet_names(templates), strict=True)):
-            copy = _SheetCopy(db, tab, reader, title, max_copy_rows, stopped, attention)
+            copy = _SheetCopy(self.lookup, tab, reader, title, max_copy_rows, stopped, self.attention)
             notes.append(copy.write(wb.create_sheet(title), block_rows))
         write_summary(summary, report, notes, max_copy_rows)
         path.parent.mkdir(parents=True, exist_ok=True)
         wb.save(path)
-    finally:
-        db.close()
-    return path
+        return path
+
+    def close(self) -> None:
+        self.lookup.close()
+
+
+def _text(column: pd.Series) -> list[str]:
+    """A report column as text, a missing value as ``""`` (what the CSV report holds)."""
+    return column.astype(object).where(column.notna(), "").astype(str).tolist()
 
 
 def _read_blocks(path: Path, columns: Sequence[str], ints: Sequence[str] = ()) -> Iterator[pd.DataFrame]:
@@ -244,21 +237,6 @@ def _read_blocks(path: Path, columns: Sequence[str], ints: Sequence[str] = ()) -
         na_filter=False,
         chunksize=CSV_BLOCK_ROWS,
     )
-
-
-def _unquote(column: pd.Series) -> pd.Series:
-    """A CSV report's text as it was before the leading ``'`` that keeps it from being a formula.
-
-    The workbook adds that quote again where it writes the text; here the text is
-    compared (a column's header) or joined with more text (a comment).
-    """
-    column = column.astype(object)
-    quoted = column.str.startswith("'").to_numpy(dtype=bool)
-    if not quoted.any():
-        return column
-    column = column.copy()
-    column[quoted] = column[quoted].str.replace(_UNQUOTE, "", regex=True)
-    return column
 
 
 def _write_errors(ws: WriteOnlyWorksheet, errors_csv: Path) -> None:
@@ -289,6 +267,7 @@ class _Lookup:
     def __init__(self, path: Path, tables: int) -> None:
         self.codes = [np.full(0, -1, dtype=np.int8) for _ in range(tables)]  # -1: no line for that row
         self.texts: dict[str, int] = {}
+        self.seq = 0  # the order problems and changes came in (a cell's comment joins them in it)
         self.db = sqlite3.connect(path)
         self.db.executescript(
             """
@@ -306,76 +285,74 @@ class _Lookup:
     @staticmethod
     def _tabs(block: pd.DataFrame, tab_of: dict[tuple[str, str], int]) -> np.ndarray:
         """Each line's table, from its file and sheet (-1: none of the run's)."""
-        local, uniques = pd.factorize(block["file"].astype(object) + "\x1f" + block["sheet"].astype(object))
-        pairs = pd.Series(uniques, dtype=object).str.split("\x1f", n=1)
-        keys = zip(_unquote(pairs.str[0]), _unquote(pairs.str[1]), strict=True)
-        return np.array([tab_of.get(k, -1) for k in keys], dtype=np.int64)[local]
+        keys = zip(_text(block["file"]), _text(block["sheet"]), strict=True)
+        return np.array([tab_of.get(k, -1) for k in keys], dtype=np.int64)
 
-    def _status_codes(self, status: pd.Series) -> np.ndarray:
-        local, uniques = pd.factorize(status.astype(object))
+    def _status_codes(self, status: list[str]) -> np.ndarray:
+        local, uniques = pd.factorize(pd.Series(status, dtype=object))
         codes = [self.texts.setdefault(str(u), len(self.texts)) for u in uniques]
         if len(self.texts) > 127:
             raise ValueError("more than 127 distinct statuses in one report")
         return np.array(codes, dtype=np.int8)[local]
 
-    def load_rows(self, csv: Path, tab_of: dict[tuple[str, str], int]) -> None:
-        for block in _read_blocks(csv, ["file", "sheet", "row", "status", "reasons"], ints=["row"]):
-            tabs = self._tabs(block, tab_of)
-            rows = block["row"].to_numpy(dtype=np.int64)
-            codes = self._status_codes(block["status"])
-            for tab in np.unique(tabs[tabs >= 0]).tolist():
-                mine = tabs == tab
-                at = rows[mine]
-                known = self.codes[tab]
-                if len(at) and at.max() >= len(known):  # grow by half again, to the rows seen
-                    grown = np.full(max(int(at.max()) + 1, len(known) * 3 // 2), -1, dtype=np.int8)
-                    grown[: len(known)] = known
-                    self.codes[tab] = known = grown
-                known[at] = codes[mine]
-            bad = (~block["status"].isin(OK_STATUSES)).to_numpy(dtype=bool) & (tabs >= 0)
-            if bad.any():
-                lines = zip(
-                    tabs[bad].tolist(), rows[bad].tolist(), _unquote(block["reasons"][bad]), strict=True
-                )
-                self.db.executemany("INSERT OR REPLACE INTO reasons VALUES (?, ?, ?)", lines)
+    def add_rows(self, block: pd.DataFrame, tab_of: dict[tuple[str, str], int]) -> None:
+        """One chunk's report lines (``RunReport.rows``): each row's status, the reasons of those not OK."""
+        if not len(block):
+            return
+        tabs = self._tabs(block, tab_of)
+        rows = block["row"].to_numpy(dtype=np.int64)
+        status = _text(block["status"])
+        codes = self._status_codes(status)
+        for tab in np.unique(tabs[tabs >= 0]).tolist():
+            mine = tabs == tab
+            at = rows[mine]
+            known = self.codes[tab]
+            if len(at) and at.max() >= len(known):  # grow by half again, to the rows seen
+                grown = np.full(max(int(at.max()) + 1, len(known) * 3 // 2), -1, dtype=np.int8)
+                grown[: len(known)] = known
+                self.codes[tab] = known = grown
+            known[at] = codes[mine]
+        bad = ~pd.Series(status, dtype=object).isin(OK_STATUSES).to_numpy(dtype=bool) & (tabs >= 0)
+        if bad.any():
+            reasons = np.array(_text(block["reasons"]), dtype=object)
+            lines = zip(tabs[bad].tolist(), rows[bad].tolist(), reasons[bad].tolist(), strict=True)
+            self.db.executemany("INSERT OR REPLACE INTO reasons VALUES (?, ?, ?)", lines)
 
-    def load_problems(self, errors_csv: Path, tab_of: dict[tuple[str, str], int]) -> None:
-        seq = 0
-        for block in _read_blocks(errors_csv, ["file", "sheet", "code", *_PROBLEM_COLUMNS]):
-            # a line for a record the server refused is that row's status, not a cell's problem
-            block = block[((block["row"] != "") & (block["code"] != "server_refused")).to_numpy(dtype=bool)]
-            if not len(block):
-                continue
-            lines = zip(
-                self._tabs(block, tab_of).tolist(),
-                block["row"].astype("int64").tolist(),
-                range(seq, seq + len(block)),
-                _unquote(block["column"]).tolist(),
-                block["severity"].tolist(),
-                _unquote(block["message"]).tolist(),
-                _unquote(block["suggestion"]).tolist(),
-                strict=True,
-            )
-            self.db.executemany("INSERT INTO problems VALUES (?, ?, ?, ?, ?, ?, ?)", lines)
-            seq += len(block)
-        self.db.execute("CREATE INDEX problems_at ON problems(tab, row, seq)")
+    def add_problems(self, table: pd.DataFrame, tab_of: dict[tuple[str, str], int]) -> None:
+        """One chunk's error lines (``report.errors_table``) that name a row."""
+        row = pd.to_numeric(table["row"], errors="coerce")
+        # a line for a record the server refused is that row's status, not a cell's problem
+        table = table[(row.notna() & (table["code"] != "server_refused")).to_numpy(dtype=bool)]
+        if not len(table):
+            return
+        lines = zip(
+            self._tabs(table, tab_of).tolist(),
+            pd.to_numeric(table["row"]).astype("int64").tolist(),
+            range(self.seq, self.seq + len(table)),
+            *(_text(table[c]) for c in _PROBLEM_COLUMNS[1:]),
+            strict=True,
+        )
+        self.db.executemany("INSERT INTO problems VALUES (?, ?, ?, ?, ?, ?, ?)", lines)
+        self.seq += len(table)
 
-    def load_changes(self, frames: Iterator[pd.DataFrame], tab_of: dict[tuple[str, str], int]) -> None:
-        seq = 0
-        for frame in frames:
-            keys = zip(frame["file"].astype(str), frame["sheet"].astype(str), strict=True)
-            lines = zip(
-                [tab_of.get(k, -1) for k in keys],
-                frame["row"].astype("int64").tolist(),
-                range(seq, seq + len(frame)),
-                frame["column"].astype(str).tolist(),
-                frame["before"].astype(object).where(frame["before"].notna(), "").astype(str).tolist(),
-                frame["cleared"].astype(bool).astype(int).tolist(),
-                strict=True,
-            )
-            self.db.executemany("INSERT INTO changes VALUES (?, ?, ?, ?, ?, ?)", lines)
-            seq += len(frame)
-        self.db.execute("CREATE INDEX changes_at ON changes(tab, row, seq)")
+    def add_changes(self, frame: pd.DataFrame, tab_of: dict[tuple[str, str], int]) -> None:
+        """One chunk's changed cells (``RunReport.changes``): the column, and what the server held."""
+        lines = zip(
+            self._tabs(frame, tab_of).tolist(),
+            frame["row"].astype("int64").tolist(),
+            range(self.seq, self.seq + len(frame)),
+            _text(frame["column"]),
+            _text(frame["before"]),
+            frame["cleared"].astype(bool).astype(int).tolist(),
+            strict=True,
+        )
+        self.db.executemany("INSERT INTO changes VALUES (?, ?, ?, ?, ?, ?)", lines)
+        self.seq += len(frame)
+
+    def index(self) -> None:
+        """Once every chunk is in: the indexes the copies' look-ups go by."""
+        self.db.execute("CREATE INDEX IF NOT EXISTS problems_at ON problems(tab, row, seq)")
+        self.db.execute("CREATE INDEX IF NOT EXISTS changes_at ON changes(tab, row, seq)")
 
     def count(self, tab: int) -> int:
         """The table's rows the report has a line for."""
