@@ -1,7 +1,8 @@
 """Benchmark 10: what the XLSX report costs a chunked run: peak RSS and seconds, with and without it.
 
-A chunked run writes its workbook at the end, from its CSV reports and one
-more read of the input (importer/report_xlsx_stream.py).  Each size runs
+A chunked run gathers what its workbook needs from each chunk's report as it
+finishes and writes the workbook at the end, reading the input once more for
+the copies (importer/report_xlsx_stream.py).  Each size runs
 ``spp-import validate`` twice in child processes, with the workbook and with
 ``--no-xlsx``, side by side, and prints the ratio of their peaks (the
 workbook must not raise the run's peak) and the seconds it adds:

@@ -627,15 +627,14 @@ def run_chunks(run: ChunkedRun) -> tuple[RunReport, str | None, dict[str, Path]]
                         refuse_all,
                     )
                     append_safe_csv(report.rows[ROW_COLUMNS], rows_out, header=first)
-                    append_safe_csv(
-                        errors_table(report).reindex(columns=ERROR_REPORT_COLUMNS), errors_out, header=first
-                    )
+                    errors = errors_table(report)
+                    append_safe_csv(errors.reindex(columns=ERROR_REPORT_COLUMNS), errors_out, header=first)
                     rows_out.flush()
                     errors_out.flush()
                     first = False
                     totals.add(report)
                     if workbook is not None:
-                        workbook.add(sources, report)
+                        workbook.add(sources, report, errors)
                     if run.after_chunk is not None:
                         run.after_chunk(chunk_no)
                     if stopped:

@@ -41,7 +41,6 @@ from importer.report import (
     OK_STATUSES,
     RunReport,
     SourceLike,
-    errors_table,
     source_key,
 )
 from importer.report_xlsx import (
@@ -172,10 +171,13 @@ class ChunkedWorkbook:
         self.lookup = _Lookup(folder / "xlsx.sqlite", len(templates))
         self.attention = AttentionSpill(folder, templates)
 
-    def add(self, sources: Sequence[SourceLike], report: RunReport) -> None:
-        """One chunk's report (``sources``: its tables, one per input table, in order)."""
+    def add(self, sources: Sequence[SourceLike], report: RunReport, errors: pd.DataFrame) -> None:
+        """One chunk's report and its error lines (``report.errors_table``, as the errors CSV has them).
+
+        ``sources``: the chunk's tables, one per input table, in order.
+        """
         self.lookup.add_rows(report.rows, self.tab_of)
-        self.lookup.add_problems(errors_table(report), self.tab_of)
+        self.lookup.add_problems(errors, self.tab_of)
         if report.changes is not None and len(report.changes):
             self.lookup.add_changes(report.changes, self.tab_of)
         self.attention.add(sources, report)
@@ -220,6 +222,11 @@ class ChunkedWorkbook:
 def _text(column: pd.Series) -> list[str]:
     """A report column as text, a missing value as ``""`` (what the CSV report holds)."""
     return column.astype(object).where(column.notna(), "").astype(str).tolist()
+
+
+def _plain(value: object) -> str:
+    """One value of a report column as text, a missing one as ``""``."""
+    return "" if pd.isna(value) else str(value)
 
 
 def _read_blocks(path: Path, columns: Sequence[str], ints: Sequence[str] = ()) -> Iterator[pd.DataFrame]:
@@ -284,13 +291,15 @@ class _Lookup:
 
     @staticmethod
     def _tabs(block: pd.DataFrame, tab_of: dict[tuple[str, str], int]) -> np.ndarray:
-        """Each line's table, from its file and sheet (-1: none of the run's)."""
-        keys = zip(_text(block["file"]), _text(block["sheet"]), strict=True)
-        return np.array([tab_of.get(k, -1) for k in keys], dtype=np.int64)
+        """Each line's table, from its file and sheet (-1: none of the run's): a few of each, factorised."""
+        files, file_names = pd.factorize(block["file"], use_na_sentinel=False)
+        sheets, sheet_names_ = pd.factorize(block["sheet"], use_na_sentinel=False)
+        tab = [[tab_of.get((_plain(f), _plain(s)), -1) for s in sheet_names_] for f in file_names]
+        return np.array(tab, dtype=np.int64).reshape(len(file_names), len(sheet_names_))[files, sheets]
 
-    def _status_codes(self, status: list[str]) -> np.ndarray:
-        local, uniques = pd.factorize(pd.Series(status, dtype=object))
-        codes = [self.texts.setdefault(str(u), len(self.texts)) for u in uniques]
+    def _status_codes(self, status: pd.Series) -> np.ndarray:
+        local, uniques = pd.factorize(status, use_na_sentinel=False)
+        codes = [self.texts.setdefault(_plain(u), len(self.texts)) for u in uniques]
         if len(self.texts) > 127:
             raise ValueError("more than 127 distinct statuses in one report")
         return np.array(codes, dtype=np.int8)[local]
@@ -301,8 +310,7 @@ class _Lookup:
             return
         tabs = self._tabs(block, tab_of)
         rows = block["row"].to_numpy(dtype=np.int64)
-        status = _text(block["status"])
-        codes = self._status_codes(status)
+        codes = self._status_codes(block["status"])
         for tab in np.unique(tabs[tabs >= 0]).tolist():
             mine = tabs == tab
             at = rows[mine]
@@ -312,10 +320,10 @@ class _Lookup:
                 grown[: len(known)] = known
                 self.codes[tab] = known = grown
             known[at] = codes[mine]
-        bad = ~pd.Series(status, dtype=object).isin(OK_STATUSES).to_numpy(dtype=bool) & (tabs >= 0)
+        bad = ~block["status"].isin(OK_STATUSES).to_numpy(dtype=bool) & (tabs >= 0)
         if bad.any():
-            reasons = np.array(_text(block["reasons"]), dtype=object)
-            lines = zip(tabs[bad].tolist(), rows[bad].tolist(), reasons[bad].tolist(), strict=True)
+            reasons = _text(block["reasons"][bad])
+            lines = zip(tabs[bad].tolist(), rows[bad].tolist(), reasons, strict=True)
             self.db.executemany("INSERT OR REPLACE INTO reasons VALUES (?, ?, ?)", lines)
 
     def add_problems(self, table: pd.DataFrame, tab_of: dict[tuple[str, str], int]) -> None:
