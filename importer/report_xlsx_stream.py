@@ -62,6 +62,9 @@ from importer.report_xlsx import (
 
 #: Lines of a CSV report read back at once.
 CSV_BLOCK_ROWS = 25_000
+#: SQLite's page cache for the look-up, which now lives through the whole run: as small as the
+#: chunks' index's (``chunked.CACHE_KIB``), so it adds little to a chunk's peak.
+LOOKUP_CACHE_KIB = 4096
 #: What a copy sheet needs of a problem (the errors CSV's columns).
 _PROBLEM_COLUMNS = ["row", "column", "severity", "message", "suggestion"]
 
@@ -277,8 +280,8 @@ class _Lookup:
         self.seq = 0  # the order problems and changes came in (a cell's comment joins them in it)
         self.db = sqlite3.connect(path)
         self.db.executescript(
-            """
-            PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16384;
+            f"""
+            PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-{LOOKUP_CACHE_KIB};
             PRAGMA temp_store=FILE;
             CREATE TABLE reasons(tab INTEGER, row INTEGER, reasons TEXT, PRIMARY KEY (tab, row))
                 WITHOUT ROWID;
