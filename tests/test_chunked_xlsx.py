@@ -171,32 +171,23 @@ def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return reads
 
 
-def test_a_sheet_too_long_to_copy_whole_is_copied_from_the_rows_set_aside_not_a_third_read(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("kept", "reads"), [(None, 2), (2, 3)], ids=["set-aside", "too-many-to-set-aside"])
+def test_a_long_sheets_copy_reads_the_input_again_only_when_too_many_rows_need_attention(
+    kept: int | None, reads: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The rows needing attention are kept as the chunks go: the input is read twice (index, chunks)."""
+    """The rows a sheet too long to copy whole shows are set aside as the chunks go: the input is read
+    twice (index, chunks). Past ATTENTION_ROWS_KEPT of them memory stays a block's worth and the copy
+    reads the file a third time. The workbook is the whole-file run's either way."""
     monkeypatch.setattr(report_xlsx, "DEFAULT_MAX_COPY_ROWS", 20)
+    if kept is not None:
+        monkeypatch.setattr(report_xlsx_stream, "ATTENTION_ROWS_KEPT", kept)
     roster = planted_roster(tmp_path / "planted.csv")
     whole = _run([roster], "roster.yaml", tmp_path / "whole", "validate", 0)
-    reads = _counting_reads(monkeypatch)
+    counted = _counting_reads(monkeypatch)
     chunked_run = _run([roster], "roster.yaml", tmp_path / "chunked", "validate", 7)
     copy = _copy_rows(_assert_same_workbook(chunked_run, whole))
     assert 4 <= len(copy) < 20
-    assert reads == [2]
-
-
-def test_a_sheet_with_too_many_rows_needing_attention_to_set_aside_reads_the_input_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Past ATTENTION_ROWS_KEPT rows, memory stays a block's worth: the copy reads the file, same workbook."""
-    monkeypatch.setattr(report_xlsx, "DEFAULT_MAX_COPY_ROWS", 20)
-    monkeypatch.setattr(report_xlsx_stream, "ATTENTION_ROWS_KEPT", 2)
-    roster = planted_roster(tmp_path / "planted.csv")
-    whole = _run([roster], "roster.yaml", tmp_path / "whole", "validate", 0)
-    reads = _counting_reads(monkeypatch)
-    chunked_run = _run([roster], "roster.yaml", tmp_path / "chunked", "validate", 7)
-    assert len(_copy_rows(_assert_same_workbook(chunked_run, whole))) > 2
-    assert reads == [3]
+    assert counted == [reads]
 
 
 def test_a_sheet_too_long_to_copy_whole_gets_comments_on_its_first_marked_cells_only(
