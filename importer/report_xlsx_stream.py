@@ -65,6 +65,10 @@ CSV_BLOCK_ROWS = 25_000
 #: SQLite's page cache for the look-up, which now lives through the whole run: as small as the
 #: chunks' index's (``chunked.CACHE_KIB``), so it adds little to a chunk's peak.
 LOOKUP_CACHE_KIB = 4096
+#: Rows of one table an :class:`AttentionSpill` keeps at most: about what one block of the
+#: input holds (the default chunk is 50,000 rows), so the copy never holds more than reading
+#: the input again would.
+ATTENTION_ROWS_KEPT = 50_000
 #: What a copy sheet needs of a problem (the errors CSV's columns).
 _PROBLEM_COLUMNS = ["row", "column", "severity", "message", "suggestion"]
 
@@ -135,12 +139,6 @@ class AttentionSpill:
         return (rows.iloc[start : start + block_rows] for start in range(0, len(rows), max(1, block_rows)))
 
 
-#: Rows of one table an :class:`AttentionSpill` keeps at most: about what one block of the
-#: input holds (the default chunk is 50,000 rows), so the copy never holds more than reading
-#: the input again would.
-ATTENTION_ROWS_KEPT = 50_000
-
-
 def _rows_to_look_at(report: RunReport) -> dict[tuple[str, str], np.ndarray]:
     """(file, sheet) -> the rows of one chunk's report that are not OK or that a problem or change names."""
     named = [report.rows.loc[~report.rows["status"].isin(OK_STATUSES), ["file", "sheet", "row"]]]
@@ -197,9 +195,9 @@ class ChunkedWorkbook:
     ) -> Path:
         """Write the workbook at ``path``: the Errors sheet from ``errors_csv``, the copies block by block.
 
-        ``readers`` read the input again (the copies hold the clerk's cells), but
-        for a sheet too long to copy whole, whose rows were set aside.  A stopped
-        run's workbook holds the rows it reached, as its CSVs do.
+        ``readers`` read the input again for the copies (they hold the clerk's
+        cells), except for a sheet too long to copy whole, whose rows were set
+        aside.  A stopped run's workbook holds the rows it reached, as its CSVs do.
         """
         if max_copy_rows is None:
             max_copy_rows = report_xlsx.DEFAULT_MAX_COPY_ROWS
