@@ -1,7 +1,8 @@
 """A chunked run writes the same XLSX report as a whole-file run (importer.report_xlsx_stream).
 
-The workbook is written at the end of a chunked run from its streamed CSV
-reports and a last read of the input; here it is compared, cell by cell
+The workbook of a chunked run is gathered from each chunk's report as it
+finishes and written at the end with a last read of the input (or, for a sheet
+too long to copy whole, the rows set aside); here it is compared, cell by cell
 (value, fill, comment), with the whole-file run's workbook for the same
 input.  Only the run details differ (run id, times, the chunks), and the
 Errors sheet's lines come chunk by chunk, so they are compared as a set.
