@@ -28,7 +28,7 @@ import pickle
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,7 @@ from openpyxl import Workbook
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from importer import report_xlsx
+from importer.cells import to_arrow_text
 from importer.report import (
     EMPTY_ROW_REASON,
     OK_STATUSES,
@@ -73,6 +74,11 @@ ATTENTION_ROWS_KEPT = 50_000
 _PROBLEM_COLUMNS = ["row", "column", "severity", "message", "suggestion"]
 
 
+#: Rows of the run's tables: (table numbers, row numbers), two arrays of the same length.
+Where = tuple[np.ndarray, np.ndarray]
+_NOWHERE: Where = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+
+
 class BlockReader(Protocol):
     """One input table read again block by block (``chunked.TableReader``)."""
 
@@ -103,14 +109,13 @@ class AttentionSpill:
         self.kept = [0] * len(templates)
         self.given_up = [False] * len(templates)
 
-    def add(self, sources: Sequence[SourceLike], report: RunReport) -> None:
-        """Set aside the rows of one chunk's ``sources`` (one per table, in order) its report may mark."""
-        wanted = _rows_to_look_at(report)
+    def add(self, sources: Sequence[SourceLike], tabs: np.ndarray, rows: np.ndarray) -> None:
+        """Set aside the rows of one chunk's ``sources`` (one per table, in order) at (``tabs``, ``rows``)."""
         for tab, source in enumerate(sources):
-            rows = wanted.get(source_key(source))
-            if self.given_up[tab] or rows is None or not len(source.frame):
+            wanted = rows[tabs == tab]
+            if self.given_up[tab] or not len(wanted) or not len(source.frame):
                 continue
-            frame = source.frame.loc[source.frame.index.isin(rows), self.columns[tab]]
+            frame = source.frame.loc[source.frame.index.isin(wanted), self.columns[tab]]
             if not len(frame):
                 continue
             self.kept[tab] += len(frame)
@@ -139,21 +144,6 @@ class AttentionSpill:
         return (rows.iloc[start : start + block_rows] for start in range(0, len(rows), max(1, block_rows)))
 
 
-def _rows_to_look_at(report: RunReport) -> dict[tuple[str, str], np.ndarray]:
-    """(file, sheet) -> the rows of one chunk's report that are not OK or that a problem or change names."""
-    named = [report.rows.loc[~report.rows["status"].isin(OK_STATUSES), ["file", "sheet", "row"]]]
-    for table in (report.problems, report.changes):
-        if table is not None and len(table):
-            named.append(table[["file", "sheet", "row"]])
-    lines = pd.concat(named, ignore_index=True)
-    lines = lines[pd.to_numeric(lines["row"], errors="coerce").notna()]
-    out: dict[tuple[str, str], np.ndarray] = {}
-    for (file, sheet), group in lines.groupby(["file", "sheet"], dropna=False, observed=True):
-        key = (str(file), "" if pd.isna(sheet) else str(sheet))
-        out[key] = group["row"].astype("int64").unique()
-    return out
-
-
 class ChunkedWorkbook:
     """What a chunked run's workbook needs, gathered from each chunk's report as it finishes.
 
@@ -177,11 +167,13 @@ class ChunkedWorkbook:
 
         ``sources``: the chunk's tables, one per input table, in order.
         """
-        self.lookup.add_rows(report.rows, self.tab_of)
-        self.lookup.add_problems(errors, self.tab_of)
+        # Where each part found something a copy may show: rows not OK, named by a problem or a change.
+        found = [self.lookup.add_rows(report.rows, self.tab_of)]
+        found.append(self.lookup.add_problems(errors, self.tab_of))
         if report.changes is not None and len(report.changes):
-            self.lookup.add_changes(report.changes, self.tab_of)
-        self.attention.add(sources, report)
+            found.append(self.lookup.add_changes(report.changes, self.tab_of))
+        tabs, rows = (np.concatenate(part) for part in zip(*found, strict=True))
+        self.attention.add(sources, tabs, rows)
 
     def write(
         self,
@@ -220,14 +212,9 @@ class ChunkedWorkbook:
         self.lookup.close()
 
 
-def _text(column: pd.Series) -> list[str]:
-    """A report column as text, a missing value as ``""`` (what the CSV report holds)."""
-    return column.astype(object).where(column.notna(), "").astype(str).tolist()
-
-
-def _plain(value: object) -> str:
-    """One value of a report column as text, a missing one as ``""``."""
-    return "" if pd.isna(value) else str(value)
+def _text(values: Any) -> list[str]:
+    """A report column's values as text, a missing value as ``""`` (what the CSV report holds)."""
+    return to_arrow_text(pd.Series(values, dtype=object)).to_pylist()
 
 
 def _read_blocks(path: Path, columns: Sequence[str], ints: Sequence[str] = ()) -> Iterator[pd.DataFrame]:
@@ -295,20 +282,23 @@ class _Lookup:
         """Each line's table, from its file and sheet (-1: none of the run's): a few of each, factorised."""
         files, file_names = pd.factorize(block["file"], use_na_sentinel=False)
         sheets, sheet_names_ = pd.factorize(block["sheet"], use_na_sentinel=False)
-        tab = [[tab_of.get((_plain(f), _plain(s)), -1) for s in sheet_names_] for f in file_names]
+        tab = [[tab_of.get((f, s), -1) for s in _text(sheet_names_)] for f in _text(file_names)]
         return np.array(tab, dtype=np.int64).reshape(len(file_names), len(sheet_names_))[files, sheets]
 
     def _status_codes(self, status: pd.Series) -> np.ndarray:
         local, uniques = pd.factorize(status, use_na_sentinel=False)
-        codes = [self.texts.setdefault(_plain(u), len(self.texts)) for u in uniques]
+        codes = [self.texts.setdefault(u, len(self.texts)) for u in _text(uniques)]
         if len(self.texts) > 127:
             raise ValueError("more than 127 distinct statuses in one report")
         return np.array(codes, dtype=np.int8)[local]
 
-    def add_rows(self, block: pd.DataFrame, tab_of: dict[tuple[str, str], int]) -> None:
-        """One chunk's report lines (``RunReport.rows``): each row's status, the reasons of those not OK."""
+    def add_rows(self, block: pd.DataFrame, tab_of: dict[tuple[str, str], int]) -> Where:
+        """One chunk's report lines (``RunReport.rows``): each row's status, the reasons of those not OK.
+
+        Returns where the rows not OK are (table, row).
+        """
         if not len(block):
-            return
+            return _NOWHERE
         tabs = self._tabs(block, tab_of)
         rows = block["row"].to_numpy(dtype=np.int64)
         codes = self._status_codes(block["status"])
@@ -326,29 +316,38 @@ class _Lookup:
             reasons = _text(block["reasons"][bad])
             lines = zip(tabs[bad].tolist(), rows[bad].tolist(), reasons, strict=True)
             self.db.executemany("INSERT OR REPLACE INTO reasons VALUES (?, ?, ?)", lines)
+        return tabs[bad], rows[bad]
 
-    def add_problems(self, table: pd.DataFrame, tab_of: dict[tuple[str, str], int]) -> None:
-        """One chunk's error lines (``report.errors_table``) that name a row."""
+    def add_problems(self, table: pd.DataFrame, tab_of: dict[tuple[str, str], int]) -> Where:
+        """One chunk's error lines (``report.errors_table``) that name a row; returns those rows."""
         row = pd.to_numeric(table["row"], errors="coerce")
         # a line for a record the server refused is that row's status, not a cell's problem
         table = table[(row.notna() & (table["code"] != "server_refused")).to_numpy(dtype=bool)]
         if not len(table):
-            return
+            return _NOWHERE
+        tabs = self._tabs(table, tab_of)
+        rows = pd.to_numeric(table["row"]).to_numpy(dtype=np.int64)
         lines = zip(
-            self._tabs(table, tab_of).tolist(),
-            pd.to_numeric(table["row"]).astype("int64").tolist(),
+            tabs.tolist(),
+            rows.tolist(),
             range(self.seq, self.seq + len(table)),
             *(_text(table[c]) for c in _PROBLEM_COLUMNS[1:]),
             strict=True,
         )
         self.db.executemany("INSERT INTO problems VALUES (?, ?, ?, ?, ?, ?, ?)", lines)
         self.seq += len(table)
+        return tabs[tabs >= 0], rows[tabs >= 0]
 
-    def add_changes(self, frame: pd.DataFrame, tab_of: dict[tuple[str, str], int]) -> None:
-        """One chunk's changed cells (``RunReport.changes``): the column, and what the server held."""
+    def add_changes(self, frame: pd.DataFrame, tab_of: dict[tuple[str, str], int]) -> Where:
+        """One chunk's changed cells (``RunReport.changes``): the column, and what the server held.
+
+        Returns the rows they are on.
+        """
+        tabs = self._tabs(frame, tab_of)
+        rows = frame["row"].to_numpy(dtype=np.int64)
         lines = zip(
-            self._tabs(frame, tab_of).tolist(),
-            frame["row"].astype("int64").tolist(),
+            tabs.tolist(),
+            rows.tolist(),
             range(self.seq, self.seq + len(frame)),
             _text(frame["column"]),
             _text(frame["before"]),
@@ -357,6 +356,7 @@ class _Lookup:
         )
         self.db.executemany("INSERT INTO changes VALUES (?, ?, ?, ?, ?, ?)", lines)
         self.seq += len(frame)
+        return tabs[tabs >= 0], rows[tabs >= 0]
 
     def index(self) -> None:
         """Once every chunk is in: the indexes the copies' look-ups go by."""
