@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import pickle
 import sqlite3
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -46,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from importer import spill
 from importer.canonical import CanonicalTable, id_column, map_tables
 from importer.catalog import check_server_setup
 from importer.cell_guard import check_cells
@@ -719,8 +719,7 @@ def _chunks(
                 errors = [e for r in frame.index.tolist() for e in errors_by_row.get(int(r), [])]
                 piece = _Piece(tab, frame, errors)
                 if int(chunk) in late:
-                    with (folder / f"late-{int(chunk)}.pickle").open("ab") as handle:
-                        pickle.dump(piece, handle)
+                    spill.append(folder / f"late-{int(chunk)}.pickle", piece)
                     spilled.add(int(chunk))
                 else:
                     pending.setdefault(int(chunk), []).append(piece)
@@ -738,14 +737,7 @@ def _chunks(
         run_warnings = []
         yield chunk, sources, problems
     for chunk in sorted(late):
-        pieces: list[_Piece] = []
-        with contextlib.suppress(FileNotFoundError), (folder / f"late-{chunk}.pickle").open("rb") as handle:
-            while True:
-                try:
-                    pieces.append(pickle.load(handle))
-                except EOFError:
-                    break
-        sources, problems = assemble(pieces, run_warnings)
+        sources, problems = assemble(spill.read_back(folder / f"late-{chunk}.pickle"), run_warnings)
         run_warnings = []
         yield chunk, sources, problems
 

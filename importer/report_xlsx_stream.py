@@ -24,7 +24,6 @@ through the same functions; memory is one block's worth, whatever the file's siz
 
 from __future__ import annotations
 
-import pickle
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -35,7 +34,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from importer import report_xlsx
+from importer import report_xlsx, spill
 from importer.cells import to_arrow_text
 from importer.report import (
     EMPTY_ROW_REASON,
@@ -123,21 +122,13 @@ class AttentionSpill:
                 self.given_up[tab] = True
                 self.paths[tab].unlink(missing_ok=True)
                 continue
-            with self.paths[tab].open("ab") as handle:
-                pickle.dump(frame, handle)
+            spill.append(self.paths[tab], frame)
 
     def frames(self, tab: int, block_rows: int) -> Iterator[pd.DataFrame] | None:
         """The table's rows set aside, in file order, ``block_rows`` at a time; None if given up."""
         if self.given_up[tab]:
             return None
-        pieces: list[pd.DataFrame] = []
-        if self.paths[tab].exists():
-            with self.paths[tab].open("rb") as handle:
-                while True:
-                    try:
-                        pieces.append(pickle.load(handle))
-                    except EOFError:
-                        break
+        pieces: list[pd.DataFrame] = spill.read_back(self.paths[tab])
         if not pieces:
             return iter(())
         rows = pd.concat(pieces).sort_index(kind="stable")
