@@ -68,6 +68,11 @@ CODED: dict[tuple[Entity, str], str] = {
     (Entity.MEMBERSHIP, "kind"): "membership.kind",
 }
 DATE_FIELDS = frozenset({"birthdate", "registration_date", "start_date", "ended_date"})
+#: A person's bank account and its bank, written as one ``bank_accounts:`` item.
+BANK_TARGETS = {"bank:account": "bank account", "bank:bank": "bank of that account"}
+#: Registrant fields that only a server with their module has (the web form's modules, §2b of the
+#: architecture): a suggestion made with that server leaves the column out when it lacks them.
+MODULE_FIELDS = {"area_id": "areas (OpenSPP's spp_area module)"}
 _DATE = re.compile(r"^\s*(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?\s*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _FUZZY_CUTOFF = 84
@@ -81,8 +86,9 @@ SAMPLES = 5
 class Candidate:
     """One field a column may feed: ``entity`` (or ``*``: whichever the table holds) and ``target``.
 
-    ``target`` is a registry field name, ``key`` (the entity's own identifier)
-    or ``id:<ID type>``.
+    ``target`` is a registry field name, ``key`` (the entity's own identifier),
+    ``id:<ID type>``, or ``bank:account`` / ``bank:bank`` (a person's bank
+    account and the bank it is held at: ``bank_accounts:`` in a mapping).
     """
 
     entity: str
@@ -200,6 +206,8 @@ def describe(entity: str, target: str) -> str:
         return f"{who.get(entity, entity)} key"
     if target.startswith("id:"):
         return f"ID: {target[3:]}"
+    if target in BANK_TARGETS:
+        return f"person: {BANK_TARGETS[target]}"
     return f"{who.get(entity, entity)}: {target}"
 
 
@@ -487,8 +495,9 @@ def _settle(table: TableGuess, feeds: set[str], fed: set[str]) -> None:
             col.entity = main or "membership"
         if col.target == "key" and col.entity not in ("group", "individual"):
             col.entity = main
-        if col.target.startswith("id:") and col.entity != "individual":
-            _unplace(col, "only people carry IDs, and this table holds no people")
+        if col.target.startswith(("id:", "bank:")) and col.entity != "individual":
+            what = "IDs" if col.target.startswith("id:") else "bank accounts"
+            _unplace(col, f"only people carry {what}, and this table holds no people")
         elif table.role == "memberships" and col.target != "key" and col.entity != "membership":
             _unplace(col, f"a memberships table does not feed {describe(col.entity or '*', col.target)}")
         elif col.target != "key" and col.entity not in feeds:
@@ -688,6 +697,8 @@ def suggest_mapping(
         _check_key(guess, "individual", profs, repeats=guess.role == "memberships")
         _check_key(guess, "group", profs, repeats=guess.role != "households")
     _selectors(guesses, tables)
+    for guess in guesses:
+        _server_lacks(guess, catalog)
     allowed = {k: _server_values(k, catalog) for k in OFFLINE_ALLOWED}
     for guess in guesses:
         for col in guess.columns:
@@ -710,6 +721,22 @@ def suggest_mapping(
         online=bool(catalog is not None and catalog.online),
         sources=sources,
     )
+
+
+def _server_lacks(table: TableGuess, catalog: Catalog | None) -> None:
+    """Leave out what this server cannot take: a field of a module it lacks, a bank with no account.
+
+    Offline nothing is known of the server, so a guess stands (the shipped
+    mappings read areas); ``spp-import validate`` with the server says the rest.
+    """
+    fields = catalog.fields.get(PARTNER, {}) if catalog is not None and catalog.online else None
+    for col in table.columns:
+        if col.placed and fields is not None and col.target in MODULE_FIELDS and col.target not in fields:
+            _unplace(col, f"this server has no {MODULE_FIELDS[col.target]}")
+    if table.column("individual", "bank:account") is None:
+        bank = table.column("individual", "bank:bank")
+        if bank is not None:
+            _unplace(bank, "no column beside it holds the account number")
 
 
 def _assign_entities(guesses: list[TableGuess], questions: list[Question]) -> None:
@@ -964,7 +991,7 @@ def _entity_yaml(s: Suggestion, entity: Entity, table: TableGuess) -> list[str]:
         else:
             out.append(f"    # key: ?  # no column holds the {describe(e, 'key')}: see the questions")
     fields = [c for c in table.columns if c.entity == e and c.placed and c.target not in ("key",)]
-    plain = [c for c in fields if not c.target.startswith("id:")]
+    plain = [c for c in fields if not c.target.startswith(("id:", "bank:"))]
     ambiguous = [
         c
         for c in table.columns
@@ -987,7 +1014,20 @@ def _entity_yaml(s: Suggestion, entity: Entity, table: TableGuess) -> list[str]:
     if ids:
         out.append("    ids:")
         out += [f"      {_q(c.target[3:])}: {_q(c.column)}" + _note(c.confidence, c.reason) for c in ids]
+    account = table.column(e, "bank:account")
+    if account is not None:
+        bank = table.column(e, "bank:bank")
+        item = f"{{account: {_q(account.column)}, bank: {_q(bank.column)}}}" if bank else _q(account.column)
+        why = f"{account.reason}; {bank.reason}" if bank else account.reason
+        out += ["    bank_accounts:", f"      - {item}" + _note(_weaker(account, bank), why)]
     return out
+
+
+def _weaker(col: ColumnGuess, other: ColumnGuess | None) -> str | None:
+    """The lower confidence of two guesses written as one line (a clerk's choice outranks any guess)."""
+    if other is None or _RANK.get(col.confidence, 9) <= _RANK.get(other.confidence, 9):
+        return col.confidence
+    return other.confidence
 
 
 def _summary(s: Suggestion) -> str:

@@ -15,7 +15,8 @@ A *concept* names what a column holds: ``(scope, what)``.  ``scope`` is
 ``group``, ``individual``, ``membership``, or ``*`` (a registrant field that
 belongs to whichever entity the table holds: a phone on a households sheet
 is the household's).  ``what`` is a registry field (``importer.fields``),
-``key`` (the entity's own identifier), or ``id:<ID type>``.
+``key`` (the entity's own identifier), ``id:<ID type>``, or a person's bank
+account (``bank:account``) and the bank it is held at (``bank:bank``).
 """
 
 from __future__ import annotations
@@ -141,7 +142,19 @@ _PHRASES: dict[Concept, tuple[str, ...]] = {
         "renda|renda mensal|rendimento|rendimento mensal"
     ),
     ("*", "address"): _list("address|adresse|direccion|endereco|morada|street|street address|residence"),
-    ("*", "area_id"): _list("area|zone|region|district|province|zona|regiao|distrito"),
+    ("*", "area_id"): _list(
+        "area|area code|area name|administrative area|zone|region|district|province|"
+        "municipality|barangay|zona|regiao|distrito|municipio|provincia|code zone"
+    ),
+    ("*", "bank:account"): _list(
+        "bank account|bank account number|bank account no|account number|account no|acct no|"
+        "account|iban|compte|compte bancaire|numero de compte|no compte|rib|cuenta|"
+        "cuenta bancaria|numero de cuenta|no cuenta|conta|conta bancaria|numero da conta|nib"
+    ),
+    ("*", "bank:bank"): _list(
+        "bank|bank name|name of bank|bic|swift|swift code|banque|nom de la banque|banco|"
+        "nombre del banco|nome do banco"
+    ),
     ("*", "tags_ids"): _list("tags|tag|etiquettes|etiquetas|labels"),
     ("membership", "kind"): _list(
         "role|relationship|relation|relationship to head|relation to head|membership kind|"
@@ -196,7 +209,7 @@ def _phrase_table() -> dict[str, list[Concept]]:
 
 def _split(part: str, scope: str) -> Concept:
     """``"membership:start_date"`` -> ("membership", "start_date"); a bare name keeps ``scope``."""
-    if ":" in part and not part.startswith("id:"):
+    if ":" in part and not part.startswith(("id:", "bank:")):
         s, w = part.split(":", 1)
         return (s, w)
     return (scope, part)

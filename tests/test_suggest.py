@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import MAPPINGS, SAMPLES
+from conftest import MAPPINGS, SAMPLES, settings_for
 
 from importer.cli import main
 from importer.mapping import Mapping, bind, load_mapping
@@ -527,3 +527,77 @@ def test_a_column_whose_values_show_another_date_order_gets_its_own(tmp_path: Pa
     assert mapping.entities[Entity.GROUP].key == "hh"
     assert suggestion.entity_table(Entity.GROUP).column("group", "key").confidence == LOW
     assert any("no column for the household's name" in q.text for q in suggestion.questions)
+
+
+BANKED = (
+    "Household ID,Household name,Person ID,Given name,Family name,Sex,Area code,Bank account,Bank\n"
+    "H1,Ramos,P1,Ana,Ramos,F,R1-D2,0012-3456-78,Rural Bank\n"
+    "H1,Ramos,P2,Ben,Ramos,M,R1-D2,,\n"
+)
+
+
+def test_a_bank_account_and_its_bank_become_one_account_and_the_area_code_the_area(
+    tmp_path: Path,
+) -> None:
+    """An account number is an account, not an ID whose pattern it happens to fit; its bank goes with it."""
+    suggestion = suggest_mapping(read_source(_csv(tmp_path, BANKED)))
+    [table] = suggestion.tables
+    placed = {c.column: (c.entity, c.target, c.confidence) for c in table.columns}
+    assert placed["Bank account"] == ("individual", "bank:account", HIGH)
+    assert placed["Bank"] == ("individual", "bank:bank", HIGH)
+    assert placed["Area code"] == ("individual", "area_id", HIGH)
+    people = load_mapping(_write_yaml(tmp_path, suggestion)).entities[Entity.INDIVIDUAL]
+    assert [(b.account, b.bank) for b in people.banks] == [("Bank account", "Bank")]
+    assert people.fields["area_id"].column == "Area code"
+
+
+def test_a_bank_with_no_account_beside_it_and_accounts_on_a_households_sheet_are_left_out(
+    tmp_path: Path,
+) -> None:
+    people = _csv(tmp_path, "Person ID,Given name,Family name,Bank\nP1,Ana,Ramos,Rural Bank\n")
+    [table] = suggest_mapping(read_source(people)).tables
+    bank = next(c for c in table.columns if c.column == "Bank")
+    assert not bank.placed and "no column beside it holds the account number" in bank.reason
+    households = _csv(
+        tmp_path, "Household ID,Household name,Bank account\nH1,Ramos,0012-3456-78\n", "households.csv"
+    )
+    suggestion = suggest_mapping(read_source(households))
+    [table] = suggestion.tables
+    account = next(c for c in table.columns if c.column == "Bank account")
+    assert not account.placed and "only people carry bank accounts" in account.reason
+    assert "bank_accounts" not in suggestion.to_yaml().split("# Columns not read")[0]
+
+
+def test_with_the_server_the_account_lands_at_its_bank_and_the_person_in_the_area(
+    tmp_path: Path,
+) -> None:
+    """The suggested mapping imports: the server holds the account at the named bank and the area."""
+    from importer.catalog import PARTNER, fetch_catalog
+    from importer.client import OdooClient
+    from importer.sandbox import Sandbox
+
+    path = _csv(tmp_path, BANKED)
+    with Sandbox(preset="enrollment") as sb, OdooClient(settings_for(sb)) as client:
+        catalog = fetch_catalog(client)
+        suggestion = suggest_mapping(read_source(path), catalog)
+        result = run_import(
+            [path],
+            ImportOptions(mapping=_write_yaml(tmp_path, suggestion), out_dir=tmp_path / "r"),
+            settings_for(sb),
+        )
+        assert result.exit_code == 0, result.report.problems.to_dict("records")
+        [ana] = client.search_read("res.partner", [["given_name", "=", "Ana"]], ["area_id", "bank_ids"])
+        assert ana["area_id"][1].startswith("R1-D2")
+        [account] = client.search_read(
+            "res.partner.bank", [["partner_id", "=", ana["id"]]], ["acc_number", "bank_id"]
+        )
+        assert account["acc_number"] == "0012-3456-78" and account["bank_id"][1].startswith("Rural Bank")
+        [ben] = client.search_read("res.partner", [["given_name", "=", "Ben"]], ["bank_ids"])
+        assert ben["bank_ids"] == []
+        # A server without OpenSPP's areas: the column is left out, with the reason, not guessed.
+        without = dict(catalog.fields[PARTNER])
+        without.pop("area_id")
+        catalog.fields[PARTNER] = without
+        [table] = suggest_mapping(read_source(path), catalog).tables
+        area = next(c for c in table.columns if c.column == "Area code")
+        assert not area.placed and "this server has no areas" in area.reason

@@ -370,3 +370,26 @@ def test_the_field_lists_hold_the_registrys_own_fields_and_id_types(tmp_path: Pa
     assert not [p for p in problems if "Handicap" in p]
     assert applied.tables[0].columns[handicap].target == "x_cst_indv_disability_level"
     assert "x_cst_indv_disability_level: Handicap" in applied.to_yaml()
+
+
+def test_a_bank_account_chosen_on_the_screen_makes_one_account_with_its_bank(tmp_path: Path) -> None:
+    """The screen lists a person's bank account; the bank alone is refused in words, the pair is written."""
+    from importer.web.matching import build_layout, field_groups
+
+    source = tmp_path / "liste.csv"
+    source.write_text("Code,Prénom,Nom,Q1,Q2\n1,Ana,Lopes,0012-34,Rural Bank\n", encoding="utf-8")
+    base = suggest_mapping(read_source(source), name="liste")
+    groups = field_groups(None, base)
+    banks = next(g for g in groups if g.label == "A person's bank account")
+    assert [o.value for o in banks.options] == ["individual|bank:account", "individual|bank:bank"]
+    q1, q2 = (next(j for j, c in enumerate(base.tables[0].columns) if c.column == q) for q in ("Q1", "Q2"))
+    _, problems = apply_form(
+        base, FakeForm({f"t0-c{q2}": "individual|bank:bank"}), login="ana", groups=groups
+    )
+    assert any("'Q2' is set to the bank of an account" in p for p in problems), problems
+    form = FakeForm({f"t0-c{q1}": "individual|bank:account", f"t0-c{q2}": "individual|bank:bank"})
+    applied, problems = apply_form(base, form, login="ana", groups=groups)
+    assert not problems, problems
+    layout = build_layout(applied, "Liste", "ana", tmp_path / "layouts")
+    people = layout.mapping.entities[Entity.INDIVIDUAL]
+    assert [(b.account, b.bank) for b in people.banks] == [("Q1", "Q2")]

@@ -32,7 +32,16 @@ from importer.fields import FIELDS, server_field
 from importer.mapping import DATE_ORDERS, Mapping, load_mapping, slug
 from importer.outcome import Entity, ImportFailure
 from importer.read import SourceTable
-from importer.suggest import CODED, LOW, ColumnGuess, Suggestion, ValueGuess, describe, guess_values
+from importer.suggest import (
+    BANK_TARGETS,
+    CODED,
+    LOW,
+    ColumnGuess,
+    Suggestion,
+    ValueGuess,
+    describe,
+    guess_values,
+)
 from importer.web.mappings import MappingChoice
 
 #: The confidence of a choice the clerk made on the screen (shown, and written in the YAML's comments).
@@ -174,6 +183,17 @@ def field_groups(catalog: Catalog | None, suggestion: Suggestion) -> list[FieldG
             "A person's ID numbers",
             tuple(
                 FieldOption(f"individual|id:{n}", f"ID: {n}", "an ID number") for n in dict.fromkeys(id_types)
+            ),
+        )
+    )
+    groups.append(
+        FieldGroup(
+            "A person's bank account",
+            tuple(
+                FieldOption(f"individual|{target}", label.capitalize(), hint)
+                for (target, label), hint in zip(
+                    BANK_TARGETS.items(), ("the account number", "the bank's name or BIC"), strict=True
+                )
             ),
         )
     )
@@ -356,6 +376,11 @@ def _check(s: Suggestion) -> list[str]:
                     f"{t.label} '{col.column}' is set to {describe(*key)}, but {t.label} is not ticked "
                     f"as holding {what.split(' (')[0].lower()}: tick it, or choose another field."
                 )
+        if t.column("individual", "bank:bank") is not None and t.column("individual", "bank:account") is None:
+            problems.append(
+                f"{t.label} '{t.column('individual', 'bank:bank').column}' is set to the bank of an "
+                "account: choose the column holding the account number too, or leave the bank out."
+            )
         for entity in t.entities:
             ends = ("group", "individual") if entity == "membership" else (entity,)
             for end in ends:
