@@ -70,8 +70,8 @@ CODED: dict[tuple[Entity, str], str] = {
 DATE_FIELDS = frozenset({"birthdate", "registration_date", "start_date", "ended_date"})
 #: A person's bank account and its bank, written as one ``bank_accounts:`` item.
 BANK_TARGETS = {"bank:account": "bank account", "bank:bank": "bank of that account"}
-#: Registrant fields that only a server with their module has (the web form's modules, §2b of the
-#: architecture): a suggestion made with that server leaves the column out when it lacks them.
+#: Registrant fields that only a server with their module has (docs/architecture.md §7): a
+#: suggestion made with a server that lacks one leaves its column out, and says why.
 MODULE_FIELDS = {"area_id": "areas (OpenSPP's spp_area module)"}
 _DATE = re.compile(r"^\s*(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?\s*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

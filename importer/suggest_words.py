@@ -148,8 +148,8 @@ _PHRASES: dict[Concept, tuple[str, ...]] = {
     ),
     ("*", "bank:account"): _list(
         "bank account|bank account number|bank account no|account number|account no|acct no|"
-        "account|iban|compte|compte bancaire|numero de compte|no compte|rib|cuenta|"
-        "cuenta bancaria|numero de cuenta|no cuenta|conta|conta bancaria|numero da conta|nib"
+        "iban|compte bancaire|numero de compte|no compte|rib|cuenta bancaria|numero de cuenta|"
+        "no cuenta|conta bancaria|numero da conta|nib"
     ),
     ("*", "bank:bank"): _list(
         "bank|bank name|name of bank|bic|swift|swift code|banque|nom de la banque|banco|"
@@ -188,12 +188,13 @@ _PHRASES: dict[Concept, tuple[str, ...]] = {
     ("individual", "birthdate|*:registration_date|membership:start_date"): _list("date|fecha|data"),
 }
 
-#: Addresses given as a place: likely the address, but a clerk should look (medium).
+#: Likely, but a clerk should look (medium): addresses given as a place; "Account" alone.
 WEAK_PHRASES: dict[Concept, tuple[str, ...]] = {
     ("*", "address"): _list(
         "village|localite|quartier|commune|aldea|pueblo|localidad|barrio|comunidad|aldeia|bairro|"
         "localidade|community|location|lieu|lugar|local"
     ),
+    ("*", "bank:account"): _list("account|compte|cuenta|conta"),
 }
 
 
