@@ -36,12 +36,13 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from importer.catalog import PARTNER, Catalog
-from importer.fields import FIELDS, server_field
+from importer.fields import FIELDS, looks_like_server_field, server_field
 from importer.mapping import slug
 from importer.normalise import fold
 from importer.outcome import Entity
 from importer.read import SourceTable
 from importer.suggest_words import (
+    EXPIRY_WORDS,
     GENERIC,
     GROUP_WORDS,
     KEY_TOKENS,
@@ -68,6 +69,10 @@ CODED: dict[tuple[Entity, str], str] = {
     (Entity.MEMBERSHIP, "kind"): "membership.kind",
 }
 DATE_FIELDS = frozenset({"birthdate", "registration_date", "start_date", "ended_date"})
+#: The target prefix of an ID's expiry date, written beside its number under ``ids:``.
+EXPIRY = "expiry:"
+#: What only people carry, in words: an ID, its expiry, a bank account (``_settle``).
+PEOPLE_ONLY = {"id:": "IDs", EXPIRY: "IDs", "bank:": "bank accounts"}
 #: A person's bank account and its bank, written as one ``bank_accounts:`` item.
 BANK_TARGETS = {"bank:account": "bank account", "bank:bank": "bank of that account"}
 #: Registrant fields that only a server with their module has (docs/architecture.md §7): a
@@ -87,8 +92,9 @@ class Candidate:
     """One field a column may feed: ``entity`` (or ``*``: whichever the table holds) and ``target``.
 
     ``target`` is a registry field name, ``key`` (the entity's own identifier),
-    ``id:<ID type>``, or ``bank:account`` / ``bank:bank`` (a person's bank
-    account and the bank it is held at: ``bank_accounts:`` in a mapping).
+    ``id:<ID type>`` and ``expiry:<ID type>`` (when it stops being valid), or
+    ``bank:account`` / ``bank:bank`` (a person's bank account and the bank it is
+    held at: ``bank_accounts:`` in a mapping).
     """
 
     entity: str
@@ -206,6 +212,8 @@ def describe(entity: str, target: str) -> str:
         return f"{who.get(entity, entity)} key"
     if target.startswith("id:"):
         return f"ID: {target[3:]}"
+    if target.startswith(EXPIRY):
+        return f"expiry of ID: {target[len(EXPIRY) :]}"
     if target in BANK_TARGETS:
         return f"person: {BANK_TARGETS[target]}"
     return f"{who.get(entity, entity)}: {target}"
@@ -240,6 +248,8 @@ def _vocabulary(catalog: Catalog | None) -> _Vocabulary:
                 scope = "*" if len(known) == 2 else known[0]
             elif isinstance(server_field(name, desc), str):
                 continue  # computed, relational...: not something a column can feed
+            elif not looks_like_server_field(name):
+                continue  # Odoo's own contact fields ("Type": contact or invoice address): not the registry's
             else:
                 scope = "individual" if "_indv_" in name else "group" if "_grp_" in name else "*"
             bare = re.sub(r"^[xz]_(cst_)?((indv|grp|ind)_)?", "", name)
@@ -308,6 +318,9 @@ def _header_candidates(header: str, vocab: _Vocabulary) -> list[Candidate]:
                 Candidate(s, w, confidence, f"'{header}' is {why} for {describe(s, w)}")
                 for s, w in table[text]
             ]
+    expiry = _expiry(header, text, vocab)
+    if expiry:
+        return expiry
     tokens = text.split()
     if len(tokens) == 1 and tokens[0] in KEY_TOKENS:
         scope = KEY_TOKENS[tokens[0]]
@@ -321,6 +334,26 @@ def _header_candidates(header: str, vocab: _Vocabulary) -> list[Candidate]:
         what = GENERIC[text]
         return [Candidate("*", what, MEDIUM, f"'{header}' = {what}, of whatever the table holds")]
     return _fuzzy(header, text, vocab)
+
+
+def _expiry(header: str, text: str, vocab: _Vocabulary) -> list[Candidate]:
+    """An ID's expiry: "Passport expiry", "Date d'expiration CNI" = an ID's header + a word for expiring."""
+    tokens = text.split()
+    said = [t for t in tokens if t in EXPIRY_WORDS]
+    if not any(t != "date" for t in said):  # "date" alone says nothing of expiring
+        return []
+    rest = " ".join(t for t in tokens if t not in EXPIRY_WORDS)
+    found = vocab.server.get(rest) or vocab.phrases.get(rest) or []
+    return [
+        Candidate(
+            "*",
+            EXPIRY + what[3:],
+            HIGH,
+            f"'{header}': '{rest}' = {describe(scope, what)}, '{' '.join(said)}' = when it expires",
+        )
+        for scope, what in found
+        if what.startswith("id:")
+    ]
 
 
 def _scoped(header: str, tokens: list[str], vocab: _Vocabulary) -> list[Candidate]:
@@ -438,7 +471,8 @@ def _guess_column(column: str, profile: _Profile, vocab: _Vocabulary, catalog: C
         guess.reason = f"ambiguous: '{column}' may be {names}"
         return guess
     confidence, reason = top.confidence, top.reason
-    if top.target in DATE_FIELDS and profile.filled and profile.date_share < 0.5:
+    is_date = top.target in DATE_FIELDS or top.target.startswith(EXPIRY)
+    if is_date and profile.filled and profile.date_share < 0.5:
         confidence, reason = LOW, f"{reason}, but its values are not dates ({', '.join(guess.samples[:3])})"
     elif profile.filled == 0:
         reason += " (the column is empty)"
@@ -495,9 +529,9 @@ def _settle(table: TableGuess, feeds: set[str], fed: set[str]) -> None:
             col.entity = main or "membership"
         if col.target == "key" and col.entity not in ("group", "individual"):
             col.entity = main
-        if col.target.startswith(("id:", "bank:")) and col.entity != "individual":
-            what = "IDs" if col.target.startswith("id:") else "bank accounts"
-            _unplace(col, f"only people carry {what}, and this table holds no people")
+        only = next((what for prefix, what in PEOPLE_ONLY.items() if col.target.startswith(prefix)), None)
+        if only and col.entity != "individual":
+            _unplace(col, f"only people carry {only}, and this table holds no people")
         elif table.role == "memberships" and col.target != "key" and col.entity != "membership":
             _unplace(col, f"a memberships table does not feed {describe(col.entity or '*', col.target)}")
         elif col.target != "key" and col.entity not in feeds:
@@ -526,8 +560,8 @@ def _one_per_target(table: TableGuess, questions: list[Question]) -> None:
             continue
         key = (col.entity or "", col.target or "")
         other = seen.get(key)
-        if other is None:
-            seen[key] = col
+        if other is None or col.target == "bank:account":  # a person may hold several accounts
+            seen.setdefault(key, col)
             continue
         if _RANK[col.confidence] > _RANK[other.confidence]:
             seen[key], col, other = col, other, col
@@ -698,7 +732,7 @@ def suggest_mapping(
         _check_key(guess, "group", profs, repeats=guess.role != "households")
     _selectors(guesses, tables)
     for guess in guesses:
-        _server_lacks(guess, catalog)
+        _leave_out_unusable(guess, catalog)
     allowed = {k: _server_values(k, catalog) for k in OFFLINE_ALLOWED}
     for guess in guesses:
         for col in guess.columns:
@@ -723,8 +757,9 @@ def suggest_mapping(
     )
 
 
-def _server_lacks(table: TableGuess, catalog: Catalog | None) -> None:
-    """Leave out what this server cannot take: a field of a module it lacks, a bank with no account.
+def _leave_out_unusable(table: TableGuess, catalog: Catalog | None) -> None:
+    """Leave out what cannot be written: a field of a module this server lacks; a bank, or an
+    ID's expiry, with no account or ID number beside it.
 
     Offline nothing is known of the server, so a guess stands (the shipped
     mappings read areas); ``spp-import validate`` with the server says the rest.
@@ -737,6 +772,11 @@ def _server_lacks(table: TableGuess, catalog: Catalog | None) -> None:
         bank = table.column("individual", "bank:bank")
         if bank is not None:
             _unplace(bank, "no column beside it holds the account number")
+    for col in table.columns:
+        if col.placed and col.target.startswith(EXPIRY):
+            id_type = col.target[len(EXPIRY) :]
+            if table.column("individual", "id:" + id_type) is None:
+                _unplace(col, f"no column beside it holds the {id_type} number")
 
 
 def _assign_entities(guesses: list[TableGuess], questions: list[Question]) -> None:
@@ -991,7 +1031,7 @@ def _entity_yaml(s: Suggestion, entity: Entity, table: TableGuess) -> list[str]:
         else:
             out.append(f"    # key: ?  # no column holds the {describe(e, 'key')}: see the questions")
     fields = [c for c in table.columns if c.entity == e and c.placed and c.target not in ("key",)]
-    plain = [c for c in fields if not c.target.startswith(("id:", "bank:"))]
+    plain = [c for c in fields if not c.target.startswith(("id:", EXPIRY, "bank:"))]
     ambiguous = [
         c
         for c in table.columns
@@ -1013,13 +1053,23 @@ def _entity_yaml(s: Suggestion, entity: Entity, table: TableGuess) -> list[str]:
     ids = [c for c in fields if c.target.startswith("id:")]
     if ids:
         out.append("    ids:")
-        out += [f"      {_q(c.target[3:])}: {_q(c.column)}" + _note(c.confidence, c.reason) for c in ids]
-    account = table.column(e, "bank:account")
-    if account is not None:
-        bank = table.column(e, "bank:bank")
-        item = f"{{account: {_q(account.column)}, bank: {_q(bank.column)}}}" if bank else _q(account.column)
-        why = f"{account.reason}; {bank.reason}" if bank else account.reason
-        out += ["    bank_accounts:", f"      - {item}" + _note(_weaker(account, bank), why)]
+        for col in ids:
+            id_type = col.target[3:]
+            until = table.column(e, EXPIRY + id_type)
+            value = f"{{column: {_q(col.column)}, expiry: {_q(until.column)}}}" if until else _q(col.column)
+            why = f"{col.reason}; {until.reason}" if until else col.reason
+            out.append(f"      {_q(id_type)}: {value}" + _note(_weaker(col, until), why))
+    accounts = [c for c in fields if c.target == "bank:account"]
+    if accounts:
+        out.append("    bank_accounts:")
+        bank = table.column(e, "bank:bank")  # beside the first account: the one it is read with
+        for n, account in enumerate(accounts):
+            with_bank = bank if n == 0 else None
+            item = _q(account.column)
+            if with_bank is not None:
+                item = f"{{account: {item}, bank: {_q(with_bank.column)}}}"
+            why = f"{account.reason}; {with_bank.reason}" if with_bank else account.reason
+            out.append(f"      - {item}" + _note(_weaker(account, with_bank), why))
     return out
 
 

@@ -15,8 +15,9 @@ A *concept* names what a column holds: ``(scope, what)``.  ``scope`` is
 ``group``, ``individual``, ``membership``, or ``*`` (a registrant field that
 belongs to whichever entity the table holds: a phone on a households sheet
 is the household's).  ``what`` is a registry field (``importer.fields``),
-``key`` (the entity's own identifier), ``id:<ID type>``, or a person's bank
-account (``bank:account``) and the bank it is held at (``bank:bank``).
+``key`` (the entity's own identifier), ``id:<ID type>`` (and ``expiry:<ID type>``,
+when that ID stops being valid), or a person's bank account (``bank:account``)
+and the bank it is held at (``bank:bank``).
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ PERSON_WORDS = _tokens(
     "person persons people individual individuals individu individuo individuos indv ind "
     "member members membre membres miembro miembros membro membros persona personas pessoa "
     "pessoas personne personnes beneficiary beneficiaire beneficiario beneficiaria respondent"
+)
+#: Words that say when an ID stops being valid ("Passport *expiry*", "*Date d'expiration* CNI").
+EXPIRY_WORDS = _tokens(
+    "expiry expires expire expiring expiration expiracion expiracao valid validity until vencimiento "
+    "vence validade validite date"
 )
 #: Single tokens that are a key on their own ("hhid", "pid").
 KEY_TOKENS: dict[str, str] = {"hhid": "group", "hid": "group", "pid": "individual", "indid": "individual"}
@@ -127,7 +133,9 @@ _PHRASES: dict[Concept, tuple[str, ...]] = {
     ),
     ("*", "phone"): _list(
         "phone|telephone|tel|phone number|telephone number|phone no|tel no|telefono|telefone|"
-        "numero de telephone|numero de telefono|numero de telefone|contact|contact number"
+        "numero de telephone|numero de telefono|numero de telefone|contact|contact number|"
+        "other phone|second phone|phone 2|alternative phone|alternate phone|autre telephone|"
+        "otro telefono|outro telefone"
     ),
     ("*", "mobile"): _list(
         "mobile|mobile number|mobile phone|cell|cell phone|cellphone|portable|telephone portable|"
@@ -149,7 +157,8 @@ _PHRASES: dict[Concept, tuple[str, ...]] = {
     ("*", "bank:account"): _list(
         "bank account|bank account number|bank account no|account number|account no|acct no|"
         "iban|compte bancaire|numero de compte|no compte|rib|cuenta bancaria|numero de cuenta|"
-        "no cuenta|conta bancaria|numero da conta|nib"
+        "no cuenta|conta bancaria|numero da conta|nib|savings account|second account|"
+        "other account|compte epargne|cuenta de ahorros|conta poupanca"
     ),
     ("*", "bank:bank"): _list(
         "bank|bank name|name of bank|bic|swift|swift code|banque|nom de la banque|banco|"

@@ -601,3 +601,56 @@ def test_with_the_server_the_account_lands_at_its_bank_and_the_person_in_the_are
         [table] = suggest_mapping(read_source(path), catalog).tables
         area = next(c for c in table.columns if c.column == "Area code")
         assert not area.placed and "this server has no areas" in area.reason
+
+
+def test_the_enrollment_workbook_suggested_with_the_server_finds_the_shipped_mappings_problems(
+    tmp_path: Path,
+) -> None:
+    """IDs with their expiry, two accounts, two phones, areas, tags and custom fields: the suggestion reads
+    them as the shipped layout does, so a dry run names the same bad cells. Only what it does not
+    suggest differs: the Relationships sheet, and Occupation (the shipped layout writes it to a
+    30-character custom field)."""
+    from importer.catalog import fetch_catalog
+    from importer.client import OdooClient
+    from importer.sandbox import Sandbox
+
+    workbook = SAMPLES / "enrollment.xlsx"
+    with Sandbox(preset="enrollment") as sb, OdooClient(settings_for(sb)) as client:
+        suggestion = suggest_mapping(read_source(workbook), fetch_catalog(client))
+        mapping = _write_yaml(tmp_path, suggestion)
+        people = load_mapping(mapping).entities[Entity.INDIVIDUAL]
+        assert people.id_expiry == {"Passport": "Passport expiry"}
+        assert [(b.account, b.bank) for b in people.banks] == [
+            ("Account no", "Bank"),
+            ("Savings account", None),
+        ]
+        assert people.fields["mobile"].column == "Mobile" and people.fields["phone"].column == "Other phone"
+        households = load_mapping(mapping).entities[Entity.GROUP]
+        assert households.fields["kind"].column == "Type"  # not Odoo's own contact "Type"
+
+        def bad_cells(layout: Path) -> set[tuple[str, int, str]]:
+            options = ImportOptions(mapping=layout, mode="dry-run", out_dir=None, write_files=False)
+            problems = run_import([workbook], options, settings_for(sb)).report.problems
+            return {(p.sheet, int(p.row), p.column) for p in problems.itertuples() if p.severity == "error"}
+
+        suggested, shipped = bad_cells(mapping), bad_cells(MAPPINGS / "enrollment.yaml")
+    assert suggested and suggested <= shipped
+    assert {c for c in shipped - suggested if c[0] != "Relationships"} == {("Individuals", 28, "Occupation")}
+
+
+@pytest.mark.parametrize(
+    ("header", "target"),
+    [
+        ("Passport expiry", "expiry:Passport"),
+        ("Date d'expiration du passeport", "expiry:Passport"),
+        ("National ID valid until", "expiry:National ID"),
+        ("Passport date", None),  # a date, but nothing says it is when the passport expires
+    ],
+)
+def test_an_ids_expiry_is_read_from_its_header_beside_the_id(tmp_path: Path, header: str, target) -> None:
+    text = (
+        f"Person ID,Given name,Family name,Passport no,National ID,{header}\nP1,Ana,Ramos,P1,12,31/12/2030\n"
+    )
+    [table] = suggest_mapping(read_source(_csv(tmp_path, text))).tables
+    col = table.columns[-1]
+    assert col.target == target, col.reason

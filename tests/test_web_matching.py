@@ -363,7 +363,9 @@ def test_the_field_lists_hold_the_registrys_own_fields_and_id_types(tmp_path: Pa
     )
     assert "individual|x_cst_indv_score" not in people  # computed by the server: no column feeds it
     assert "individual|x_cst_grp_water_source" not in people and "group|x_cst_grp_water_source" in households
-    assert set(groups["A person's ID numbers"]) == {"individual|id:Passport", "individual|id:National ID"}
+    assert set(groups["A person's ID numbers"]) == {
+        f"individual|{what}:{id_type}" for what in ("id", "expiry") for id_type in ("Passport", "National ID")
+    }
     handicap = next(j for j, c in enumerate(base.tables[0].columns) if c.column == "Handicap")
     form = FakeForm({f"t0-c{handicap}": "individual|x_cst_indv_disability_level"})
     applied, problems = apply_form(base, form, login="ana", groups=field_groups(catalog, base))
@@ -393,3 +395,22 @@ def test_a_bank_account_chosen_on_the_screen_makes_one_account_with_its_bank(tmp
     layout = build_layout(applied, "Liste", "ana", tmp_path / "layouts")
     people = layout.mapping.entities[Entity.INDIVIDUAL]
     assert [(b.account, b.bank) for b in people.banks] == [("Q1", "Q2")]
+
+
+def test_an_id_expiry_is_chosen_with_its_number_or_refused_in_words(tmp_path: Path) -> None:
+    """The expiry of an ID goes beside its number under ids:; alone it would be dropped, so it is refused."""
+    from importer.web.matching import build_layout, field_groups
+
+    source = tmp_path / "liste.csv"
+    source.write_text("Code,Prénom,Nom,Q1,Q2\n1,Ana,Lopes,P123,31/12/2030\n", encoding="utf-8")
+    base = suggest_mapping(read_source(source), name="liste")
+    groups = field_groups(None, base)
+    q1, q2 = (next(j for j, c in enumerate(base.tables[0].columns) if c.column == q) for q in ("Q1", "Q2"))
+    alone = FakeForm({f"t0-c{q2}": "individual|expiry:National ID"})
+    _, problems = apply_form(base, alone, login="ana", groups=groups)
+    assert any("'Q2' is set to the expiry of ID: National ID" in p for p in problems), problems
+    form = FakeForm({f"t0-c{q1}": "individual|id:National ID", f"t0-c{q2}": "individual|expiry:National ID"})
+    applied, problems = apply_form(base, form, login="ana", groups=groups)
+    assert not problems, problems
+    people = build_layout(applied, "Liste", "ana", tmp_path / "layouts").mapping.entities[Entity.INDIVIDUAL]
+    assert people.ids == {"National ID": "Q1"} and people.id_expiry == {"National ID": "Q2"}

@@ -35,6 +35,7 @@ from importer.read import SourceTable
 from importer.suggest import (
     BANK_TARGETS,
     CODED,
+    EXPIRY,
     LOW,
     ColumnGuess,
     Suggestion,
@@ -171,10 +172,10 @@ def field_groups(catalog: Catalog | None, suggestion: Suggestion) -> list[FieldG
         groups.append(FieldGroup(title, tuple(options)))
     id_types = list(catalog.id_types) if catalog is not None and catalog.online else []
     id_types += [
-        c.target[3:]
+        c.target.partition(":")[2]
         for t in suggestion.tables
         for c in t.columns
-        if c.target and c.target.startswith("id:") and c.target[3:] not in id_types
+        if c.target and c.target.startswith(("id:", EXPIRY)) and c.target.partition(":")[2] not in id_types
     ]
     if not id_types:
         id_types = ["National ID"]
@@ -182,7 +183,12 @@ def field_groups(catalog: Catalog | None, suggestion: Suggestion) -> list[FieldG
         FieldGroup(
             "A person's ID numbers",
             tuple(
-                FieldOption(f"individual|id:{n}", f"ID: {n}", "an ID number") for n in dict.fromkeys(id_types)
+                option
+                for n in dict.fromkeys(id_types)
+                for option in (
+                    FieldOption(f"individual|id:{n}", f"ID: {n}", "an ID number"),
+                    FieldOption(f"individual|{EXPIRY}{n}", f"Expiry of ID: {n}", "the date it expires"),
+                )
             ),
         )
     )
@@ -367,7 +373,8 @@ def _check(s: Suggestion) -> list[str]:
                 problems.append(
                     f"{t.label}: '{seen[key]}' and '{col.column}' are both set to {describe(*key)}: keep one."
                 )
-            seen.setdefault(key, col.column)
+            if col.target != "bank:account":  # a person may hold several accounts
+                seen.setdefault(key, col.column)
             is_key = col.target == "key"
             fed = col.entity in t.entities or (is_key and "membership" in t.entities)
             if not fed:
@@ -375,6 +382,13 @@ def _check(s: Suggestion) -> list[str]:
                 problems.append(
                     f"{t.label} '{col.column}' is set to {describe(*key)}, but {t.label} is not ticked "
                     f"as holding {what.split(' (')[0].lower()}: tick it, or choose another field."
+                )
+        for col in t.columns:
+            id_type = col.target[len(EXPIRY) :] if col.placed and col.target.startswith(EXPIRY) else None
+            if id_type and t.column("individual", "id:" + id_type) is None:
+                problems.append(
+                    f"{t.label} '{col.column}' is set to the expiry of ID: {id_type}: choose the column "
+                    f"holding the {id_type} number too, or leave the expiry out."
                 )
         if t.column("individual", "bank:bank") is not None and t.column("individual", "bank:account") is None:
             problems.append(
