@@ -151,7 +151,7 @@ class TableGuess:
     path: str
     sheet: str | None
     rows: int
-    role: str  # roster, households, people, memberships, or unknown
+    role: str  # roster, households, people, memberships, relationships, or unknown
     reason: str
     entities: list[str] = field(default_factory=list)
     columns: list[ColumnGuess] = field(default_factory=list)
@@ -207,7 +207,13 @@ class Suggestion:
 
 def describe(entity: str, target: str) -> str:
     """A guess in words: "household key", "person: birthdate", "ID: National ID"."""
-    who = {"group": "household", "individual": "person", "membership": "membership", "*": "registrant"}
+    who = {
+        "group": "household",
+        "individual": "person",
+        "membership": "membership",
+        "relationship": "relationship",
+        "*": "registrant",
+    }
     if target == "key":
         return f"{who.get(entity, entity)} key"
     if target.startswith("id:"):
@@ -493,8 +499,11 @@ _TABLE_WORDS = {
 
 
 def _role(table: SourceTable, columns: list[ColumnGuess]) -> tuple[str, str]:
-    """Roster, households, people, memberships or unknown, from what the columns hold (and the name)."""
+    """Roster, households, people, memberships, relationships or unknown, from what the columns hold
+    (and the name)."""
     has = {(c.entity, c.target) for c in columns if c.placed}
+    if ("relationship", "destination") in has and ("individual", "key") in has:
+        return "relationships", "a person's key and a related person's key on each row"
     person = sorted(t for e, t in has if e == "individual" and t in _PERSON_ONLY)
     group_key = ("group", "key") in has
     person_key = ("individual", "key") in has
@@ -519,6 +528,9 @@ def _main_entity(role: str) -> str | None:
 
 def _settle(table: TableGuess, feeds: set[str], fed: set[str]) -> None:
     """Give ``*`` guesses the table's entity, and leave out what this table does not feed."""
+    if table.role == "relationships":
+        _settle_relationships(table)
+        return
     main = _main_entity(table.role) if table.role != "memberships" else None
     for col in table.columns:
         if not col.placed:
@@ -543,6 +555,30 @@ def _settle(table: TableGuess, feeds: set[str], fed: set[str]) -> None:
                 _unplace(col, f"no table holds {what} (no household key column beside the people)")
         elif col.entity == "group" and col.target == "kind" and table.role == "people":
             _unplace(col, "households are read from another table")
+
+
+#: What a relationships table's columns are, from what they would be beside people: the person's
+#: key is where the relationship starts, a member's role its type ("Spouse"), their dates its own.
+_IN_RELATIONSHIPS = {
+    ("individual", "key"): "source",
+    ("relationship", "destination"): "destination",
+    ("membership", "kind"): "relation",
+    ("membership", "start_date"): "start_date",
+    ("membership", "ended_date"): "end_date",
+}
+
+
+def _settle_relationships(table: TableGuess) -> None:
+    """A relationships table feeds its two people's keys, the relationship's type and dates; no more."""
+    for col in table.columns:
+        if not col.placed:
+            continue
+        target = _IN_RELATIONSHIPS.get((col.entity or "", col.target or ""))
+        if target is None:
+            _unplace(col, "a relationships table feeds only the two people, the type and its dates")
+        else:
+            col.entity, col.target = "relationship", target
+            col.reason += f"; in a relationships table: {describe('relationship', target)}"
 
 
 def _unplace(col: ColumnGuess, why: str) -> None:
@@ -798,7 +834,13 @@ def _assign_entities(guesses: list[TableGuess], questions: list[Question]) -> No
     people = pick("people", "individual") or pick("roster", "individual")
     households = pick("households", "group") or (people if people and people.role == "roster" else None)
     links = pick("memberships", "membership") or (people if people and people.role == "roster" else None)
-    for entity, table in (("group", households), ("individual", people), ("membership", links)):
+    relationships = pick("relationships", "relationship")
+    for entity, table in (
+        ("group", households),
+        ("individual", people),
+        ("membership", links),
+        ("relationship", relationships),
+    ):
         if table is not None:
             table.entities.append(entity)
     if people is None:
@@ -967,7 +1009,7 @@ def _yaml(s: Suggestion) -> str:
         "",
         "entities:",
     ]
-    for entity in (Entity.GROUP, Entity.INDIVIDUAL, Entity.MEMBERSHIP):
+    for entity in (Entity.GROUP, Entity.INDIVIDUAL, Entity.MEMBERSHIP, Entity.RELATIONSHIP):
         table = s.entity_table(entity)
         if table is not None:
             out += _entity_yaml(s, entity, table)
@@ -1024,13 +1066,21 @@ def _entity_yaml(s: Suggestion, entity: Entity, table: TableGuess) -> list[str]:
                 out.append(f"    {end}: {_q(col.column)}" + _note(col.confidence, col.reason))
             else:
                 out.append(f"    # {end}: ?  # no column holds the {describe(end, 'key')}")
+    elif entity is Entity.RELATIONSHIP:
+        for end in ("source", "destination"):
+            col = table.column(e, end)
+            if col is not None:
+                out.append(f"    {end}: {_q(col.column)}" + _note(col.confidence, col.reason))
+            else:
+                out.append(f"    # {end}: ?  # no column holds the {describe(e, end)}")
     else:
         col = table.column(e, "key")
         if col is not None:
             out.append(f"    key: {_q(col.column)}" + _note(col.confidence, col.reason))
         else:
             out.append(f"    # key: ?  # no column holds the {describe(e, 'key')}: see the questions")
-    fields = [c for c in table.columns if c.entity == e and c.placed and c.target not in ("key",)]
+    ends = ("key", "source", "destination")
+    fields = [c for c in table.columns if c.entity == e and c.placed and c.target not in ends]
     plain = [c for c in fields if not c.target.startswith(("id:", EXPIRY, "bank:"))]
     ambiguous = [
         c

@@ -181,6 +181,12 @@ _PHRASES: dict[Concept, tuple[str, ...]] = {
         "left on|left|date left|end date|ended|membership end|until|date de sortie|sortie|"
         "parti le|fecha de salida|salida|hasta|data de saida|saida|saiu em"
     ),
+    ("relationship", "destination"): _list(
+        "related person|related person id|related person code|related member|related member id|"
+        "related id|related to|relative|relative id|other person|other person id|"
+        "personne liee|id personne liee|persona relacionada|id persona relacionada|"
+        "pessoa relacionada|id pessoa relacionada"
+    ),
     ("*", "id:National ID"): _list(
         "national id|nid|nin|national id number|national identity number|"
         "national identification number|id number|identity number|id card|identity card|"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from web_support import MAPPINGS, french_roster, page_config, signed_in, text, upload, wait_for
+from web_support import MAPPINGS, SAMPLES, french_roster, page_config, signed_in, text, upload, wait_for
 
 from importer.client import OdooClient
 from importer.mapping import load_mapping
@@ -414,3 +414,26 @@ def test_an_id_expiry_is_chosen_with_its_number_or_refused_in_words(tmp_path: Pa
     assert not problems, problems
     people = build_layout(applied, "Liste", "ana", tmp_path / "layouts").mapping.entities[Entity.INDIVIDUAL]
     assert people.ids == {"National ID": "Q1"} and people.id_expiry == {"National ID": "Q2"}
+
+
+def test_every_suggested_field_of_the_enrollment_workbook_is_on_the_screen_and_makes_its_layout(
+    tmp_path: Path,
+) -> None:
+    """IDs with expiry, accounts, a relationships sheet: the screen can show each guess, keeping
+    them all makes the layout, and a relationship without its related person is refused in words."""
+    from importer.web.matching import build_layout, field_groups, option_value
+
+    base = suggest_mapping(read_source(SAMPLES / "enrollment.xlsx"), name="enrollment")
+    groups = field_groups(None, base)
+    listed = {o.value for g in groups for o in g.options}
+    placed = {option_value(c.entity, c.target) for t in base.tables for c in t.columns if c.placed}
+    assert placed <= listed, placed - listed
+    assert {"individual|expiry:Passport", "individual|bank:account", "relationship|destination"} <= placed
+    applied, problems = apply_form(base, FakeForm({}), login="ana", groups=groups)
+    assert not problems, problems
+    mapping = build_layout(applied, "Enrollment", "ana", tmp_path / "layouts").mapping
+    assert mapping.entities[Entity.RELATIONSHIP].rel_destination == "Related person ID"
+    i = next(n for n, t in enumerate(base.tables) if t.role == "relationships")
+    j = next(n for n, c in enumerate(base.tables[i].columns) if c.column == "Related person ID")
+    _, problems = apply_form(base, FakeForm({f"t{i}-c{j}": ""}), login="ana", groups=groups)
+    assert any("choose the column holding the key of the related person" in p for p in problems), problems

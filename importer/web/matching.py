@@ -52,7 +52,10 @@ ENTITY_CHOICES: tuple[tuple[str, str], ...] = (
     ("group", "Households"),
     ("individual", "People"),
     ("membership", "Memberships (who belongs to which household)"),
+    ("relationship", "Relationships (between two people)"),
 )
+#: The columns a relationships table needs, and what each holds, in a clerk's words.
+RELATIONSHIP_ENDS = {"source": "the person it starts from", "destination": "the related person"}
 #: A coded value the clerk leaves untranslated (the dry run then reports it as an unknown code).
 UNTRANSLATED = "?"
 #: Columns with more distinct values than this are not coded: their values are not kept.
@@ -160,6 +163,7 @@ def field_groups(catalog: Catalog | None, suggestion: Suggestion) -> list[FieldG
         (Entity.GROUP, "Households", partner),
         (Entity.INDIVIDUAL, "People", partner),
         (Entity.MEMBERSHIP, "Memberships", member),
+        (Entity.RELATIONSHIP, "Relationships", {}),
     ):
         options = [
             FieldOption(
@@ -167,7 +171,13 @@ def field_groups(catalog: Catalog | None, suggestion: Suggestion) -> list[FieldG
             )
             for name, f in FIELDS[entity].items()
         ]
-        if entity is not Entity.MEMBERSHIP:
+        if entity is Entity.RELATIONSHIP:
+            ends = [
+                FieldOption(f"relationship|{end}", f"Person key: {words}", "a person's key")
+                for end, words in RELATIONSHIP_ENDS.items()
+            ]
+            options = ends + options
+        if entity in (Entity.GROUP, Entity.INDIVIDUAL):
             options += _custom_options(entity, partner)
         groups.append(FieldGroup(title, tuple(options)))
     id_types = list(catalog.id_types) if catalog is not None and catalog.online else []
@@ -396,6 +406,16 @@ def _check(s: Suggestion) -> list[str]:
                 "account: choose the column holding the account number too, or leave the bank out."
             )
         for entity in t.entities:
+            if entity == "relationship":
+                problems += [
+                    f"{t.label} holds relationships: choose the column holding the key of {words} "
+                    f"(Person key: {words})."
+                    for end, words in RELATIONSHIP_ENDS.items()
+                    if t.column("relationship", end) is None
+                ]
+                if t.column("relationship", "relation") is None:
+                    problems.append(f"{t.label} holds relationships: choose the column holding their type.")
+                continue
             ends = ("group", "individual") if entity == "membership" else (entity,)
             for end in ends:
                 if t.column(end, "key") is None:
