@@ -73,6 +73,8 @@ DATE_FIELDS = frozenset({"birthdate", "registration_date", "start_date", "ended_
 EXPIRY = "expiry:"
 #: What only people carry, in words: an ID, its expiry, a bank account (``_settle``).
 PEOPLE_ONLY = {"id:": "IDs", EXPIRY: "IDs", "bank:": "bank accounts"}
+#: A relationship's two people, in a clerk's words: the one it starts from, the related one.
+RELATIONSHIP_ENDS = {"source": "the person it starts from", "destination": "the related person"}
 #: A person's bank account and its bank, written as one ``bank_accounts:`` item.
 BANK_TARGETS = {"bank:account": "bank account", "bank:bank": "bank of that account"}
 #: Registrant fields that only a server with their module has (docs/architecture.md §7): a
@@ -222,6 +224,8 @@ def describe(entity: str, target: str) -> str:
         return f"expiry of ID: {target[len(EXPIRY) :]}"
     if target in BANK_TARGETS:
         return f"person: {BANK_TARGETS[target]}"
+    if entity == "relationship" and target in RELATIONSHIP_ENDS:
+        return f"relationship: {RELATIONSHIP_ENDS[target]}"
     return f"{who.get(entity, entity)}: {target}"
 
 
@@ -577,8 +581,9 @@ def _settle_relationships(table: TableGuess) -> None:
         if target is None:
             _unplace(col, "a relationships table feeds only the two people, the type and its dates")
         else:
+            if col.entity != "relationship":  # read otherwise beside people: say what it is here
+                col.reason += f"; in a relationships table: {describe('relationship', target)}"
             col.entity, col.target = "relationship", target
-            col.reason += f"; in a relationships table: {describe('relationship', target)}"
 
 
 def _unplace(col: ColumnGuess, why: str) -> None:

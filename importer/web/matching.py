@@ -37,6 +37,7 @@ from importer.suggest import (
     CODED,
     EXPIRY,
     LOW,
+    RELATIONSHIP_ENDS,
     ColumnGuess,
     Suggestion,
     ValueGuess,
@@ -54,8 +55,6 @@ ENTITY_CHOICES: tuple[tuple[str, str], ...] = (
     ("membership", "Memberships (who belongs to which household)"),
     ("relationship", "Relationships (between two people)"),
 )
-#: The columns a relationships table needs, and what each holds, in a clerk's words.
-RELATIONSHIP_ENDS = {"source": "the person it starts from", "destination": "the related person"}
 #: A coded value the clerk leaves untranslated (the dry run then reports it as an unknown code).
 UNTRANSLATED = "?"
 #: Columns with more distinct values than this are not coded: their values are not kept.
