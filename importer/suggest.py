@@ -1142,12 +1142,13 @@ def _summary(s: Suggestion) -> str:
         feeds = ", ".join(t.entities) or "nothing"
         out += ["", f"{t.label}: {t.role}, {t.rows} rows; feeds {feeds} ({t.reason})"]
         width = max((len(c.column) for c in t.columns), default=0)
+        said = {
+            id(c): describe(c.entity or "*", c.target or "") if c.placed else "(not placed)"
+            for c in t.columns
+        }
+        wide = max([28, *map(len, said.values())])
         for c in t.columns:
-            if c.placed:
-                what = describe(c.entity or "*", c.target or "")
-                out.append(f"  {c.column:<{width}}  -> {what:<28} {c.confidence:<6} {c.reason}")
-            else:
-                out.append(f"  {c.column:<{width}}  -> {'(not placed)':<28} {'':<6} {c.reason}")
+            out.append(f"  {c.column:<{width}}  -> {said[id(c)]:<{wide}} {c.confidence or '':<6} {c.reason}")
             for v in c.values:
                 target = "?" if v.target is None else (v.target or "(member, no kind)")
                 out.append(
