@@ -573,7 +573,11 @@ _IN_RELATIONSHIPS = {
 
 
 def _settle_relationships(table: TableGuess) -> None:
-    """A relationships table feeds its two people's keys, the relationship's type and dates; no more."""
+    """A relationships table feeds its two people's keys, the relationship's type and dates; no more.
+
+    Without a column for the type the loader would refuse the whole mapping, so
+    the table is then not read, and its columns say why.
+    """
     for col in table.columns:
         if not col.placed:
             continue
@@ -584,6 +588,11 @@ def _settle_relationships(table: TableGuess) -> None:
             if col.entity != "relationship":  # read otherwise beside people: say what it is here
                 col.reason += f"; in a relationships table: {describe('relationship', target)}"
             col.entity, col.target = "relationship", target
+    if table.column("relationship", "relation") is None:
+        table.entities = [e for e in table.entities if e != "relationship"]
+        for col in table.columns:
+            if col.placed:
+                _unplace(col, "no column of its table says what each relationship is (Spouse, Parent...)")
 
 
 def _unplace(col: ColumnGuess, why: str) -> None:

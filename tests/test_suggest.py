@@ -16,10 +16,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import MAPPINGS, SAMPLES, settings_for
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from importer.cli import main
 from importer.mapping import Mapping, bind, load_mapping
-from importer.outcome import Entity
+from importer.outcome import Entity, ImportFailure
 from importer.pipeline import ImportOptions, run_import
 from importer.read import read_source
 from importer.suggest import HIGH, LOW, MEDIUM, suggest_mapping
@@ -663,3 +665,51 @@ def test_an_ids_expiry_is_read_from_its_header_beside_the_id(tmp_path: Path, hea
     [table] = suggest_mapping(read_source(_csv(tmp_path, text))).tables
     col = table.columns[-1]
     assert col.target == target, col.reason
+
+
+def test_a_relationships_table_without_their_type_is_left_out_and_the_mapping_still_loads(
+    tmp_path: Path,
+) -> None:
+    people = _csv(tmp_path, "Person ID,Given name,Family name\nP1,Ana,Ramos\nP2,Ben,Ramos\n")
+    links = _csv(tmp_path, "Person ID,Related person ID\nP1,P2\n", "links.csv")
+    suggestion = suggest_mapping(read_source(people) + read_source(links))
+    table = next(t for t in suggestion.tables if t.role == "relationships")
+    assert table.entities == [] and all(not c.placed for c in table.columns)
+    assert "says what each relationship is" in table.columns[1].reason
+    assert Entity.RELATIONSHIP not in load_mapping(_write_yaml(tmp_path, suggestion)).entities
+
+
+#: Why a suggested mapping may not load yet: what only a person can answer (a question says so).
+ANSWERABLE = ("needs a 'key' column", "needs given_name and family_name", "names no entity")
+
+
+def _headers() -> list[str]:
+    """Headers clerks write, as the vocabulary knows them (every concept), plus a few it does not."""
+    from importer.suggest_words import PHRASES, WEAK
+
+    return sorted({p.title() for p in (*PHRASES, *WEAK)} | {"Remarks", "Q7", "Date", "Livestock"})
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    tables=st.lists(
+        st.lists(st.sampled_from(_headers()), min_size=1, max_size=8, unique_by=str.casefold),
+        min_size=1,
+        max_size=3,
+    ),
+    cells=st.sampled_from(["P1", "12", "31/12/2030", "Spouse", "F", "0917 555 0101", ""]),
+)
+def test_whatever_the_headers_the_suggested_mapping_loads(tmp_path: Path, tables, cells: str) -> None:
+    """Guesses are never a mapping the loader refuses: what cannot be written is left out instead."""
+    sources = []
+    for n, headers in enumerate(tables):
+        frame = pd.DataFrame([[cells] * len(headers), [f"{cells}2"] * len(headers)], columns=headers)
+        path = tmp_path / f"t{n}.csv"
+        frame.to_csv(path, index=False)
+        sources += read_source(path)
+    suggestion = suggest_mapping(sources)
+    path = _write_yaml(tmp_path, suggestion)
+    try:
+        load_mapping(path)
+    except ImportFailure as exc:  # only for what a person must answer, and the suggestion asks it
+        assert suggestion.questions and any(w in exc.message for w in ANSWERABLE), exc.message
