@@ -506,9 +506,9 @@ def _role(table: SourceTable, columns: list[ColumnGuess]) -> tuple[str, str]:
     """Roster, households, people, memberships, relationships or unknown, from what the columns hold
     (and the name)."""
     has = {(c.entity, c.target) for c in columns if c.placed}
-    if ("relationship", "destination") in has and ("individual", "key") in has:
-        return "relationships", "a person's key and a related person's key on each row"
     person = sorted(t for e, t in has if e == "individual" and t in _PERSON_ONLY)
+    if ("relationship", "destination") in has and ("individual", "key") in has and not person:
+        return "relationships", "a person's key and a related person's key on each row"
     group_key = ("group", "key") in has
     person_key = ("individual", "key") in has
     if person and group_key:
@@ -546,7 +546,13 @@ def _settle(table: TableGuess, feeds: set[str], fed: set[str]) -> None:
         if col.target == "key" and col.entity not in ("group", "individual"):
             col.entity = main
         only = next((what for prefix, what in PEOPLE_ONLY.items() if col.target.startswith(prefix)), None)
-        if only and col.entity != "individual":
+        if col.entity == "relationship":  # a related person's key on a person's own row
+            _unplace(
+                col,
+                "a related person on the person's own row is not read yet: put relationships on a "
+                "sheet of their own (a person's key, the related person's key, the relationship)",
+            )
+        elif only and col.entity != "individual":
             _unplace(col, f"only people carry {only}, and this table holds no people")
         elif table.role == "memberships" and col.target != "key" and col.entity != "membership":
             _unplace(col, f"a memberships table does not feed {describe(col.entity or '*', col.target)}")
@@ -1069,24 +1075,27 @@ def _yaml(s: Suggestion) -> str:
     return "\n".join(out) + "\n"
 
 
+#: What a membership or a relationship names, as (mapping option, the guess's entity, its target).
+_ENDS: dict[Entity, tuple[tuple[str, str, str], ...]] = {
+    Entity.MEMBERSHIP: (("group", "group", "key"), ("individual", "individual", "key")),
+    Entity.RELATIONSHIP: (
+        ("source", "relationship", "source"),
+        ("destination", "relationship", "destination"),
+    ),
+}
+
+
 def _entity_yaml(s: Suggestion, entity: Entity, table: TableGuess) -> list[str]:
     e = entity.value
     out = [f"  {e}:  # {table.label}: {table.role} ({table.reason})"]
     out += [f"    {k}: {_q(v)}" for k, v in table.selector.items()]
-    if entity is Entity.MEMBERSHIP:
-        for end in ("group", "individual"):
-            col = table.column(end, "key")
+    if entity in _ENDS:  # the two keys a link names: (mapping option, whose, which guess)
+        for option, owner, target in _ENDS[entity]:
+            col = table.column(owner, target)
             if col is not None:
-                out.append(f"    {end}: {_q(col.column)}" + _note(col.confidence, col.reason))
+                out.append(f"    {option}: {_q(col.column)}" + _note(col.confidence, col.reason))
             else:
-                out.append(f"    # {end}: ?  # no column holds the {describe(end, 'key')}")
-    elif entity is Entity.RELATIONSHIP:
-        for end in ("source", "destination"):
-            col = table.column(e, end)
-            if col is not None:
-                out.append(f"    {end}: {_q(col.column)}" + _note(col.confidence, col.reason))
-            else:
-                out.append(f"    # {end}: ?  # no column holds the {describe(e, end)}")
+                out.append(f"    # {option}: ?  # no column holds the {describe(owner, target)}")
     else:
         col = table.column(e, "key")
         if col is not None:

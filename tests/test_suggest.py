@@ -713,3 +713,15 @@ def test_whatever_the_headers_the_suggested_mapping_loads(tmp_path: Path, tables
         load_mapping(path)
     except ImportFailure as exc:  # only for what a person must answer, and the suggestion asks it
         assert suggestion.questions and any(w in exc.message for w in ANSWERABLE), exc.message
+
+
+def test_a_related_persons_key_on_the_persons_own_row_leaves_the_people_table_whole(tmp_path: Path) -> None:
+    """A people sheet with a "Related person ID" column is still the people: only that column is left out."""
+    path = _csv(
+        tmp_path, "Person ID,Given name,Family name,Related person ID\nP1,Ana,Ramos,P2\nP2,Ben,Ramos,P1\n"
+    )
+    [table] = suggest_mapping(read_source(path)).tables
+    assert table.role == "people" and table.entities == ["individual"]
+    related = next(c for c in table.columns if c.column == "Related person ID")
+    assert not related.placed and "put relationships on a sheet of their own" in related.reason
+    assert table.column("individual", "given_name") is not None
