@@ -824,15 +824,25 @@ def _leave_out_unusable(table: TableGuess, catalog: Catalog | None) -> None:
     for col in table.columns:
         if col.placed and fields is not None and col.target in MODULE_FIELDS and col.target not in fields:
             _unplace(col, f"this server has no {MODULE_FIELDS[col.target]}")
-    if table.column("individual", "bank:account") is None:
-        bank = table.column("individual", "bank:bank")
-        if bank is not None:
-            _unplace(bank, "no column beside it holds the account number")
+    for col, missing in lone_columns(table):
+        _unplace(col, f"no column beside it holds {missing}")
+
+
+def lone_columns(table: TableGuess) -> list[tuple[ColumnGuess, str]]:
+    """Columns that mean nothing alone, with what they lack: a bank without the account number
+    beside it, an ID's expiry without the ID's number (the suggestion leaves them out, the
+    matching screen asks for the missing column)."""
+    lone: list[tuple[ColumnGuess, str]] = []
     for col in table.columns:
-        if col.placed and col.target.startswith(EXPIRY):
+        if not col.placed:
+            continue
+        if col.target == "bank:bank" and table.column("individual", "bank:account") is None:
+            lone.append((col, "the account number"))
+        elif col.target.startswith(EXPIRY):
             id_type = col.target[len(EXPIRY) :]
             if table.column("individual", "id:" + id_type) is None:
-                _unplace(col, f"no column beside it holds the {id_type} number")
+                lone.append((col, f"the {id_type} number"))
+    return lone
 
 
 def _assign_entities(guesses: list[TableGuess], questions: list[Question]) -> None:

@@ -388,7 +388,8 @@ def test_a_bank_account_chosen_on_the_screen_makes_one_account_with_its_bank(tmp
     _, problems = apply_form(
         base, FakeForm({f"t0-c{q2}": "individual|bank:bank"}), login="ana", groups=groups
     )
-    assert any("'Q2' is set to the bank of an account" in p for p in problems), problems
+    said = "'Q2' is set to person: bank of that account: choose the column holding the account number too"
+    assert any(said in p for p in problems), problems
     form = FakeForm({f"t0-c{q1}": "individual|bank:account", f"t0-c{q2}": "individual|bank:bank"})
     applied, problems = apply_form(base, form, login="ana", groups=groups)
     assert not problems, problems
@@ -408,7 +409,8 @@ def test_an_id_expiry_is_chosen_with_its_number_or_refused_in_words(tmp_path: Pa
     q1, q2 = (next(j for j, c in enumerate(base.tables[0].columns) if c.column == q) for q in ("Q1", "Q2"))
     alone = FakeForm({f"t0-c{q2}": "individual|expiry:National ID"})
     _, problems = apply_form(base, alone, login="ana", groups=groups)
-    assert any("'Q2' is set to the expiry of ID: National ID" in p for p in problems), problems
+    said = "'Q2' is set to expiry of ID: National ID: choose the column holding the National ID number"
+    assert any(said in p for p in problems), problems
     form = FakeForm({f"t0-c{q1}": "individual|id:National ID", f"t0-c{q2}": "individual|expiry:National ID"})
     applied, problems = apply_form(base, form, login="ana", groups=groups)
     assert not problems, problems

@@ -43,6 +43,7 @@ from importer.suggest import (
     ValueGuess,
     describe,
     guess_values,
+    lone_columns,
 )
 from importer.web.mappings import MappingChoice
 
@@ -392,18 +393,11 @@ def _check(s: Suggestion) -> list[str]:
                     f"{t.label} '{col.column}' is set to {describe(*key)}, but {t.label} is not ticked "
                     f"as holding {what.split(' (')[0].lower()}: tick it, or choose another field."
                 )
-        for col in t.columns:
-            id_type = col.target[len(EXPIRY) :] if col.placed and col.target.startswith(EXPIRY) else None
-            if id_type and t.column("individual", "id:" + id_type) is None:
-                problems.append(
-                    f"{t.label} '{col.column}' is set to the expiry of ID: {id_type}: choose the column "
-                    f"holding the {id_type} number too, or leave the expiry out."
-                )
-        if t.column("individual", "bank:bank") is not None and t.column("individual", "bank:account") is None:
-            problems.append(
-                f"{t.label} '{t.column('individual', 'bank:bank').column}' is set to the bank of an "
-                "account: choose the column holding the account number too, or leave the bank out."
-            )
+        problems += [
+            f"{t.label} '{col.column}' is set to {describe(col.entity or '*', col.target or '')}: "
+            f"choose the column holding {missing} too, or leave it out."
+            for col, missing in lone_columns(t)
+        ]
         for entity in t.entities:
             if entity == "relationship":
                 problems += [
