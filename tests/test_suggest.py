@@ -700,7 +700,8 @@ def _headers() -> list[str]:
     cells=st.sampled_from(["P1", "12", "31/12/2030", "Spouse", "F", "0917 555 0101", ""]),
 )
 def test_whatever_the_headers_the_suggested_mapping_loads(tmp_path: Path, tables, cells: str) -> None:
-    """Guesses are never a mapping the loader refuses: what cannot be written is left out instead."""
+    """A suggested mapping loads, or is refused only for what the suggestion asks a person (a key, a
+    name column, any entity at all): a guess that cannot be written is left out instead."""
     sources = []
     for n, headers in enumerate(tables):
         frame = pd.DataFrame([[cells] * len(headers), [f"{cells}2"] * len(headers)], columns=headers)
