@@ -9,7 +9,6 @@ exactly the same path up to the first write.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import secrets as _secrets
 import threading
 from collections.abc import Callable, Sequence
@@ -18,12 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from importer import __version__, preflight
 from importer.audit import AuditLog, file_sha256
-from importer.canonical import CanonicalTable, constant, map_tables
+from importer.canonical import CanonicalTable, map_tables
 from importer.catalog import (
     PARTNER,
     Catalog,
@@ -36,13 +34,12 @@ from importer.chunked import ChunkedRun, NotStreamable, count_rows_over, run_chu
 from importer.client import CallRecord, OdooClient
 from importer.concurrency import Change, ConcurrencyChoice, Controller
 from importer.errors import AccessError, OdooError, SppError
-from importer.load import Loader, LoadOptions, StageResult, controller_for, expected_result
+from importer.load import Loader, LoadOptions, controller_for
 from importer.mapping import Binding, Mapping, bind, load_mapping
 from importer.new_tags import TAG_MODEL, PendingTag, admit_new_tags, create_new_tags, tags_named
 from importer.normalise import isin
-from importer.outcome import ENTITIES, Entity, ImportFailure, Problem, Status
+from importer.outcome import Entity, ImportFailure, Problem, Status
 from importer.plan import (
-    CHANGE_COLUMNS,
     EmptyCells,
     IdMatches,
     NamespaceIds,
@@ -53,9 +50,23 @@ from importer.plan import (
     make_xids,
     match_by_id,
     matched_xids,
-    owned_stages,
 )
 from importer.read import SourceTable, read_source
+from importer.record_outcomes import (
+    LOAD_ORDER,
+    LOAD_WAVES,
+    Expected,
+    all_refused,
+    as_guessed,
+    changes_of,
+    dry_outcomes,
+    error_messages,
+    expecting,
+    guessed_stages,
+    invalid_outcomes,
+    record_frame,
+    stage_outcomes,
+)
 from importer.report import RunReport, build_report, has_data_rows, write_reports
 from importer.required import check_mapped, missing_required
 from importer.resolve import resolve_codes
@@ -70,15 +81,6 @@ StageProgress = Callable[[str, int, int], None]
 #: Files with fewer rows than this write their workbook at the end: it takes a few tenths of a
 #: second, less than drafting costs (a second report built on a thread that shares the cores).
 DRAFT_MIN_ROWS = 1_000
-#: works out the outcomes an import will have if all goes as planned, and their changes
-Expected = Callable[[], tuple[list[pd.DataFrame], list[pd.DataFrame]]]
-LOAD_ORDER = tuple(ENTITIES)
-#: Stages sent together: a wave only starts when everything it references has committed
-#: (IDs and memberships point at people and households by external id).
-LOAD_WAVES = tuple(
-    tuple(e for e, info in ENTITIES.items() if info.wave == wave)
-    for wave in sorted({info.wave for info in ENTITIES.values()})
-)
 
 
 @dataclass
@@ -612,7 +614,7 @@ def _run_stages(
 
     has_errors = any(p.severity == "error" for p in validation.problems)
     if options.all_or_nothing and (has_errors or refuse_all):
-        outcomes = _all_refused(tables, validation, options.mode, catalog, namespace)
+        outcomes = all_refused(tables, validation, options.mode, catalog, namespace)
     else:
         if new_tags:  # only those that rows being written name; created before any registrant
             problems += _create_tags(
@@ -736,82 +738,6 @@ def _cannot_start(exc: SppError, settings: ConnectionSettings | None) -> str:
     return f"cannot reach {where}: {exc}"
 
 
-def _record_frame(
-    entity: Entity,
-    frame: pd.DataFrame,
-    status: Status | pd.Series,
-    reasons: str | pd.Series,
-    external_id: pd.Series | str = "",
-    server_id: pd.Series | float = np.nan,
-) -> pd.DataFrame:
-    """Outcomes of one entity's records as a table (one row per record), built column-wise."""
-    n = len(frame)
-    status = status.astype("category") if isinstance(status, pd.Series) else constant(status.value, n)
-    if isinstance(reasons, str):
-        reasons = constant(reasons, n)
-    return pd.DataFrame(
-        {
-            "entity": constant(entity.value, n),
-            "key": frame["key"],
-            "file": frame["_file"],
-            "sheet": frame["_sheet"],
-            "row": frame["_row"],
-            "status": status,
-            "external_id": external_id,
-            "server_id": server_id,
-            "reasons": reasons,
-        },
-        index=frame.index,
-    )
-
-
-def _error_messages(problems: Sequence[Problem]) -> pd.DataFrame:
-    """Each record's validation errors joined, keyed by (entity, file, sheet, row)."""
-    keys = ["entity", "_file", "_sheet", "_row"]
-    found = [
-        (p.entity, p.file, p.sheet or "", p.row, p.message)
-        for p in problems
-        if p.severity == "error" and p.entity and p.row is not None
-    ]
-    frame = pd.DataFrame(found, columns=[*keys, "message"])
-    frame["_row"] = frame["_row"].astype("int64")
-    grouped = frame.drop_duplicates().groupby(keys, sort=False)["message"]
-    return grouped.agg("; ".join).rename("reasons").reset_index()
-
-
-def _invalid_outcomes(
-    canon: CanonicalTable, invalid: pd.Index, mode: str, messages: pd.DataFrame
-) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Outcomes for rows refused by validation, and their keys (with why) for dependants."""
-    status = Status.FAILED if mode == "import" else Status.INVALID
-    frame = canon.frame.loc[invalid]
-    mine = messages[messages["entity"] == canon.entity.value].drop(columns="entity")
-    where = frame[["_file", "_sheet", "_row"]].astype({"_file": object, "_sheet": object, "_row": "int64"})
-    joined = where.merge(mine.astype({"_file": object, "_sheet": object}), how="left", on=list(where.columns))
-    reasons = pd.Series(joined["reasons"].fillna("invalid").to_numpy(), index=frame.index, dtype=object)
-    why = "row " + frame["_row"].astype(str) + ": " + reasons.str.split("; ").str[0]
-    firsts = ~frame["key"].duplicated(keep="first")
-    failed = dict(zip(frame.loc[firsts, "key"], why[firsts], strict=True))
-    return _record_frame(canon.entity, frame, status, reasons), failed
-
-
-def _all_refused(
-    tables: dict[Entity, CanonicalTable], validation: Validation, mode: str, catalog: Catalog, namespace: str
-) -> list[pd.DataFrame]:
-    """--all-or-nothing with errors: nothing is written; valid rows say why they were held back."""
-    messages = _error_messages(validation.problems)
-    held = "not written: --all-or-nothing and other rows of the file are invalid"
-    outcomes: list[pd.DataFrame] = []
-    for entity, canon in tables.items():
-        invalid = validation.invalid_rows(entity)
-        bad, _ = _invalid_outcomes(canon, invalid, mode, messages)
-        outcomes += [bad, _record_frame(entity, canon.frame.drop(index=invalid), Status.SKIPPED, held)]
-    if Entity.INDIVIDUAL in tables:  # a person's IDs, phones and accounts are counted too, as in any run
-        for stage in owned_stages(tables[Entity.INDIVIDUAL], catalog, namespace):
-            outcomes.append(_record_frame(stage.entity, stage.rows, Status.SKIPPED, held, stage.rows["xid"]))
-    return outcomes
-
-
 def _plan_and_load(
     tables: dict[Entity, CanonicalTable],
     validation: Validation,
@@ -839,16 +765,16 @@ def _plan_and_load(
     planned (a guess before the server's records are read, then the plan if it differs).
     """
     mode = options.mode
-    messages = _error_messages(validation.problems)
+    messages = error_messages(validation.problems)
     outcomes: list[pd.DataFrame] = []
     failed_parents: dict[Entity, dict[str, str]] = {}
     for entity, canon in tables.items():
-        bad, failed = _invalid_outcomes(canon, validation.invalid_rows(entity), mode, messages)
+        bad, failed = invalid_outcomes(canon, validation.invalid_rows(entity), mode, messages)
         outcomes.append(bad)
         held = verdict.held.get(entity)
         if held is not None:  # the rest of a refused row: not sent, so the row is whole or absent
             frame = canon.frame.loc[held.index]
-            outcomes.append(_record_frame(entity, frame, Status.SKIPPED, held))
+            outcomes.append(record_frame(entity, frame, Status.SKIPPED, held))
             why = "row " + frame["_row"].astype(str) + ": another part of that row is refused"
             for key, text in zip(frame["key"], why, strict=True):
                 failed.setdefault(key, text)
@@ -873,8 +799,8 @@ def _plan_and_load(
                 _link_matched(client, links)
             xids = {**xids, **links}
         if expect is not None:  # drafted while the server's records are read: right for a re-run
-            guess = _guessed_stages(stages, xids)
-            expect(_expecting(outcomes, guess, Plan(namespace, guess, existing={}), failed_parents))
+            guess = guessed_stages(stages, xids)
+            expect(expecting(outcomes, guess, Plan(namespace, guess, existing={}), failed_parents))
         found = compare_existing(client, stages, catalog, xids, options.load.workers)
         plan.existing, plan.changes = found.existing, found.changes
 
@@ -888,13 +814,13 @@ def _plan_and_load(
             controller=controller,
             on_concurrency=stats.concurrency_change if stats is not None else None,
         )
-        if expect is not None and not _as_guessed(stages, guess, plan):
-            expect(_expecting(outcomes, stages, plan, failed_parents))
+        if expect is not None and not as_guessed(stages, guess, plan):
+            expect(expecting(outcomes, stages, plan, failed_parents))
         for wave in LOAD_WAVES:
             sent = [stages[e] for e in wave if e in stages]
             for entity, result in loader.run_wave(sent, plan.existing, failed_parents).items():
                 failed_parents.setdefault(entity, {}).update(result.failed_keys(stages[entity].rows))
-                outcomes.append(_stage_outcomes(stages[entity], result, plan.changes.get(entity)))
+                outcomes.append(stage_outcomes(stages[entity], result, plan.changes.get(entity)))
         if loader.stopped is not None:
             stopped = str(loader.stopped)
         if stats is not None:
@@ -904,82 +830,11 @@ def _plan_and_load(
             stage = stages.get(entity)
             if stage is not None:
                 outcomes.append(
-                    _dry_outcomes(
+                    dry_outcomes(
                         stage, plan.existing.get(entity, {}), failed_parents, plan.changes.get(entity)
                     )
                 )
-    return outcomes, stopped, _changes_of(outcomes, plan)
-
-
-def _changes_of(outcomes: list[pd.DataFrame], plan: Plan) -> list[pd.DataFrame]:
-    """Where the changes that stand sit in the file, for these outcomes (see :func:`_changed_cells`)."""
-    changed = [_changed_cells(o, plan.changes.get(Entity(o["entity"].iloc[0]))) for o in outcomes if len(o)]
-    return [c for c in changed if c is not None]
-
-
-def _guessed_stages(
-    stages: dict[Entity, StagePlan], xids: dict[str, tuple[str, int]]
-) -> dict[Entity, StagePlan]:
-    """The stages as a re-run of an unchanged file finds them: each record ours unchanged, the rest new.
-
-    A guess made before the server's records are read; :func:`compare_existing`
-    then sets the real actions on the stages themselves, which stay untouched here.
-    """
-    guessed: dict[Entity, StagePlan] = {}
-    for entity, stage in stages.items():
-        rows = stage.rows.copy()
-        ours = rows["xid"].astype(object).isin(xids.keys()).to_numpy()
-        codes = np.where(ours, rows["action"].cat.categories.get_loc("unchanged"), 0).astype(np.int8)
-        rows["action"] = pd.Categorical.from_codes(codes, categories=rows["action"].cat.categories)
-        guessed[entity] = dataclasses.replace(stage, rows=rows)
-    return guessed
-
-
-def _as_guessed(stages: dict[Entity, StagePlan], guess: dict[Entity, StagePlan], plan: Plan) -> bool:
-    """Whether the plan is the guess: every action the same, no change to show (an unchanged re-run)."""
-    if any(c is not None and len(c) for c in plan.changes.values()):
-        return False
-    return all(stage.rows["action"].equals(guess[e].rows["action"]) for e, stage in stages.items())
-
-
-def _expecting(
-    outcomes: list[pd.DataFrame],
-    stages: dict[Entity, StagePlan],
-    plan: Plan,
-    failed_parents: dict[Entity, dict[str, str]],
-) -> Expected:
-    """How to work out (on the drafting thread) the outcomes so far and those the load stages add if all
-    goes as planned, with the changes; what the run changes from here on is copied now."""
-    done = list(outcomes)
-    parents = {entity: dict(keys) for entity, keys in failed_parents.items()}
-
-    def expected() -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
-        records = [*done, *_expected_outcomes(stages, plan, parents)]
-        return records, _changes_of(records, plan)
-
-    return expected
-
-
-def _expected_outcomes(
-    stages: dict[Entity, StagePlan], plan: Plan, parents: dict[Entity, dict[str, str]]
-) -> list[pd.DataFrame]:
-    """The outcomes the load stages will have if the server writes every row sent as planned.
-
-    In the loader's order, wave after wave; a record not sent still skips its
-    dependants in the next wave, as in the load (``parents``, the failed parents'
-    keys, is the caller's copy: it is added to).
-    """
-    expected: list[pd.DataFrame] = []
-    for wave in LOAD_WAVES:
-        results = {
-            entity: expected_result(stages[entity], plan.existing.get(entity, {}), parents)
-            for entity in wave
-            if entity in stages
-        }
-        for entity, result in results.items():
-            parents.setdefault(entity, {}).update(result.failed_keys(stages[entity].rows))
-            expected.append(_stage_outcomes(stages[entity], result, plan.changes.get(entity)))
-    return expected
+    return outcomes, stopped, changes_of(outcomes, plan)
 
 
 def _create_tags(
@@ -1056,71 +911,3 @@ def _link_matched(client: OdooClient, links: dict[str, tuple[str, int]]) -> None
             "ids: Odoo's 'Administration / Access Rights'). Nothing was written. Ask an administrator "
             "to run this import once; after that, this user can re-run it."
         ) from None
-
-
-def _stage_outcomes(
-    stage: StagePlan, result: StageResult, changes: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    frame = _record_frame(
-        stage.entity,
-        stage.rows,
-        result.status.fillna(Status.SKIPPED).astype(str),
-        result.reason.fillna(""),
-        stage.rows["xid"],
-        result.server_id,
-    )
-    return _with_changes(frame, stage, changes, frame["status"] == Status.UPDATED.value)
-
-
-def _with_changes(
-    frame: pd.DataFrame, stage: StagePlan, changes: pd.DataFrame | None, changed: pd.Series
-) -> pd.DataFrame:
-    """Add each record's planned action and, where ``changed``, its changes in words (before → after)."""
-    frame["action"] = stage.rows["action"]  # categorical: three texts, stored once
-    frame["changes"] = constant("", len(frame))  # most records change nothing: one text, stored once
-    if changes is not None and len(changes):
-        frame["changes"] = frame["changes"].astype(object)
-        quote = "'" + changes["before"].astype(str) + "'"
-        before = quote.where(changes["before"] != "", "(empty)")
-        after = ("'" + changes["after"].astype(str) + "'").where(changes["after"] != "", "(empty)")
-        after = after.where(~changes["cleared"].astype(bool), "(cleared)")
-        text = (changes["column"].astype(str) + ": " + before + " → " + after).groupby(level=0).agg("; ".join)
-        hit = text.index[changed.reindex(text.index, fill_value=False).to_numpy(dtype=bool)]
-        frame.loc[hit, "changes"] = text[hit]
-    return frame
-
-
-def _changed_cells(outcomes: pd.DataFrame, changes: pd.DataFrame | None) -> pd.DataFrame | None:
-    """Where each change sits in the file (file, sheet, row + CHANGE_COLUMNS), for changes that stand."""
-    if changes is None or not len(changes) or "changes" not in outcomes.columns:
-        return None
-    shown = outcomes.index[outcomes["changes"].astype(str) != ""]
-    lines = changes[changes.index.isin(shown)]
-    if not len(lines):
-        return None
-    where = outcomes.loc[lines.index, ["file", "sheet", "row"]].astype({"file": object, "sheet": object})
-    return pd.concat([where, lines[CHANGE_COLUMNS]], axis=1).reset_index(drop=True)
-
-
-def _dry_outcomes(
-    stage: StagePlan,
-    existing: dict[str, int],
-    failed_parents: dict[Entity, dict[str, str]],
-    changes: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """What a real run would do with each row, without sending anything."""
-    rows = stage.rows
-    status = pd.Series(Status.VALID.value, index=rows.index, dtype=object)
-    reasons = pd.Series("would be created", index=rows.index, dtype=object)
-    reasons[rows["action"] == "update"] = "would update the registry's record"
-    unchanged = rows["action"] == "unchanged"
-    status[unchanged] = Status.UNCHANGED.value
-    reasons[unchanged] = "already on the server as in the file"
-    blocked = stage.blocked_notes(failed_parents, "would be skipped: ", "is invalid")
-    if len(blocked):
-        status[blocked.index] = Status.SKIPPED.value
-        reasons[blocked.index] = blocked
-        failed_here = failed_parents.setdefault(stage.entity, {})
-        failed_here.update(dict(zip(rows.loc[blocked.index, "key"], reasons[blocked.index], strict=True)))
-    frame = _record_frame(stage.entity, rows, status, reasons, rows["xid"], rows["key"].map(existing))
-    return _with_changes(frame, stage, changes, (rows["action"] == "update") & (status == Status.VALID.value))
