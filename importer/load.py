@@ -60,7 +60,7 @@ from importer.concurrency import (
 )
 from importer.defaults import BATCH_SIZE
 from importer.errors import AccessError, AuthenticationError, OdooError, SppError, TransportError
-from importer.outcome import STOPPED_ON_REQUEST, Entity, Status
+from importer.outcome import STOPPED_ON_REQUEST, Entity, ImportFailure, Status
 from importer.plan import StagePlan
 
 ProgressCallback = Callable[[Entity, int, int], None]
@@ -609,3 +609,26 @@ def _stop_reason(exc: Exception) -> str:
     if isinstance(exc, AccessError):
         return "the server does not let this user write (" + _plain(exc.server_message).rstrip(".") + ")"
     return f"the server could not be reached ({exc})"
+
+
+def link_matched(client: OdooClient, links: dict[str, tuple[str, int]]) -> None:
+    """Give registrants found by ID (and their ID records) our external ids, before any ``load``.
+
+    Then ``load`` updates them instead of adding a second person.  A write, so it
+    lives with the Loader's, not in the orchestrator.
+    """
+    values = [
+        {"module": xid.split(".", 1)[0], "name": xid.split(".", 1)[1], "model": model, "res_id": res_id}
+        for xid, (model, res_id) in links.items()
+    ]
+    people = sum(model == "res.partner" for model, _ in links.values())
+    try:
+        for start in range(0, len(values), 1000):
+            client.create("ir.model.data", values[start : start + 1000])
+    except AccessError:  # Odoo 17: only "Administration / Access Rights" may create external ids
+        raise ImportFailure(
+            f"{people} people in the file are already in the registry (found by their ID number), "
+            "and linking them to this file needs a right this user does not have (creating external "
+            "ids: Odoo's 'Administration / Access Rights'). Nothing was written. Ask an administrator "
+            "to run this import once; after that, this user can re-run it."
+        ) from None

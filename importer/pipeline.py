@@ -33,8 +33,8 @@ from importer.cell_guard import check_cells
 from importer.chunked import ChunkedRun, NotStreamable, count_rows_over, run_chunks
 from importer.client import CallRecord, OdooClient
 from importer.concurrency import Change, ConcurrencyChoice, Controller
-from importer.errors import AccessError, OdooError, SppError
-from importer.load import Loader, LoadOptions, controller_for
+from importer.errors import OdooError, SppError
+from importer.load import Loader, LoadOptions, controller_for, link_matched
 from importer.mapping import Binding, Mapping, bind, load_mapping
 from importer.new_tags import TAG_MODEL, PendingTag, admit_new_tags, create_new_tags, tags_named
 from importer.normalise import isin
@@ -796,7 +796,7 @@ def _plan_and_load(
         if mapping.match_by_id and matched:
             links = matched_xids(namespace, mapping.match_by_id, matched)
             if links and mode == "import":
-                _link_matched(client, links)
+                link_matched(client, links)
             xids = {**xids, **links}
         if expect is not None:  # drafted while the server's records are read: right for a re-run
             guess = guessed_stages(stages, xids)
@@ -889,25 +889,3 @@ def _refuse_ambiguous(validation: Validation, people: CanonicalTable, found: IdM
         )
     invalid = validation.invalid_rows(Entity.INDIVIDUAL)
     validation.invalid[Entity.INDIVIDUAL] = invalid.union(pd.Index(list(found.ambiguous)))
-
-
-def _link_matched(client: OdooClient, links: dict[str, tuple[str, int]]) -> None:
-    """Give registrants found by ID (and their ID records) our external ids.
-
-    Then ``load`` updates them instead of adding a second person.
-    """
-    values = [
-        {"module": xid.split(".", 1)[0], "name": xid.split(".", 1)[1], "model": model, "res_id": res_id}
-        for xid, (model, res_id) in links.items()
-    ]
-    people = sum(model == "res.partner" for model, _ in links.values())
-    try:
-        for start in range(0, len(values), 1000):
-            client.create("ir.model.data", values[start : start + 1000])
-    except AccessError:  # Odoo 17: only "Administration / Access Rights" may create external ids
-        raise ImportFailure(
-            f"{people} people in the file are already in the registry (found by their ID number), "
-            "and linking them to this file needs a right this user does not have (creating external "
-            "ids: Odoo's 'Administration / Access Rights'). Nothing was written. Ask an administrator "
-            "to run this import once; after that, this user can re-run it."
-        ) from None
