@@ -156,8 +156,8 @@ _PHRASES: dict[Concept, tuple[str, ...]] = {
     ),
     ("*", "bank:account"): _list(
         "bank account|bank account number|bank account no|account number|account no|acct no|"
-        "iban|compte bancaire|numero de compte|no compte|rib|cuenta bancaria|numero de cuenta|"
-        "no cuenta|conta bancaria|numero da conta|nib|savings account|second account|"
+        "iban|compte bancaire|numero de compte|no compte|n compte|rib|cuenta bancaria|numero de cuenta|"
+        "no cuenta|n cuenta|conta bancaria|numero da conta|n conta|nib|savings account|second account|"
         "other account|compte epargne|cuenta de ahorros|conta poupanca"
     ),
     ("*", "bank:bank"): _list(

@@ -553,6 +553,13 @@ def test_a_bank_account_and_its_bank_become_one_account_and_the_area_code_the_ar
     assert people.fields["area_id"].column == "Area code"
 
 
+@pytest.mark.parametrize("header", ["N° de compte", "Nº de compte", "Numéro de compte", "Cuenta bancaria"])
+def test_an_account_number_is_found_however_a_clerk_heads_it(tmp_path: Path, header: str) -> None:
+    path = _csv(tmp_path, f"Person ID,Given name,Family name,{header}\nP1,Ana,Ramos,0012\n")
+    [table] = suggest_mapping(read_source(path)).tables
+    assert (table.columns[-1].target, table.columns[-1].confidence) == ("bank:account", HIGH)
+
+
 def test_a_bank_with_no_account_beside_it_and_accounts_on_a_households_sheet_are_left_out(
     tmp_path: Path,
 ) -> None:
