@@ -208,18 +208,17 @@ def _text(values: Any) -> list[str]:
     return to_arrow_text(pd.Series(values, dtype=object)).to_pylist()
 
 
-def _read_blocks(path: Path, columns: Sequence[str], ints: Sequence[str] = ()) -> Iterator[pd.DataFrame]:
-    """A CSV report in blocks: every cell text (empty cells ``""``), the columns ``ints`` as integers.
+def _read_blocks(path: Path, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+    """A CSV report in blocks, every cell text (empty cells ``""``).
 
     pandas in blocks of :data:`CSV_BLOCK_ROWS` lines (about 25 MB at a time; Arrow's
     streaming reader is faster but reads ahead by some 150 MB).
     """
-    types = {c: "int64" if c in ints else str for c in columns}
     yield from pd.read_csv(
         path,
         encoding="utf-8-sig",
         usecols=list(columns),
-        dtype=types,
+        dtype=str,
         na_filter=False,
         chunksize=CSV_BLOCK_ROWS,
     )
@@ -313,11 +312,12 @@ class _Lookup:
         """One chunk's error lines (``report.errors_table``) that name a row; returns those rows."""
         row = pd.to_numeric(table["row"], errors="coerce")
         # a line for a record the server refused is that row's status, not a cell's problem
-        table = table[(row.notna() & (table["code"] != "server_refused")).to_numpy(dtype=bool)]
-        if not len(table):
+        keep = (row.notna() & (table["code"] != "server_refused")).to_numpy(dtype=bool)
+        if not keep.any():
             return _NOWHERE
+        table = table[keep]
         tabs = self._tabs(table, tab_of)
-        rows = pd.to_numeric(table["row"]).to_numpy(dtype=np.int64)
+        rows = row[keep].to_numpy(dtype=np.int64)
         lines = zip(
             tabs.tolist(),
             rows.tolist(),
@@ -416,7 +416,7 @@ class _SheetCopy:
         title: str,
         max_copy_rows: int,
         stopped: bool,
-        attention: AttentionSpill | None = None,
+        attention: AttentionSpill,
     ) -> None:
         self.db, self.tab, self.reader, self.title, self.stopped = db, tab, reader, title, stopped
         self.total_rows = db.count(tab)  # the rows the report has (a stopped run: those it reached)
@@ -425,7 +425,7 @@ class _SheetCopy:
 
     def _frames(self, block_rows: int) -> Iterator[pd.DataFrame]:
         """The rows to look at, in file order: those set aside for a long sheet, else the input again."""
-        kept = self.attention.frames(self.tab, block_rows) if self.truncated and self.attention else None
+        kept = self.attention.frames(self.tab, block_rows) if self.truncated else None
         return kept if kept is not None else (block.frame for block in self.reader.blocks(block_rows))
 
     def write(self, ws: WriteOnlyWorksheet, block_rows: int) -> CopyNote:
