@@ -60,6 +60,15 @@ ENTITIES: dict[Entity, EntityInfo] = {
     Entity.RELATIONSHIP: EntityInfo("g2p.reg.rel", "rel", "relationship", "relationships", 2),
 }
 
+#: The order records are written in (a dry run reports them in it too).
+LOAD_ORDER = tuple(ENTITIES)
+#: Stages sent together: a wave only starts when everything it references has committed
+#: (IDs and memberships point at people and households by external id).
+LOAD_WAVES = tuple(
+    tuple(e for e, info in ENTITIES.items() if info.wave == wave)
+    for wave in sorted({info.wave for info in ENTITIES.values()})
+)
+
 #: What a clerk calls many records of each entity, by the entity's name (report tables).
 ENTITY_PLURALS: dict[str, str] = {entity.value: info.plural for entity, info in ENTITIES.items()}
 

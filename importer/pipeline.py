@@ -38,7 +38,7 @@ from importer.load import Loader, LoadOptions, controller_for, link_matched
 from importer.mapping import Binding, Mapping, bind, load_mapping
 from importer.new_tags import TAG_MODEL, PendingTag, admit_new_tags, create_new_tags, tags_named
 from importer.normalise import isin
-from importer.outcome import Entity, ImportFailure, Problem, Status
+from importer.outcome import LOAD_ORDER, LOAD_WAVES, Entity, ImportFailure, Problem, Status
 from importer.plan import (
     EmptyCells,
     IdMatches,
@@ -53,8 +53,6 @@ from importer.plan import (
 )
 from importer.read import SourceTable, read_source
 from importer.record_outcomes import (
-    LOAD_ORDER,
-    LOAD_WAVES,
     Expected,
     all_refused,
     as_guessed,

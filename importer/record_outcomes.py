@@ -22,19 +22,12 @@ import pandas as pd
 from importer.canonical import CanonicalTable, constant
 from importer.catalog import Catalog
 from importer.load import StageResult, expected_result
-from importer.outcome import ENTITIES, Entity, Problem, Status
+from importer.outcome import LOAD_WAVES, Entity, Problem, Status
 from importer.plan import CHANGE_COLUMNS, Plan, StagePlan, owned_stages
 from importer.validate import Validation
 
 #: works out the outcomes an import will have if all goes as planned, and their changes
 Expected = Callable[[], tuple[list[pd.DataFrame], list[pd.DataFrame]]]
-LOAD_ORDER = tuple(ENTITIES)
-#: Stages sent together: a wave only starts when everything it references has committed
-#: (IDs and memberships point at people and households by external id).
-LOAD_WAVES = tuple(
-    tuple(e for e, info in ENTITIES.items() if info.wave == wave)
-    for wave in sorted({info.wave for info in ENTITIES.values()})
-)
 
 
 def record_frame(
