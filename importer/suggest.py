@@ -1137,28 +1137,29 @@ def _entity_yaml(s: Suggestion, entity: Entity, table: TableGuess) -> list[str]:
     if ids:
         out.append("    ids:")
         for col in ids:
-            id_type = col.target[3:]
-            until = table.column(e, EXPIRY + id_type)
-            value = f"{{column: {_q(col.column)}, expiry: {_q(until.column)}}}" if until else _q(col.column)
-            why = f"{col.reason}; {until.reason}" if until else col.reason
-            out.append(f"      {_q(id_type)}: {value}" + _note(_weaker(col, until), why))
+            until = table.column(e, EXPIRY + col.target[3:])
+            out.append(f"      {_q(col.target[3:])}: " + _paired(col, until, "column", "expiry"))
     accounts = [c for c in fields if c.target == "bank:account"]
     if accounts:
         out.append("    bank_accounts:")
         bank = table.column(e, "bank:bank")  # beside the first account: the one it is read with
         for n, account in enumerate(accounts):
-            with_bank = bank if n == 0 else None
-            item = _q(account.column)
-            if with_bank is not None:
-                item = f"{{account: {item}, bank: {_q(with_bank.column)}}}"
-            why = f"{account.reason}; {with_bank.reason}" if with_bank else account.reason
-            out.append(f"      - {item}" + _note(_weaker(account, with_bank), why))
+            out.append("      - " + _paired(account, bank if n == 0 else None, "account", "bank"))
     return out
 
 
-def _weaker(col: ColumnGuess, other: ColumnGuess | None) -> str | None:
+def _paired(col: ColumnGuess, other: ColumnGuess | None, main: str, extra: str) -> str:
+    """A column and the one read with it (an ID and its expiry, an account and its bank), as one
+    mapping item: ``{main: A, extra: B}``, or ``A`` alone; its comment gives both guesses."""
+    if other is None:
+        return _q(col.column) + _note(col.confidence, col.reason)
+    value = f"{{{main}: {_q(col.column)}, {extra}: {_q(other.column)}}}"
+    return value + _note(_weaker(col, other), f"{col.reason}; {other.reason}")
+
+
+def _weaker(col: ColumnGuess, other: ColumnGuess) -> str | None:
     """The lower confidence of two guesses written as one line (a clerk's choice outranks any guess)."""
-    if other is None or _RANK.get(col.confidence, 9) <= _RANK.get(other.confidence, 9):
+    if _RANK.get(col.confidence, 9) <= _RANK.get(other.confidence, 9):
         return col.confidence
     return other.confidence
 
