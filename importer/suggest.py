@@ -75,6 +75,8 @@ EXPIRY = "expiry:"
 PEOPLE_ONLY = {"id:": "IDs", EXPIRY: "IDs", "bank:": "bank accounts"}
 #: A relationship's two people, in a clerk's words: the one it starts from, the related one.
 RELATIONSHIP_ENDS = {"source": "the person it starts from", "destination": "the related person"}
+#: Targets several columns of one table may feed: a person may hold several accounts.
+REPEATABLE = frozenset({"bank:account"})
 #: A person's bank account and its bank, written as one ``bank_accounts:`` item.
 BANK_TARGETS = {"bank:account": "bank account", "bank:bank": "bank of that account"}
 #: Registrant fields that only a server with their module has (docs/architecture.md §7): a
@@ -616,7 +618,7 @@ def _one_per_target(table: TableGuess, questions: list[Question]) -> None:
             continue
         key = (col.entity or "", col.target or "")
         other = seen.get(key)
-        if other is None or col.target == "bank:account":  # a person may hold several accounts
+        if other is None or col.target in REPEATABLE:
             seen.setdefault(key, col)
             continue
         if _RANK[col.confidence] > _RANK[other.confidence]:

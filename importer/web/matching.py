@@ -38,6 +38,7 @@ from importer.suggest import (
     EXPIRY,
     LOW,
     RELATIONSHIP_ENDS,
+    REPEATABLE,
     ColumnGuess,
     Suggestion,
     ValueGuess,
@@ -383,7 +384,7 @@ def _check(s: Suggestion) -> list[str]:
                 problems.append(
                     f"{t.label}: '{seen[key]}' and '{col.column}' are both set to {describe(*key)}: keep one."
                 )
-            if col.target != "bank:account":  # a person may hold several accounts
+            if col.target not in REPEATABLE:
                 seen.setdefault(key, col.column)
             is_key = col.target == "key"
             fed = col.entity in t.entities or (is_key and "membership" in t.entities)
