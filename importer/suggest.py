@@ -72,18 +72,30 @@ DATE_FIELDS = frozenset({"birthdate", "registration_date", "start_date", "ended_
 #: The target prefix of an ID's expiry date, written beside its number under ``ids:``.
 EXPIRY = "expiry:"
 #: What only people carry, in words: an ID, its expiry, a bank account (``_settle``).
-PEOPLE_ONLY = {"id:": "IDs", EXPIRY: "IDs", "bank:": "bank accounts"}
+PEOPLE_ONLY = {"id:": "IDs", EXPIRY: "IDs", "bank:": "bank accounts", "phone:": "phone number records"}
 #: A relationship's two people, in a clerk's words: the one it starts from, the related one.
 RELATIONSHIP_ENDS = {"source": "the person it starts from", "destination": "the related person"}
-#: Targets several columns of one table may feed: a person may hold several accounts.
-REPEATABLE = frozenset({"bank:account"})
+#: A column kept in the registrant's additional information (``additional_info:``, a JSON object),
+#: under a key made from its header.  Never guessed: only a clerk's choice, or a commented line.
+INFO = "info"
+#: Targets several columns of one table may feed: a person may hold several accounts and phones,
+#: a registrant's additional information several keys.
+REPEATABLE = frozenset({"bank:account", "phone:number", INFO})
 #: A person's bank account and its bank, written as one ``bank_accounts:`` item.
 BANK_TARGETS = {"bank:account": "bank account", "bank:bank": "bank of that account"}
+#: A person's phone number as a record of its own (``phones:``), and the date it was collected.
+PHONE_TARGETS = {
+    "phone:number": "phone number (a record of its own)",
+    "phone:collected": "date the phone number was collected",
+}
 #: Registrant fields that only a server with their module has (docs/architecture.md §7): a
 #: suggestion made with a server that lacks one leaves its column out, and says why.
 MODULE_FIELDS = {"area_id": "areas (OpenSPP's spp_area module)"}
 _DATE = re.compile(r"^\s*(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?\s*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: Why a column is not placed when nothing in the registry matches it (its header follows).
+NO_FIELD = "no registry field matches the header"
+SPARE_HINT = "columns no field matches: uncomment a line to keep it in the additional information (JSON)"
 _FUZZY_CUTOFF = 84
 SAMPLES = 5
 
@@ -98,7 +110,8 @@ class Candidate:
     ``target`` is a registry field name, ``key`` (the entity's own identifier),
     ``id:<ID type>`` and ``expiry:<ID type>`` (when it stops being valid), or
     ``bank:account`` / ``bank:bank`` (a person's bank account and the bank it is
-    held at: ``bank_accounts:`` in a mapping).
+    held at: ``bank_accounts:`` in a mapping), ``phone:number`` / ``phone:collected``
+    (a phone number record and the date it was collected: ``phones:``).
     """
 
     entity: str
@@ -224,8 +237,10 @@ def describe(entity: str, target: str) -> str:
         return f"ID: {target[3:]}"
     if target.startswith(EXPIRY):
         return f"expiry of ID: {target[len(EXPIRY) :]}"
-    if target in BANK_TARGETS:
-        return f"person: {BANK_TARGETS[target]}"
+    if target in BANK_TARGETS or target in PHONE_TARGETS:
+        return f"person: {BANK_TARGETS.get(target) or PHONE_TARGETS[target]}"
+    if target == INFO:
+        return f"{who.get(entity, entity)}: additional information (JSON)"
     if entity == "relationship" and target in RELATIONSHIP_ENDS:
         return f"relationship: {RELATIONSHIP_ENDS[target]}"
     return f"{who.get(entity, entity)}: {target}"
@@ -474,7 +489,7 @@ def _guess_column(column: str, profile: _Profile, vocab: _Vocabulary, catalog: C
         candidates = [Candidate(first.entity, pick, LOW, f"{first.reason}; {why}")]
     guess.candidates = candidates
     if not candidates:
-        guess.reason = f"no registry field matches the header '{column}'"
+        guess.reason = f"{NO_FIELD} '{column}'"
         return guess
     top = candidates[0]
     ties = [c for c in candidates if _RANK[c.confidence] == _RANK[top.confidence]]
@@ -483,8 +498,7 @@ def _guess_column(column: str, profile: _Profile, vocab: _Vocabulary, catalog: C
         guess.reason = f"ambiguous: '{column}' may be {names}"
         return guess
     confidence, reason = top.confidence, top.reason
-    is_date = top.target in DATE_FIELDS or top.target.startswith(EXPIRY)
-    if is_date and profile.filled and profile.date_share < 0.5:
+    if _is_date(top.target) and profile.filled and profile.date_share < 0.5:
         confidence, reason = LOW, f"{reason}, but its values are not dates ({', '.join(guess.samples[:3])})"
     elif profile.filled == 0:
         reason += " (the column is empty)"
@@ -601,6 +615,23 @@ def _settle_relationships(table: TableGuess) -> None:
         for col in table.columns:
             if col.placed:
                 _unplace(col, "no column of its table says what each relationship is (Spouse, Parent...)")
+
+
+def _phone_records(table: TableGuess) -> None:
+    """A person's phones become records of their own (``phones:``) where one field each would not do.
+
+    That is, with more than one phone column (the registry lists a person's
+    numbers, and a third column would have no field left), or with the date a
+    number was collected beside it.  A lone phone column stays the person's
+    ``phone`` (or ``mobile``) field, as the shipped roster writes it.
+    """
+    phones = [
+        c for c in table.columns if c.placed and c.entity == "individual" and c.target in ("phone", "mobile")
+    ]
+    if len(phones) > 1 or (phones and table.column("individual", "phone:collected") is not None):
+        for col in phones:
+            col.target = "phone:number"
+            col.reason += "; with the person's other phone numbers: one record each (phones:)"
 
 
 def _unplace(col: ColumnGuess, why: str) -> None:
@@ -781,6 +812,7 @@ def suggest_mapping(
     fed = {e for g in guesses for e in g.entities}
     for guess in guesses:
         _settle(guess, set(guess.entities), fed)
+        _phone_records(guess)
         _one_per_target(guess, questions)
         profs = profiles[guess.label]
         for entity in ("group", "individual"):
@@ -832,14 +864,17 @@ def _leave_out_unusable(table: TableGuess, catalog: Catalog | None) -> None:
 
 def lone_columns(table: TableGuess) -> list[tuple[ColumnGuess, str]]:
     """Columns that mean nothing alone, with what they lack: a bank without the account number
-    beside it, an ID's expiry without the ID's number (the suggestion leaves them out, the
-    matching screen asks for the missing column)."""
+    beside it, an ID's expiry without the ID's number, the date a phone number was collected
+    without a phone number (the suggestion leaves them out, the matching screen asks for the
+    missing column)."""
     lone: list[tuple[ColumnGuess, str]] = []
     for col in table.columns:
         if not col.placed:
             continue
         if col.target == "bank:bank" and table.column("individual", "bank:account") is None:
             lone.append((col, "the account number"))
+        elif col.target == "phone:collected" and table.column("individual", "phone:number") is None:
+            lone.append((col, "a phone number"))
         elif col.target.startswith(EXPIRY):
             id_type = col.target[len(EXPIRY) :]
             if table.column("individual", "id:" + id_type) is None:
@@ -901,24 +936,31 @@ def _selectors(guesses: list[TableGuess], tables: Sequence[SourceTable]) -> None
         guess.selector = {"file": pattern if wide else path.name}
 
 
+def _is_date(target: str | None) -> bool:
+    """Whether a column of this target holds dates: a date field, an ID's expiry, a phone's collection."""
+    return target is not None and (
+        target in DATE_FIELDS or target.startswith(EXPIRY) or target == "phone:collected"
+    )
+
+
 def _overall_date_order(guesses: list[TableGuess], questions: list[Question]) -> tuple[str, str, str]:
     """One order for the mapping: the one the mapped date columns show (a differing column gets its own)."""
     shown = [
         (c.date_order, c, g)
         for g in guesses
         for c in g.columns
-        if c.placed and c.target in DATE_FIELDS and c.date_order and c.date_order != "mixed"
+        if c.placed and _is_date(c.target) and c.date_order and c.date_order != "mixed"
     ]
     for g in guesses:
         for c in g.columns:
-            if c.placed and c.target in DATE_FIELDS and c.date_order == "mixed":
+            if c.placed and _is_date(c.target) and c.date_order == "mixed":
                 questions.append(
                     Question(
                         f"{g.label} '{c.column}' mixes date orders ({c.samples[0]}...)", g.label, c.column
                     )
                 )
     if not shown:
-        dated = [c for g in guesses for c in g.columns if c.placed and c.target in DATE_FIELDS and c.filled]
+        dated = [c for g in guesses for c in g.columns if c.placed and _is_date(c.target) and c.filled]
         if not dated:
             return "iso", MEDIUM, "no dates to read"
         questions.append(
@@ -1116,7 +1158,7 @@ def _entity_yaml(s: Suggestion, entity: Entity, table: TableGuess) -> list[str]:
             out.append(f"    # key: ?  # no column holds the {describe(e, 'key')}: see the questions")
     ends = ("key", "source", "destination")
     fields = [c for c in table.columns if c.entity == e and c.placed and c.target not in ends]
-    plain = [c for c in fields if not c.target.startswith(("id:", EXPIRY, "bank:"))]
+    plain = [c for c in fields if c.target != INFO and not c.target.startswith(_LISTED)]
     ambiguous = [
         c
         for c in table.columns
@@ -1147,7 +1189,55 @@ def _entity_yaml(s: Suggestion, entity: Entity, table: TableGuess) -> list[str]:
         bank = table.column(e, "bank:bank")  # beside the first account: the one it is read with
         for n, account in enumerate(accounts):
             out.append("      - " + _paired(account, bank if n == 0 else None, "account", "bank"))
+    numbers = [c for c in fields if c.target == "phone:number"]
+    if numbers:
+        out.append("    phones:")
+        when = table.column(e, "phone:collected")  # beside the first number, like a bank
+        for n, number in enumerate(numbers):
+            out.append("      - " + _paired(number, when if n == 0 else None, "column", "collected"))
+    return out + _info_yaml(table, e, [c for c in fields if c.target == INFO])
+
+
+#: Targets written in lists of their own (``ids:``, ``bank_accounts:``, ``phones:``), not ``fields:``.
+_LISTED = ("id:", EXPIRY, "bank:", "phone:")
+
+
+def _info_yaml(table: TableGuess, entity: str, kept: list[ColumnGuess]) -> list[str]:
+    """``additional_info:``: the columns kept there, then, commented, the ones no field matches.
+
+    A column no field matches is not written unless someone says so: the
+    commented line keeps it one keystroke away (``entity`` must be the table's
+    own registrants, so a roster's spare columns go with its people).
+    """
+    spare = [
+        c
+        for c in table.columns
+        if not c.placed and c.reason.startswith(NO_FIELD) and _main_entity(table.role) == entity
+    ]
+    if not kept and not spare:
+        return []
+    keys = info_keys([c.column for c in kept + spare])
+    out = ["    additional_info:" if kept else f"    # additional_info:  # {SPARE_HINT}"]
+    out += [f"      {_q(keys[c.column])}: {_q(c.column)}" + _note(c.confidence, c.reason) for c in kept]
+    if kept and spare:
+        out.append(f"      # {SPARE_HINT}:")
+    out += [f"    #   {_q(keys[c.column])}: {_q(c.column)}" for c in spare]
     return out
+
+
+def info_keys(columns: Sequence[str]) -> dict[str, str]:
+    """The key each column is kept under in the additional information: its header's words
+    (accents and punctuation dropped) joined by underscores, numbered when two give the same."""
+    keys: dict[str, str] = {}
+    taken: set[str] = set()
+    for column in columns:
+        base = words(column).replace(" ", "_") or "column"
+        key, n = base, 2
+        while key in taken:
+            key, n = f"{base}_{n}", n + 1
+        keys[column] = key
+        taken.add(key)
+    return keys
 
 
 def _paired(col: ColumnGuess, other: ColumnGuess | None, main: str, extra: str) -> str:

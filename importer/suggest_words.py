@@ -141,6 +141,11 @@ _PHRASES: dict[Concept, tuple[str, ...]] = {
         "mobile|mobile number|mobile phone|cell|cell phone|cellphone|portable|telephone portable|"
         "celular|movil|telefono movil|telemovel|telefone celular"
     ),
+    ("individual", "phone:collected"): _list(
+        "date collected|collected on|date of collection|collection date|phone collected|"
+        "phone collected on|date phone collected|number collected on|date de collecte|collecte le|"
+        "fecha de recoleccion|recolectado el|data de coleta|coletado em"
+    ),
     ("*", "email"): _list(
         "email|e mail|mail|email address|courriel|adresse email|adresse electronique|correo|"
         "correo electronico|endereco de email|endereco eletronico"
@@ -225,7 +230,7 @@ def _phrase_table() -> dict[str, list[Concept]]:
 
 def _split(part: str, scope: str) -> Concept:
     """``"membership:start_date"`` -> ("membership", "start_date"); a bare name keeps ``scope``."""
-    if ":" in part and not part.startswith(("id:", "bank:")):
+    if ":" in part and not part.startswith(("id:", "bank:", "phone:")):
         s, w = part.split(":", 1)
         return (s, w)
     return (scope, part)

@@ -335,9 +335,9 @@ def test_ambiguous_columns_become_questions_not_guesses(tmp_path: Path) -> None:
     assert not date.placed
     assert {c.target for c in date.candidates} == {"birthdate", "registration_date", "start_date"}
     assert any("'Date'" in q.text and "birthdate" in q.text for q in suggestion.questions)
-    # Two columns equally like the phone: the first is used, and it is asked.
-    assert by_column["Téléphone"].target == "phone" and not by_column["Phone"].placed
-    assert any("'Téléphone' and 'Phone'" in q.text for q in suggestion.questions)
+    # Two columns equally like the phone: both kept, as the person's phone number records.
+    assert by_column["Téléphone"].target == by_column["Phone"].target == "phone:number"
+    assert not any("'Téléphone' and 'Phone'" in q.text for q in suggestion.questions)
     # What nothing matches is listed, with why.
     assert (
         "people.csv",
@@ -359,6 +359,8 @@ def test_ambiguous_columns_become_questions_not_guesses(tmp_path: Path) -> None:
         "F": "Female",
     }
     assert "#   people.csv 'Remarques': no registry field matches" in text
+    # ... and offered, commented, as the person's additional information.
+    assert "#   remarques: Remarques" in text.split("# Columns not read")[0]
 
 
 def test_coded_values_in_four_languages_are_aliased_and_typos_only_asked(tmp_path: Path) -> None:
@@ -632,7 +634,10 @@ def test_the_enrollment_workbook_suggested_with_the_server_finds_the_shipped_map
             ("Account no", "Bank"),
             ("Savings account", None),
         ]
-        assert people.fields["mobile"].column == "Mobile" and people.fields["phone"].column == "Other phone"
+        # Two phone columns: the person's phone number records, as the shipped layout writes them.
+        assert [p.column for p in people.phones] == ["Mobile", "Other phone"]
+        assert people.additional_info == {}  # School name, Livestock: offered commented, not written
+        assert "#   school_name: School name" in suggestion.to_yaml()
         households = load_mapping(mapping).entities[Entity.GROUP]
         assert households.fields["kind"].column == "Type"  # not Odoo's own contact "Type"
         links = load_mapping(mapping).entities[Entity.RELATIONSHIP]
@@ -733,3 +738,123 @@ def test_a_related_persons_key_on_the_persons_own_row_leaves_the_people_table_wh
     related = next(c for c in table.columns if c.column == "Related person ID")
     assert not related.placed and "put relationships on a sheet of their own" in related.reason
     assert table.column("individual", "given_name") is not None
+
+
+PHONED = (
+    "Household ID,Household name,Person ID,Given name,Family name,Mobile,Other phone,Phone 3,Date collected\n"
+    "H1,Ramos,P1,Ana,Ramos,+63 917 555 0101,+63 2 555 0102,+63 917 555 0103,15/03/2024\n"
+    "H1,Ramos,P2,Ben,Ramos,+63 917 555 0201,,,\n"
+)
+
+
+def test_several_phone_columns_become_phone_records_with_the_date_beside_the_first(tmp_path: Path) -> None:
+    """Three phone columns would leave one out as fields (phone, mobile): as records none is."""
+    suggestion = suggest_mapping(read_source(_csv(tmp_path, PHONED)))
+    [table] = suggestion.tables
+    placed = {c.column: (c.entity, c.target) for c in table.columns}
+    for column in ("Mobile", "Other phone", "Phone 3"):
+        assert placed[column] == ("individual", "phone:number"), column
+    assert placed["Date collected"] == ("individual", "phone:collected")
+    people = load_mapping(_write_yaml(tmp_path, suggestion)).entities[Entity.INDIVIDUAL]
+    assert [(p.column, p.collected) for p in people.phones] == [
+        ("Mobile", "Date collected"),
+        ("Other phone", None),
+        ("Phone 3", None),
+    ]
+    assert "phone" not in people.fields and "mobile" not in people.fields
+
+
+def test_a_lone_phone_stays_a_field_and_a_lone_collection_date_is_left_out(tmp_path: Path) -> None:
+    one = _csv(tmp_path, "Person ID,Given name,Family name,Phone\nP1,Ana,Ramos,0917 555 0101\n")
+    people = load_mapping(_write_yaml(tmp_path, suggest_mapping(read_source(one)))).entities
+    assert people[Entity.INDIVIDUAL].fields["phone"].column == "Phone"
+    assert people[Entity.INDIVIDUAL].phones == ()
+    dated = _csv(
+        tmp_path, "Person ID,Given name,Family name,Date collected\nP1,Ana,Ramos,15/03/2024\n", "d.csv"
+    )
+    [table] = suggest_mapping(read_source(dated)).tables
+    when = next(c for c in table.columns if c.column == "Date collected")
+    assert not when.placed and "no column beside it holds a phone number" in when.reason
+    # Phones on a households sheet are the household's own fields: records are for people.
+    households = _csv(
+        tmp_path, "Household ID,Household name,Phone,Mobile\nH1,Ramos,02 555 0102,0917 555 0101\n", "h.csv"
+    )
+    [table] = suggest_mapping(read_source(households)).tables
+    assert {c.column: c.target for c in table.columns if c.placed}.keys() >= {"Phone", "Mobile"}
+    assert all(not (c.target or "").startswith("phone:") for c in table.columns)
+
+
+def test_with_the_server_each_suggested_phone_column_is_a_number_of_the_person(tmp_path: Path) -> None:
+    """Read back from the server: every phone cell a number of its person, the date on the first."""
+    from importer.client import OdooClient
+    from importer.sandbox import Sandbox
+
+    path = _csv(tmp_path, PHONED)
+    with Sandbox(preset="enrollment") as sb, OdooClient(settings_for(sb)) as client:
+        from importer.catalog import fetch_catalog
+
+        suggestion = suggest_mapping(read_source(path), fetch_catalog(client))
+        result = run_import(
+            [path],
+            ImportOptions(mapping=_write_yaml(tmp_path, suggestion), out_dir=tmp_path / "r"),
+            settings_for(sb),
+        )
+        assert result.exit_code == 0, result.report.problems.to_dict("records")
+        numbers, dates = {}, {}
+        for name in ("Ana", "Ben"):
+            [person] = client.search_read("res.partner", [["given_name", "=", name]], ["phone"])
+            found = client.search_read(
+                "g2p.phone.number", [["partner_id", "=", person["id"]]], ["phone_no", "date_collected"]
+            )
+            numbers[name] = sorted(n["phone_no"] for n in found)
+            dates.update({n["phone_no"]: n["date_collected"] for n in found})
+        assert numbers == {
+            "Ana": ["+63 2 555 0102", "+63 917 555 0101", "+63 917 555 0103"],
+            "Ben": ["+63 917 555 0201"],
+        }
+        assert dates["+63 917 555 0101"] == "2024-03-15"  # the others: the server's own default
+        assert dates["+63 917 555 0103"] != "2024-03-15"
+
+
+def test_a_column_no_field_matches_is_offered_as_additional_information_and_kept_once_uncommented(
+    tmp_path: Path,
+) -> None:
+    """Nothing is written that nobody asked for: the spare columns are commented lines; uncommented,
+    the server holds them in the person's additional information (read back)."""
+    from importer.client import OdooClient
+    from importer.sandbox import Sandbox
+
+    path = _csv(
+        tmp_path,
+        "Person ID,Given name,Family name,School name,Livestock,Livestock!\n"
+        "P1,Ana,Ramos,San Isidro,3 goats,x\n",
+    )
+    suggestion = suggest_mapping(read_source(path))
+    text = suggestion.to_yaml()
+    assert "    # additional_info:  # columns no field matches" in text
+    for line in (
+        "#   school_name: School name",
+        "#   livestock: Livestock",
+        '#   livestock_2: "Livestock!"',
+    ):
+        assert line in text, text
+    people = load_mapping(_write_yaml(tmp_path, suggestion)).entities[Entity.INDIVIDUAL]
+    assert people.additional_info == {}  # commented: not read
+    kept = text.replace("    # additional_info:", "    additional_info:")
+    kept = kept.replace("    #   school_name: School name", "      school_name: School name")
+    kept = kept.replace("    #   livestock: Livestock", "      livestock: Livestock")
+    mapping = tmp_path / "kept.yaml"
+    mapping.write_text(kept, encoding="utf-8")
+    assert load_mapping(mapping).entities[Entity.INDIVIDUAL].additional_info == {
+        "school_name": "School name",
+        "livestock": "Livestock",
+    }
+    with Sandbox() as sb, OdooClient(settings_for(sb)) as client:
+        result = run_import([path], ImportOptions(mapping=mapping, out_dir=tmp_path / "r"), settings_for(sb))
+        assert result.exit_code == 0, result.report.problems.to_dict("records")
+        [ana] = client.search_read("res.partner", [["given_name", "=", "Ana"]], ["additional_g2p_info"])
+        info = ana["additional_g2p_info"]
+        assert (json.loads(info) if isinstance(info, str) else info) == {
+            "school_name": "San Isidro",
+            "livestock": "3 goats",
+        }

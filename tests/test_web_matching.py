@@ -439,3 +439,54 @@ def test_every_suggested_field_of_the_enrollment_workbook_is_on_the_screen_and_m
     j = next(n for n, c in enumerate(base.tables[i].columns) if c.column == "Related person ID")
     _, problems = apply_form(base, FakeForm({f"t{i}-c{j}": ""}), login="ana", groups=groups)
     assert any("choose the column holding the key of the related person" in p for p in problems), problems
+
+
+def test_phone_numbers_chosen_on_the_screen_become_records_and_a_lone_date_is_refused(tmp_path: Path) -> None:
+    """The screen lists a person's phone numbers as records; the collection date alone is refused in words."""
+    from importer.web.matching import build_layout, field_groups
+
+    source = tmp_path / "liste.csv"
+    source.write_text("Code,Prénom,Nom,Q1,Q2,Q3\n1,Ana,Lopes,0917 555 0101,0917 555 0102,15/03/2024\n")
+    base = suggest_mapping(read_source(source), name="liste")
+    groups = field_groups(None, base)
+    phones = next(g for g in groups if g.label == "A person's phone numbers")
+    assert [o.value for o in phones.options] == ["individual|phone:number", "individual|phone:collected"]
+    q1, q2, q3 = (
+        next(j for j, c in enumerate(base.tables[0].columns) if c.column == q) for q in ("Q1", "Q2", "Q3")
+    )
+    alone = FakeForm({f"t0-c{q3}": "individual|phone:collected"})
+    _, problems = apply_form(base, alone, login="ana", groups=groups)
+    said = (
+        "'Q3' is set to person: date the phone number was collected: choose the column holding a phone number"
+    )
+    assert any(said in p for p in problems), problems
+    form = FakeForm(
+        {
+            f"t0-c{q1}": "individual|phone:number",
+            f"t0-c{q2}": "individual|phone:number",
+            f"t0-c{q3}": "individual|phone:collected",
+        }
+    )
+    applied, problems = apply_form(base, form, login="ana", groups=groups)
+    assert not problems, problems
+    people = build_layout(applied, "Liste", "ana", tmp_path / "layouts").mapping.entities[Entity.INDIVIDUAL]
+    assert [(p.column, p.collected) for p in people.phones] == [("Q1", "Q3"), ("Q2", None)]
+
+
+def test_columns_chosen_as_additional_information_are_kept_under_their_names(tmp_path: Path) -> None:
+    from importer.web.matching import build_layout, field_groups
+
+    source = tmp_path / "liste.csv"
+    source.write_text("Code,Prénom,Nom,École,Bétail\n1,Ana,Lopes,San Isidro,3 chèvres\n", encoding="utf-8")
+    base = suggest_mapping(read_source(source), name="liste")
+    groups = field_groups(None, base)
+    people = next(g for g in groups if g.label == "People")
+    assert "individual|info" in [o.value for o in people.options]
+    school, cattle = (
+        next(j for j, c in enumerate(base.tables[0].columns) if c.column == q) for q in ("École", "Bétail")
+    )
+    form = FakeForm({f"t0-c{school}": "individual|info", f"t0-c{cattle}": "individual|info"})
+    applied, problems = apply_form(base, form, login="ana", groups=groups)
+    assert not problems, problems
+    mapping = build_layout(applied, "Liste", "ana", tmp_path / "layouts").mapping
+    assert mapping.entities[Entity.INDIVIDUAL].additional_info == {"ecole": "École", "betail": "Bétail"}

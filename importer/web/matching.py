@@ -36,7 +36,9 @@ from importer.suggest import (
     BANK_TARGETS,
     CODED,
     EXPIRY,
+    INFO,
     LOW,
+    PHONE_TARGETS,
     RELATIONSHIP_ENDS,
     REPEATABLE,
     ColumnGuess,
@@ -180,6 +182,13 @@ def field_groups(catalog: Catalog | None, suggestion: Suggestion) -> list[FieldG
             options = ends + options
         if entity in (Entity.GROUP, Entity.INDIVIDUAL):
             options += _custom_options(entity, partner)
+            options.append(
+                FieldOption(
+                    f"{entity.value}|{INFO}",
+                    "Additional information (JSON)",
+                    "kept under the column's name; several columns may",
+                )
+            )
         groups.append(FieldGroup(title, tuple(options)))
     id_types = list(catalog.id_types) if catalog is not None and catalog.online else []
     id_types += [
@@ -210,6 +219,17 @@ def field_groups(catalog: Catalog | None, suggestion: Suggestion) -> list[FieldG
                 FieldOption(f"individual|{target}", label.capitalize(), hint)
                 for (target, label), hint in zip(
                     BANK_TARGETS.items(), ("the account number", "the bank's name or BIC"), strict=True
+                )
+            ),
+        )
+    )
+    groups.append(
+        FieldGroup(
+            "A person's phone numbers",
+            tuple(
+                FieldOption(f"individual|{target}", label.capitalize(), hint)
+                for (target, label), hint in zip(
+                    PHONE_TARGETS.items(), ("a phone number; several columns may", "a date"), strict=True
                 )
             ),
         )
