@@ -858,3 +858,11 @@ def test_a_column_no_field_matches_is_offered_as_additional_information_and_kept
             "school_name": "San Isidro",
             "livestock": "3 goats",
         }
+
+
+def test_an_expiry_or_a_collection_date_alone_sets_the_mappings_date_order(tmp_path: Path) -> None:
+    """A file whose only dates are an ID's expiry reads them in their order (else each one is refused)."""
+    text = "Person ID,Given name,Family name,Passport no,Passport expiry\nP1,Ana,Ramos,P1,31/12/2030\n"
+    assert suggest_mapping(read_source(_csv(tmp_path, text))).date_order == "day-first"
+    text = "Person ID,Given name,Family name,Mobile,Date collected\nP1,Ana,Ramos,0917 555 0101,2024-03-15\n"
+    assert suggest_mapping(read_source(_csv(tmp_path, text, "p.csv"))).date_order == "iso"
