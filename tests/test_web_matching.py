@@ -305,7 +305,7 @@ def test_a_column_made_coded_on_the_screen_gets_its_values_guessed(tmp_path: Pat
     source.write_text(rows, encoding="utf-8")
     tables = read_source(source)
     base = suggest_mapping(tables, name="liste")
-    q7 = next(j for j, c in enumerate(base.tables[0].columns) if c.column == "Q7")
+    [q7] = _at(base, "Q7")
     base.tables[0].columns[q7].entity = base.tables[0].columns[q7].target = None
     form = FakeForm({f"t0-c{q7}": "individual|gender"})
     applied, _problems = apply_form(base, form, login="ana", codes=distinct_values(tables))
@@ -366,7 +366,7 @@ def test_the_field_lists_hold_the_registrys_own_fields_and_id_types(tmp_path: Pa
     assert set(groups["A person's ID numbers"]) == {
         f"individual|{what}:{id_type}" for what in ("id", "expiry") for id_type in ("Passport", "National ID")
     }
-    handicap = next(j for j, c in enumerate(base.tables[0].columns) if c.column == "Handicap")
+    [handicap] = _at(base, "Handicap")
     form = FakeForm({f"t0-c{handicap}": "individual|x_cst_indv_disability_level"})
     applied, problems = apply_form(base, form, login="ana", groups=field_groups(catalog, base))
     assert not [p for p in problems if "Handicap" in p]
@@ -376,15 +376,12 @@ def test_the_field_lists_hold_the_registrys_own_fields_and_id_types(tmp_path: Pa
 
 def test_a_bank_account_chosen_on_the_screen_makes_one_account_with_its_bank(tmp_path: Path) -> None:
     """The screen lists a person's bank account; the bank alone is refused in words, the pair is written."""
-    from importer.web.matching import build_layout, field_groups
+    from importer.web.matching import build_layout
 
-    source = tmp_path / "liste.csv"
-    source.write_text("Code,Prénom,Nom,Q1,Q2\n1,Ana,Lopes,0012-34,Rural Bank\n", encoding="utf-8")
-    base = suggest_mapping(read_source(source), name="liste")
-    groups = field_groups(None, base)
+    base, groups = _liste(tmp_path, "Code,Prénom,Nom,Q1,Q2\n1,Ana,Lopes,0012-34,Rural Bank\n")
     banks = next(g for g in groups if g.label == "A person's bank account")
     assert [o.value for o in banks.options] == ["individual|bank:account", "individual|bank:bank"]
-    q1, q2 = (next(j for j, c in enumerate(base.tables[0].columns) if c.column == q) for q in ("Q1", "Q2"))
+    q1, q2 = _at(base, "Q1", "Q2")
     _, problems = apply_form(
         base, FakeForm({f"t0-c{q2}": "individual|bank:bank"}), login="ana", groups=groups
     )
@@ -400,13 +397,10 @@ def test_a_bank_account_chosen_on_the_screen_makes_one_account_with_its_bank(tmp
 
 def test_an_id_expiry_is_chosen_with_its_number_or_refused_in_words(tmp_path: Path) -> None:
     """The expiry of an ID goes beside its number under ids:; alone it would be dropped, so it is refused."""
-    from importer.web.matching import build_layout, field_groups
+    from importer.web.matching import build_layout
 
-    source = tmp_path / "liste.csv"
-    source.write_text("Code,Prénom,Nom,Q1,Q2\n1,Ana,Lopes,P123,31/12/2030\n", encoding="utf-8")
-    base = suggest_mapping(read_source(source), name="liste")
-    groups = field_groups(None, base)
-    q1, q2 = (next(j for j, c in enumerate(base.tables[0].columns) if c.column == q) for q in ("Q1", "Q2"))
+    base, groups = _liste(tmp_path, "Code,Prénom,Nom,Q1,Q2\n1,Ana,Lopes,P123,31/12/2030\n")
+    q1, q2 = _at(base, "Q1", "Q2")
     alone = FakeForm({f"t0-c{q2}": "individual|expiry:National ID"})
     _, problems = apply_form(base, alone, login="ana", groups=groups)
     said = "'Q2' is set to expiry of ID: National ID: choose the column holding the National ID number"
@@ -443,17 +437,14 @@ def test_every_suggested_field_of_the_enrollment_workbook_is_on_the_screen_and_m
 
 def test_phone_numbers_chosen_on_the_screen_become_records_and_a_lone_date_is_refused(tmp_path: Path) -> None:
     """The screen lists a person's phone numbers as records; the collection date alone is refused in words."""
-    from importer.web.matching import build_layout, field_groups
+    from importer.web.matching import build_layout
 
-    source = tmp_path / "liste.csv"
-    source.write_text("Code,Prénom,Nom,Q1,Q2,Q3\n1,Ana,Lopes,0917 555 0101,0917 555 0102,15/03/2024\n")
-    base = suggest_mapping(read_source(source), name="liste")
-    groups = field_groups(None, base)
+    base, groups = _liste(
+        tmp_path, "Code,Prénom,Nom,Q1,Q2,Q3\n1,Ana,Lopes,0917 555 0101,0917 555 0102,15/03/2024\n"
+    )
     phones = next(g for g in groups if g.label == "A person's phone numbers")
     assert [o.value for o in phones.options] == ["individual|phone:number", "individual|phone:collected"]
-    q1, q2, q3 = (
-        next(j for j, c in enumerate(base.tables[0].columns) if c.column == q) for q in ("Q1", "Q2", "Q3")
-    )
+    q1, q2, q3 = _at(base, "Q1", "Q2", "Q3")
     alone = FakeForm({f"t0-c{q3}": "individual|phone:collected"})
     _, problems = apply_form(base, alone, login="ana", groups=groups)
     said = (
@@ -474,19 +465,30 @@ def test_phone_numbers_chosen_on_the_screen_become_records_and_a_lone_date_is_re
 
 
 def test_columns_chosen_as_additional_information_are_kept_under_their_names(tmp_path: Path) -> None:
-    from importer.web.matching import build_layout, field_groups
+    from importer.web.matching import build_layout
 
-    source = tmp_path / "liste.csv"
-    source.write_text("Code,Prénom,Nom,École,Bétail\n1,Ana,Lopes,San Isidro,3 chèvres\n", encoding="utf-8")
-    base = suggest_mapping(read_source(source), name="liste")
-    groups = field_groups(None, base)
+    base, groups = _liste(tmp_path, "Code,Prénom,Nom,École,Bétail\n1,Ana,Lopes,San Isidro,3 chèvres\n")
     people = next(g for g in groups if g.label == "People")
     assert "individual|info" in [o.value for o in people.options]
-    school, cattle = (
-        next(j for j, c in enumerate(base.tables[0].columns) if c.column == q) for q in ("École", "Bétail")
-    )
+    school, cattle = _at(base, "École", "Bétail")
     form = FakeForm({f"t0-c{school}": "individual|info", f"t0-c{cattle}": "individual|info"})
     applied, problems = apply_form(base, form, login="ana", groups=groups)
     assert not problems, problems
     mapping = build_layout(applied, "Liste", "ana", tmp_path / "layouts").mapping
     assert mapping.entities[Entity.INDIVIDUAL].additional_info == {"ecole": "École", "betail": "Bétail"}
+
+
+def _at(suggestion, *columns: str) -> list[int]:
+    """Where each named column is in the first table (the form names a column by its place)."""
+    names = [c.column for c in suggestion.tables[0].columns]
+    return [names.index(column) for column in columns]
+
+
+def _liste(tmp_path: Path, text: str):
+    """A clerk's file nobody has described, its suggestion, and the screen's lists of fields."""
+    from importer.web.matching import field_groups
+
+    source = tmp_path / "liste.csv"
+    source.write_text(text, encoding="utf-8")
+    base = suggest_mapping(read_source(source), name="liste")
+    return base, field_groups(None, base)

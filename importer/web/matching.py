@@ -213,28 +213,25 @@ def field_groups(catalog: Catalog | None, suggestion: Suggestion) -> list[FieldG
         )
     )
     groups.append(
-        FieldGroup(
-            "A person's bank account",
-            tuple(
-                FieldOption(f"individual|{target}", label.capitalize(), hint)
-                for (target, label), hint in zip(
-                    BANK_TARGETS.items(), ("the account number", "the bank's name or BIC"), strict=True
-                )
-            ),
-        )
+        _pair_group("A person's bank account", BANK_TARGETS, ("the account number", "the bank's name or BIC"))
     )
     groups.append(
-        FieldGroup(
-            "A person's phone numbers",
-            tuple(
-                FieldOption(f"individual|{target}", label.capitalize(), hint)
-                for (target, label), hint in zip(
-                    PHONE_TARGETS.items(), ("a phone number; several columns may", "a date"), strict=True
-                )
-            ),
+        _pair_group(
+            "A person's phone numbers", PHONE_TARGETS, ("a phone number; several columns may", "a date")
         )
     )
     return groups
+
+
+def _pair_group(title: str, targets: dict[str, str], hints: tuple[str, str]) -> FieldGroup:
+    """A person's record of two columns (an account and its bank, a number and its date) as options."""
+    return FieldGroup(
+        title,
+        tuple(
+            FieldOption(f"individual|{target}", label.capitalize(), hint)
+            for (target, label), hint in zip(targets.items(), hints, strict=True)
+        ),
+    )
 
 
 def _custom_options(entity: Entity, partner: dict[str, dict[str, Any]]) -> list[FieldOption]:
