@@ -567,10 +567,19 @@ def _reads_as(
     if dated:
         reads[ORDER_OF + load] = canon.date_orders.get(column, "iso")
     for name, value in reads.items():
-        if index is None:
-            rows[name] = value
-        else:
-            rows.loc[index, name] = value
+        _put(rows, index, name, value)
+
+
+def _put(rows: pd.DataFrame, index: pd.Index | None, name: str, value: Any) -> None:
+    """``value`` in column ``name`` on the rows at ``index`` (None: every row).
+
+    A stage with no rows left (every relationship refused, say) gets the
+    column empty: pandas refuses to set a value by label on no rows at all.
+    """
+    if index is None or rows.empty:
+        rows[name] = value
+    else:
+        rows.loc[index, name] = value
 
 
 def _readings_as_categories(rows: pd.DataFrame) -> None:
@@ -875,7 +884,7 @@ def _relationship_stage(
         rows[column] = _midnight(frame[column])
         for table, index in canon.by_part(frame.index):
             _reads_as(rows, table, column, column, dated=True, index=index)
-            rows.loc[index, UNREAD + column] = column not in table.columns
+            _put(rows, index, UNREAD + column, column not in table.columns)
         rows[UNREAD + column] = rows[UNREAD + column].astype(bool)
     _readings_as_categories(rows)
     rows["id"] = rows["xid"]

@@ -70,11 +70,12 @@ def resolve_codes(
         ids = tables[Entity.REG_ID]
         ids.frame["key"] = reg_id_keys(ids.frame)
     if Entity.RELATIONSHIP in tables and catalog.relation_types:
-        _resolve_relations(tables[Entity.RELATIONSHIP], catalog)
+        aliases = mapping.value_map(Entity.RELATIONSHIP, "relation")
+        _resolve_relations(tables[Entity.RELATIONSHIP], catalog, aliases)
     return used
 
 
-def _resolve_relations(canon: CanonicalTable, catalog: Catalog) -> None:
+def _resolve_relations(canon: CanonicalTable, catalog: Catalog, aliases: dict[str, str]) -> None:
     """Relationship types by name or by inverse name, and the direction each row is sent in.
 
     "B Child A" is "A Parent B" (OpenG2P's ``name_inverse``): the type is
@@ -85,8 +86,11 @@ def _resolve_relations(canon: CanonicalTable, catalog: Catalog) -> None:
     naming no type (or naming one by name and another by inverse: the name
     wins) is left for the validator.  ``relation_sides`` says, in the
     clerk's own column order, which end must be a person or a household.
+    ``aliases``: the mapping's ``values: relationship.relation`` (``Épouse: Spouse``,
+    ``Enfant: Child``), read first, whatever their case and accents.
     """
     frame = canon.frame
+    frame["relation"] = canonical_codes(frame["relation"], (), aliases)
     types = catalog.relation_types
     by_name = {fold(name): name for name in types}
     by_inverse: dict[str, list[str]] = {}

@@ -42,6 +42,7 @@ def _run(
     people: list[str] = PEOPLE,
     households: list[str] | None = None,
     mode: str = "import",
+    values: dict | None = None,
 ):
     mapping: dict = {
         "name": "links",
@@ -61,6 +62,8 @@ def _run(
             },
         },
     }
+    if values is not None:
+        mapping["values"] = values
     files = [tmp_path / "people.csv", tmp_path / "links.csv"]
     if households is not None:
         mapping["entities"]["group"] = {"file": "households*.csv", "key": "hid", "fields": {"name": "hname"}}
@@ -218,6 +221,32 @@ def test_a_type_is_matched_whatever_its_case_and_accents_by_name_or_inverse_name
             ("Ana", "Parent", "Cy", ""),
             ("Ben", "Parent", "Cy", ""),
         }
+
+
+def test_the_mappings_values_name_the_types_in_the_clerks_words(tmp_path: Path) -> None:
+    """``values: relationship.relation`` reads "Épouse" as Spouse and "enfant" as Child (the inverse of
+    Parent, so the ends are swapped): the server holds the types, and a re-run sends nothing."""
+    values = {"relationship.relation": {"Épouse": "Spouse", "Enfant": "Child"}}
+    links = ["person,related,type,since", "P1,P2,epouse,01/06/2015", "P3,P1,ENFANT,"]
+    with Sandbox() as sb:
+        _setup(sb)
+        first = _run(sb, tmp_path, links, values=values)
+        assert first.exit_code == 0, first.report.problems["message"].tolist()
+        assert _relations(sb) == {("Ana", "Spouse", "Ben", "2015-06-01"), ("Ana", "Parent", "Cy", "")}
+        assert set(_run(sb, tmp_path, links, values=values).report.rows["status"]) == {"unchanged"}
+
+
+def test_a_file_whose_every_relationship_is_refused_says_why_and_writes_the_people(tmp_path: Path) -> None:
+    """No relationship left to send is a stage with no rows, not a traceback (it was one)."""
+    with Sandbox() as sb:
+        _setup(sb)
+        result = _run(sb, tmp_path, ["person,related,type,since", "P1,P2,Mari,"])
+        assert result.exit_code != 0
+        assert any("Mari" in m for m in result.report.problems["message"]), result.report.problems
+        assert _relations(sb) == set()
+        with OdooClient(settings_for(sb)) as c:
+            people = c.search_read("res.partner", [["is_registrant", "=", True]], ["given_name"])
+        assert sorted(p["given_name"] for p in people) == ["Ana", "Ben", "Cy"]
 
 
 def test_a_changed_date_is_shown_under_the_clerks_column_as_the_file_writes_dates(tmp_path: Path) -> None:
