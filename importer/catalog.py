@@ -194,6 +194,24 @@ def fetch_linked_records(client: OdooClient, catalog: Catalog, mapping: Mapping)
 RELATION_TYPE_FIELDS = ("name_inverse", "bidirectional", "source_type", "destination_type")
 
 
+def suggestion_catalog(client: OdooClient) -> Catalog:
+    """What a suggestion asks the server: the catalog, and the relationship types a sheet may name.
+
+    An import reads the types only when its mapping has relationships
+    (:func:`fetch_linked_records`); a suggestion has no mapping yet.  A server
+    without them (no registry's relationships, or no right to read them)
+    leaves the list empty: the type's values are then only guessed.
+    """
+    catalog = fetch_catalog(client)
+    model = FIELDS[Entity.RELATIONSHIP]["relation"].relation
+    try:
+        rows = client.search_read(model, [], ["name", *RELATION_TYPE_FIELDS])
+    except OdooError:
+        return catalog
+    catalog.relation_types = relation_types(rows)
+    return catalog
+
+
 def relation_types(rows: list[dict[str, Any]]) -> dict[str, RelationType]:
     """Relationship types by name, from ``g2p.relationship`` records (unset sides are "")."""
     return {

@@ -474,7 +474,7 @@ def _server_catalog(args: argparse.Namespace):  # -> Catalog | None
     """
     from dataclasses import replace
 
-    from importer.catalog import fetch_catalog
+    from importer.catalog import suggestion_catalog
     from importer.client import OdooClient
     from importer.settings import Retry
 
@@ -482,7 +482,7 @@ def _server_catalog(args: argparse.Namespace):  # -> Catalog | None
     try:
         with OdooClient(settings) as client:
             client.authenticate()
-            return fetch_catalog(client)
+            return suggestion_catalog(client)
     except SppError as exc:
         print(
             f"spp-import: note: the server at {settings.safe_url} could not be asked ({exc}); "

@@ -62,11 +62,18 @@ OFFLINE_ALLOWED: dict[str, list[str]] = {
     "group.kind": ["Household", "Family"],
     "membership.kind": ["Head"],
 }
+#: A relationship's type, coded like the fields above; its ``values:`` are read with the
+#: server's types (by name or inverse name), and offline validation does not read an
+#: ``allowed:`` list of them, so the mapping is given none.
+RELATION_KEY = "relationship.relation"
+#: The types an install usually has, for a suggestion made without a server.
+OFFLINE_RELATIONS = ["Spouse", "Parent", "Child"]
 #: Coded fields: (entity, field) -> the key of ``values:`` / ``allowed:`` in a mapping.
 CODED: dict[tuple[Entity, str], str] = {
     (Entity.INDIVIDUAL, "gender"): "gender",
     (Entity.GROUP, "kind"): "group.kind",
     (Entity.MEMBERSHIP, "kind"): "membership.kind",
+    (Entity.RELATIONSHIP, "relation"): RELATION_KEY,
 }
 DATE_FIELDS = frozenset({"birthdate", "registration_date", "start_date", "ended_date"})
 #: The target prefix of an ID's expiry date, written beside its number under ``ids:``.
@@ -724,6 +731,11 @@ def _find_key(
 
 
 def _server_values(field_key: str, catalog: Catalog | None) -> list[str]:
+    if field_key == RELATION_KEY:  # a type by its name or by its inverse name ("Child" of Parent)
+        if catalog is None or not catalog.online:
+            return list(OFFLINE_RELATIONS)
+        names = (n for t in catalog.relation_types.values() for n in (t.name, t.inverse) if n)
+        return list(dict.fromkeys(names))
     if catalog is None or not catalog.online:
         return list(OFFLINE_ALLOWED[field_key])
     if field_key == "gender":
@@ -823,7 +835,7 @@ def suggest_mapping(
     _selectors(guesses, tables)
     for guess in guesses:
         _leave_out_unusable(guess, catalog)
-    allowed = {k: _server_values(k, catalog) for k in OFFLINE_ALLOWED}
+    allowed = {k: _server_values(k, catalog) for k in (*OFFLINE_ALLOWED, RELATION_KEY)}
     for guess in guesses:
         for col in guess.columns:
             key = CODED.get((Entity(col.entity), col.target)) if col.placed and col.entity else None
@@ -1094,7 +1106,7 @@ def _yaml(s: Suggestion) -> str:
         if c.placed and c.entity and (Entity(c.entity), c.target) in CODED
     }
     value_lines: list[str] = []
-    for key in ("gender", "group.kind", "membership.kind"):
+    for key in (*OFFLINE_ALLOWED, RELATION_KEY):
         cols = [
             c
             for t in s.tables
@@ -1116,7 +1128,7 @@ def _yaml(s: Suggestion) -> str:
         out += ["", "values:", *value_lines]
     source = "the server's lists" if s.online else "a usual OpenSPP setup: check them against the server"
     out += ["", f"allowed:  # for `spp-import validate` without a server; from {source}"]
-    for key, values in s.allowed.items():
+    for key, values in ((k, v) for k, v in s.allowed.items() if k in OFFLINE_ALLOWED):
         mark = "" if key in used_keys or values else "  # the server has none"
         out.append(f"  {key}: [{', '.join(_q(v) for v in values)}]{mark}")
     unplaced = s.unplaced()

@@ -189,8 +189,9 @@ _PHRASES: dict[Concept, tuple[str, ...]] = {
     ("relationship", "destination"): _list(
         "related person|related person id|related person code|related member|related member id|"
         "related id|related to|relative|relative id|other person|other person id|"
-        "personne liee|id personne liee|persona relacionada|id persona relacionada|"
-        "pessoa relacionada|id pessoa relacionada"
+        "personne liee|id personne liee|identifiant personne liee|individu lie|identifiant individu lie|"
+        "id individu lie|code individu lie|persona relacionada|id persona relacionada|"
+        "individuo relacionado|id individuo relacionado|pessoa relacionada|id pessoa relacionada"
     ),
     ("*", "id:National ID"): _list(
         "national id|nid|nin|national id number|national identity number|"
@@ -275,6 +276,19 @@ VALUE_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "non relative|dependent"
         ),
     },
+}
+
+
+#: A relationship's type: the usual English names (the server's own, by name or inverse name,
+#: are matched first), in the words a relationships sheet uses.
+VALUE_WORDS["relationship.relation"] = {
+    "Spouse": _list(
+        "spouse|wife|husband|partner|conjoint|conjointe|epoux|epouse|mari|femme|esposo|esposa|"
+        "conyuge|marido|mujer|conjuge|companheiro|companheira"
+    ),
+    "Parent": _list("parent|father|mother|pere|mere|padre|madre|pai|mae|progenitor"),
+    "Child": _list("child|son|daughter|enfant|fils|fille|hijo|hija|filho|filha"),
+    "Sibling": _list("sibling|brother|sister|frere|soeur|hermano|hermana|irmao|irma"),
 }
 
 

@@ -866,3 +866,52 @@ def test_an_expiry_or_a_collection_date_alone_sets_the_mappings_date_order(tmp_p
     assert suggest_mapping(read_source(_csv(tmp_path, text))).date_order == "day-first"
     text = "Person ID,Given name,Family name,Mobile,Date collected\nP1,Ana,Ramos,0917 555 0101,2024-03-15\n"
     assert suggest_mapping(read_source(_csv(tmp_path, text, "p.csv"))).date_order == "iso"
+
+
+def test_a_relationships_sheet_in_french_gets_the_servers_types_and_imports(tmp_path: Path) -> None:
+    """Épouse, Enfant, Père, Frère: each the server's type (by name or inverse name), written in
+    values:, so the suggested mapping imports every relationship (read back from the server)."""
+    from importer.catalog import suggestion_catalog
+    from importer.client import OdooClient
+    from importer.sandbox import Sandbox
+
+    people = _csv(
+        tmp_path,
+        "Identifiant individu,Prénom,Nom\nI1,Awa,Diallo\nI2,Moussa,Diallo\nI3,Fatou,Diallo\nI4,Ali,Diallo\n",
+        "individus.csv",
+    )
+    links = _csv(
+        tmp_path,
+        "Identifiant individu,Identifiant individu lié,Lien\n"
+        "I1,I2,Épouse\nI3,I1,Enfant\nI2,I3,Père\nI4,I3,frère\n",
+        "liens.csv",
+    )
+    with Sandbox(preset="enrollment") as sb, OdooClient(settings_for(sb)) as client:
+        suggestion = suggest_mapping(read_source(people) + read_source(links), suggestion_catalog(client))
+        lien = next(c for t in suggestion.tables for c in t.columns if c.column == "Lien")
+        assert (lien.entity, lien.target) == ("relationship", "relation"), lien.reason
+        assert {v.value: v.target for v in lien.values} == {
+            "Épouse": "Spouse",
+            "Enfant": "Child",
+            "Père": "Parent",
+            "frère": "Sibling",
+        }
+        text = suggestion.to_yaml()
+        assert "relationship.relation:" in text and "relationship.relation: [" not in text  # no allowed list
+        result = run_import(
+            [people, links],
+            ImportOptions(mapping=_write_yaml(tmp_path, suggestion), out_dir=tmp_path / "r"),
+            settings_for(sb),
+        )
+        assert result.exit_code == 0, result.report.problems.to_dict("records")
+        names = {p["id"]: p["given_name"] for p in client.search_read("res.partner", [], ["given_name"])}
+        held = {
+            (names[r["source"][0]], r["relation"][1], names[r["destination"][0]])
+            for r in client.search_read("g2p.reg.rel", [], ["source", "destination", "relation"])
+        }
+    assert held == {
+        ("Awa", "Spouse", "Moussa"),  # a two-way type: its ends in their keys' order (I1, I2)
+        ("Awa", "Parent", "Fatou"),  # "Fatou Enfant Awa": Fatou is Awa's child
+        ("Moussa", "Parent", "Fatou"),
+        ("Fatou", "Sibling", "Ali"),  # I3 before I4
+    }, held

@@ -328,7 +328,7 @@ def _read_and_fit(job: Job, choices: list[MappingChoice], settings: ConnectionSe
 
 def _suggest(job: Job, tables: list[Any], settings: ConnectionSettings) -> None:
     """What ``mapping suggest`` proposes for these tables, with the server's fields when it answers."""
-    from importer.catalog import fetch_catalog
+    from importer.catalog import suggestion_catalog
     from importer.client import OdooClient
     from importer.mapping import slug
     from importer.suggest import suggest_mapping
@@ -338,7 +338,7 @@ def _suggest(job: Job, tables: list[Any], settings: ConnectionSettings) -> None:
     try:
         with OdooClient(settings) as client:
             client.authenticate()
-            catalog = fetch_catalog(client)
+            catalog = suggestion_catalog(client)
     except SppError as exc:
         job.suggest_note = (
             f"The registry could not be asked for its fields ({exc}); the usual ones are listed."
