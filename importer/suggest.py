@@ -638,7 +638,7 @@ def _phone_records(table: TableGuess) -> None:
     if len(phones) > 1 or (phones and table.column("individual", "phone:collected") is not None):
         for col in phones:
             col.target = "phone:number"
-            col.reason += "; with the person's other phone numbers: one record each (phones:)"
+            col.reason += "; kept with the person's other phone numbers, one record each"
 
 
 def _unplace(col: ColumnGuess, why: str) -> None:

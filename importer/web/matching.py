@@ -185,8 +185,8 @@ def field_groups(catalog: Catalog | None, suggestion: Suggestion) -> list[FieldG
             options.append(
                 FieldOption(
                     f"{entity.value}|{INFO}",
-                    "Additional information (JSON)",
-                    "kept under the column's name; several columns may",
+                    "Kept in the additional information, under the column's name",
+                    "a value of its own in the JSON; several columns may",
                 )
             )
         groups.append(FieldGroup(title, tuple(options)))
