@@ -42,12 +42,14 @@ from importer.normalise import fold
 from importer.outcome import Entity
 from importer.read import SourceTable
 from importer.suggest_words import (
+    EXPIRY,
     EXPIRY_WORDS,
     GENERIC,
     GROUP_WORDS,
     KEY_TOKENS,
     PERSON_WORDS,
     PHRASES,
+    RECORD_PREFIXES,
     WEAK,
     Concept,
     value_words,
@@ -76,8 +78,6 @@ CODED: dict[tuple[Entity, str], str] = {
     (Entity.RELATIONSHIP, "relation"): RELATION_KEY,
 }
 DATE_FIELDS = frozenset({"birthdate", "registration_date", "start_date", "ended_date"})
-#: The target prefix of an ID's expiry date, written beside its number under ``ids:``.
-EXPIRY = "expiry:"
 #: What only people carry, in words: an ID, its expiry, a bank account (``_settle``).
 PEOPLE_ONLY = {"id:": "IDs", EXPIRY: "IDs", "bank:": "bank accounts", "phone:": "phone number records"}
 #: A relationship's two people, in a clerk's words: the one it starts from, the related one.
@@ -85,16 +85,48 @@ RELATIONSHIP_ENDS = {"source": "the person it starts from", "destination": "the 
 #: A column kept in the registrant's additional information (``additional_info:``, a JSON object),
 #: under a key made from its header.  Never guessed: only a clerk's choice, or a commented line.
 INFO = "info"
+
+
+@dataclass(frozen=True)
+class PersonList:
+    """A person's list option of a mapping: a column per item, the extra column beside the first.
+
+    ``main`` / ``extra``: the two columns' targets, ``words`` what each is in a clerk's words;
+    ``keys``: an item's two keys in the mapping (``{account: A, bank: B}``); ``lacking``: what
+    an extra column alone lacks.
+    """
+
+    option: str
+    main: str
+    extra: str
+    words: tuple[str, str]
+    keys: tuple[str, str]
+    lacking: str
+
+
+#: A person's bank accounts, the bank beside the first (``bank_accounts:``).
+BANK_LIST = PersonList(
+    "bank_accounts",
+    "bank:account",
+    "bank:bank",
+    ("bank account", "bank of that account"),
+    ("account", "bank"),
+    "the account number",
+)
+#: A person's phone numbers as records of their own, the date beside the first (``phones:``).
+PHONE_LIST = PersonList(
+    "phones",
+    "phone:number",
+    "phone:collected",
+    ("phone number (a record of its own)", "date the phone number was collected"),
+    ("column", "collected"),
+    "a phone number",
+)
+PERSON_LISTS = (BANK_LIST, PHONE_LIST)
+_LIST_WORDS = {t: w for k in PERSON_LISTS for t, w in zip((k.main, k.extra), k.words, strict=True)}
 #: Targets several columns of one table may feed: a person may hold several accounts and phones,
 #: a registrant's additional information several keys.
-REPEATABLE = frozenset({"bank:account", "phone:number", INFO})
-#: A person's bank account and its bank, written as one ``bank_accounts:`` item.
-BANK_TARGETS = {"bank:account": "bank account", "bank:bank": "bank of that account"}
-#: A person's phone number as a record of its own (``phones:``), and the date it was collected.
-PHONE_TARGETS = {
-    "phone:number": "phone number (a record of its own)",
-    "phone:collected": "date the phone number was collected",
-}
+REPEATABLE = frozenset({*(kind.main for kind in PERSON_LISTS), INFO})
 #: Registrant fields that only a server with their module has (docs/architecture.md §7): a
 #: suggestion made with a server that lacks one leaves its column out, and says why.
 MODULE_FIELDS = {"area_id": "areas (OpenSPP's spp_area module)"}
@@ -244,8 +276,8 @@ def describe(entity: str, target: str) -> str:
         return f"ID: {target[3:]}"
     if target.startswith(EXPIRY):
         return f"expiry of ID: {target[len(EXPIRY) :]}"
-    if target in BANK_TARGETS or target in PHONE_TARGETS:
-        return f"person: {BANK_TARGETS.get(target) or PHONE_TARGETS[target]}"
+    if target in _LIST_WORDS:
+        return f"person: {_LIST_WORDS[target]}"
     if target == INFO:
         return f"{who.get(entity, entity)}: additional information (JSON)"
     if entity == "relationship" and target in RELATIONSHIP_ENDS:
@@ -635,9 +667,9 @@ def _phone_records(table: TableGuess) -> None:
     phones = [
         c for c in table.columns if c.placed and c.entity == "individual" and c.target in ("phone", "mobile")
     ]
-    if len(phones) > 1 or (phones and table.column("individual", "phone:collected") is not None):
+    if len(phones) > 1 or (phones and table.column("individual", PHONE_LIST.extra) is not None):
         for col in phones:
-            col.target = "phone:number"
+            col.target = PHONE_LIST.main
             col.reason += "; kept with the person's other phone numbers, one record each"
 
 
@@ -883,10 +915,9 @@ def lone_columns(table: TableGuess) -> list[tuple[ColumnGuess, str]]:
     for col in table.columns:
         if not col.placed:
             continue
-        if col.target == "bank:bank" and table.column("individual", "bank:account") is None:
-            lone.append((col, "the account number"))
-        elif col.target == "phone:collected" and table.column("individual", "phone:number") is None:
-            lone.append((col, "a phone number"))
+        kind = next((k for k in PERSON_LISTS if col.target == k.extra), None)
+        if kind is not None and table.column("individual", kind.main) is None:
+            lone.append((col, kind.lacking))
         elif col.target.startswith(EXPIRY):
             id_type = col.target[len(EXPIRY) :]
             if table.column("individual", "id:" + id_type) is None:
@@ -951,7 +982,7 @@ def _selectors(guesses: list[TableGuess], tables: Sequence[SourceTable]) -> None
 def _is_date(target: str | None) -> bool:
     """Whether a column of this target holds dates: a date field, an ID's expiry, a phone's collection."""
     return target is not None and (
-        target in DATE_FIELDS or target.startswith(EXPIRY) or target == "phone:collected"
+        target in DATE_FIELDS or target.startswith(EXPIRY) or target == PHONE_LIST.extra
     )
 
 
@@ -1170,7 +1201,7 @@ def _entity_yaml(s: Suggestion, entity: Entity, table: TableGuess) -> list[str]:
             out.append(f"    # key: ?  # no column holds the {describe(e, 'key')}: see the questions")
     ends = ("key", "source", "destination")
     fields = [c for c in table.columns if c.entity == e and c.placed and c.target not in ends]
-    plain = [c for c in fields if c.target != INFO and not c.target.startswith(_LISTED)]
+    plain = [c for c in fields if c.target != INFO and not c.target.startswith(RECORD_PREFIXES)]
     ambiguous = [
         c
         for c in table.columns
@@ -1195,23 +1226,14 @@ def _entity_yaml(s: Suggestion, entity: Entity, table: TableGuess) -> list[str]:
         for col in ids:
             until = table.column(e, EXPIRY + col.target[3:])
             out.append(f"      {_q(col.target[3:])}: " + _paired(col, until, "column", "expiry"))
-    accounts = [c for c in fields if c.target == "bank:account"]
-    if accounts:
-        out.append("    bank_accounts:")
-        bank = table.column(e, "bank:bank")  # beside the first account: the one it is read with
-        for n, account in enumerate(accounts):
-            out.append("      - " + _paired(account, bank if n == 0 else None, "account", "bank"))
-    numbers = [c for c in fields if c.target == "phone:number"]
-    if numbers:
-        out.append("    phones:")
-        when = table.column(e, "phone:collected")  # beside the first number, like a bank
-        for n, number in enumerate(numbers):
-            out.append("      - " + _paired(number, when if n == 0 else None, "column", "collected"))
+    for kind in PERSON_LISTS:
+        items = [c for c in fields if c.target == kind.main]
+        if items:
+            out.append(f"    {kind.option}:")
+            extra = table.column(e, kind.extra)  # beside the first item: the one it is read with
+            for n, col in enumerate(items):
+                out.append("      - " + _paired(col, extra if n == 0 else None, *kind.keys))
     return out + _info_yaml(table, e, [c for c in fields if c.target == INFO])
-
-
-#: Targets written in lists of their own (``ids:``, ``bank_accounts:``, ``phones:``), not ``fields:``.
-_LISTED = ("id:", EXPIRY, "bank:", "phone:")
 
 
 def _info_yaml(table: TableGuess, entity: str, kept: list[ColumnGuess]) -> list[str]:

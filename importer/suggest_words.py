@@ -229,9 +229,16 @@ def _phrase_table() -> dict[str, list[Concept]]:
     return table
 
 
+#: The target prefix of an ID's expiry date, written beside its number under ``ids:``.
+EXPIRY = "expiry:"
+#: Targets of a person's own records (an ID, its expiry, an account, a phone number): written in
+#: the mapping's lists (``ids:``, ``bank_accounts:``, ``phones:``), never ``entity:field``.
+RECORD_PREFIXES = ("id:", EXPIRY, "bank:", "phone:")
+
+
 def _split(part: str, scope: str) -> Concept:
     """``"membership:start_date"`` -> ("membership", "start_date"); a bare name keeps ``scope``."""
-    if ":" in part and not part.startswith(("id:", "bank:", "phone:")):
+    if ":" in part and not part.startswith(RECORD_PREFIXES):
         s, w = part.split(":", 1)
         return (s, w)
     return (scope, part)

@@ -33,15 +33,16 @@ from importer.mapping import DATE_ORDERS, Mapping, load_mapping, slug
 from importer.outcome import Entity, ImportFailure
 from importer.read import SourceTable
 from importer.suggest import (
-    BANK_TARGETS,
+    BANK_LIST,
     CODED,
     EXPIRY,
     INFO,
     LOW,
-    PHONE_TARGETS,
+    PHONE_LIST,
     RELATIONSHIP_ENDS,
     REPEATABLE,
     ColumnGuess,
+    PersonList,
     Suggestion,
     ValueGuess,
     describe,
@@ -213,23 +214,21 @@ def field_groups(catalog: Catalog | None, suggestion: Suggestion) -> list[FieldG
         )
     )
     groups.append(
-        _pair_group("A person's bank account", BANK_TARGETS, ("the account number", "the bank's name or BIC"))
+        _list_group("A person's bank account", BANK_LIST, ("the account number", "the bank's name or BIC"))
     )
     groups.append(
-        _pair_group(
-            "A person's phone numbers", PHONE_TARGETS, ("a phone number; several columns may", "a date")
-        )
+        _list_group("A person's phone numbers", PHONE_LIST, ("a phone number; several columns may", "a date"))
     )
     return groups
 
 
-def _pair_group(title: str, targets: dict[str, str], hints: tuple[str, str]) -> FieldGroup:
-    """A person's record of two columns (an account and its bank, a number and its date) as options."""
+def _list_group(title: str, kind: PersonList, hints: tuple[str, str]) -> FieldGroup:
+    """A person's list of two-column records (an account and its bank, a number and its date) as options."""
     return FieldGroup(
         title,
         tuple(
-            FieldOption(f"individual|{target}", label.capitalize(), hint)
-            for (target, label), hint in zip(targets.items(), hints, strict=True)
+            FieldOption(f"individual|{target}", words.capitalize(), hint)
+            for target, words, hint in zip((kind.main, kind.extra), kind.words, hints, strict=True)
         ),
     )
 
