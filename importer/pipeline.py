@@ -778,10 +778,7 @@ def _plan_and_load(
                 failed.setdefault(key, text)
         failed_parents[entity] = failed
 
-    def valid(entity: Entity) -> pd.Index:
-        index = tables[entity].frame.index.difference(validation.invalid_rows(entity))
-        return index.difference(verdict.held_rows(entity))
-
+    valid = _written_rows(tables, validation, verdict)
     stages = build_stages(  # server_groups: the households memberships and relationships name, ours
         tables, catalog, namespace, valid, EmptyCells.of(mapping, options.empty_cells), server_groups
     )
@@ -835,6 +832,18 @@ def _plan_and_load(
     return outcomes, stopped, changes_of(outcomes, plan)
 
 
+def _written_rows(
+    tables: dict[Entity, CanonicalTable], validation: Validation, verdict: RowVerdict
+) -> Callable[[Entity], pd.Index]:
+    """Each entity's rows that go on to be written: neither refused by the checks nor held back."""
+
+    def written(entity: Entity) -> pd.Index:
+        index = tables[entity].frame.index.difference(validation.invalid_rows(entity))
+        return index.difference(verdict.held_rows(entity))
+
+    return written
+
+
 def _create_tags(
     tables: dict[Entity, CanonicalTable],
     validation: Validation,
@@ -846,12 +855,7 @@ def _create_tags(
     client: OdooClient | None,
 ) -> list[Problem]:
     """Create (or, in a dry run, name) the new tags the rows being written use (importer.new_tags)."""
-
-    def written(entity: Entity) -> pd.Index:
-        index = tables[entity].frame.index.difference(validation.invalid_rows(entity))
-        return index.difference(verdict.held_rows(entity))
-
-    used = tags_named(tables, pending, written)
+    used = tags_named(tables, pending, _written_rows(tables, validation, verdict))
     return create_new_tags(client, catalog, used, namespace, create=options.mode == "import")
 
 
